@@ -1,0 +1,213 @@
+package auditor
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/yaml"
+)
+
+const (
+	ConfigAPIVersion = "enforcement-auditor.llm-platform.io/v1alpha1"
+	ConfigKind       = "AuditorConfig"
+)
+
+// Config is the versioned configuration file. Its defaults are the platform's design,
+// so that no file is needed for it.
+type Config struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+
+	SR1 SR1Config `json:"sr1"`
+	SR2 SR2Config `json:"sr2"`
+	SR3 SR3Config `json:"sr3"`
+
+	Metrics MetricsConfig `json:"metrics"`
+	Waivers WaiverConfig  `json:"waivers"`
+}
+
+// SR1Config: the budget path.
+type SR1Config struct {
+	// ProtectedNamespaces hold the model servers and the inference gateway.
+	ProtectedNamespaces []string `json:"protectedNamespaces"`
+	// TrustedNamespaces may reach the protected namespaces. Pods of a protected
+	// namespace are always trusted sources for that namespace.
+	TrustedNamespaces []string `json:"trustedNamespaces"`
+}
+
+// SR2Config: GPU quota.
+type SR2Config struct {
+	// KueueManagedNamespaceSelector selects the namespaces whose GPU pods must go through Kueue.
+	KueueManagedNamespaceSelector metav1.LabelSelector `json:"kueueManagedNamespaceSelector"`
+	// QueueNameLabel is Kueue's queue label.
+	QueueNameLabel string `json:"queueNameLabel"`
+	// GPUResources are extended resource names; a trailing `*` makes a prefix pattern.
+	GPUResources []string `json:"gpuResources"`
+	// GatePolicyNames are the admission policies (Kyverno ClusterPolicy, Kyverno
+	// ValidatingPolicy or ValidatingAdmissionPolicy) that reject GPU pods without a queue.
+	GatePolicyNames []string `json:"gatePolicyNames"`
+	// ExcludedNamespaces are out of scope even when labelled (the platform's own model servers).
+	ExcludedNamespaces []string `json:"excludedNamespaces"`
+	// KyvernoNamespace is where Kyverno runs (its health Lease lives there).
+	KyvernoNamespace string `json:"kyvernoNamespace"`
+}
+
+// SR3Config: fail-closed budgets.
+type SR3Config struct {
+	ProfileLabel string   `json:"profileLabel"`
+	ProdProfiles []string `json:"prodProfiles"`
+	// ConfigKey is the ConfigMap key holding LiteLLM's config.yaml when no mount says otherwise.
+	ConfigKey string `json:"configKey"`
+	// MinDatabaseInstances is the CloudNativePG instance count prod requires.
+	MinDatabaseInstances int `json:"minDatabaseInstances"`
+}
+
+// MetricsConfig bounds the per-finding series.
+type MetricsConfig struct {
+	MaxFindingSeries int `json:"maxFindingSeries"`
+}
+
+// WaiverConfig bounds waivers.
+type WaiverConfig struct {
+	MaxDuration metav1.Duration `json:"maxDuration"`
+}
+
+// DefaultConfig returns the platform's design.
+func DefaultConfig() Config {
+	return Config{
+		APIVersion: ConfigAPIVersion,
+		Kind:       ConfigKind,
+		SR1: SR1Config{
+			ProtectedNamespaces: []string{"serving", "inference"},
+			TrustedNamespaces:   []string{"litellm", "inference", "agentgateway-system", "monitoring"},
+		},
+		SR2: SR2Config{
+			KueueManagedNamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{"llm-platform/kueue-managed": "true"}},
+			QueueNameLabel:                "kueue.x-k8s.io/queue-name",
+			GPUResources:                  []string{"nvidia.com/gpu", "nvidia.com/mig-*", "amd.com/gpu"},
+			GatePolicyNames:               []string{"require-kueue-queue-name"},
+			ExcludedNamespaces:            []string{"serving"},
+			KyvernoNamespace:              "kyverno",
+		},
+		SR3: SR3Config{
+			ProfileLabel:         "llm-platform/profile",
+			ProdProfiles:         []string{"prod"},
+			ConfigKey:            "config.yaml",
+			MinDatabaseInstances: 3,
+		},
+		Metrics: MetricsConfig{MaxFindingSeries: 2000},
+		Waivers: WaiverConfig{MaxDuration: metav1.Duration{Duration: 90 * 24 * time.Hour}},
+	}
+}
+
+// LoadConfig reads a config file strictly over the defaults: unknown fields are an error
+// naming them. An empty path returns the defaults.
+func LoadConfig(file string) (Config, error) {
+	cfg := DefaultConfig()
+	if file == "" {
+		return cfg, cfg.Validate()
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return cfg, fmt.Errorf("reading config: %w", err)
+	}
+	if err := yaml.UnmarshalStrict(b, &cfg); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", file, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", file, err)
+	}
+	return cfg, nil
+}
+
+// Validate checks the configuration before anything starts.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.APIVersion != ConfigAPIVersion {
+		errs = append(errs, fmt.Errorf("apiVersion: %q, want %q", c.APIVersion, ConfigAPIVersion))
+	}
+	if c.Kind != ConfigKind {
+		errs = append(errs, fmt.Errorf("kind: %q, want %q", c.Kind, ConfigKind))
+	}
+	checkNames := func(field string, names []string, required bool) {
+		if required && len(names) == 0 {
+			errs = append(errs, fmt.Errorf("%s: must not be empty", field))
+		}
+		for i, n := range names {
+			if msgs := validation.IsDNS1123Label(n); len(msgs) > 0 {
+				errs = append(errs, fmt.Errorf("%s[%d]: %q is not a namespace name: %s", field, i, n, strings.Join(msgs, "; ")))
+			}
+		}
+	}
+	checkNames("sr1.protectedNamespaces", c.SR1.ProtectedNamespaces, true)
+	checkNames("sr1.trustedNamespaces", c.SR1.TrustedNamespaces, false)
+	checkNames("sr2.excludedNamespaces", c.SR2.ExcludedNamespaces, false)
+	if _, err := metav1.LabelSelectorAsSelector(&c.SR2.KueueManagedNamespaceSelector); err != nil {
+		errs = append(errs, fmt.Errorf("sr2.kueueManagedNamespaceSelector: %w", err))
+	}
+	if c.SR2.QueueNameLabel == "" {
+		errs = append(errs, errors.New("sr2.queueNameLabel: must not be empty"))
+	} else if msgs := validation.IsQualifiedName(c.SR2.QueueNameLabel); len(msgs) > 0 {
+		errs = append(errs, fmt.Errorf("sr2.queueNameLabel: %s", strings.Join(msgs, "; ")))
+	}
+	if len(c.SR2.GPUResources) == 0 {
+		errs = append(errs, errors.New("sr2.gpuResources: must not be empty"))
+	}
+	for i, r := range c.SR2.GPUResources {
+		if msgs := validation.IsQualifiedName(strings.TrimSuffix(r, "*") + "x"); len(msgs) > 0 || strings.Count(r, "*") > 1 || (strings.Contains(r, "*") && !strings.HasSuffix(r, "*")) {
+			errs = append(errs, fmt.Errorf("sr2.gpuResources[%d]: %q is not a resource name or a prefix ending in *", i, r))
+		}
+	}
+	if len(c.SR2.GatePolicyNames) == 0 {
+		errs = append(errs, errors.New("sr2.gatePolicyNames: must not be empty"))
+	}
+	if c.SR3.ProfileLabel == "" {
+		errs = append(errs, errors.New("sr3.profileLabel: must not be empty"))
+	}
+	if len(c.SR3.ProdProfiles) == 0 {
+		errs = append(errs, errors.New("sr3.prodProfiles: must not be empty"))
+	}
+	if c.SR3.ConfigKey == "" {
+		errs = append(errs, errors.New("sr3.configKey: must not be empty"))
+	}
+	if c.SR3.MinDatabaseInstances < 1 {
+		errs = append(errs, fmt.Errorf("sr3.minDatabaseInstances: %d, must be at least 1", c.SR3.MinDatabaseInstances))
+	}
+	if c.Metrics.MaxFindingSeries < 0 {
+		errs = append(errs, fmt.Errorf("metrics.maxFindingSeries: %d, must not be negative", c.Metrics.MaxFindingSeries))
+	}
+	if c.Waivers.MaxDuration.Duration <= 0 {
+		errs = append(errs, errors.New("waivers.maxDuration: must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// KueueManagedSelector returns the parsed managed-namespace selector (validated by Validate).
+func (c *Config) KueueManagedSelector() labels.Selector {
+	sel, err := metav1.LabelSelectorAsSelector(&c.SR2.KueueManagedNamespaceSelector)
+	if err != nil {
+		return labels.Nothing()
+	}
+	return sel
+}
+
+// IsGPUResource reports whether an extended resource name is a configured GPU resource.
+func (c *SR2Config) IsGPUResource(name string) bool {
+	for _, pat := range c.GPUResources {
+		if strings.HasSuffix(pat, "*") {
+			if ok, _ := path.Match(pat, name); ok || strings.HasPrefix(name, strings.TrimSuffix(pat, "*")) {
+				return true
+			}
+		} else if name == pat {
+			return true
+		}
+	}
+	return false
+}

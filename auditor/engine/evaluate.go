@@ -1,0 +1,109 @@
+// Package engine evaluates rules over snapshots and drives the daemon's evaluation loop:
+// debounced on source events, bounded in delay, results applied to the findings store.
+package engine
+
+import (
+	"fmt"
+	"runtime/debug"
+	"sort"
+	"time"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+)
+
+// ControlState is the state-set value of a control.
+type ControlState string
+
+const (
+	Enforced ControlState = "enforced"
+	Violated ControlState = "violated"
+	Unknown  ControlState = "unknown"
+)
+
+// ControlStates lists the states in display order.
+var ControlStates = []ControlState{Enforced, Violated, Unknown}
+
+// Evaluation is the outcome of running every rule once over a snapshot.
+type Evaluation struct {
+	At       time.Time
+	Duration time.Duration
+	Findings []auditor.Finding
+	// Inconclusive maps a rule ID to why it could not fully judge.
+	Inconclusive map[string][]string
+	Controls     map[auditor.Control]ControlState
+	// Facts are the rules' measurements, in rule order.
+	Facts []auditor.Fact
+	// Snapshot is the input the evaluation judged (read-only).
+	Snapshot *auditor.Snapshot
+}
+
+// Evaluate runs every rule over the snapshot and applies waivers found on the objects. A rule whose inputs are forbidden, failing
+// or not yet synced is reported inconclusive; a rule that panics on a surprising object
+// is reported inconclusive with the panic, and the others still run.
+func Evaluate(rules []auditor.Rule, s *auditor.Snapshot) *Evaluation {
+	ev := &Evaluation{Snapshot: s, At: s.Now, Inconclusive: map[string][]string{}, Controls: map[auditor.Control]ControlState{}}
+	for _, r := range rules {
+		m := r.Meta()
+		for _, in := range m.Inputs {
+			a := s.AvailabilityOf(in)
+			switch a.State {
+			case auditor.Forbidden, auditor.Failing, auditor.Pending:
+				msg := fmt.Sprintf("%s is %s", in, a.State)
+				if a.Message != "" {
+					msg += ": " + a.Message
+				}
+				ev.Inconclusive[m.ID] = append(ev.Inconclusive[m.ID], msg)
+			}
+		}
+		res := safeEvaluate(r, s)
+		ev.Findings = append(ev.Findings, res.Findings...)
+		ev.Facts = append(ev.Facts, res.Facts...)
+		ev.Inconclusive[m.ID] = append(ev.Inconclusive[m.ID], res.Inconclusive...)
+		if len(ev.Inconclusive[m.ID]) == 0 {
+			delete(ev.Inconclusive, m.ID)
+		}
+	}
+	applyWaivers(ev.Findings, s)
+	sort.SliceStable(ev.Findings, func(i, j int) bool { return auditor.Less(&ev.Findings[i], &ev.Findings[j]) })
+	ev.Controls = ControlStatus(rules, ev.Findings, ev.Inconclusive)
+	return ev
+}
+
+func safeEvaluate(r auditor.Rule, s *auditor.Snapshot) (res auditor.Result) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = auditor.Result{Inconclusive: []string{fmt.Sprintf("rule failed on unexpected input: %v\n%s", p, firstFrames(debug.Stack()))}}
+		}
+	}()
+	return r.Evaluate(s)
+}
+
+func firstFrames(stack []byte) string {
+	const max = 2048
+	if len(stack) > max {
+		return string(stack[:max])
+	}
+	return string(stack)
+}
+
+// ControlStatus derives each control's state: violated when a finding at or above
+// medium severity counts against it, else unknown when a rule could not judge, else
+// enforced. Waived findings do not count as violations.
+func ControlStatus(rules []auditor.Rule, findings []auditor.Finding, inconclusive map[string][]string) map[auditor.Control]ControlState {
+	out := map[auditor.Control]ControlState{}
+	for _, c := range auditor.Controls {
+		out[c] = Enforced
+	}
+	for _, r := range rules {
+		m := r.Meta()
+		if len(inconclusive[m.ID]) > 0 && out[m.Control] == Enforced {
+			out[m.Control] = Unknown
+		}
+	}
+	for _, f := range findings {
+		if f.Severity >= auditor.SeverityMedium && !f.Waived() {
+			out[f.Control] = Violated
+		}
+	}
+	return out
+}

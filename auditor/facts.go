@@ -1,0 +1,39 @@
+package auditor
+
+import "time"
+
+// Fact is a measured value a rule publishes besides its findings (the detected CNI, GPUs
+// by coverage). The Prometheus exporter renders each fact as a gauge named
+// enforcement_auditor_<Metric>; all facts of one Metric must use the same label names.
+type Fact struct {
+	Metric string
+	Help   string
+	Labels []Label
+	Value  float64
+}
+
+// Label is one name/value pair of a Fact, kept ordered.
+type Label struct{ Name, Value string }
+
+// NetworkProbeResult is the outcome of one TCP connection attempt from the auditor
+// (outside the trusted namespaces) to a target in a protected namespace. Probe results
+// enter the Snapshot so that rules, not the prober, turn them into findings.
+type NetworkProbeResult struct {
+	Namespace string // protected namespace of the target
+	Target    ObjectRef
+	Address   string // host:port tried
+	Port      int32
+	Reachable bool   // the TCP handshake completed
+	Outcome   string // "connected", "refused", "timeout", "error: ..."
+	At        time.Time
+}
+
+// AdmissionProbeResult is the outcome of one server-side dry-run create of a GPU pod
+// without a queue name in a Kueue-managed namespace.
+type AdmissionProbeResult struct {
+	Namespace string
+	Admitted  bool   // the API server accepted the dry-run create: the gate is bypassed
+	DeniedBy  string // the admission message when denied
+	Error     string // the probe could not run (permission, network): inconclusive
+	At        time.Time
+}

@@ -1,0 +1,411 @@
+// Package manifests is the offline source: it reads Kubernetes manifests from files,
+// directories and stdin into a Snapshot, so the same rules run in GitOps CI as in the
+// cluster.
+package manifests
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+)
+
+// InputError names the file and document that could not be read as Kubernetes objects.
+type InputError struct {
+	File string
+	// Doc is the 1-based document index within the file (0: the file as a whole).
+	Doc int
+	// Line is the 1-based line where the document starts (0 when unknown).
+	Line int
+	Err  error
+}
+
+func (e *InputError) Error() string {
+	switch {
+	case e.Doc == 0:
+		return fmt.Sprintf("%s: %v", e.File, e.Err)
+	case e.Line > 0:
+		return fmt.Sprintf("%s: document %d (line %d): %v", e.File, e.Doc, e.Line, e.Err)
+	default:
+		return fmt.Sprintf("%s: document %d: %v", e.File, e.Doc, e.Err)
+	}
+}
+
+func (e *InputError) Unwrap() error { return e.Err }
+
+// Object is one decoded manifest with where it came from.
+type Object struct {
+	*unstructured.Unstructured
+	File string
+	Doc  int
+}
+
+// Read loads every path (a file, a directory read recursively for .yaml, .yml and .json,
+// or "-" for stdin) and returns the objects in them. All input errors are returned
+// joined; objects from readable documents are returned as well.
+func Read(paths []string, stdin io.Reader) ([]Object, error) {
+	var objs []Object
+	var errs []error
+	for _, p := range paths {
+		if p == "-" {
+			o, err := Decode("<stdin>", stdin)
+			objs = append(objs, o...)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		files, err := expand(p)
+		if err != nil {
+			errs = append(errs, &InputError{File: p, Err: err})
+			continue
+		}
+		for _, f := range files {
+			fh, err := os.Open(f)
+			if err != nil {
+				errs = append(errs, &InputError{File: f, Err: err})
+				continue
+			}
+			o, err := Decode(f, fh)
+			fh.Close()
+			objs = append(objs, o...)
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return objs, errors.Join(errs...)
+}
+
+func expand(p string) ([]string, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return []string{p}, nil
+	}
+	var files []string
+	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != p && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch strings.ToLower(filepath.Ext(path)) {
+		case ".yaml", ".yml", ".json":
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, errors.New("directory holds no .yaml, .yml or .json file")
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// maxDocument bounds one document so a huge or endless input cannot exhaust memory.
+const maxDocument = 32 << 20
+
+type document struct {
+	data []byte
+	line int
+}
+
+// splitDocuments splits a YAML stream on `---` separator lines, remembering where each
+// document starts so errors can point at absolute lines.
+func splitDocuments(r io.Reader) ([]document, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), maxDocument)
+	var docs []document
+	var cur bytes.Buffer
+	start, line := 1, 0
+	flush := func() {
+		docs = append(docs, document{data: append([]byte(nil), cur.Bytes()...), line: start})
+		cur.Reset()
+	}
+	for sc.Scan() {
+		line++
+		t := sc.Bytes()
+		if bytes.Equal(bytes.TrimRight(t, " \t\r"), []byte("---")) || bytes.HasPrefix(t, []byte("--- ")) {
+			flush()
+			start = line + 1
+			continue
+		}
+		if cur.Len()+len(t) > maxDocument {
+			return docs, fmt.Errorf("document starting at line %d is larger than %d MiB", start, maxDocument>>20)
+		}
+		cur.Write(t)
+		cur.WriteByte('\n')
+	}
+	if err := sc.Err(); err != nil {
+		return docs, err
+	}
+	flush()
+	return docs, nil
+}
+
+// Decode reads one stream of YAML documents or JSON.
+func Decode(name string, r io.Reader) ([]Object, error) {
+	docs, err := splitDocuments(r)
+	if err != nil {
+		return nil, &InputError{File: name, Err: err}
+	}
+	var objs []Object
+	var errs []error
+	n := 0
+	for _, d := range docs {
+		if len(bytes.TrimSpace(stripComments(d.data))) == 0 {
+			continue
+		}
+		n++
+		o, err := decodeDocument(d.data)
+		if err != nil {
+			errs = append(errs, &InputError{File: name, Doc: n, Line: d.line, Err: err})
+			continue
+		}
+		for _, u := range o {
+			objs = append(objs, Object{Unstructured: u, File: name, Doc: n})
+		}
+	}
+	if n == 0 && len(errs) == 0 {
+		errs = append(errs, &InputError{File: name, Err: errors.New("no Kubernetes object in file")})
+	}
+	return objs, errors.Join(errs...)
+}
+
+func stripComments(b []byte) []byte {
+	var out []byte
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		if t := bytes.TrimSpace(l); len(t) > 0 && t[0] != '#' {
+			out = append(out, l...)
+			out = append(out, '\n')
+		}
+	}
+	return out
+}
+
+func decodeDocument(b []byte) ([]*unstructured.Unstructured, error) {
+	j, err := yaml.YAMLToJSON(b)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(j, &m); err != nil || m == nil {
+		return nil, errors.New("not a Kubernetes object: the document is not a mapping")
+	}
+	return toObjects(m, "")
+}
+
+func toObjects(m map[string]any, where string) ([]*unstructured.Unstructured, error) {
+	apiVersion, _ := m["apiVersion"].(string)
+	kind, _ := m["kind"].(string)
+	if apiVersion == "" || kind == "" {
+		return nil, fmt.Errorf("not a Kubernetes object%s: apiVersion and kind are required", where)
+	}
+	if strings.HasSuffix(kind, "List") {
+		if items, ok := m["items"]; ok || kind == "List" {
+			list, ok := items.([]any)
+			if !ok && items != nil {
+				return nil, fmt.Errorf("%s%s: items is not a list", kind, where)
+			}
+			var out []*unstructured.Unstructured
+			for i, it := range list {
+				im, ok := it.(map[string]any)
+				if !ok {
+					return nil, fmt.Errorf("%s%s: items[%d] is not an object", kind, where, i)
+				}
+				o, err := toObjects(im, fmt.Sprintf(" (items[%d])", i))
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, o...)
+			}
+			return out, nil
+		}
+	}
+	u := &unstructured.Unstructured{Object: m}
+	if md, ok := m["metadata"]; ok {
+		if _, ok := md.(map[string]any); !ok {
+			return nil, fmt.Errorf("%s%s: metadata is not an object", kind, where)
+		}
+	}
+	if u.GetName() == "" && u.GetGenerateName() == "" {
+		return nil, fmt.Errorf("%s%s: metadata.name is required", kind, where)
+	}
+	return []*unstructured.Unstructured{u}, nil
+}
+
+// Snapshot builds a Snapshot from decoded objects. Namespaced objects without a
+// namespace land in "default", as `kubectl apply` would put them. Objects of kinds no
+// rule reads are kept only as possible pod owners. Secrets are dropped unread.
+func Snapshot(objs []Object) (*auditor.Snapshot, error) {
+	s := &auditor.Snapshot{
+		Custom:       map[schema.GroupKind][]*unstructured.Unstructured{},
+		Availability: map[string]auditor.Availability{},
+	}
+	var errs []error
+	for _, o := range objs {
+		gvk := o.GroupVersionKind()
+		if gvk.Group == "" && gvk.Kind == "Secret" {
+			continue
+		}
+		info, known := auditor.LookupKind(gvk.GroupKind())
+		if known && info.Namespaced && o.GetNamespace() == "" {
+			o.SetNamespace("default")
+		}
+		if err := add(s, o, info, known); err != nil {
+			errs = append(errs, &InputError{File: o.File, Doc: o.Doc, Err: fmt.Errorf("%s %q: %w", gvk.Kind, o.GetName(), err)})
+			continue
+		}
+		s.Owners = append(s.Owners, &auditor.Owner{
+			APIVersion: o.GetAPIVersion(), Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName(),
+			UID: o.GetUID(), Labels: o.GetLabels(), OwnerReferences: o.GetOwnerReferences(),
+		})
+	}
+	for _, r := range auditor.KnownResources {
+		if r.Custom && len(s.Custom[r.GroupKind()]) == 0 {
+			s.Availability[r.ID] = auditor.Availability{State: auditor.NotServed, Message: "no " + r.Kind + " among the scanned manifests"}
+		}
+	}
+	s.Index()
+	return s, errors.Join(errs...)
+}
+
+func convert[T any](o Object) (*T, error) {
+	var t T
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(o.Object, &t, true); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+func add(s *auditor.Snapshot, o Object, info auditor.ResourceInfo, known bool) error {
+	if !known {
+		return nil
+	}
+	if info.Custom {
+		if !info.OwnerOnly {
+			s.Custom[info.GroupKind()] = append(s.Custom[info.GroupKind()], o.Unstructured)
+		}
+		return nil
+	}
+	var err error
+	switch info.ID {
+	case auditor.ResourceNamespaces:
+		var v *corev1.Namespace
+		if v, err = convert[corev1.Namespace](o); err == nil {
+			if v.Labels == nil {
+				v.Labels = map[string]string{}
+			}
+			// The control plane sets this immutable label on every namespace; selectors pin to it.
+			v.Labels[corev1.LabelMetadataName] = v.Name
+			s.Namespaces = append(s.Namespaces, v)
+		}
+	case auditor.ResourcePods:
+		var v *corev1.Pod
+		if v, err = convert[corev1.Pod](o); err == nil {
+			s.Pods = append(s.Pods, v)
+		}
+	case auditor.ResourceNodes:
+		var v *corev1.Node
+		if v, err = convert[corev1.Node](o); err == nil {
+			s.Nodes = append(s.Nodes, v)
+		}
+	case auditor.ResourceConfigMaps:
+		var v *corev1.ConfigMap
+		if v, err = convert[corev1.ConfigMap](o); err == nil {
+			s.ConfigMaps = append(s.ConfigMaps, v)
+		}
+	case auditor.ResourceNetworkPolicies:
+		var v *networkingv1.NetworkPolicy
+		if v, err = convert[networkingv1.NetworkPolicy](o); err == nil {
+			DefaultNetworkPolicy(v)
+			s.NetworkPolicies = append(s.NetworkPolicies, v)
+		}
+	case auditor.ResourceDaemonSets:
+		var v *appsv1.DaemonSet
+		if v, err = convert[appsv1.DaemonSet](o); err == nil {
+			s.DaemonSets = append(s.DaemonSets, v)
+		}
+	case auditor.ResourceDeployments:
+		var v *appsv1.Deployment
+		if v, err = convert[appsv1.Deployment](o); err == nil {
+			s.Deployments = append(s.Deployments, v)
+		}
+	case auditor.ResourceLeases:
+		var v *coordinationv1.Lease
+		if v, err = convert[coordinationv1.Lease](o); err == nil {
+			s.Leases = append(s.Leases, v)
+		}
+	case auditor.ResourceValidatingWebhookConfigurations:
+		var v *admissionv1.ValidatingWebhookConfiguration
+		if v, err = convert[admissionv1.ValidatingWebhookConfiguration](o); err == nil {
+			s.ValidatingWebhookConfigurations = append(s.ValidatingWebhookConfigurations, v)
+		}
+	case auditor.ResourceValidatingAdmissionPolicies:
+		var v *admissionv1.ValidatingAdmissionPolicy
+		if v, err = convert[admissionv1.ValidatingAdmissionPolicy](o); err == nil {
+			s.ValidatingAdmissionPolicies = append(s.ValidatingAdmissionPolicies, v)
+		}
+	case auditor.ResourceValidatingAdmissionBindings:
+		var v *admissionv1.ValidatingAdmissionPolicyBinding
+		if v, err = convert[admissionv1.ValidatingAdmissionPolicyBinding](o); err == nil {
+			s.ValidatingAdmissionBindings = append(s.ValidatingAdmissionBindings, v)
+		}
+	}
+	return err
+}
+
+// DefaultNetworkPolicy applies the API server's defaulting (SetDefaults_NetworkPolicy):
+// omitted policyTypes become [Ingress], plus Egress when egress rules exist; port
+// protocols default to TCP. Objects read from the API already carry these values.
+func DefaultNetworkPolicy(p *networkingv1.NetworkPolicy) {
+	if len(p.Spec.PolicyTypes) == 0 {
+		p.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+		if len(p.Spec.Egress) != 0 {
+			p.Spec.PolicyTypes = append(p.Spec.PolicyTypes, networkingv1.PolicyTypeEgress)
+		}
+	}
+	tcp := corev1.ProtocolTCP
+	for i := range p.Spec.Ingress {
+		for j := range p.Spec.Ingress[i].Ports {
+			if p.Spec.Ingress[i].Ports[j].Protocol == nil {
+				p.Spec.Ingress[i].Ports[j].Protocol = &tcp
+			}
+		}
+	}
+	for i := range p.Spec.Egress {
+		for j := range p.Spec.Egress[i].Ports {
+			if p.Spec.Egress[i].Ports[j].Protocol == nil {
+				p.Spec.Egress[i].Ports[j].Protocol = &tcp
+			}
+		}
+	}
+}

@@ -1,0 +1,242 @@
+package auditor
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// AvailabilityState says whether the auditor could see a resource.
+type AvailabilityState string
+
+const (
+	// Synced: the resource is served and its cache holds the cluster's objects (or, for
+	// manifests, the resource's objects were among the scanned files).
+	Synced AvailabilityState = "synced"
+	// NotServed: the API server does not serve the resource (CRD not installed), or no
+	// object of it was among the scanned manifests.
+	NotServed AvailabilityState = "not_served"
+	// Forbidden: the auditor may not list or watch it.
+	Forbidden AvailabilityState = "forbidden"
+	// Pending: served, but the cache has not synced yet.
+	Pending AvailabilityState = "pending"
+	// Failing: listing or watching fails for another reason.
+	Failing AvailabilityState = "failing"
+)
+
+// Availability is the state of one resource plus a human explanation.
+type Availability struct {
+	State   AvailabilityState
+	Message string
+}
+
+// Owner is the metadata of an object that can own pods, enough to follow a controlling
+// owner chain (labels for the queue name, owner references for the next link).
+type Owner struct {
+	APIVersion      string
+	Kind            string
+	Namespace       string
+	Name            string
+	UID             types.UID
+	Labels          map[string]string
+	OwnerReferences []metav1.OwnerReference
+}
+
+// Snapshot is a read-only, consistent view of everything rules read. Sources fill the
+// exported fields and call Index once; rules must not modify anything reachable from it.
+type Snapshot struct {
+	// Now is when the snapshot was taken. Rules that judge time (waiver expiry, lease
+	// staleness) read it here, so they stay pure.
+	Now time.Time
+
+	Namespaces      []*corev1.Namespace
+	Pods            []*corev1.Pod
+	Nodes           []*corev1.Node
+	ConfigMaps      []*corev1.ConfigMap
+	NetworkPolicies []*networkingv1.NetworkPolicy
+	DaemonSets      []*appsv1.DaemonSet
+	Deployments     []*appsv1.Deployment
+	Leases          []*coordinationv1.Lease
+
+	ValidatingWebhookConfigurations []*admissionv1.ValidatingWebhookConfiguration
+	ValidatingAdmissionPolicies     []*admissionv1.ValidatingAdmissionPolicy
+	ValidatingAdmissionBindings     []*admissionv1.ValidatingAdmissionPolicyBinding
+
+	// Owners holds every object that may own a pod (Jobs, ReplicaSets, JobSets, ...).
+	Owners []*Owner
+
+	// Custom holds CRD-backed objects as unstructured, keyed by group and kind. Rules read
+	// them through the small typed views in package rules/views.
+	Custom map[schema.GroupKind][]*unstructured.Unstructured
+
+	// NetworkProbes and AdmissionProbes hold the latest active probe results (daemon with
+	// --probe-network / --probe-admission only); nil when probing is off.
+	NetworkProbes   []NetworkProbeResult
+	AdmissionProbes []AdmissionProbeResult
+
+	// Availability of each resource ID (see KnownResources). A resource missing from
+	// the map is treated as Synced with no objects.
+	Availability map[string]Availability
+
+	nsByName  map[string]*corev1.Namespace
+	podsByNS  map[string][]*corev1.Pod
+	npByNS    map[string][]*networkingv1.NetworkPolicy
+	cmByKey   map[string]*corev1.ConfigMap
+	ownerUID  map[types.UID]*Owner
+	ownerName map[string]*Owner
+	podByUID  map[types.UID]*corev1.Pod
+}
+
+func nsKey(ns, name string) string { return ns + "/" + name }
+
+// Index builds the lookups rules join on. Sources call it once after filling the snapshot.
+func (s *Snapshot) Index() {
+	s.nsByName = make(map[string]*corev1.Namespace, len(s.Namespaces))
+	for _, n := range s.Namespaces {
+		s.nsByName[n.Name] = n
+	}
+	s.podsByNS = make(map[string][]*corev1.Pod)
+	s.podByUID = make(map[types.UID]*corev1.Pod, len(s.Pods))
+	for _, p := range s.Pods {
+		s.podsByNS[p.Namespace] = append(s.podsByNS[p.Namespace], p)
+		if p.UID != "" {
+			s.podByUID[p.UID] = p
+		}
+	}
+	s.npByNS = make(map[string][]*networkingv1.NetworkPolicy)
+	for _, p := range s.NetworkPolicies {
+		s.npByNS[p.Namespace] = append(s.npByNS[p.Namespace], p)
+	}
+	s.cmByKey = make(map[string]*corev1.ConfigMap, len(s.ConfigMaps))
+	for _, c := range s.ConfigMaps {
+		s.cmByKey[nsKey(c.Namespace, c.Name)] = c
+	}
+	s.ownerUID = make(map[types.UID]*Owner, len(s.Owners))
+	s.ownerName = make(map[string]*Owner, len(s.Owners))
+	for _, o := range s.Owners {
+		if o.UID != "" {
+			s.ownerUID[o.UID] = o
+		}
+		s.ownerName[o.Namespace+"/"+o.Kind+"/"+o.Name] = o
+	}
+}
+
+// Namespace returns the named namespace or nil.
+func (s *Snapshot) Namespace(name string) *corev1.Namespace { return s.nsByName[name] }
+
+// PodsIn returns the pods of one namespace.
+func (s *Snapshot) PodsIn(ns string) []*corev1.Pod { return s.podsByNS[ns] }
+
+// PodByUID returns a pod by UID or nil.
+func (s *Snapshot) PodByUID(uid types.UID) *corev1.Pod { return s.podByUID[uid] }
+
+// NetworkPoliciesIn returns the NetworkPolicies of one namespace.
+func (s *Snapshot) NetworkPoliciesIn(ns string) []*networkingv1.NetworkPolicy { return s.npByNS[ns] }
+
+// ConfigMap returns a ConfigMap or nil.
+func (s *Snapshot) ConfigMap(ns, name string) *corev1.ConfigMap { return s.cmByKey[nsKey(ns, name)] }
+
+// Owner resolves an owner reference from an object in namespace ns: by UID when the
+// reference has one in the snapshot, else by kind and name (manifests often lack UIDs).
+func (s *Snapshot) Owner(ns string, ref metav1.OwnerReference) *Owner {
+	if ref.UID != "" {
+		if o := s.ownerUID[ref.UID]; o != nil {
+			return o
+		}
+	}
+	return s.ownerName[ns+"/"+ref.Kind+"/"+ref.Name]
+}
+
+// CustomObjects returns the unstructured objects of a group and kind.
+func (s *Snapshot) CustomObjects(group, kind string) []*unstructured.Unstructured {
+	return s.Custom[schema.GroupKind{Group: group, Kind: kind}]
+}
+
+// AvailabilityOf returns the state of a resource ID.
+func (s *Snapshot) AvailabilityOf(resource string) Availability {
+	if a, ok := s.Availability[resource]; ok {
+		return a
+	}
+	return Availability{State: Synced}
+}
+
+// Visible reports whether the resource's objects can be trusted to be complete.
+func (s *Snapshot) Visible(resource string) bool { return s.AvailabilityOf(resource).State == Synced }
+
+// SortedNamespaceNames returns the namespace names in order.
+func (s *Snapshot) SortedNamespaceNames() []string {
+	out := make([]string, 0, len(s.Namespaces))
+	for _, n := range s.Namespaces {
+		out = append(out, n.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Annotations returns the annotations of the object a finding names, or nil when the
+// object is not in the snapshot.
+func (s *Snapshot) Annotations(ref *ObjectRef) map[string]string {
+	if ref == nil {
+		return nil
+	}
+	switch ref.Kind {
+	case "Namespace":
+		if n := s.Namespace(ref.Name); n != nil {
+			return n.Annotations
+		}
+		return nil
+	case "ConfigMap":
+		if c := s.ConfigMap(ref.Namespace, ref.Name); c != nil {
+			return c.Annotations
+		}
+		return nil
+	case "Pod":
+		for _, p := range s.PodsIn(ref.Namespace) {
+			if p.Name == ref.Name {
+				return p.Annotations
+			}
+		}
+		return nil
+	case "NetworkPolicy":
+		for _, p := range s.NetworkPoliciesIn(ref.Namespace) {
+			if p.Name == ref.Name {
+				return p.Annotations
+			}
+		}
+		return nil
+	case "DaemonSet":
+		for _, d := range s.DaemonSets {
+			if d.Namespace == ref.Namespace && d.Name == ref.Name {
+				return d.Annotations
+			}
+		}
+		return nil
+	case "Deployment":
+		for _, d := range s.Deployments {
+			if d.Namespace == ref.Namespace && d.Name == ref.Name {
+				return d.Annotations
+			}
+		}
+		return nil
+	}
+	group := ""
+	if i := strings.LastIndex(ref.APIVersion, "/"); i >= 0 {
+		group = ref.APIVersion[:i]
+	}
+	for _, u := range s.CustomObjects(group, ref.Kind) {
+		if u.GetNamespace() == ref.Namespace && u.GetName() == ref.Name {
+			return u.GetAnnotations()
+		}
+	}
+	return nil
+}

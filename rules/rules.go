@@ -1,0 +1,51 @@
+// Package rules holds the auditor's rules: pure functions from a Snapshot to findings,
+// one file per rule family. All returns every rule for a configuration; IDs are stable
+// (they are the `rule` field of the JSON contract and a metric label).
+package rules
+
+import (
+	"sort"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+)
+
+// All returns every rule, configured, sorted by control and ID.
+func All(cfg auditor.Config) []auditor.Rule {
+	var out []auditor.Rule
+	out = append(out, sr1Rules(cfg)...)
+	out = append(out, sr2Rules(cfg)...)
+	out = append(out, sr3Rules(cfg)...)
+	out = append(out, waiverRules(cfg)...)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i].Meta(), out[j].Meta()
+		if a.Control != b.Control {
+			return a.Control < b.Control
+		}
+		return a.ID < b.ID
+	})
+	return out
+}
+
+// Catalogue returns the metadata of every rule (for metrics that must export a series
+// per known rule, and for documentation).
+func Catalogue() []auditor.RuleMeta {
+	var out []auditor.RuleMeta
+	for _, r := range All(auditor.DefaultConfig()) {
+		out = append(out, r.Meta())
+	}
+	return out
+}
+
+// ruleFunc adapts a function to the Rule interface.
+type ruleFunc struct {
+	meta auditor.RuleMeta
+	eval func(s *auditor.Snapshot) auditor.Result
+}
+
+func (r ruleFunc) Meta() auditor.RuleMeta                      { return r.meta }
+func (r ruleFunc) Evaluate(s *auditor.Snapshot) auditor.Result { return r.eval(s) }
+
+// newRule builds a rule from its metadata and evaluation function.
+func newRule(meta auditor.RuleMeta, eval func(s *auditor.Snapshot) auditor.Result) auditor.Rule {
+	return ruleFunc{meta: meta, eval: eval}
+}
