@@ -121,8 +121,16 @@ func (s *Snapshot) Index() {
 	for _, c := range s.ConfigMaps {
 		s.cmByKey[nsKey(c.Namespace, c.Name)] = c
 	}
-	s.ownerUID = make(map[types.UID]*Owner, len(s.Owners))
-	s.ownerName = make(map[string]*Owner, len(s.Owners))
+	s.ownerUID = make(map[types.UID]*Owner, len(s.Owners)+len(s.Deployments))
+	s.ownerName = make(map[string]*Owner, len(s.Owners)+len(s.Deployments))
+	// Deployments own ReplicaSets; they are typed here, so index them as owners too.
+	for _, d := range s.Deployments {
+		o := &Owner{APIVersion: "apps/v1", Kind: "Deployment", Namespace: d.Namespace, Name: d.Name, UID: d.UID, Labels: d.Labels, OwnerReferences: d.OwnerReferences}
+		if o.UID != "" {
+			s.ownerUID[o.UID] = o
+		}
+		s.ownerName[o.Namespace+"/"+o.Kind+"/"+o.Name] = o
+	}
 	for _, o := range s.Owners {
 		if o.UID != "" {
 			s.ownerUID[o.UID] = o

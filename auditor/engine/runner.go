@@ -88,9 +88,12 @@ func (r *Runner) Last() *Evaluation {
 	return r.last
 }
 
-// Run evaluates once immediately, then after each burst of triggers, until ctx ends.
+// Run evaluates once immediately (unless EvaluateNow already ran), then after each
+// burst of triggers, until ctx ends.
 func (r *Runner) Run(ctx context.Context) error {
-	r.EvaluateNow()
+	if r.Last() == nil {
+		r.EvaluateNow()
+	}
 	var periodic <-chan time.Time
 	if r.opts.Periodic > 0 {
 		t := time.NewTicker(r.opts.Periodic)

@@ -1,0 +1,280 @@
+// Package daemon wires the live source, the evaluation loop, the findings store and the
+// exporters into the long-running auditor (`enforcement-auditor run`).
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/rest"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/auditor/engine"
+	"github.com/llm-platform/enforcement-auditor/auditor/live"
+	"github.com/llm-platform/enforcement-auditor/auditor/store"
+	"github.com/llm-platform/enforcement-auditor/auditor/version"
+	promexp "github.com/llm-platform/enforcement-auditor/exporters/prometheus"
+	"github.com/llm-platform/enforcement-auditor/rules"
+)
+
+// Options configure the daemon. Zero values take the documented defaults.
+type Options struct {
+	Config     auditor.Config
+	RESTConfig *rest.Config
+	Logger     *slog.Logger
+
+	// ListenAddress serves /metrics, /healthz, /readyz (default ":8080").
+	ListenAddress string
+	// Listener, when set, is used instead of ListenAddress (tests).
+	Listener net.Listener
+
+	// Debounce and MaxDelay shape evaluation after informer events.
+	Debounce time.Duration
+	MaxDelay time.Duration
+	// Resync forces a full evaluation this often even without events (time-based rules).
+	Resync time.Duration
+	// DiscoveryInterval polls discovery for CRDs and apiserver liveness.
+	DiscoveryInterval time.Duration
+	// ShutdownTimeout bounds the graceful shutdown.
+	ShutdownTimeout time.Duration
+
+	// Probes are the opt-in active verifications; nil when off.
+	Probes []Prober
+	// ProbeInterval is how often the probes run (default 5m).
+	ProbeInterval time.Duration
+
+	// Sinks receive finding transitions (OpenTelemetry events, evidence).
+	Sinks []engine.Sink
+	// OTelDropped reports events dropped by the OpenTelemetry queue (may be nil).
+	OTelDropped func() uint64
+	// ExtraHandlers are mounted on the HTTP server (e.g. /evidence).
+	ExtraHandlers map[string]http.Handler
+}
+
+// Prober runs one kind of active probe and stores its results into a snapshot.
+type Prober interface {
+	Name() string
+	// Run probes once; snap is the latest snapshot (targets come from it).
+	Run(ctx context.Context, snap *auditor.Snapshot)
+	// Annotate copies the latest results into a snapshot about to be evaluated.
+	Annotate(snap *auditor.Snapshot)
+}
+
+func (o *Options) defaults() {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.ListenAddress == "" {
+		o.ListenAddress = ":8080"
+	}
+	if o.Debounce <= 0 {
+		o.Debounce = 200 * time.Millisecond
+	}
+	if o.MaxDelay <= 0 {
+		o.MaxDelay = 2 * time.Second
+	}
+	if o.Resync <= 0 {
+		o.Resync = 5 * time.Minute
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 10 * time.Second
+	}
+	if o.ProbeInterval <= 0 {
+		o.ProbeInterval = 5 * time.Minute
+	}
+}
+
+// Daemon is a running auditor; its parts are exposed for tests and for the CLI.
+type Daemon struct {
+	opts      Options
+	Source    *live.Source
+	Runner    *engine.Runner
+	Store     *store.Store
+	Collector *promexp.Collector
+	ready     atomic.Bool
+}
+
+// probingSource adds the latest probe results to every snapshot.
+type probingSource struct {
+	src    *live.Source
+	probes []Prober
+	mu     sync.Mutex
+	last   *auditor.Snapshot
+}
+
+func (p *probingSource) Snapshot(now time.Time) (*auditor.Snapshot, error) {
+	s, err := p.src.Snapshot(now)
+	if err != nil {
+		return nil, err
+	}
+	for _, pr := range p.probes {
+		pr.Annotate(s)
+	}
+	p.mu.Lock()
+	p.last = s
+	p.mu.Unlock()
+	return s, nil
+}
+
+func (p *probingSource) latest() *auditor.Snapshot {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.last
+}
+
+// New builds the daemon; nothing runs until Run.
+func New(o Options) (*Daemon, error) {
+	o.defaults()
+	d := &Daemon{opts: o, Store: store.New()}
+	var runner *engine.Runner
+	src, err := live.New(o.RESTConfig, live.Options{
+		OnChange:          func() { runner.Trigger() },
+		Logger:            o.Logger.With("component", "source"),
+		DiscoveryInterval: o.DiscoveryInterval,
+		KyvernoNamespace:  o.Config.SR2.KyvernoNamespace,
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.Source = src
+	rs := rules.All(o.Config)
+	metas := make([]auditor.RuleMeta, 0, len(rs))
+	for _, r := range rs {
+		metas = append(metas, r.Meta())
+	}
+	v := version.Get()
+	d.Collector = promexp.New(promexp.Options{
+		Store:            d.Store,
+		Rules:            metas,
+		LastEvaluation:   func() *engine.Evaluation { return d.Runner.Last() },
+		Sources:          src,
+		OTelDropped:      o.OTelDropped,
+		MaxFindingSeries: o.Config.Metrics.MaxFindingSeries,
+		Build:            promexp.BuildInfo{Version: v.Version, Revision: v.Revision, GoVersion: v.GoVersion},
+	})
+	runner = engine.NewRunner(engine.Options{
+		Rules:    rs,
+		Source:   &probingSource{src: src, probes: o.Probes},
+		Store:    d.Store,
+		Sinks:    o.Sinks,
+		Observer: d.Collector,
+		Debounce: o.Debounce,
+		MaxDelay: o.MaxDelay,
+		Periodic: o.Resync,
+		Logger:   o.Logger.With("component", "engine"),
+	})
+	d.Runner = runner
+	return d, nil
+}
+
+// Ready reports whether caches synced and one evaluation completed.
+func (d *Daemon) Ready() bool { return d.ready.Load() }
+
+// Handler returns the HTTP handler: /metrics, /healthz, /readyz and extras.
+func (d *Daemon) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promexp.Handler(promexp.NewRegistry(d.Collector)))
+	// /healthz depends on the process alone: an apiserver outage must not restart auditors.
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		switch {
+		case !d.ready.Load():
+			http.Error(w, "not ready: caches not synced or no evaluation completed yet", http.StatusServiceUnavailable)
+		case d.Source.Stale():
+			http.Error(w, "stale: the API server is unreachable; serving the last known findings", http.StatusServiceUnavailable)
+		default:
+			_, _ = w.Write([]byte("ok\n"))
+		}
+	})
+	for p, h := range d.opts.ExtraHandlers {
+		mux.Handle(p, h)
+	}
+	return mux
+}
+
+// Run starts everything and blocks until ctx ends, then shuts down gracefully.
+func (d *Daemon) Run(ctx context.Context) error {
+	o := d.opts
+	log := o.Logger
+	ln := o.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", o.ListenAddress); err != nil {
+			return fmt.Errorf("listen %s: %w", o.ListenAddress, err)
+		}
+	}
+	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		log.Info("serving", "address", ln.Addr().String(), "paths", "/metrics /healthz /readyz")
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http server: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	if err := d.Source.Start(gctx); err != nil {
+		return err
+	}
+	g.Go(func() error {
+		if err := d.Source.WaitForSync(gctx); err != nil {
+			return nil // shutting down
+		}
+		log.Info("caches synced")
+		d.Runner.EvaluateNow()
+		d.ready.Store(true)
+		log.Info("first evaluation done; ready", "open_findings", len(d.Store.Open()))
+		return d.Runner.Run(gctx)
+	})
+	if len(o.Probes) > 0 {
+		ps := d.Runner
+		g.Go(func() error { return d.runProbes(gctx, ps) })
+	}
+	err := g.Wait()
+	log.Info("stopped")
+	return err
+}
+
+func (d *Daemon) runProbes(ctx context.Context, r *engine.Runner) error {
+	poll := time.NewTicker(time.Second)
+	for !d.ready.Load() {
+		select {
+		case <-ctx.Done():
+			poll.Stop()
+			return nil
+		case <-poll.C:
+		}
+	}
+	poll.Stop()
+	t := time.NewTicker(d.opts.ProbeInterval)
+	defer t.Stop()
+	for {
+		if ev := r.Last(); ev != nil && ev.Snapshot != nil {
+			for _, p := range d.opts.Probes {
+				p.Run(ctx, ev.Snapshot)
+			}
+			r.Trigger()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,518 @@
+// Package live is the in-cluster source: client-go shared informers (resync 0, stripped
+// by a transform) for core kinds, and dynamic or metadata-only informers for CRD-backed
+// kinds, started when discovery shows the resource and stopped when it goes.
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+)
+
+// Options configure the live source.
+type Options struct {
+	// OnChange is called (from informer goroutines) whenever a watched object changes or a
+	// resource appears or disappears. It must not block.
+	OnChange func()
+	Logger   *slog.Logger
+	// DiscoveryInterval is how often discovery is polled for CRDs appearing or going
+	// away; it doubles as the apiserver liveness check behind Stale. Default 15s.
+	DiscoveryInterval time.Duration
+	// KyvernoNamespace is where Kyverno's health Lease lives.
+	KyvernoNamespace string
+}
+
+// Source implements engine.Source from informer caches.
+type Source struct {
+	opts    Options
+	client  kubernetes.Interface
+	dyn     dynamic.Interface
+	meta    metadata.Interface
+	disc    discovery.DiscoveryInterface
+	factory informers.SharedInformerFactory
+	leases  informers.SharedInformerFactory
+
+	mu        sync.RWMutex
+	resources map[string]*watched // by resource ID
+	stale     atomic.Bool
+	started   atomic.Bool
+}
+
+// watched is one running informer and what we know about its health.
+type watched struct {
+	info     auditor.ResourceInfo
+	gvr      schema.GroupVersionResource
+	informer cache.SharedIndexInformer
+	stop     chan struct{} // custom informers only; core ones stop with the source
+
+	mu       sync.Mutex
+	errState auditor.AvailabilityState // "" when healthy
+	errMsg   string
+	errors   uint64
+}
+
+func (w *watched) setError(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.errors++
+	if apierrors.IsForbidden(err) {
+		w.errState, w.errMsg = auditor.Forbidden, err.Error()
+	} else {
+		w.errState, w.errMsg = auditor.Failing, err.Error()
+	}
+}
+
+func (w *watched) clearError() {
+	w.mu.Lock()
+	w.errState, w.errMsg = "", ""
+	w.mu.Unlock()
+}
+
+func (w *watched) availability() auditor.Availability {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.errState != "" {
+		return auditor.Availability{State: w.errState, Message: w.errMsg}
+	}
+	if !w.informer.HasSynced() {
+		return auditor.Availability{State: auditor.Pending, Message: "cache not synced yet"}
+	}
+	return auditor.Availability{State: auditor.Synced}
+}
+
+// New builds the source from a REST config. Nothing runs until Start.
+func New(cfg *rest.Config, o Options) (*Source, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.DiscoveryInterval <= 0 {
+		o.DiscoveryInterval = 15 * time.Second
+	}
+	if o.OnChange == nil {
+		o.OnChange = func() {}
+	}
+	if o.KyvernoNamespace == "" {
+		o.KyvernoNamespace = "kyverno"
+	}
+	cfg = rest.CopyConfig(cfg)
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = 50, 100
+	}
+	cfg.UserAgent = "enforcement-auditor"
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Source{
+		opts: o, client: client, dyn: dyn, meta: meta, disc: client.Discovery(),
+		factory: informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(transform)),
+		// Kyverno's health Lease only: node leases change every 10s and would wake the engine.
+		leases: informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(transform),
+			informers.WithNamespace(o.KyvernoNamespace),
+			informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
+				lo.FieldSelector = fields.OneTermEqualSelector("metadata.name", "kyverno-health").String()
+			})),
+		resources: map[string]*watched{},
+	}, nil
+}
+
+// Client returns the typed client (used by the active probes).
+func (s *Source) Client() kubernetes.Interface { return s.client }
+
+func (s *Source) handler(w *watched) cache.ResourceEventHandler {
+	changed := func() {
+		w.clearError()
+		s.opts.OnChange()
+	}
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc: func(any) { changed() },
+		UpdateFunc: func(oldObj, newObj any) {
+			o, ok1 := oldObj.(metav1.Object)
+			n, ok2 := newObj.(metav1.Object)
+			if ok1 && ok2 && o.GetResourceVersion() == n.GetResourceVersion() {
+				return
+			}
+			changed()
+		},
+		DeleteFunc: func(any) { changed() },
+	}
+}
+
+func (s *Source) register(info auditor.ResourceInfo, gvr schema.GroupVersionResource, inf cache.SharedIndexInformer, stop chan struct{}) (*watched, error) {
+	w := &watched{info: info, gvr: gvr, informer: inf, stop: stop}
+	if err := inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
+		w.setError(err)
+		s.opts.Logger.Warn("list/watch failed", "resource", info.ID, "err", err)
+		s.opts.OnChange()
+	}); err != nil {
+		return nil, err
+	}
+	if _, err := inf.AddEventHandler(s.handler(w)); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.resources[info.ID] = w
+	s.mu.Unlock()
+	return w, nil
+}
+
+func infoOf(id string) auditor.ResourceInfo {
+	for _, r := range auditor.KnownResources {
+		if r.ID == id {
+			return r
+		}
+	}
+	panic("unknown resource " + id)
+}
+
+// Start registers the core informers, runs discovery once and starts everything. It
+// returns at once; caches fill in the background (see Synced).
+func (s *Source) Start(ctx context.Context) error {
+	core := map[string]cache.SharedIndexInformer{
+		auditor.ResourceNamespaces:      s.factory.Core().V1().Namespaces().Informer(),
+		auditor.ResourcePods:            s.factory.Core().V1().Pods().Informer(),
+		auditor.ResourceNodes:           s.factory.Core().V1().Nodes().Informer(),
+		auditor.ResourceConfigMaps:      s.factory.Core().V1().ConfigMaps().Informer(),
+		auditor.ResourceNetworkPolicies: s.factory.Networking().V1().NetworkPolicies().Informer(),
+		auditor.ResourceDaemonSets:      s.factory.Apps().V1().DaemonSets().Informer(),
+		auditor.ResourceDeployments:     s.factory.Apps().V1().Deployments().Informer(),
+		auditor.ResourceLeases:          s.leases.Coordination().V1().Leases().Informer(),
+
+		auditor.ResourceValidatingWebhookConfigurations: s.factory.Admissionregistration().V1().ValidatingWebhookConfigurations().Informer(),
+		auditor.ResourceValidatingAdmissionPolicies:     s.factory.Admissionregistration().V1().ValidatingAdmissionPolicies().Informer(),
+		auditor.ResourceValidatingAdmissionBindings:     s.factory.Admissionregistration().V1().ValidatingAdmissionPolicyBindings().Informer(),
+	}
+	for id, inf := range core {
+		info := infoOf(id)
+		if _, err := s.register(info, schema.GroupVersionResource{Group: info.Group, Version: info.Versions[0], Resource: info.Resource}, inf, nil); err != nil {
+			return err
+		}
+	}
+	s.factory.Start(ctx.Done())
+	s.leases.Start(ctx.Done())
+	s.started.Store(true)
+	s.discover(ctx)
+	go s.discoveryLoop(ctx)
+	return nil
+}
+
+// ownerOnlyCore are built-in kinds read only as pod owners, through metadata informers.
+var ownerOnlyCore = []string{auditor.ResourceJobs, auditor.ResourceReplicaSets, auditor.ResourceStatefulSets}
+
+func (s *Source) discoveryLoop(ctx context.Context) {
+	t := time.NewTicker(s.opts.DiscoveryInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.mu.Lock()
+			for id, w := range s.resources {
+				if w.stop != nil {
+					close(w.stop)
+					delete(s.resources, id)
+				}
+			}
+			s.mu.Unlock()
+			return
+		case <-t.C:
+			s.discover(ctx)
+			s.recheckErrors(ctx)
+		}
+	}
+}
+
+// discover starts informers for resources that are served and not watched yet, and
+// stops those whose resource went away (a CRD uninstalled).
+func (s *Source) discover(ctx context.Context) {
+	_, lists, err := s.disc.ServerGroupsAndResources()
+	if err != nil && len(lists) == 0 {
+		if !s.stale.Swap(true) {
+			s.opts.Logger.Error("apiserver unreachable; serving the last known findings as stale", "err", err)
+			s.opts.OnChange()
+		}
+		return
+	}
+	if err != nil {
+		// Some aggregated group failed (e.g. metrics-server down): use what answered.
+		s.opts.Logger.Debug("partial discovery", "err", err)
+	}
+	if s.stale.Swap(false) {
+		s.opts.Logger.Info("apiserver reachable again")
+		s.opts.OnChange()
+	}
+	served := map[schema.GroupResource][]string{}
+	for _, l := range lists {
+		gv, err := schema.ParseGroupVersion(l.GroupVersion)
+		if err != nil {
+			continue
+		}
+		for _, r := range l.APIResources {
+			gr := schema.GroupResource{Group: gv.Group, Resource: r.Name}
+			served[gr] = append(served[gr], gv.Version)
+		}
+	}
+	var custom []auditor.ResourceInfo
+	for _, r := range auditor.KnownResources {
+		if r.Custom {
+			custom = append(custom, r)
+		}
+	}
+	custom = append(custom, auditor.OwnerResources...)
+	for _, id := range ownerOnlyCore {
+		custom = append(custom, infoOf(id))
+	}
+	for _, r := range custom {
+		version := pickVersion(r.Versions, served[r.GroupResource()])
+		s.mu.RLock()
+		w, running := s.resources[r.ID]
+		s.mu.RUnlock()
+		switch {
+		case version != "" && !running:
+			s.startCustom(ctx, r, version)
+		case version == "" && running && w.stop != nil:
+			s.opts.Logger.Info("resource no longer served; stopping its informer", "resource", r.ID)
+			close(w.stop)
+			s.mu.Lock()
+			delete(s.resources, r.ID)
+			s.mu.Unlock()
+			s.opts.OnChange()
+		}
+	}
+}
+
+func pickVersion(preferred, served []string) string {
+	for _, p := range preferred {
+		for _, v := range served {
+			if p == v {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+func (s *Source) startCustom(ctx context.Context, r auditor.ResourceInfo, version string) {
+	gvr := schema.GroupVersionResource{Group: r.Group, Version: version, Resource: r.Resource}
+	var inf cache.SharedIndexInformer
+	if r.OwnerOnly {
+		// Owners are read for labels and owner references only: metadata informers keep
+		// the cache small whatever the size of JobSet or RayCluster specs.
+		inf = metadatainformer.NewFilteredMetadataInformer(s.meta, gvr, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
+	} else {
+		inf = dynamicinformer.NewFilteredDynamicInformer(s.dyn, gvr, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
+	}
+	if err := inf.SetTransform(transform); err != nil {
+		s.opts.Logger.Error("informer transform", "resource", r.ID, "err", err)
+	}
+	stop := make(chan struct{})
+	if _, err := s.register(r, gvr, inf, stop); err != nil {
+		s.opts.Logger.Error("cannot watch resource", "resource", r.ID, "err", err)
+		return
+	}
+	s.opts.Logger.Info("resource served; watching it", "resource", r.ID, "version", version)
+	go inf.Run(mergeStop(ctx, stop))
+	s.opts.OnChange()
+}
+
+func mergeStop(ctx context.Context, stop chan struct{}) <-chan struct{} {
+	out := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-stop:
+		}
+		close(out)
+	}()
+	return out
+}
+
+// recheckErrors lists one object of every resource in an error state: the reflector
+// retries by itself, but a Forbidden that was fixed must also clear our state even when
+// no object changes.
+func (s *Source) recheckErrors(ctx context.Context) {
+	s.mu.RLock()
+	var bad []*watched
+	for _, w := range s.resources {
+		if w.availability().State == auditor.Forbidden || w.availability().State == auditor.Failing {
+			bad = append(bad, w)
+		}
+	}
+	s.mu.RUnlock()
+	for _, w := range bad {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := s.meta.Resource(w.gvr).List(cctx, metav1.ListOptions{Limit: 1})
+		cancel()
+		if err == nil && w.informer.HasSynced() {
+			w.clearError()
+			s.opts.OnChange()
+		}
+	}
+}
+
+// Synced reports whether every watched resource has synced or is known to be
+// unreadable (forbidden, failing): a resource we may not read must not block readiness.
+func (s *Source) Synced() bool {
+	if !s.started.Load() {
+		return false
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, w := range s.resources {
+		if w.availability().State == auditor.Pending {
+			return false
+		}
+	}
+	return true
+}
+
+// WaitForSync blocks until Synced or ctx ends.
+func (s *Source) WaitForSync(ctx context.Context) error {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for !s.Synced() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for caches: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// Stale reports whether the apiserver was unreachable at the last discovery: the caches
+// then hold the last known state.
+func (s *Source) Stale() bool { return s.stale.Load() }
+
+// ResourceStates returns the availability of every known resource.
+func (s *Source) ResourceStates() map[string]auditor.Availability {
+	out := map[string]auditor.Availability{}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	all := append(append([]auditor.ResourceInfo{}, auditor.KnownResources...), auditor.OwnerResources...)
+	for _, r := range all {
+		if w, ok := s.resources[r.ID]; ok {
+			out[r.ID] = w.availability()
+		} else if r.Custom || r.OwnerOnly {
+			out[r.ID] = auditor.Availability{State: auditor.NotServed, Message: "the API server does not serve " + r.ID}
+		}
+	}
+	return out
+}
+
+// ListWatchErrors returns the count of list/watch failures per resource.
+func (s *Source) ListWatchErrors() map[string]uint64 {
+	out := map[string]uint64{}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for id, w := range s.resources {
+		w.mu.Lock()
+		out[id] = w.errors
+		w.mu.Unlock()
+	}
+	return out
+}
+
+func list[T any](s *Source, id string) []*T {
+	s.mu.RLock()
+	w := s.resources[id]
+	s.mu.RUnlock()
+	if w == nil {
+		return nil
+	}
+	items := w.informer.GetStore().List()
+	out := make([]*T, 0, len(items))
+	for _, it := range items {
+		if t, ok := it.(*T); ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Snapshot builds a snapshot from the caches. Objects are shared with the caches and
+// must not be modified (rules are read-only by contract).
+func (s *Source) Snapshot(now time.Time) (*auditor.Snapshot, error) {
+	if !s.started.Load() {
+		return nil, errors.New("source not started")
+	}
+	snap := &auditor.Snapshot{
+		Now:                             now,
+		Namespaces:                      list[corev1.Namespace](s, auditor.ResourceNamespaces),
+		Pods:                            list[corev1.Pod](s, auditor.ResourcePods),
+		Nodes:                           list[corev1.Node](s, auditor.ResourceNodes),
+		ConfigMaps:                      list[corev1.ConfigMap](s, auditor.ResourceConfigMaps),
+		NetworkPolicies:                 list[networkingv1.NetworkPolicy](s, auditor.ResourceNetworkPolicies),
+		DaemonSets:                      list[appsv1.DaemonSet](s, auditor.ResourceDaemonSets),
+		Deployments:                     list[appsv1.Deployment](s, auditor.ResourceDeployments),
+		Leases:                          list[coordinationv1.Lease](s, auditor.ResourceLeases),
+		ValidatingWebhookConfigurations: list[admissionv1.ValidatingWebhookConfiguration](s, auditor.ResourceValidatingWebhookConfigurations),
+		ValidatingAdmissionPolicies:     list[admissionv1.ValidatingAdmissionPolicy](s, auditor.ResourceValidatingAdmissionPolicies),
+		ValidatingAdmissionBindings:     list[admissionv1.ValidatingAdmissionPolicyBinding](s, auditor.ResourceValidatingAdmissionBindings),
+		Custom:                          map[schema.GroupKind][]*unstructured.Unstructured{},
+		Availability:                    s.ResourceStates(),
+	}
+	s.mu.RLock()
+	ids := make([]string, 0, len(s.resources))
+	for id := range s.resources {
+		ids = append(ids, id)
+	}
+	s.mu.RUnlock()
+	sort.Strings(ids)
+	for _, id := range ids {
+		s.mu.RLock()
+		w := s.resources[id]
+		s.mu.RUnlock()
+		if w == nil || w.stop == nil && !w.info.OwnerOnly {
+			continue
+		}
+		for _, it := range w.informer.GetStore().List() {
+			switch o := it.(type) {
+			case *unstructured.Unstructured:
+				gk := w.info.GroupKind()
+				snap.Custom[gk] = append(snap.Custom[gk], o)
+			case *metav1.PartialObjectMetadata:
+				snap.Owners = append(snap.Owners, &auditor.Owner{
+					APIVersion: w.gvr.GroupVersion().String(), Kind: w.info.Kind, Namespace: o.Namespace, Name: o.Name,
+					UID: o.UID, Labels: o.Labels, OwnerReferences: o.OwnerReferences,
+				})
+			}
+		}
+	}
+	snap.Index()
+	return snap, nil
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+)
+
+// globalFlags are shared by every command.
+type globalFlags struct {
+	configFile string
+	logLevel   string
+	logFormat  string
+	kubeconfig string
+	context    string
+}
+
+func newRootCommand() *cobra.Command {
+	g := &globalFlags{}
+	root := &cobra.Command{
+		Use:   "enforcement-auditor",
+		Short: "Prove the LLM platform's budget path, GPU quota and fail-closed budgets are enforced",
+		Long: `enforcement-auditor proves continuously that three controls of a shared LLM platform are
+enforced, not merely present: SR1 (model servers reachable only through the budget path),
+SR2 (GPU pods cannot bypass Kueue quota) and SR3 (LiteLLM prod budgets fail closed).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.configFile, "config", "", "AuditorConfig file (default: the platform's design, see README)")
+	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	pf.StringVar(&g.logFormat, "log-format", "", "log format: json or text (default json for run, text otherwise)")
+	pf.StringVar(&g.kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG, ~/.kube/config, then in-cluster)")
+	pf.StringVar(&g.context, "context", "", "kubeconfig context to use")
+	root.AddCommand(newScanCommand(g), newRunCommand(g), newVersionCommand())
+	return root
+}
+
+// loadConfig reads and validates the configuration before anything starts.
+func (g *globalFlags) loadConfig() (auditor.Config, error) {
+	cfg, err := auditor.LoadConfig(g.configFile)
+	if err != nil {
+		return cfg, &exitError{code: 2, err: err}
+	}
+	return cfg, nil
+}
+
+func (g *globalFlags) logger(w io.Writer, defaultFormat string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
+		return nil, &exitError{code: 2, err: fmt.Errorf("--log-level: %w", err)}
+	}
+	format := g.logFormat
+	if format == "" {
+		format = defaultFormat
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	var h slog.Handler
+	switch strings.ToLower(format) {
+	case "json":
+		h = slog.NewJSONHandler(w, opts)
+	case "text":
+		h = slog.NewTextHandler(w, opts)
+	default:
+		return nil, &exitError{code: 2, err: fmt.Errorf("--log-format: %q, want json or text", format)}
+	}
+	l := slog.New(h)
+	// Route client-go's klog output into the same structured stream.
+	klog.SetSlogLogger(l.With("component", "client-go"))
+	return l, nil
+}
+
+// restConfig resolves --kubeconfig, $KUBECONFIG, ~/.kube/config, then in-cluster.
+func (g *globalFlags) restConfig() (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if g.kubeconfig != "" {
+		rules.ExplicitPath = g.kubeconfig
+	}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: g.context})
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("no cluster to talk to (use -f to scan manifests): %w", err)
+	}
+	return cfg, nil
+}
+
+func stdout() io.Writer { return os.Stdout }

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/auditor/engine"
+	"github.com/llm-platform/enforcement-auditor/auditor/live"
+	"github.com/llm-platform/enforcement-auditor/auditor/manifests"
+	"github.com/llm-platform/enforcement-auditor/exporters/report"
+	"github.com/llm-platform/enforcement-auditor/rules"
+)
+
+type scanFlags struct {
+	files   []string
+	output  string
+	failOn  string
+	timeout time.Duration
+}
+
+func newScanCommand(g *globalFlags) *cobra.Command {
+	f := &scanFlags{}
+	cmd := &cobra.Command{
+		Use:   "scan [-f PATH]...",
+		Short: "Audit once: the live cluster, or manifests with -f",
+		Long: `scan evaluates every rule once and prints the findings.
+
+Without -f it audits the cluster of the current kubeconfig (or in-cluster config): it
+syncs its caches, evaluates once and exits. With -f it audits manifests: files,
+directories (recursive: .yaml, .yml, .json) or - for stdin; multi-document YAML, JSON and
+kind: List are accepted.
+
+Exit status: 0 when no finding is at or above --fail-on, 1 when some is, 2 when the
+input cannot be read or is not Kubernetes objects.`,
+		Example: `  enforcement-auditor scan -f examples/platform
+  kubectl get netpol,ns,pods -A -o yaml | enforcement-auditor scan -f - -o json
+  enforcement-auditor scan --fail-on critical`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runScan(cmd.Context(), g, f, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVarP(&f.files, "filename", "f", nil, "manifest file, directory or - for stdin (repeatable); without it the live cluster is scanned")
+	fl.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
+	fl.StringVar(&f.failOn, "fail-on", "high", "exit 1 when a finding is at or above this severity: info, low, medium, high, critical")
+	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the cluster's caches to sync")
+	return cmd
+}
+
+func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader, out, errOut io.Writer) error {
+	failOn, err := auditor.ParseSeverity(f.failOn)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("--fail-on: %w", err)}
+	}
+	if f.output != "table" && f.output != "json" {
+		return &exitError{code: 2, err: fmt.Errorf("--output: %q, want table or json", f.output)}
+	}
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return err
+	}
+	log, err := g.logger(errOut, "text")
+	if err != nil {
+		return err
+	}
+	snap, err := loadSnapshot(ctx, g, f.files, f.timeout, stdin, log)
+	if err != nil {
+		return err
+	}
+	rs := rules.All(cfg)
+	ev := engine.Evaluate(rs, snap)
+	metas := make([]auditor.RuleMeta, 0, len(rs))
+	for _, r := range rs {
+		metas = append(metas, r.Meta())
+	}
+	rep := report.New(ev, failOn, metas)
+	if f.output == "json" {
+		err = rep.WriteJSON(out)
+	} else {
+		err = rep.WriteTable(out)
+	}
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	if rep.Summary.Failed {
+		return &exitError{code: 1}
+	}
+	return nil
+}
+
+// loadSnapshot reads manifests when files are given, else syncs the live cluster once.
+func loadSnapshot(ctx context.Context, g *globalFlags, files []string, timeout time.Duration, stdin io.Reader, log interface {
+	Info(string, ...any)
+}) (*auditor.Snapshot, error) {
+	now := time.Now()
+	if len(files) > 0 {
+		objs, err := manifests.Read(files, stdin)
+		if err != nil {
+			return nil, &exitError{code: 2, err: fmt.Errorf("cannot read input:\n%w", indent(err))}
+		}
+		snap, err := manifests.Snapshot(objs)
+		if err != nil {
+			return nil, &exitError{code: 2, err: fmt.Errorf("input is not valid Kubernetes objects:\n%w", indent(err))}
+		}
+		snap.Now = now
+		return snap, nil
+	}
+	rc, err := g.restConfig()
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	src, err := live.New(rc, live.Options{})
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	if err := src.Start(ctx); err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	if err := src.WaitForSync(ctx); err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	if src.Stale() {
+		return nil, &exitError{code: 2, err: errors.New("the API server is unreachable")}
+	}
+	log.Info("caches synced", "host", rc.Host)
+	return src.Snapshot(time.Now())
+}
+
+// indent prefixes every joined error line so a list of input errors reads as a list.
+func indent(err error) error {
+	var b []byte
+	for _, line := range splitLines(err.Error()) {
+		b = append(b, "  "...)
+		b = append(b, line...)
+		b = append(b, '\n')
+	}
+	return errors.New(string(b[:len(b)-1]))
+}
+
+func splitLines(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
+}
+
+var _ = os.Stdout

@@ -1,0 +1,164 @@
+// Package report renders an evaluation for people (a table grouped by control, with
+// remediation) and for machines (the JSON contract documented in the README).
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/auditor/engine"
+)
+
+// Kind and APIVersion of the JSON report.
+const (
+	APIVersion = "enforcement-auditor.llm-platform.io/v1alpha1"
+	Kind       = "ScanReport"
+)
+
+// Report is the JSON contract of `scan -o json`. Fields are only ever added.
+type Report struct {
+	APIVersion   string                                 `json:"apiVersion"`
+	Kind         string                                 `json:"kind"`
+	Findings     []auditor.Finding                      `json:"findings"`
+	Controls     map[auditor.Control]engine.ControlState `json:"controls"`
+	Inconclusive map[string][]string                    `json:"inconclusive,omitempty"`
+	Summary      Summary                                `json:"summary"`
+
+	ruleControl map[string]auditor.Control
+}
+
+// Summary counts findings and states the verdict against --fail-on.
+type Summary struct {
+	Total      int            `json:"total"`
+	Waived     int            `json:"waived"`
+	BySeverity map[string]int `json:"bySeverity"`
+	FailOn     string         `json:"failOn"`
+	// Failed is true when a non-waived finding is at or above FailOn (exit status 1).
+	Failed bool `json:"failed"`
+}
+
+// New builds the report of an evaluation; rules tell which control each rule proves.
+func New(ev *engine.Evaluation, failOn auditor.Severity, rules []auditor.RuleMeta) *Report {
+	r := &Report{
+		APIVersion: APIVersion, Kind: Kind,
+		Findings:     ev.Findings,
+		Controls:     ev.Controls,
+		Inconclusive: ev.Inconclusive,
+		Summary:      Summary{BySeverity: map[string]int{}, FailOn: failOn.String()},
+		ruleControl:  map[string]auditor.Control{},
+	}
+	for _, m := range rules {
+		r.ruleControl[m.ID] = m.Control
+	}
+	if r.Findings == nil {
+		r.Findings = []auditor.Finding{}
+	}
+	for _, s := range auditor.Severities {
+		r.Summary.BySeverity[s.String()] = 0
+	}
+	for _, f := range r.Findings {
+		r.Summary.Total++
+		if f.Waived() {
+			r.Summary.Waived++
+			continue
+		}
+		r.Summary.BySeverity[f.Severity.String()]++
+		if f.Severity >= failOn {
+			r.Summary.Failed = true
+		}
+	}
+	return r
+}
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+var controlTitles = map[auditor.Control]string{
+	auditor.SR1: "budget path: model servers reachable only through trusted namespaces",
+	auditor.SR2: "GPU quota: GPU pods cannot bypass Kueue",
+	auditor.SR3: "fail-closed budgets: LiteLLM prod never serves un-metered",
+}
+
+// WriteTable writes the report for people: per control its state, then findings worst
+// first, each rule's remediation once.
+func (r *Report) WriteTable(w io.Writer) error {
+	bw := &errWriter{w: w}
+	for _, c := range auditor.Controls {
+		state := r.Controls[c]
+		fmt.Fprintf(bw, "%s  %s  [%s]\n", c, controlTitles[c], strings.ToUpper(string(state)))
+		var fs []auditor.Finding
+		for _, f := range r.Findings {
+			if f.Control == c {
+				fs = append(fs, f)
+			}
+		}
+		if len(fs) == 0 {
+			fmt.Fprintln(bw, "  no findings")
+		}
+		tw := tabwriter.NewWriter(bw, 0, 2, 2, ' ', 0)
+		printed := map[string]bool{}
+		for i, f := range fs {
+			sev := strings.ToUpper(f.Severity.String())
+			if f.Waived() {
+				sev = "WAIVED"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", sev, f.Rule, f.Object.String())
+			fmt.Fprintf(tw, "  \t\t%s\n", f.Message)
+			if f.Waived() {
+				until := "no expiry"
+				if f.Waiver.Until != nil {
+					until = "until " + f.Waiver.Until.Format("2006-01-02T15:04:05Z07:00")
+				}
+				fmt.Fprintf(tw, "  \t\twaived (%s): %s\n", until, f.Waiver.Reason)
+			}
+			lastOfRule := i == len(fs)-1 || fs[i+1].Rule != f.Rule
+			if lastOfRule && !printed[f.Rule] && f.Remediation != "" {
+				printed[f.Rule] = true
+				fmt.Fprintf(tw, "  \t\tfix: %s\n", f.Remediation)
+			}
+		}
+		tw.Flush()
+		var inc []string
+		for rule, reasons := range r.Inconclusive {
+			if rc := r.ruleControl[rule]; rc == c || (rc == "" && c == auditor.SR1) {
+				inc = append(inc, fmt.Sprintf("  could not judge %s: %s", rule, strings.Join(reasons, "; ")))
+			}
+		}
+		sort.Strings(inc)
+		for _, l := range inc {
+			fmt.Fprintln(bw, l)
+		}
+		fmt.Fprintln(bw)
+	}
+	s := r.Summary
+	verdict := "PASS"
+	if s.Failed {
+		verdict = "FAIL"
+	}
+	fmt.Fprintf(bw, "%d findings (critical %d, high %d, medium %d, low %d, info %d, waived %d); --fail-on %s: %s\n",
+		s.Total, s.BySeverity["critical"], s.BySeverity["high"], s.BySeverity["medium"], s.BySeverity["low"], s.BySeverity["info"], s.Waived, s.FailOn, verdict)
+	return bw.err
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
