@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -118,8 +119,17 @@ func LoadConfig(file string) (Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("reading config: %w", err)
 	}
-	if err := yaml.UnmarshalStrict(b, &cfg); err != nil {
+	j, err := yaml.YAMLToJSON(b)
+	if err != nil {
 		return cfg, fmt.Errorf("config %s: %w", file, err)
+	}
+	// sigs.k8s.io/json names the full path of unknown and duplicate fields.
+	strict, err := kjson.UnmarshalStrict(j, &cfg)
+	if err != nil {
+		return cfg, fmt.Errorf("config %s: %w", file, err)
+	}
+	if len(strict) > 0 {
+		return cfg, fmt.Errorf("config %s: %w", file, errors.Join(strict...))
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("config %s: %w", file, err)
