@@ -236,6 +236,41 @@ func (s *Snapshot) Annotations(ref *ObjectRef) map[string]string {
 			}
 		}
 		return nil
+	case "Node":
+		for _, n := range s.Nodes {
+			if n.Name == ref.Name {
+				return n.Annotations
+			}
+		}
+		return nil
+	case "Lease":
+		for _, l := range s.Leases {
+			if l.Namespace == ref.Namespace && l.Name == ref.Name {
+				return l.Annotations
+			}
+		}
+		return nil
+	case "ValidatingWebhookConfiguration":
+		for _, w := range s.ValidatingWebhookConfigurations {
+			if w.Name == ref.Name {
+				return w.Annotations
+			}
+		}
+		return nil
+	case "ValidatingAdmissionPolicy":
+		for _, v := range s.ValidatingAdmissionPolicies {
+			if v.Name == ref.Name {
+				return v.Annotations
+			}
+		}
+		return nil
+	case "ValidatingAdmissionPolicyBinding":
+		for _, v := range s.ValidatingAdmissionBindings {
+			if v.Name == ref.Name {
+				return v.Annotations
+			}
+		}
+		return nil
 	}
 	group := ""
 	if i := strings.LastIndex(ref.APIVersion, "/"); i >= 0 {

@@ -170,6 +170,8 @@ func New(o Options) (*Daemon, error) {
 		MaxDelay: o.MaxDelay,
 		Periodic: o.Resync,
 		Logger:   o.Logger.With("component", "engine"),
+
+		WaiverMaxDuration: o.Config.Waivers.MaxDuration.Duration,
 	})
 	d.Runner = runner
 	return d, nil

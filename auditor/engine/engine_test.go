@@ -80,7 +80,7 @@ func TestEvaluateControlStatus(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			s := &auditor.Snapshot{Availability: tc.availability}
 			s.Index()
-			ev := Evaluate(tc.rules, s)
+			ev := Evaluate(tc.rules, s, 0)
 			assert.Equal(t, tc.want, ev.Controls)
 			var inc []string
 			for id := range ev.Inconclusive {
@@ -108,7 +108,7 @@ func TestEvaluateAppliesWaivers(t *testing.T) {
 		auditor.WaiveUntilAnnotation:  "2026-12-01T00:00:00Z",
 	}))
 	s.Index()
-	ev := Evaluate([]auditor.Rule{r}, s)
+	ev := Evaluate([]auditor.Rule{r}, s, 90*24*time.Hour)
 	require.Len(t, ev.Findings, 1)
 	require.True(t, ev.Findings[0].Waived())
 	assert.Equal(t, Enforced, ev.Controls[auditor.SR3], "a waived finding does not violate its control")

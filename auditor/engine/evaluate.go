@@ -37,10 +37,11 @@ type Evaluation struct {
 	Snapshot *auditor.Snapshot
 }
 
-// Evaluate runs every rule over the snapshot and applies waivers found on the objects. A rule whose inputs are forbidden, failing
+// Evaluate runs every rule over the snapshot and applies the waivers found on the
+// objects; a waiver expiring more than maxWaiver ahead waives nothing (zero: no bound). A rule whose inputs are forbidden, failing
 // or not yet synced is reported inconclusive; a rule that panics on a surprising object
 // is reported inconclusive with the panic, and the others still run.
-func Evaluate(rules []auditor.Rule, s *auditor.Snapshot) *Evaluation {
+func Evaluate(rules []auditor.Rule, s *auditor.Snapshot, maxWaiver time.Duration) *Evaluation {
 	ev := &Evaluation{Snapshot: s, At: s.Now, Inconclusive: map[string][]string{}, Controls: map[auditor.Control]ControlState{}}
 	for _, r := range rules {
 		m := r.Meta()
@@ -63,7 +64,7 @@ func Evaluate(rules []auditor.Rule, s *auditor.Snapshot) *Evaluation {
 			delete(ev.Inconclusive, m.ID)
 		}
 	}
-	applyWaivers(ev.Findings, s)
+	applyWaivers(ev.Findings, s, maxWaiver)
 	sort.SliceStable(ev.Findings, func(i, j int) bool { return auditor.Less(&ev.Findings[i], &ev.Findings[j]) })
 	ev.Controls = ControlStatus(rules, ev.Findings, ev.Inconclusive)
 	return ev

@@ -45,6 +45,8 @@ type Options struct {
 	Periodic time.Duration
 	Logger   *slog.Logger
 	Now      func() time.Time
+	// WaiverMaxDuration bounds how far ahead a waiver may expire (config waivers.maxDuration).
+	WaiverMaxDuration time.Duration
 }
 
 // Runner evaluates on demand, debounced.
@@ -149,7 +151,7 @@ func (r *Runner) EvaluateNow() {
 		}
 		return
 	}
-	ev := Evaluate(r.opts.Rules, snap)
+	ev := Evaluate(r.opts.Rules, snap, r.opts.WaiverMaxDuration)
 	ev.At = start
 	ev.Duration = time.Since(start)
 	tr := r.opts.Store.Apply(start, ev.Findings)

@@ -1,15 +1,19 @@
 package engine
 
-import "github.com/llm-platform/enforcement-auditor/auditor"
+import (
+	"time"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+)
 
 // applyWaivers marks findings covered by an active waiver annotation on their object.
-func applyWaivers(findings []auditor.Finding, s *auditor.Snapshot) {
+func applyWaivers(findings []auditor.Finding, s *auditor.Snapshot, maxWaiver time.Duration) {
 	for i := range findings {
 		f := &findings[i]
 		if f.Object == nil {
 			continue
 		}
-		if w := auditor.ActiveWaiver(s.Annotations(f.Object), f.Rule, s.Now); w != nil {
+		if w := auditor.ActiveWaiverWithin(s.Annotations(f.Object), f.Rule, s.Now, maxWaiver); w != nil {
 			f.Waiver = w
 		}
 	}

@@ -109,18 +109,6 @@ func (w *watched) availability() auditor.Availability {
 
 // New builds the source from a REST config. Nothing runs until Start.
 func New(cfg *rest.Config, o Options) (*Source, error) {
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	if o.DiscoveryInterval <= 0 {
-		o.DiscoveryInterval = 15 * time.Second
-	}
-	if o.OnChange == nil {
-		o.OnChange = func() {}
-	}
-	if o.KyvernoNamespace == "" {
-		o.KyvernoNamespace = "kyverno"
-	}
 	cfg = rest.CopyConfig(cfg)
 	if cfg.QPS == 0 {
 		cfg.QPS, cfg.Burst = 50, 100
@@ -138,6 +126,23 @@ func New(cfg *rest.Config, o Options) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
+	return NewForClients(client, dyn, meta, o), nil
+}
+
+// NewForClients builds the source from existing clients (fake clientsets in tests).
+func NewForClients(client kubernetes.Interface, dyn dynamic.Interface, meta metadata.Interface, o Options) *Source {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.DiscoveryInterval <= 0 {
+		o.DiscoveryInterval = 15 * time.Second
+	}
+	if o.OnChange == nil {
+		o.OnChange = func() {}
+	}
+	if o.KyvernoNamespace == "" {
+		o.KyvernoNamespace = "kyverno"
+	}
 	return &Source{
 		opts: o, client: client, dyn: dyn, meta: meta, disc: client.Discovery(),
 		factory: informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(transform)),
@@ -148,7 +153,7 @@ func New(cfg *rest.Config, o Options) (*Source, error) {
 				lo.FieldSelector = fields.OneTermEqualSelector("metadata.name", "kyverno-health").String()
 			})),
 		resources: map[string]*watched{},
-	}, nil
+	}
 }
 
 // Client returns the typed client (used by the active probes).

@@ -1,5 +1,6 @@
 // Package store turns successive evaluations into finding transitions (opened, resolved,
-// changed) with first-seen and last-seen times. Exporters read the store, never the rules.
+// changed, waived, waiver_expired) with first-seen and last-seen times. Exporters read
+// the store, never the rules.
 package store
 
 import (
@@ -11,14 +12,31 @@ import (
 )
 
 // TransitionType names what happened to a finding between two evaluations.
+//
+// A finding's life is always bracketed by exactly one Opened and one Resolved; Waived,
+// WaiverExpired and Changed happen in between. Each Apply emits at most one transition
+// per finding.
 type TransitionType string
 
 const (
-	Opened   TransitionType = "opened"
+	// Opened: a finding appeared. When it is born already covered by a waiver the
+	// transition is still Opened, with Record.Waiver set: consumers that page should
+	// skip opened findings whose Record.Waived() is true.
+	Opened TransitionType = "opened"
+	// Resolved: an open finding (waived or not) is gone.
 	Resolved TransitionType = "resolved"
-	// Changed: same rule and object, but severity or message differ.
+	// Changed: same rule and object, same waiver state, but severity or message differ.
 	Changed TransitionType = "changed"
+	// Waived: an open finding became covered by a waiver, or the terms (reason or
+	// expiry) of the waiver covering it changed. Previous holds the finding before.
+	Waived TransitionType = "waived"
+	// WaiverExpired: a waived finding is still open but no longer waived: the waiver
+	// expired, was removed, or became invalid. Previous holds the waived finding.
+	WaiverExpired TransitionType = "waiver_expired"
 )
+
+// TransitionTypes lists every type in the order transitions are sorted.
+var TransitionTypes = []TransitionType{Changed, Opened, Resolved, Waived, WaiverExpired}
 
 // Record is an open finding with its history.
 type Record struct {
@@ -32,7 +50,7 @@ type Transition struct {
 	Type   TransitionType
 	At     time.Time
 	Record Record
-	// Previous is the finding before a Changed transition.
+	// Previous is the finding before a Changed, Waived or WaiverExpired transition.
 	Previous *auditor.Finding
 }
 
@@ -49,7 +67,11 @@ type Store struct {
 func New() *Store { return &Store{records: map[string]*Record{}} }
 
 // Apply replaces the open findings with the result of a full evaluation and returns the
-// transitions, ordered deterministically.
+// transitions, ordered by type then finding (auditor.Less).
+//
+// When the waiver state and the severity or message change in the same evaluation,
+// the waiver transition wins (Waived or WaiverExpired); Previous still shows the old
+// severity and message.
 func (s *Store) Apply(now time.Time, findings []auditor.Finding) []Transition {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -63,21 +85,20 @@ func (s *Store) Apply(now time.Time, findings []auditor.Finding) []Transition {
 			continue // a rule reported the same thing twice: keep the first
 		}
 		seen[k] = true
-		if r, ok := s.records[k]; ok {
-			if r.Severity != f.Severity || r.Message != f.Message {
-				prev := r.Finding
-				r.Finding = f
-				r.LastSeen = now
-				out = append(out, Transition{Type: Changed, At: now, Record: *r, Previous: &prev})
-			} else {
-				r.Finding = f
-				r.LastSeen = now
-			}
+		r, ok := s.records[k]
+		if !ok {
+			r = &Record{Finding: f, FirstSeen: now, LastSeen: now}
+			s.records[k] = r
+			out = append(out, Transition{Type: Opened, At: now, Record: *r})
 			continue
 		}
-		r := &Record{Finding: f, FirstSeen: now, LastSeen: now}
-		s.records[k] = r
-		out = append(out, Transition{Type: Opened, At: now, Record: *r})
+		typ, changed := transitionOf(&r.Finding, &f)
+		prev := r.Finding
+		r.Finding = f
+		r.LastSeen = now
+		if changed {
+			out = append(out, Transition{Type: typ, At: now, Record: *r, Previous: &prev})
+		}
 	}
 	for k, r := range s.records {
 		if !seen[k] {
@@ -93,6 +114,31 @@ func (s *Store) Apply(now time.Time, findings []auditor.Finding) []Transition {
 		return auditor.Less(&out[i].Record.Finding, &out[j].Record.Finding)
 	})
 	return out
+}
+
+// transitionOf compares an open finding with its new version.
+func transitionOf(prev, cur *auditor.Finding) (TransitionType, bool) {
+	switch {
+	case !prev.Waived() && cur.Waived():
+		return Waived, true
+	case prev.Waived() && !cur.Waived():
+		return WaiverExpired, true
+	case prev.Waived() && cur.Waived() && !sameWaiver(prev.Waiver, cur.Waiver):
+		return Waived, true
+	case prev.Severity != cur.Severity || prev.Message != cur.Message:
+		return Changed, true
+	}
+	return "", false
+}
+
+func sameWaiver(a, b *auditor.Waiver) bool {
+	if a.Reason != b.Reason {
+		return false
+	}
+	if a.Until == nil || b.Until == nil {
+		return a.Until == nil && b.Until == nil
+	}
+	return a.Until.Equal(*b.Until)
 }
 
 func (s *Store) rebuild() {

@@ -76,7 +76,7 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 		return err
 	}
 	rs := rules.All(cfg)
-	ev := engine.Evaluate(rs, snap)
+	ev := engine.Evaluate(rs, snap, cfg.Waivers.MaxDuration.Duration)
 	metas := make([]auditor.RuleMeta, 0, len(rs))
 	for _, r := range rs {
 		metas = append(metas, r.Meta())
