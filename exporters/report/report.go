@@ -8,7 +8,6 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/auditor/engine"
@@ -104,29 +103,27 @@ func (r *Report) WriteTable(w io.Writer) error {
 		if len(fs) == 0 {
 			fmt.Fprintln(bw, "  no findings")
 		}
-		tw := tabwriter.NewWriter(bw, 0, 2, 2, ' ', 0)
 		printed := map[string]bool{}
 		for i, f := range fs {
 			sev := strings.ToUpper(f.Severity.String())
 			if f.Waived() {
 				sev = "WAIVED"
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\n", sev, f.Rule, f.Object.String())
-			fmt.Fprintf(tw, "  \t\t%s\n", f.Message)
+			fmt.Fprintf(bw, "  %-8s  %s  %s\n", sev, f.Rule, f.Object.String())
+			wrap(bw, "            ", f.Message)
 			if f.Waived() {
 				until := "no expiry"
 				if f.Waiver.Until != nil {
 					until = "until " + f.Waiver.Until.Format("2006-01-02T15:04:05Z07:00")
 				}
-				fmt.Fprintf(tw, "  \t\twaived (%s): %s\n", until, f.Waiver.Reason)
+				wrap(bw, "            ", fmt.Sprintf("waived (%s): %s", until, f.Waiver.Reason))
 			}
 			lastOfRule := i == len(fs)-1 || fs[i+1].Rule != f.Rule
 			if lastOfRule && !printed[f.Rule] && f.Remediation != "" {
 				printed[f.Rule] = true
-				fmt.Fprintf(tw, "  \t\tfix: %s\n", f.Remediation)
+				wrap(bw, "            ", "fix: "+f.Remediation)
 			}
 		}
-		tw.Flush()
 		var inc []string
 		for rule, reasons := range r.Inconclusive {
 			if rc := r.ruleControl[rule]; rc == c || (rc == "" && c == auditor.SR1) {
@@ -161,4 +158,25 @@ func (e *errWriter) Write(p []byte) (int, error) {
 	n, err := e.w.Write(p)
 	e.err = err
 	return n, err
+}
+
+// width is where table text wraps; messages stay readable in an 120-column terminal.
+const width = 110
+
+// wrap writes text word-wrapped at width, every line prefixed by indent.
+func wrap(w io.Writer, indent, text string) {
+	line := indent
+	for _, word := range strings.Fields(text) {
+		if len(line) > len(indent) && len(line)+1+len(word) > width {
+			fmt.Fprintln(w, line)
+			line = indent
+		}
+		if len(line) > len(indent) {
+			line += " "
+		}
+		line += word
+	}
+	if len(line) > len(indent) {
+		fmt.Fprintln(w, line)
+	}
 }

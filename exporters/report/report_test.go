@@ -1,0 +1,97 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/auditor/engine"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		require.NoError(t, os.WriteFile(p, got, 0o644))
+	}
+	want, err := os.ReadFile(p)
+	require.NoError(t, err, "run go test ./exporters/report -update to create golden files")
+	assert.Equal(t, string(want), string(got))
+}
+
+func sampleEvaluation() (*engine.Evaluation, []auditor.RuleMeta) {
+	until := time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)
+	metas := []auditor.RuleMeta{
+		{ID: "netpol-default-deny-missing", Control: auditor.SR1},
+		{ID: "gpu-pod-missing-queue-name", Control: auditor.SR2},
+		{ID: "gpu-pod-not-admitted", Control: auditor.SR2},
+		{ID: "budget-fail-open-in-prod", Control: auditor.SR3},
+	}
+	return &engine.Evaluation{
+		Findings: []auditor.Finding{
+			{Rule: "netpol-default-deny-missing", Control: auditor.SR1, Severity: auditor.SeverityHigh,
+				Object:  &auditor.ObjectRef{APIVersion: "v1", Kind: "Namespace", Name: "serving"},
+				Message: "no NetworkPolicy in serving isolates every pod for ingress", Remediation: "Apply a default-deny ingress policy."},
+			{Rule: "gpu-pod-missing-queue-name", Control: auditor.SR2, Severity: auditor.SeverityHigh,
+				Object:  &auditor.ObjectRef{APIVersion: "v1", Kind: "Pod", Namespace: "team-a", Name: "train-0"},
+				Message: "pod requests 1 GPU without a queue name", Remediation: "Label the Job with kueue.x-k8s.io/queue-name."},
+			{Rule: "budget-fail-open-in-prod", Control: auditor.SR3, Severity: auditor.SeverityCritical,
+				Object:  &auditor.ObjectRef{APIVersion: "v1", Kind: "ConfigMap", Namespace: "litellm", Name: "litellm-config"},
+				Message: "allow_requests_on_db_unavailable is true", Remediation: "Set it to false.",
+				Waiver:  &auditor.Waiver{Reason: "private VPC, accepted in RISK-12", Until: &until}},
+		},
+		Controls:     map[auditor.Control]engine.ControlState{auditor.SR1: engine.Violated, auditor.SR2: engine.Violated, auditor.SR3: engine.Enforced},
+		Inconclusive: map[string][]string{"gpu-pod-not-admitted": {"workloads.kueue.x-k8s.io is not served"}},
+	}, metas
+}
+
+func TestJSONContract(t *testing.T) {
+	ev, metas := sampleEvaluation()
+	r := New(ev, auditor.SeverityHigh, metas)
+	var b bytes.Buffer
+	require.NoError(t, r.WriteJSON(&b))
+	golden(t, "report.json", b.Bytes())
+
+	// The documented contract, read back generically.
+	var doc struct {
+		Findings []struct {
+			Rule, Control, Severity, Message, Remediation string
+			Object                                        map[string]string
+		}
+		Summary Summary
+	}
+	require.NoError(t, json.Unmarshal(b.Bytes(), &doc))
+	require.Len(t, doc.Findings, 3)
+	assert.Equal(t, map[string]string{"apiVersion": "v1", "kind": "Namespace", "name": "serving"}, doc.Findings[0].Object)
+	assert.Equal(t, "critical", doc.Findings[2].Severity)
+	assert.True(t, doc.Summary.Failed, "two high findings at --fail-on high")
+	assert.Equal(t, 1, doc.Summary.Waived)
+	assert.Equal(t, 0, doc.Summary.BySeverity["critical"], "a waived finding does not count")
+}
+
+func TestFailOnThreshold(t *testing.T) {
+	ev, metas := sampleEvaluation()
+	assert.False(t, New(ev, auditor.SeverityCritical, metas).Summary.Failed, "the only critical finding is waived")
+	assert.True(t, New(ev, auditor.SeverityInfo, metas).Summary.Failed)
+	empty := &engine.Evaluation{Controls: map[auditor.Control]engine.ControlState{}}
+	r := New(empty, auditor.SeverityInfo, nil)
+	assert.False(t, r.Summary.Failed)
+	assert.NotNil(t, r.Findings, "findings is [] not null in JSON")
+}
+
+func TestTable(t *testing.T) {
+	ev, metas := sampleEvaluation()
+	var b bytes.Buffer
+	require.NoError(t, New(ev, auditor.SeverityHigh, metas).WriteTable(&b))
+	golden(t, "report.txt", b.Bytes())
+}
