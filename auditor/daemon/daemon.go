@@ -57,6 +57,14 @@ type Options struct {
 	OTelDropped func() uint64
 	// ExtraHandlers are mounted on the HTTP server (e.g. /evidence).
 	ExtraHandlers map[string]http.Handler
+
+	// LeaderElection, when set, elects one replica to emit events, write evidence and
+	// probe; the announced findings are checkpointed in a ConfigMap named after the lease.
+	LeaderElection *LeaderElection
+	// Auth, when set, protects /metrics and /evidence with TokenReview + SubjectAccessReview.
+	Auth *KubeAuth
+	// TLSCertFile and TLSKeyFile serve HTTPS when both are set.
+	TLSCertFile, TLSKeyFile string
 }
 
 // Prober runs one kind of active probe and stores its results into a snapshot.
@@ -100,7 +108,13 @@ type Daemon struct {
 	Store     *store.Store
 	Collector *promexp.Collector
 	ready     atomic.Bool
+	leader    atomic.Bool
+	emitter   *emitter
 }
+
+// IsLeader reports whether this replica emits events, writes evidence and probes (always
+// true without leader election).
+func (d *Daemon) IsLeader() bool { return d.leader.Load() }
 
 // probingSource adds the latest probe results to every snapshot.
 type probingSource struct {
@@ -134,6 +148,15 @@ func (p *probingSource) latest() *auditor.Snapshot {
 func New(o Options) (*Daemon, error) {
 	o.defaults()
 	d := &Daemon{opts: o, Store: store.New()}
+	if o.LeaderElection == nil {
+		d.leader.Store(true)
+	} else {
+		o.LeaderElection.defaults()
+		if o.LeaderElection.Namespace == "" {
+			return nil, fmt.Errorf("leader election needs a namespace (--leader-election-namespace or POD_NAMESPACE)")
+		}
+		d.opts.LeaderElection = o.LeaderElection
+	}
 	var runner *engine.Runner
 	src, err := live.New(o.RESTConfig, live.Options{
 		OnChange:          func() { runner.Trigger() },
@@ -145,6 +168,11 @@ func New(o Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.Source = src
+	var cp *checkpoint
+	if o.LeaderElection != nil {
+		cp = &checkpoint{client: src.Client(), namespace: o.LeaderElection.Namespace, name: o.LeaderElection.Name + "-announced"}
+	}
+	d.emitter = newEmitter(d.Store, o.Sinks, d.IsLeader, cp, o.Logger.With("component", "emitter"))
 	rs := rules.All(o.Config)
 	metas := make([]auditor.RuleMeta, 0, len(rs))
 	for _, r := range rs {
@@ -164,7 +192,7 @@ func New(o Options) (*Daemon, error) {
 		Rules:    rs,
 		Source:   &probingSource{src: src, probes: o.Probes},
 		Store:    d.Store,
-		Sinks:    o.Sinks,
+		Sinks:    []engine.Sink{d.emitter},
 		Observer: d.Collector,
 		Debounce: o.Debounce,
 		MaxDelay: o.MaxDelay,
@@ -183,7 +211,13 @@ func (d *Daemon) Ready() bool { return d.ready.Load() }
 // Handler returns the HTTP handler: /metrics, /healthz, /readyz and extras.
 func (d *Daemon) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promexp.Handler(promexp.NewRegistry(d.Collector)))
+	protect := func(h http.Handler) http.Handler {
+		if d.opts.Auth != nil {
+			return d.opts.Auth.Wrap(h)
+		}
+		return h
+	}
+	mux.Handle("/metrics", protect(promexp.Handler(promexp.NewRegistry(d.Collector))))
 	// /healthz depends on the process alone: an apiserver outage must not restart auditors.
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusOK)
@@ -200,7 +234,7 @@ func (d *Daemon) Handler() http.Handler {
 		}
 	})
 	for p, h := range d.opts.ExtraHandlers {
-		mux.Handle(p, h)
+		mux.Handle(p, protect(h))
 	}
 	return mux
 }
@@ -220,7 +254,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		log.Info("serving", "address", ln.Addr().String(), "paths", "/metrics /healthz /readyz")
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if o.TLSCertFile != "" && o.TLSKeyFile != "" {
+			err = srv.ServeTLS(ln, o.TLSCertFile, o.TLSKeyFile)
+		} else {
+			err = srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http server: %w", err)
 		}
 		return nil
@@ -244,6 +284,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		log.Info("first evaluation done; ready", "open_findings", len(d.Store.Open()))
 		return d.Runner.Run(gctx)
 	})
+	if o.LeaderElection != nil {
+		g.Go(func() error { return d.campaign(gctx) })
+	}
 	if len(o.Probes) > 0 {
 		ps := d.Runner
 		g.Go(func() error { return d.runProbes(gctx, ps) })
@@ -267,7 +310,7 @@ func (d *Daemon) runProbes(ctx context.Context, r *engine.Runner) error {
 	t := time.NewTicker(d.opts.ProbeInterval)
 	defer t.Stop()
 	for {
-		if ev := r.Last(); ev != nil && ev.Snapshot != nil {
+		if ev := r.Last(); ev != nil && ev.Snapshot != nil && d.IsLeader() {
 			for _, p := range d.opts.Probes {
 				p.Run(ctx, ev.Snapshot)
 			}

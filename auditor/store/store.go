@@ -162,3 +162,16 @@ func (s *Store) Evaluations() int {
 	defer s.mu.RUnlock()
 	return s.evals
 }
+
+// Restore replaces the open findings with records saved earlier (a checkpoint), so that
+// the next Apply reports only what changed since they were saved.
+func (s *Store) Restore(records []Record) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.records = make(map[string]*Record, len(records))
+	for i := range records {
+		r := records[i]
+		s.records[r.Key()] = &r
+	}
+	s.rebuild()
+}

@@ -78,9 +78,9 @@ func TestScanExitStatus(t *testing.T) {
 		wantStdout string
 		wantStderr string
 	}{
-		"no finding at or above --fail-on":              {args: []string{"scan", "-f", clean, "--fail-on", "low"}, wantCode: 0, wantStdout: "PASS"},
-		"a high finding fails at --fail-on high":        {args: []string{"scan", "-f", violating}, wantCode: 1, wantStdout: "gpu-pod-missing-queue-name"},
-		"stdin": {stdin: unlabelledGPUPod, args: []string{"scan", "-f", "-"}, wantCode: 1, wantStdout: "Pod/team-a/train"},
+		"no finding at or above --fail-on":                   {args: []string{"scan", "-f", clean, "--fail-on", "low"}, wantCode: 0, wantStdout: "PASS"},
+		"a high finding fails at --fail-on high":             {args: []string{"scan", "-f", violating}, wantCode: 1, wantStdout: "gpu-pod-missing-queue-name"},
+		"stdin":                                              {stdin: unlabelledGPUPod, args: []string{"scan", "-f", "-"}, wantCode: 1, wantStdout: "Pod/team-a/train"},
 		"broken YAML in a directory names file and document": {args: []string{"scan", "-f", brokenDir}, wantCode: 2, wantStderr: "bad.yaml: document 2 (line 5)"},
 		"a file that is not Kubernetes objects":              {args: []string{"scan", "-f", notK8s}, wantCode: 2, wantStderr: "config.yaml: document 1 (line 1): not a Kubernetes object"},
 		"a missing file":                                     {args: []string{"scan", "-f", filepath.Join(dir, "nope.yaml")}, wantCode: 2, wantStderr: "nope.yaml"},

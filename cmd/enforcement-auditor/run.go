@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/llm-platform/enforcement-auditor/auditor/daemon"
 	"github.com/llm-platform/enforcement-auditor/auditor/version"
@@ -20,6 +23,16 @@ type runFlags struct {
 	resync            time.Duration
 	discoveryInterval time.Duration
 	shutdownTimeout   time.Duration
+
+	leaderElect bool
+	leNamespace string
+	leID        string
+	leLease     time.Duration
+	leRenew     time.Duration
+	leRetry     time.Duration
+	metricsAuth string
+	tlsCertFile string
+	tlsKeyFile  string
 }
 
 func newRunCommand(g *globalFlags) *cobra.Command {
@@ -43,6 +56,15 @@ gracefully.`,
 	fl.DurationVar(&f.resync, "resync", 5*time.Minute, "full re-evaluation period without changes (time-based rules)")
 	fl.DurationVar(&f.discoveryInterval, "discovery-interval", 15*time.Second, "how often to look for CRDs installed or removed")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "bound on graceful shutdown")
+	fl.BoolVar(&f.leaderElect, "leader-elect", false, "elect one replica to emit events, write evidence and probe (others keep caches warm and serve metrics)")
+	fl.StringVar(&f.leNamespace, "leader-election-namespace", os.Getenv("POD_NAMESPACE"), "namespace of the leader Lease and the announced-findings checkpoint (default $POD_NAMESPACE)")
+	fl.StringVar(&f.leID, "leader-election-id", "enforcement-auditor", "name of the leader Lease")
+	fl.DurationVar(&f.leLease, "leader-election-lease-duration", 15*time.Second, "how long followers wait before taking over a silent leader's lease")
+	fl.DurationVar(&f.leRenew, "leader-election-renew-deadline", 10*time.Second, "how long the leader retries renewing before giving up")
+	fl.DurationVar(&f.leRetry, "leader-election-retry-period", 2*time.Second, "interval between lease attempts")
+	fl.StringVar(&f.metricsAuth, "metrics-auth", "none", "protect /metrics and /evidence: none, or kubernetes (TokenReview + SubjectAccessReview for get on the path)")
+	fl.StringVar(&f.tlsCertFile, "tls-cert-file", "", "serve HTTPS with this certificate (PEM)")
+	fl.StringVar(&f.tlsKeyFile, "tls-private-key-file", "", "private key for --tls-cert-file (PEM)")
 	return cmd
 }
 
@@ -59,6 +81,12 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
+	if (f.tlsCertFile == "") != (f.tlsKeyFile == "") {
+		return &exitError{code: 2, err: errors.New("--tls-cert-file and --tls-private-key-file go together")}
+	}
+	if f.metricsAuth != "none" && f.metricsAuth != "kubernetes" {
+		return &exitError{code: 2, err: fmt.Errorf("--metrics-auth: %q, want none or kubernetes", f.metricsAuth)}
+	}
 	if parent == nil {
 		parent = context.Background()
 	}
@@ -67,7 +95,7 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 	v := version.Get()
 	log.Info("starting enforcement-auditor", "version", v.Version, "revision", v.Revision, "apiserver", rc.Host,
 		"listen_address", f.listen, "config", cfg)
-	d, err := daemon.New(daemon.Options{
+	opts := daemon.Options{
 		Config:            cfg,
 		RESTConfig:        rc,
 		Logger:            log,
@@ -77,7 +105,21 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 		Resync:            f.resync,
 		DiscoveryInterval: f.discoveryInterval,
 		ShutdownTimeout:   f.shutdownTimeout,
-	})
+		TLSCertFile:       f.tlsCertFile,
+		TLSKeyFile:        f.tlsKeyFile,
+	}
+	if f.leaderElect {
+		opts.LeaderElection = &daemon.LeaderElection{Namespace: f.leNamespace, Name: f.leID,
+			LeaseDuration: f.leLease, RenewDeadline: f.leRenew, RetryPeriod: f.leRetry}
+	}
+	if f.metricsAuth == "kubernetes" {
+		client, err := kubernetes.NewForConfig(rc)
+		if err != nil {
+			return &exitError{code: 2, err: err}
+		}
+		opts.Auth = &daemon.KubeAuth{Client: client}
+	}
+	d, err := daemon.New(opts)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}

@@ -1,0 +1,185 @@
+package daemon
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/llm-platform/enforcement-auditor/auditor/engine"
+	"github.com/llm-platform/enforcement-auditor/auditor/store"
+)
+
+// emitter feeds the sinks (OpenTelemetry events, ...) from the leader only. Instead of
+// forwarding the engine's transitions, it diffs the current findings against what was
+// last announced; with a checkpoint, the announced set survives a leader change or a
+// restart, so a new leader emits exactly the transitions its predecessor did not: none
+// lost, none repeated (at-least-once only if a leader dies between emitting and saving).
+type emitter struct {
+	main      *store.Store
+	announced *store.Store
+	sinks     []engine.Sink
+	isLeader  func() bool
+	cp        *checkpoint // nil: in memory only
+	log       *slog.Logger
+
+	mu       sync.Mutex
+	needLoad bool
+}
+
+func newEmitter(main *store.Store, sinks []engine.Sink, isLeader func() bool, cp *checkpoint, log *slog.Logger) *emitter {
+	return &emitter{main: main, announced: store.New(), sinks: sinks, isLeader: isLeader, cp: cp, log: log, needLoad: cp != nil}
+}
+
+// leadershipGained makes the next emission start from the saved checkpoint.
+func (e *emitter) leadershipGained() {
+	e.mu.Lock()
+	e.needLoad = e.cp != nil
+	e.mu.Unlock()
+}
+
+// OnTransitions implements engine.Sink.
+func (e *emitter) OnTransitions(ev *engine.Evaluation, _ []store.Transition) {
+	if len(e.sinks) == 0 || !e.isLeader() {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.needLoad {
+		recs, err := e.cp.load()
+		if err != nil {
+			// Without the predecessor's state, announcing everything open again is the
+			// safe side: a duplicate "opened" beats a lost one.
+			e.log.Warn("cannot load the announced-findings checkpoint; re-announcing open findings", "err", err)
+			recs = nil
+		}
+		e.announced.Restore(recs)
+		e.needLoad = false
+	}
+	tr := e.announced.Apply(ev.At, ev.Findings)
+	if len(tr) == 0 {
+		return
+	}
+	first := map[string]time.Time{}
+	for _, r := range e.main.Open() {
+		first[r.Key()] = r.FirstSeen
+	}
+	for i := range tr {
+		if t, ok := first[tr[i].Record.Key()]; ok {
+			tr[i].Record.FirstSeen = t
+		}
+	}
+	for _, s := range e.sinks {
+		s.OnTransitions(ev, tr)
+	}
+	if e.cp != nil {
+		if err := e.cp.save(e.announced.Open()); err != nil {
+			e.log.Error("cannot save the announced-findings checkpoint", "err", err)
+		}
+	}
+}
+
+// checkpoint keeps the announced findings in a ConfigMap of the auditor's namespace
+// (gzip JSON in binaryData). It holds rule IDs, object references and messages (which
+// never carry configuration values), no Secret data.
+type checkpoint struct {
+	client    kubernetes.Interface
+	namespace string
+	name      string
+}
+
+const checkpointKey = "announced.json.gz"
+
+// maxCheckpointFindings keeps the ConfigMap well under the 1 MiB object limit.
+const maxCheckpointFindings = 4000
+
+func (c *checkpoint) load() ([]store.Record, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cm, err := c.client.CoreV1().ConfigMaps(c.namespace).Get(ctx, c.name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	raw, ok := cm.BinaryData[checkpointKey]
+	if !ok {
+		return nil, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s/%s: %w", c.namespace, c.name, err)
+	}
+	b, err := io.ReadAll(io.LimitReader(zr, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s/%s: %w", c.namespace, c.name, err)
+	}
+	var saved []savedRecord
+	if err := json.Unmarshal(b, &saved); err != nil {
+		return nil, fmt.Errorf("checkpoint %s/%s: %w", c.namespace, c.name, err)
+	}
+	recs := make([]store.Record, len(saved))
+	for i, s := range saved {
+		recs[i] = s.Record
+		recs[i].Discriminator = s.Discriminator
+	}
+	return recs, nil
+}
+
+// savedRecord keeps the discriminator, which the JSON contract hides but which is part
+// of a finding's identity.
+type savedRecord struct {
+	store.Record
+	Discriminator string `json:"discriminator,omitempty"`
+}
+
+func (c *checkpoint) save(recs []store.Record) error {
+	if len(recs) > maxCheckpointFindings {
+		recs = recs[:maxCheckpointFindings] // worst first (store order): the rest may be re-announced
+	}
+	saved := make([]savedRecord, len(recs))
+	for i, r := range recs {
+		saved[i] = savedRecord{Record: r, Discriminator: r.Discriminator}
+	}
+	b, err := json.Marshal(saved)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(b); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cms := c.client.CoreV1().ConfigMaps(c.namespace)
+	cm, err := cms.Get(ctx, c.name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		_, err = cms.Create(ctx, &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: c.name, Namespace: c.namespace, Labels: map[string]string{"app.kubernetes.io/name": "enforcement-auditor"}},
+			BinaryData: map[string][]byte{checkpointKey: buf.Bytes()},
+		}, metav1.CreateOptions{})
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	cm.BinaryData = map[string][]byte{checkpointKey: buf.Bytes()}
+	_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
+	return err
+}
+
