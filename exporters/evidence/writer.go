@@ -1,0 +1,226 @@
+package evidence
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultKeep is how many documents a Writer keeps when WriterOptions.Keep is zero.
+const DefaultKeep = 24
+
+const (
+	filePrefix = "evidence-"
+	fileSuffix = ".json"
+	tempPrefix = ".evidence-"
+	tempSuffix = ".tmp"
+)
+
+// File is the part of *os.File a Writer uses.
+type File interface {
+	io.Writer
+	Name() string
+	Sync() error
+	Close() error
+}
+
+// FS is the file system a Writer uses; tests inject failures through it.
+type FS interface {
+	CreateTemp(dir, pattern string) (File, error)
+	Rename(oldpath, newpath string) error
+	Remove(name string) error
+	ReadDir(dir string) ([]os.DirEntry, error)
+	// SyncDir makes a rename in dir durable.
+	SyncDir(dir string) error
+}
+
+// OSFS is the real file system.
+type OSFS struct{}
+
+func (OSFS) CreateTemp(dir, pattern string) (File, error) { return os.CreateTemp(dir, pattern) }
+func (OSFS) Rename(o, n string) error                     { return os.Rename(o, n) }
+func (OSFS) Remove(name string) error                     { return os.Remove(name) }
+func (OSFS) ReadDir(dir string) ([]os.DirEntry, error)    { return os.ReadDir(dir) }
+func (OSFS) SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// WriterOptions configure a Writer.
+type WriterOptions struct {
+	// Dir must exist; documents are named evidence-<generatedAt>-<digest>.json.
+	Dir string
+	// Keep is how many documents to keep, newest by name (DefaultKeep when zero).
+	Keep int
+	// FS is the file system (OSFS when nil).
+	FS FS
+}
+
+// Writer stores documents in a directory, atomically: a reader sees a whole document
+// or none, and a failed write leaves nothing behind. The caller decides when to write.
+type Writer struct {
+	dir  string
+	keep int
+	fs   FS
+
+	mu          sync.Mutex // one write at a time: pruning must not race a rename
+	errors      atomic.Uint64
+	lastSuccess atomic.Int64 // unix nanoseconds
+	lastErr     atomic.Pointer[error]
+}
+
+// NewWriter returns a writer for o.Dir.
+func NewWriter(o WriterOptions) (*Writer, error) {
+	if o.Dir == "" {
+		return nil, errors.New("evidence: writer directory is required")
+	}
+	if o.Keep <= 0 {
+		o.Keep = DefaultKeep
+	}
+	if o.FS == nil {
+		o.FS = OSFS{}
+	}
+	return &Writer{dir: o.Dir, keep: o.Keep, fs: o.FS}, nil
+}
+
+// FileName is the name a document is stored under: sortable by generation time.
+func FileName(doc *Document) string {
+	d := strings.TrimPrefix(doc.Digest, digestPrefix)
+	if len(d) > 12 {
+		d = d[:12]
+	}
+	return filePrefix + doc.GeneratedAt.UTC().Format("20060102T150405.000Z") + "-" + d + fileSuffix
+}
+
+// Write stores the document and prunes the oldest beyond Keep. It returns the path
+// written. Every failure is counted in Errors.
+func (w *Writer) Write(doc *Document) (string, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	path, err := w.write(doc)
+	if err != nil {
+		w.fail(err)
+		return "", err
+	}
+	w.lastSuccess.Store(time.Now().UnixNano())
+	if err := w.prune(); err != nil {
+		// The document is written; a file that could not be pruned is retried next time.
+		w.fail(err)
+	}
+	return path, nil
+}
+
+func (w *Writer) write(doc *Document) (path string, err error) {
+	if doc == nil || doc.Digest == "" {
+		return "", errors.New("evidence: refusing to write a document without a digest")
+	}
+	data, err := Marshal(doc)
+	if err != nil {
+		return "", fmt.Errorf("evidence: %w", err)
+	}
+	f, err := w.fs.CreateTemp(w.dir, tempPrefix+"*"+tempSuffix)
+	if err != nil {
+		return "", fmt.Errorf("evidence: creating a file in %s: %w", w.dir, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = w.fs.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		f.Close()
+		return "", fmt.Errorf("evidence: writing %s: %w", tmp, err)
+	}
+	if chm, ok := f.(interface{ Chmod(os.FileMode) error }); ok {
+		// CreateTemp makes 0600; evidence holds no secret and a shipper running as
+		// another user may read it.
+		if err = chm.Chmod(0o644); err != nil {
+			f.Close()
+			return "", fmt.Errorf("evidence: chmod %s: %w", tmp, err)
+		}
+	}
+	if err = f.Sync(); err != nil {
+		f.Close()
+		return "", fmt.Errorf("evidence: syncing %s: %w", tmp, err)
+	}
+	if err = f.Close(); err != nil {
+		return "", fmt.Errorf("evidence: closing %s: %w", tmp, err)
+	}
+	path = filepath.Join(w.dir, FileName(doc))
+	if err = w.fs.Rename(tmp, path); err != nil {
+		return "", fmt.Errorf("evidence: renaming %s to %s: %w", tmp, path, err)
+	}
+	if err := w.fs.SyncDir(w.dir); err != nil {
+		// The file is complete and in place; only its durability across a power cut is in doubt.
+		w.fail(fmt.Errorf("evidence: syncing directory %s: %w", w.dir, err))
+	}
+	return path, nil
+}
+
+// prune removes documents beyond Keep, oldest first, and temporary files a crash left.
+func (w *Writer) prune() error {
+	entries, err := w.fs.ReadDir(w.dir)
+	if err != nil {
+		return fmt.Errorf("evidence: listing %s: %w", w.dir, err)
+	}
+	var docs []string
+	var errs []error
+	for _, e := range entries {
+		n := e.Name()
+		switch {
+		case e.IsDir():
+		case strings.HasPrefix(n, filePrefix) && strings.HasSuffix(n, fileSuffix):
+			docs = append(docs, n)
+		case strings.HasPrefix(n, tempPrefix) && strings.HasSuffix(n, tempSuffix):
+			// Only this writer creates these, under w.mu: any present now is a leftover.
+			if err := w.fs.Remove(filepath.Join(w.dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	sort.Strings(docs)
+	for len(docs) > w.keep {
+		if err := w.fs.Remove(filepath.Join(w.dir, docs[0])); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+		docs = docs[1:]
+	}
+	return errors.Join(errs...)
+}
+
+func (w *Writer) fail(err error) {
+	w.errors.Add(1)
+	w.lastErr.Store(&err)
+}
+
+// Errors counts failed writes (and failed prunes of old documents).
+func (w *Writer) Errors() uint64 { return w.errors.Load() }
+
+// LastSuccess is when a document was last written; zero before the first.
+func (w *Writer) LastSuccess() time.Time {
+	n := w.lastSuccess.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// LastError returns the latest failure, or nil.
+func (w *Writer) LastError() error {
+	if p := w.lastErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
