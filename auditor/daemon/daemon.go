@@ -21,6 +21,7 @@ import (
 	"github.com/llm-platform/enforcement-auditor/auditor/live"
 	"github.com/llm-platform/enforcement-auditor/auditor/store"
 	"github.com/llm-platform/enforcement-auditor/auditor/version"
+	"github.com/llm-platform/enforcement-auditor/exporters/evidence"
 	promexp "github.com/llm-platform/enforcement-auditor/exporters/prometheus"
 	"github.com/llm-platform/enforcement-auditor/rules"
 )
@@ -63,6 +64,8 @@ type Options struct {
 	LeaderElection *LeaderElection
 	// Auth, when set, protects /metrics and /evidence with TokenReview + SubjectAccessReview.
 	Auth *KubeAuth
+	// Evidence configures /evidence and the periodic evidence writer.
+	Evidence EvidenceOptions
 	// TLSCertFile and TLSKeyFile serve HTTPS when both are set.
 	TLSCertFile, TLSKeyFile string
 }
@@ -110,6 +113,9 @@ type Daemon struct {
 	ready     atomic.Bool
 	leader    atomic.Bool
 	emitter   *emitter
+	rules     []auditor.Rule
+
+	evidenceWriter *evidence.Writer
 }
 
 // IsLeader reports whether this replica emits events, writes evidence and probes (always
@@ -174,6 +180,16 @@ func New(o Options) (*Daemon, error) {
 	}
 	d.emitter = newEmitter(d.Store, o.Sinks, d.IsLeader, cp, o.Logger.With("component", "emitter"))
 	rs := rules.All(o.Config)
+	d.rules = rs
+	var evStatus promexp.EvidenceStatus
+	if o.Evidence.Dir != "" {
+		w, err := evidence.NewWriter(evidence.WriterOptions{Dir: o.Evidence.Dir, Keep: o.Evidence.Keep})
+		if err != nil {
+			return nil, err
+		}
+		d.evidenceWriter = w
+		evStatus = w
+	}
 	metas := make([]auditor.RuleMeta, 0, len(rs))
 	for _, r := range rs {
 		metas = append(metas, r.Meta())
@@ -185,6 +201,7 @@ func New(o Options) (*Daemon, error) {
 		LastEvaluation:   func() *engine.Evaluation { return d.Runner.Last() },
 		Sources:          src,
 		OTelDropped:      o.OTelDropped,
+		Evidence:         evStatus,
 		MaxFindingSeries: o.Config.Metrics.MaxFindingSeries,
 		Build:            promexp.BuildInfo{Version: v.Version, Revision: v.Revision, GoVersion: v.GoVersion},
 	})
@@ -233,6 +250,7 @@ func (d *Daemon) Handler() http.Handler {
 			_, _ = w.Write([]byte("ok\n"))
 		}
 	})
+	mux.Handle(evidence.Path, protect(evidence.Handler(d.Evidence)))
 	for p, h := range d.opts.ExtraHandlers {
 		mux.Handle(p, protect(h))
 	}
@@ -253,7 +271,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		log.Info("serving", "address", ln.Addr().String(), "paths", "/metrics /healthz /readyz")
+		log.Info("serving", "address", ln.Addr().String(), "paths", "/metrics /healthz /readyz /evidence")
 		var err error
 		if o.TLSCertFile != "" && o.TLSKeyFile != "" {
 			err = srv.ServeTLS(ln, o.TLSCertFile, o.TLSKeyFile)
@@ -286,6 +304,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	})
 	if o.LeaderElection != nil {
 		g.Go(func() error { return d.campaign(gctx) })
+	}
+	if d.evidenceWriter != nil {
+		g.Go(func() error { return d.writeEvidence(gctx) })
 	}
 	if len(o.Probes) > 0 {
 		ps := d.Runner

@@ -182,4 +182,3 @@ func (c *checkpoint) save(recs []store.Record) error {
 	_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
 	return err
 }
-

@@ -67,7 +67,6 @@ func transform(obj any) (any, error) {
 		stripMeta(&o.Spec.Template.ObjectMeta)
 	case *corev1.ConfigMap:
 		stripMeta(&o.ObjectMeta)
-		o.BinaryData = nil
 	case *corev1.Namespace:
 		stripMeta(&o.ObjectMeta)
 	case metav1.Object:

@@ -41,7 +41,7 @@ SR2 (GPU pods cannot bypass Kueue quota) and SR3 (LiteLLM prod budgets fail clos
 	pf.StringVar(&g.logFormat, "log-format", "", "log format: json or text (default json for run, text otherwise)")
 	pf.StringVar(&g.kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG, ~/.kube/config, then in-cluster)")
 	pf.StringVar(&g.context, "context", "", "kubeconfig context to use")
-	root.AddCommand(newScanCommand(g), newRunCommand(g), newVersionCommand())
+	root.AddCommand(newScanCommand(g), newRunCommand(g), newVersionCommand(), newEvidenceCommand(g))
 	return root
 }
 

@@ -57,6 +57,8 @@ type Options struct {
 	// OTelDropped returns the OpenTelemetry events dropped since start; nil when OTel
 	// export is off (the metric is then absent).
 	OTelDropped func() uint64
+	// Evidence reports the periodic evidence writer (nil when it is off).
+	Evidence EvidenceStatus
 	// MaxFindingSeries caps enforcement_auditor_finding; zero or negative exports none
 	// (all counted in enforcement_auditor_finding_series_dropped).
 	MaxFindingSeries int
@@ -94,7 +96,15 @@ var (
 	descStale          = desc("stale", "1 when the API server is unreachable and the auditor serves the last known findings, else 0.")
 	descInconclusive   = desc("rule_inconclusive", "1 when the rule could not fully judge in the last evaluation (an input not visible, unexpected input); 1 for every rule before the first evaluation.", "rule", "control")
 	descOTelDropped    = desc("otel_events_dropped_total", "OpenTelemetry finding events dropped since start (queue full or export failed).")
+	descEvidenceErrs   = desc("evidence_write_errors_total", "Evidence documents that could not be written (directory unwritable or full) since start.")
+	descEvidenceLast   = desc("evidence_last_write_success_timestamp_seconds", "When the last evidence document was written (0 before the first).")
 )
+
+// EvidenceStatus reports the periodic evidence writer.
+type EvidenceStatus interface {
+	Errors() uint64
+	LastSuccess() time.Time
+}
 
 func desc(name, help string, labels ...string) *prom.Desc {
 	return prom.NewDesc(Prefix+name, help, labels, nil)
@@ -106,7 +116,8 @@ var fixedNames = map[string]bool{}
 func init() {
 	for _, n := range []string{"findings", "findings_waived", "finding", "finding_series_dropped", "control_status",
 		"facts_skipped", "build_info", "last_evaluation_success_timestamp_seconds", "resource_sync_state",
-		"list_watch_errors_total", "stale", "rule_inconclusive", "otel_events_dropped_total", "evaluation_errors_total"} {
+		"list_watch_errors_total", "stale", "rule_inconclusive", "otel_events_dropped_total", "evaluation_errors_total",
+		"evidence_write_errors_total", "evidence_last_write_success_timestamp_seconds"} {
 		fixedNames[Prefix+n] = true
 	}
 	// The histogram's family and the sample names the text format derives from it.
@@ -352,6 +363,14 @@ func (c *Collector) collectSelf(ch chan<- prom.Metric, stale bool) {
 	gauge(ch, descStale, boolValue(stale))
 	if c.opts.OTelDropped != nil {
 		emit(ch, descOTelDropped, prom.CounterValue, float64(c.opts.OTelDropped()))
+	}
+	if c.opts.Evidence != nil {
+		emit(ch, descEvidenceErrs, prom.CounterValue, float64(c.opts.Evidence.Errors()))
+		last := 0.0
+		if t := c.opts.Evidence.LastSuccess(); !t.IsZero() {
+			last = float64(t.UnixNano()) / 1e9
+		}
+		emit(ch, descEvidenceLast, prom.GaugeValue, last)
 	}
 	if c.opts.Sources == nil {
 		return
