@@ -1,0 +1,159 @@
+package daemon
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/probe"
+)
+
+// NetworkProbe adapts probe.NetworkProber to the daemon: every run it lists the Services
+// of the protected namespaces (they are not cached: only probes need them) and tries a
+// TCP connection to each port from the auditor's own pod.
+type NetworkProbe struct {
+	Prober *probe.NetworkProber
+	Client kubernetes.Interface
+	Config auditor.Config
+	Logger *slog.Logger
+
+	mu      sync.Mutex
+	results []auditor.NetworkProbeResult
+}
+
+func (n *NetworkProbe) Name() string { return "network" }
+
+func (n *NetworkProbe) Run(ctx context.Context, snap *auditor.Snapshot) {
+	var services []*corev1.Service
+	for _, ns := range n.Config.SR1.ProtectedNamespaces {
+		lctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		list, err := n.Client.CoreV1().Services(ns).List(lctx, metav1.ListOptions{})
+		cancel()
+		if err != nil {
+			n.Logger.Warn("network probe: cannot list services", "namespace", ns, "err", err)
+			continue
+		}
+		for i := range list.Items {
+			services = append(services, &list.Items[i])
+		}
+	}
+	var pods []*corev1.Pod
+	for _, ns := range n.Config.SR1.ProtectedNamespaces {
+		pods = append(pods, snap.PodsIn(ns)...)
+	}
+	targets := append(probe.NetworkTargets(services, n.Config.SR1.ProtectedNamespaces),
+		probe.HeadlessTargets(services, pods, n.Config.SR1.ProtectedNamespaces)...)
+	res := n.Prober.Probe(ctx, targets)
+	if ctx.Err() != nil {
+		return // interrupted: keep the previous complete run
+	}
+	n.mu.Lock()
+	n.results = res
+	n.mu.Unlock()
+	reachable := 0
+	for _, r := range res {
+		if r.Reachable {
+			reachable++
+		}
+	}
+	n.Logger.Info("network probe done", "targets", len(res), "reachable", reachable)
+}
+
+func (n *NetworkProbe) Annotate(snap *auditor.Snapshot) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	snap.NetworkProbes = n.results
+}
+
+// AdmissionProbe adapts probe.AdmissionProber: the namespaces probed are the Kueue-managed
+// ones of the latest snapshot.
+type AdmissionProbe struct {
+	Prober *probe.AdmissionProber
+	Logger *slog.Logger
+
+	mu      sync.Mutex
+	results []auditor.AdmissionProbeResult
+	latest  *auditor.Snapshot
+}
+
+// ManagedNamespaces returns the Kueue-managed, non-excluded namespaces of a snapshot.
+func ManagedNamespaces(cfg auditor.Config, snap *auditor.Snapshot) []string {
+	sel := cfg.KueueManagedSelector()
+	var out []string
+	for _, ns := range snap.Namespaces {
+		if ns.DeletionTimestamp == nil && !slices.Contains(cfg.SR2.ExcludedNamespaces, ns.Name) && sel.Matches(labels.Set(ns.Labels)) {
+			out = append(out, ns.Name)
+		}
+	}
+	return out
+}
+
+func (a *AdmissionProbe) Name() string { return "admission" }
+
+func (a *AdmissionProbe) Run(ctx context.Context, snap *auditor.Snapshot) {
+	a.mu.Lock()
+	a.latest = snap
+	a.mu.Unlock()
+	res, err := a.Prober.Probe(ctx)
+	if err != nil || ctx.Err() != nil {
+		if err != nil {
+			a.Logger.Warn("admission probe failed", "err", err)
+		}
+		return
+	}
+	a.mu.Lock()
+	a.results = res
+	a.mu.Unlock()
+	admitted := 0
+	for _, r := range res {
+		if r.Admitted {
+			admitted++
+		}
+	}
+	a.Logger.Info("admission probe done", "namespaces", len(res), "admitted", admitted)
+}
+
+func (a *AdmissionProbe) Annotate(snap *auditor.Snapshot) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	snap.AdmissionProbes = a.results
+}
+
+// NewAdmissionProbe builds the adapter; namespaces come from the latest snapshot.
+func NewAdmissionProbe(client kubernetes.Interface, cfg auditor.Config, logger *slog.Logger) (*AdmissionProbe, error) {
+	a := &AdmissionProbe{Logger: logger}
+	p, err := probe.NewAdmissionProber(probe.AdmissionProberOptions{
+		Client: client,
+		Namespaces: func(context.Context) ([]string, error) {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if a.latest == nil {
+				return nil, nil
+			}
+			return ManagedNamespaces(cfg, a.latest), nil
+		},
+		GPUResource: corev1.ResourceName(firstConcreteGPU(cfg.SR2.GPUResources)),
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Prober = p
+	return a, nil
+}
+
+func firstConcreteGPU(rs []string) string {
+	for _, r := range rs {
+		if r != "" && r[len(r)-1] != '*' {
+			return r
+		}
+	}
+	return "nvidia.com/gpu"
+}

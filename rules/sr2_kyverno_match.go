@@ -1,0 +1,281 @@
+package rules
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Kyverno's match, exclude and failure-action semantics, as far as the gate checks need
+// them: does a ClusterPolicy rule reach the CREATE of every pod in a namespace, and does
+// it enforce there.
+
+// kyvernoWildcard is Kyverno's wildcard: `*` matches any run of characters, `?` one.
+func kyvernoWildcard(pattern, s string) bool {
+	p, str := []rune(pattern), []rune(s)
+	pi, si, star, mark := 0, 0, -1, 0
+	for si < len(str) {
+		switch {
+		case pi < len(p) && (p[pi] == '?' || p[pi] == str[si]):
+			pi++
+			si++
+		case pi < len(p) && p[pi] == '*':
+			star, mark = pi, si
+			pi++
+		case star >= 0:
+			pi = star + 1
+			mark++
+			si = mark
+		default:
+			return false
+		}
+	}
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
+}
+
+func anyKyvernoWildcard(patterns []string, s string) bool {
+	for _, p := range patterns {
+		if kyvernoWildcard(p, s) {
+			return true
+		}
+	}
+	return false
+}
+
+var kyvernoVersionRE = regexp.MustCompile(`^(v\d+((alpha|beta)\d+)?|\*)$`)
+
+// parseKindSelector splits a Kyverno kind selector ("Pod", "v1/Pod", "*/*",
+// "apps/v1/Deployment", "Pod/exec", "Pod.status") into group, version, kind and
+// subresource, as kyverno pkg/utils/kube ParseKindSelector does.
+func parseKindSelector(in string) (group, version, kind, sub string) {
+	parts := strings.Split(in, "/")
+	parts = append(parts[:len(parts)-1], strings.Split(parts[len(parts)-1], ".")...)
+	switch len(parts) {
+	case 1:
+		return "*", "*", parts[0], ""
+	case 2:
+		if parts[0] == "*" && parts[1] == "*" {
+			return "*", "*", "*", "*"
+		}
+		if parts[0] == "*" && strings.ToLower(parts[1]) == parts[1] {
+			return "*", "*", parts[0], parts[1]
+		}
+		if kyvernoVersionRE.MatchString(parts[0]) {
+			return "*", parts[0], parts[1], ""
+		}
+		return "*", "*", parts[0], parts[1]
+	case 3:
+		if kyvernoVersionRE.MatchString(parts[0]) {
+			return "*", parts[0], parts[1], parts[2]
+		}
+		return parts[0], parts[1], parts[2], ""
+	case 4:
+		return parts[0], parts[1], parts[2], parts[3]
+	}
+	return "", "", "", ""
+}
+
+// kindSelectsPodCreate reports whether a Kyverno kind selector matches a CREATE of a core/v1 Pod.
+func kindSelectsPodCreate(sel string) bool {
+	g, v, k, sub := parseKindSelector(sel)
+	if k == "" || (sub != "" && sub != "*") {
+		return false
+	}
+	groupOK := kyvernoWildcard(g, "") || g == "core"
+	return groupOK && kyvernoWildcard(v, "v1") && kyvernoWildcard(k, "Pod")
+}
+
+// selectsEveryPodIn reports whether a match filter selects the CREATE of every pod in ns,
+// whatever the pod's name, labels and annotations, and for every requester. When it does
+// not, the reason names the field that narrows it.
+func (f kyvernoFilter) selectsEveryPodIn(ns *corev1.Namespace) (bool, string) {
+	if len(f.Kinds) == 0 {
+		return false, f.Path + ".resources.kinds is empty"
+	}
+	if !anyKindSelectsPod(f.Kinds) {
+		return false, fmt.Sprintf("%s.resources.kinds %v does not include Pod", f.Path, f.Kinds)
+	}
+	if len(f.Operations) > 0 && !hasFold(f.Operations, "CREATE") {
+		return false, fmt.Sprintf("%s.resources.operations %v does not include CREATE", f.Path, f.Operations)
+	}
+	if len(f.Namespaces) > 0 && !anyKyvernoWildcard(f.Namespaces, ns.Name) {
+		return false, fmt.Sprintf("%s.resources.namespaces %v does not include it", f.Path, f.Namespaces)
+	}
+	if !selectorAllows(f.NamespaceSelector, ns.Labels) {
+		return false, fmt.Sprintf("%s.resources.namespaceSelector (%s) does not select it", f.Path, selectorText(f.NamespaceSelector))
+	}
+	if len(f.Names) > 0 && !hasString(f.Names, "*") {
+		return false, fmt.Sprintf("%s.resources.names %v covers only pods so named", f.Path, f.Names)
+	}
+	if f.Selector != nil && !selectorAllows(f.Selector, nil) {
+		return false, fmt.Sprintf("%s.resources.selector (%s) covers only pods carrying those labels", f.Path, selectorText(f.Selector))
+	}
+	if len(f.Annotations) > 0 {
+		return false, f.Path + ".resources.annotations covers only pods carrying those annotations"
+	}
+	if len(f.UserInfo) > 0 {
+		return false, fmt.Sprintf("%s limits the rule to some requesters (%s)", f.Path, strings.Join(f.UserInfo, ", "))
+	}
+	return true, ""
+}
+
+// excludesPodsIn reports whether an exclude filter lets pods in ns skip the rule. Name,
+// label and annotation conditions count: the pod's author chooses those. A filter limited
+// to some requesters (user info) is a deliberate exemption for them, not a namespace gap.
+func (f kyvernoFilter) excludesPodsIn(ns *corev1.Namespace) (bool, string) {
+	if len(f.UserInfo) > 0 {
+		return false, ""
+	}
+	if len(f.Kinds) > 0 && !anyKindSelectsPod(f.Kinds) {
+		return false, ""
+	}
+	if len(f.Operations) > 0 && !hasFold(f.Operations, "CREATE") {
+		return false, ""
+	}
+	if len(f.Namespaces) > 0 && !anyKyvernoWildcard(f.Namespaces, ns.Name) {
+		return false, ""
+	}
+	if !selectorAllows(f.NamespaceSelector, ns.Labels) {
+		return false, ""
+	}
+	var narrow []string
+	if len(f.Names) > 0 && !hasString(f.Names, "*") {
+		narrow = append(narrow, fmt.Sprintf("named %v", f.Names))
+	}
+	if f.Selector != nil && !selectorAllows(f.Selector, nil) {
+		narrow = append(narrow, fmt.Sprintf("labelled %s", selectorText(f.Selector)))
+	}
+	if len(f.Annotations) > 0 {
+		narrow = append(narrow, "carrying its annotations")
+	}
+	if len(narrow) > 0 {
+		return true, fmt.Sprintf("%s excludes pods %s, which any tenant can choose", f.Path, strings.Join(narrow, " and "))
+	}
+	return true, f.Path + " excludes it"
+}
+
+// coversEveryPodIn reports whether a rule's match selects every pod CREATE in ns and its
+// exclude block lets none through; otherwise why not.
+func (r kyvernoRule) coversEveryPodIn(ns *corev1.Namespace) (bool, string) {
+	m := r.Match
+	if !m.Set || (len(m.Any) == 0 && len(m.All) == 0) {
+		return false, r.path() + ".match is empty"
+	}
+	if len(m.Any) > 0 {
+		var reasons []string
+		ok := false
+		for _, f := range m.Any {
+			if sel, why := f.selectsEveryPodIn(ns); sel {
+				ok = true
+				break
+			} else {
+				reasons = append(reasons, why)
+			}
+		}
+		if !ok {
+			return false, strings.Join(reasons, "; ")
+		}
+	}
+	for _, f := range m.All {
+		if sel, why := f.selectsEveryPodIn(ns); !sel {
+			return false, why
+		}
+	}
+	for _, f := range r.Exclude.Any {
+		if ex, why := f.excludesPodsIn(ns); ex {
+			return false, why
+		}
+	}
+	if len(r.Exclude.All) > 0 {
+		var whys []string
+		all := true
+		for _, f := range r.Exclude.All {
+			ex, why := f.excludesPodsIn(ns)
+			if !ex {
+				all = false
+				break
+			}
+			whys = append(whys, why)
+		}
+		if all {
+			return false, strings.Join(whys, " and ")
+		}
+	}
+	return true, ""
+}
+
+// selectsPods reports whether a rule's match names kind Pod at all.
+func (r kyvernoRule) selectsPods() bool {
+	for _, fs := range [][]kyvernoFilter{r.Match.Any, r.Match.All} {
+		for _, f := range fs {
+			if anyKindSelectsPod(f.Kinds) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// actionIn returns a validate rule's effective failure action in a namespace and the field
+// it comes from, as Kyverno's policy cache resolves it (kyverno#11811, v1.13.3+): the
+// rule's failureActionOverrides, or the spec's validationFailureActionOverrides when the
+// rule has none, first match wins (no namespaces and no selector matches every
+// namespace); else the rule's failureAction; else spec.validationFailureAction, whose
+// CRD default is Audit.
+func (p *clusterPolicy) actionIn(r kyvernoRule, ns *corev1.Namespace) (action, from string) {
+	overrides := r.Overrides
+	if len(overrides) == 0 {
+		overrides = p.Overrides
+	}
+	for _, o := range overrides {
+		switch {
+		case len(o.Namespaces) == 0 && o.NamespaceSelector == nil,
+			anyKyvernoWildcard(o.Namespaces, ns.Name),
+			o.NamespaceSelector != nil && selectorAllows(o.NamespaceSelector, ns.Labels):
+			return o.Action, o.Path + ".action"
+		}
+	}
+	if r.FailureAction != "" {
+		return r.FailureAction, r.path() + ".validate.failureAction"
+	}
+	if p.ValidationFailureAction != "" {
+		return p.ValidationFailureAction, "spec.validationFailureAction"
+	}
+	return "Audit", "spec.validationFailureAction (unset: the CRD defaults it to Audit)"
+}
+
+// enforces reports whether a Kyverno failure action blocks the request ("Enforce", or
+// the deprecated "enforce").
+func enforces(action string) bool { return strings.EqualFold(action, "Enforce") }
+
+func anyKindSelectsPod(kinds []string) bool {
+	for _, k := range kinds {
+		if kindSelectsPodCreate(k) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasString(l []string, s string) bool {
+	for _, v := range l {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func hasFold(l []string, s string) bool {
+	for _, v := range l {
+		if strings.EqualFold(v, s) || v == "*" {
+			return true
+		}
+	}
+	return false
+}
