@@ -81,7 +81,7 @@ var KnownResources = []ResourceInfo{
 	{ID: ResourceCNPGClusters, Group: "postgresql.cnpg.io", Resource: "clusters", Kind: "Cluster", Namespaced: true, Versions: []string{"v1"}, Custom: true},
 	{ID: ResourceAdminNetworkPolicies, Group: "policy.networking.k8s.io", Resource: "adminnetworkpolicies", Kind: "AdminNetworkPolicy", Versions: []string{"v1alpha1"}, Custom: true},
 	{ID: ResourceBaselineAdminNetworkPolicies, Group: "policy.networking.k8s.io", Resource: "baselineadminnetworkpolicies", Kind: "BaselineAdminNetworkPolicy", Versions: []string{"v1alpha1"}, Custom: true},
-	{ID: ResourceClusterNetworkPolicies, Group: "policy.networking.k8s.io", Resource: "clusternetworkpolicies", Kind: "ClusterNetworkPolicy", Versions: []string{"v1alpha2", "v1alpha1"}, Custom: true},
+	{ID: ResourceClusterNetworkPolicies, Group: "policy.networking.k8s.io", Resource: "clusternetworkpolicies", Kind: "ClusterNetworkPolicy", Versions: []string{"v1beta1", "v1alpha2", "v1alpha1"}, Custom: true},
 }
 
 // OwnerResources are custom workload kinds that can own GPU pods; the auditor reads only

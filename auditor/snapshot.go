@@ -236,6 +236,10 @@ func (s *Snapshot) Annotations(ref *ObjectRef) map[string]string {
 			}
 		}
 		return nil
+	case "Service":
+		// Services are not cached (only the network probe reads them); a waiver on a
+		// probed Service would need them, so probe findings are waived on the namespace.
+		return nil
 	case "Node":
 		for _, n := range s.Nodes {
 			if n.Name == ref.Name {

@@ -14,6 +14,9 @@ import (
 
 	"github.com/llm-platform/enforcement-auditor/auditor/daemon"
 	"github.com/llm-platform/enforcement-auditor/auditor/version"
+	"github.com/llm-platform/enforcement-auditor/exporters/evidence"
+	otelexp "github.com/llm-platform/enforcement-auditor/exporters/otel"
+	"github.com/llm-platform/enforcement-auditor/probe"
 )
 
 type runFlags struct {
@@ -33,6 +36,17 @@ type runFlags struct {
 	metricsAuth string
 	tlsCertFile string
 	tlsKeyFile  string
+
+	probeNetwork   bool
+	probeAdmission bool
+	probeInterval  time.Duration
+	probeTimeout   time.Duration
+	podNamespace   string
+
+	evidenceDir      string
+	evidenceInterval time.Duration
+	evidenceKeep     int
+	signingKey       string
 }
 
 func newRunCommand(g *globalFlags) *cobra.Command {
@@ -65,6 +79,15 @@ gracefully.`,
 	fl.StringVar(&f.metricsAuth, "metrics-auth", "none", "protect /metrics and /evidence: none, or kubernetes (TokenReview + SubjectAccessReview for get on the path)")
 	fl.StringVar(&f.tlsCertFile, "tls-cert-file", "", "serve HTTPS with this certificate (PEM)")
 	fl.StringVar(&f.tlsKeyFile, "tls-private-key-file", "", "private key for --tls-cert-file (PEM)")
+	fl.BoolVar(&f.probeNetwork, "probe-network", false, "actively try TCP connections to every Service port in the protected namespaces (the auditor must run outside the trusted namespaces)")
+	fl.BoolVar(&f.probeAdmission, "probe-admission", false, "send a server-side dry-run create of a GPU pod without a queue name to every Kueue-managed namespace (needs create on pods; nothing is persisted)")
+	fl.DurationVar(&f.probeInterval, "probe-interval", 5*time.Minute, "how often the active probes run")
+	fl.DurationVar(&f.probeTimeout, "probe-timeout", 3*time.Second, "timeout of one network probe connection")
+	fl.StringVar(&f.podNamespace, "pod-namespace", os.Getenv("POD_NAMESPACE"), "the auditor's own namespace (default $POD_NAMESPACE; required by --probe-network)")
+	fl.StringVar(&f.evidenceDir, "evidence-dir", "", "write a compliance evidence document to this directory every --evidence-interval (leader only)")
+	fl.DurationVar(&f.evidenceInterval, "evidence-interval", time.Hour, "how often to write evidence")
+	fl.IntVar(&f.evidenceKeep, "evidence-keep", 48, "how many evidence documents to keep")
+	fl.StringVar(&f.signingKey, "signing-key", "", "ed25519 private key (PEM, PKCS#8) to sign evidence documents")
 	return cmd
 }
 
@@ -108,6 +131,54 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 		TLSCertFile:       f.tlsCertFile,
 		TLSKeyFile:        f.tlsKeyFile,
 	}
+	if f.probeNetwork {
+		if err := probe.ValidateProbeNamespace(f.podNamespace, cfg); err != nil {
+			return &exitError{code: 2, err: err}
+		}
+	}
+	if f.signingKey != "" {
+		key, err := evidence.LoadPrivateKey(f.signingKey)
+		if err != nil {
+			return &exitError{code: 2, err: err}
+		}
+		opts.Evidence.SigningKey = key
+	}
+	opts.Evidence.Dir, opts.Evidence.Interval, opts.Evidence.Keep = f.evidenceDir, f.evidenceInterval, f.evidenceKeep
+	if f.probeNetwork || f.probeAdmission {
+		client, err := kubernetes.NewForConfig(rc)
+		if err != nil {
+			return &exitError{code: 2, err: err}
+		}
+		if f.probeNetwork {
+			opts.Probes = append(opts.Probes, &daemon.NetworkProbe{
+				Prober: probe.NewNetworkProber(probe.NetworkProberOptions{Timeout: f.probeTimeout}),
+				Client: client, Config: cfg, Logger: log.With("component", "network-probe"),
+			})
+		}
+		if f.probeAdmission {
+			ap, err := daemon.NewAdmissionProbe(client, cfg, log.With("component", "admission-probe"))
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			opts.Probes = append(opts.Probes, ap)
+		}
+		opts.ProbeInterval = f.probeInterval
+	}
+	sink, err := otelexp.New(ctx, otelexp.Options{ServiceVersion: v.Version, Logger: log})
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("OpenTelemetry: %w", err)}
+	}
+	if sink.Enabled() {
+		opts.Sinks = append(opts.Sinks, sink)
+		opts.OTelDropped = sink.Dropped
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
+		defer cancel()
+		if err := sink.Shutdown(sctx); err != nil {
+			log.Error("flushing OpenTelemetry events", "err", err)
+		}
+	}()
 	if f.leaderElect {
 		opts.LeaderElection = &daemon.LeaderElection{Namespace: f.leNamespace, Name: f.leID,
 			LeaseDuration: f.leLease, RenewDeadline: f.leRenew, RetryPeriod: f.leRetry}
