@@ -237,8 +237,8 @@ func (s *Snapshot) Annotations(ref *ObjectRef) map[string]string {
 		}
 		return nil
 	case "Service":
-		// Services are not cached (only the network probe reads them); a waiver on a
-		// probed Service would need them, so probe findings are waived on the namespace.
+		// Services are not cached (only the network probe lists them), so findings on a
+		// Service cannot carry a waiver: fix the exposure instead.
 		return nil
 	case "Node":
 		for _, n := range s.Nodes {
