@@ -202,6 +202,7 @@ func New(o Options) (*Daemon, error) {
 		Sources:          src,
 		OTelDropped:      o.OTelDropped,
 		Evidence:         evStatus,
+		IsLeader:         isLeaderMetric(d, o.LeaderElection != nil),
 		MaxFindingSeries: o.Config.Metrics.MaxFindingSeries,
 		Build:            promexp.BuildInfo{Version: v.Version, Revision: v.Revision, GoVersion: v.GoVersion},
 	})
@@ -343,4 +344,11 @@ func (d *Daemon) runProbes(ctx context.Context, r *engine.Runner) error {
 		case <-t.C:
 		}
 	}
+}
+
+func isLeaderMetric(d *Daemon, elected bool) func() bool {
+	if !elected {
+		return nil
+	}
+	return d.IsLeader
 }

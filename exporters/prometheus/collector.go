@@ -59,6 +59,8 @@ type Options struct {
 	OTelDropped func() uint64
 	// Evidence reports the periodic evidence writer (nil when it is off).
 	Evidence EvidenceStatus
+	// IsLeader reports leadership under --leader-elect (nil: the metric is absent).
+	IsLeader func() bool
 	// MaxFindingSeries caps enforcement_auditor_finding; zero or negative exports none
 	// (all counted in enforcement_auditor_finding_series_dropped).
 	MaxFindingSeries int
@@ -97,6 +99,7 @@ var (
 	descInconclusive   = desc("rule_inconclusive", "1 when the rule could not fully judge in the last evaluation (an input not visible, unexpected input); 1 for every rule before the first evaluation.", "rule", "control")
 	descOTelDropped    = desc("otel_events_dropped_total", "OpenTelemetry finding events dropped since start (queue full or export failed).")
 	descEvidenceErrs   = desc("evidence_write_errors_total", "Evidence documents that could not be written (directory unwritable or full) since start.")
+	descLeader         = desc("leader", "1 when this replica is the elected leader (emits events, writes evidence, probes), else 0. Absent without --leader-elect.")
 	descEvidenceLast   = desc("evidence_last_write_success_timestamp_seconds", "When the last evidence document was written (0 before the first).")
 )
 
@@ -117,7 +120,7 @@ func init() {
 	for _, n := range []string{"findings", "findings_waived", "finding", "finding_series_dropped", "control_status",
 		"facts_skipped", "build_info", "last_evaluation_success_timestamp_seconds", "resource_sync_state",
 		"list_watch_errors_total", "stale", "rule_inconclusive", "otel_events_dropped_total", "evaluation_errors_total",
-		"evidence_write_errors_total", "evidence_last_write_success_timestamp_seconds"} {
+		"evidence_write_errors_total", "evidence_last_write_success_timestamp_seconds", "leader"} {
 		fixedNames[Prefix+n] = true
 	}
 	// The histogram's family and the sample names the text format derives from it.
@@ -363,6 +366,13 @@ func (c *Collector) collectSelf(ch chan<- prom.Metric, stale bool) {
 	gauge(ch, descStale, boolValue(stale))
 	if c.opts.OTelDropped != nil {
 		emit(ch, descOTelDropped, prom.CounterValue, float64(c.opts.OTelDropped()))
+	}
+	if c.opts.IsLeader != nil {
+		v := 0.0
+		if c.opts.IsLeader() {
+			v = 1
+		}
+		emit(ch, descLeader, prom.GaugeValue, v)
 	}
 	if c.opts.Evidence != nil {
 		emit(ch, descEvidenceErrs, prom.CounterValue, float64(c.opts.Evidence.Errors()))

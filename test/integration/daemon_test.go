@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -40,10 +41,17 @@ func freeAddr(t testing.TB) string {
 // startAuditor runs the daemon with fast discovery and waits until /readyz is 200.
 func startAuditor(t testing.TB, extraArgs ...string) *auditorProcess {
 	t.Helper()
+	return startAuditorWithEnv(t, nil, extraArgs...)
+}
+
+// startAuditorWithEnv is startAuditor with extra environment variables (KEY=value).
+func startAuditorWithEnv(t testing.TB, env []string, extraArgs ...string) *auditorProcess {
+	t.Helper()
 	p := &auditorProcess{addr: freeAddr(t), done: make(chan error, 1)}
 	args := append([]string{"run", "--kubeconfig", kubeconfig, "--listen-address", p.addr,
 		"--discovery-interval", "1s", "--debounce", "100ms", "--max-delay", "1s"}, extraArgs...)
 	p.cmd = exec.Command(binary, args...)
+	p.cmd.Env = append(os.Environ(), env...)
 	stderr, err := p.cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, p.cmd.Start())
