@@ -46,6 +46,10 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./rules/... ./auditor/...
 
+## generate: the README's rule catalogue from the rules' metadata
+generate:
+	$(GO) run ./hack/catalogue README.md
+
 ## verify: go.mod tidy and generated files up to date
 verify:
 	$(GO) mod tidy -diff
