@@ -24,8 +24,8 @@ import (
 
 // Upstream modules whose CRD manifests the tests install (versions that the module proxy serves).
 const (
-	kueueModule        = "sigs.k8s.io/kueue@v0.15.2"  // serves v1beta1 and v1beta2
-	kueueV1beta1Module = "sigs.k8s.io/kueue@v0.14.8"  // serves v1beta1 only
+	kueueModule        = "sigs.k8s.io/kueue@v0.15.2" // serves v1beta1 and v1beta2
+	kueueV1beta1Module = "sigs.k8s.io/kueue@v0.14.8" // serves v1beta1 only
 	kyvernoModule      = "github.com/kyverno/kyverno@v1.15.2"
 	cnpgModule         = "github.com/cloudnative-pg/cloudnative-pg@v1.27.0"
 )
