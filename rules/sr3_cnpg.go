@@ -159,11 +159,17 @@ func urlHost(raw string) string {
 	if i := strings.Index(s, "://"); i >= 0 {
 		s = s[i+3:]
 	}
-	if i := strings.IndexAny(s, "/?#"); i >= 0 {
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
 		s = s[:i]
 	}
+	// The host follows the LAST '@': an unescaped password may hold '@' and '/', so the
+	// path is cut only after the userinfo is gone (else a password fragment would pass
+	// for a host and end up in a message).
 	if i := strings.LastIndex(s, "@"); i >= 0 {
 		s = s[i+1:]
+	}
+	if i := strings.IndexByte(s, '/'); i >= 0 {
+		s = s[:i]
 	}
 	if i := strings.IndexByte(s, ','); i >= 0 {
 		s = s[:i]

@@ -16,6 +16,10 @@ import (
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -136,6 +140,12 @@ func installCRDs(t testing.TB, module string, files ...string) []*apiextensionsv
 			crds = append(crds, crd)
 		}
 	}
+	for _, crd := range crds {
+		// A copy still Terminating from an earlier test must be gone first.
+		if u, err := dynamic.NewForConfigOrDie(restConfig).Resource(crdGVR).Get(context.Background(), crd.Name, metav1.GetOptions{}); err == nil && u.GetDeletionTimestamp() != nil {
+			waitCRDGone(t, crd.Name)
+		}
+	}
 	installed, err := envtest.InstallCRDs(restConfig, envtest.CRDInstallOptions{CRDs: crds, MaxTime: time.Minute})
 	if err != nil {
 		t.Fatalf("installing CRDs from %s: %v", module, err)
@@ -143,11 +153,34 @@ func installCRDs(t testing.TB, module string, files ...string) []*apiextensionsv
 	return installed
 }
 
-// uninstallCRDs removes CRDs and waits until they are gone.
+// uninstallCRDs removes CRDs and waits until they are gone (a CRD with instances stays
+// Terminating for a while; installing it again before it is gone fails).
 func uninstallCRDs(t testing.TB, crds []*apiextensionsv1.CustomResourceDefinition) {
 	t.Helper()
 	if err := envtest.UninstallCRDs(restConfig, envtest.CRDInstallOptions{CRDs: crds, MaxTime: time.Minute}); err != nil {
 		t.Fatalf("uninstalling CRDs: %v", err)
+	}
+	for _, crd := range crds {
+		waitCRDGone(t, crd.Name)
+	}
+}
+
+var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+// waitCRDGone polls until the named CRD no longer exists.
+func waitCRDGone(t testing.TB, name string) {
+	t.Helper()
+	dyn := dynamic.NewForConfigOrDie(restConfig)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		_, err := dyn.Resource(crdGVR).Get(context.Background(), name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("CRD %s still present after a minute (err %v)", name, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -155,5 +188,3 @@ func repoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
-
-var _ = context.Background
