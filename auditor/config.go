@@ -1,6 +1,7 @@
 package auditor
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -122,6 +123,16 @@ func LoadConfig(file string) (Config, error) {
 	j, err := yaml.YAMLToJSON(b)
 	if err != nil {
 		return cfg, fmt.Errorf("config %s: %w", file, err)
+	}
+	// Decoding over the defaults replaces lists but merges maps: a selector given in the
+	// file must replace the default selector, not add its labels to it.
+	var raw struct {
+		SR2 struct {
+			Selector *json.RawMessage `json:"kueueManagedNamespaceSelector"`
+		} `json:"sr2"`
+	}
+	if json.Unmarshal(j, &raw) == nil && raw.SR2.Selector != nil {
+		cfg.SR2.KueueManagedNamespaceSelector = metav1.LabelSelector{}
 	}
 	// sigs.k8s.io/json names the full path of unknown and duplicate fields.
 	strict, err := kjson.UnmarshalStrict(j, &cfg)

@@ -40,6 +40,13 @@ func TestLoadConfig(t *testing.T) {
 				assert.Equal(t, []string{"prod"}, c.SR3.ProdProfiles)
 			},
 		},
+		"a selector replaces the default one instead of adding labels": {
+			file: header + "sr2:\n  kueueManagedNamespaceSelector:\n    matchLabels: {gpu/managed: \"yes\"}\n",
+			check: func(t *testing.T, c Config) {
+				assert.Equal(t, map[string]string{"gpu/managed": "yes"}, c.SR2.KueueManagedNamespaceSelector.MatchLabels)
+				assert.Equal(t, "gpu/managed=yes", c.KueueManagedSelector().String())
+			},
+		},
 		"unknown field is named": {
 			file:    header + "sr1:\n  protectedNamespace: [vllm]\n",
 			wantErr: `unknown field "sr1.protectedNamespace"`,
