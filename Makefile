@@ -7,10 +7,10 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X github.com/llm-platform/enforcement-auditor/auditor/version.Version=$(VERSION) \
 	-X github.com/llm-platform/enforcement-auditor/auditor/version.Revision=$(REVISION)
-UNIT_PKGS = $(shell $(GO) list ./... | grep -v /test/integration)
+UNIT_PKGS = $(shell $(GO) list ./... | grep -v -e /test/integration -e /test/deploy)
 FUZZTIME ?= 10s
 
-.PHONY: all build scan test test-unit test-integration test-binaries lint fuzz bench verify generate clean
+.PHONY: all build scan test test-unit test-integration test-binaries test-deploy lint fuzz bench verify verify-generated generate image-binary clean
 
 all: build
 
@@ -22,8 +22,8 @@ build:
 scan:
 	$(GO) run ./cmd/enforcement-auditor scan -f examples/platform
 
-## test: everything: lint, unit tests (race), fuzz smoke, integration tests on a real apiserver
-test: lint test-unit fuzz test-integration
+## test: everything: lint, generated files, unit tests (race), fuzz, deploy/alerts/dashboards, integration on a real apiserver
+test: lint verify-generated test-unit fuzz test-deploy test-integration
 
 test-unit:
 	$(GO) test -race -count=1 $(UNIT_PKGS)
@@ -46,14 +46,34 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./rules/... ./auditor/...
 
-## generate: the README's rule catalogue from the rules' metadata
+## generate: the README's rule catalogue, dashboards and the PrometheusRule from their sources
 generate:
 	$(GO) run ./hack/catalogue README.md
+	hack/generate.sh
+
+## verify-generated: fail when a generated file is out of date
+verify-generated:
+	hack/verify-generated.sh
+	@cp README.md /tmp/enforcement-auditor-README.md && $(GO) run ./hack/catalogue /tmp/enforcement-auditor-README.md && \
+	  diff -u README.md /tmp/enforcement-auditor-README.md || { echo "README catalogue out of date: run make generate"; exit 1; }
+
+## test-deploy: promtool rule tests, kustomize renders every variant, deploy/dashboard tests (tools built from Go modules, cached)
+test-deploy:
+	@set -e; bin=$$(hack/tools.sh); $$bin/promtool check rules deploy/alerts/rules.yaml; \
+	$$bin/promtool test rules deploy/alerts/tests.yaml; \
+	for v in $$(grep -v '^#' deploy/variants.txt); do $$bin/kustomize build $$v >/dev/null; done; \
+	TOOLS_BIN=$$bin $(GO) test -count=1 ./test/deploy/...
+
+## image-binary: the linux binary the Dockerfile builds (no Docker engine needed)
+image-binary:
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(or $(GOARCH),amd64) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o dist/linux_$(or $(GOARCH),amd64)/enforcement-auditor ./cmd/enforcement-auditor
 
 ## verify: go.mod tidy and generated files up to date
-verify:
+verify: verify-generated
 	$(GO) mod tidy -diff
 	cd tools/kube && $(GO) mod tidy -diff
+	cd tools/kustomize && $(GO) mod tidy -diff
+	cd tools/dashboards && $(GO) mod tidy -diff
 
 clean:
 	rm -rf bin dist

@@ -21,12 +21,12 @@ const (
 
 // Report is the JSON contract of `scan -o json`. Fields are only ever added.
 type Report struct {
-	APIVersion   string                                 `json:"apiVersion"`
-	Kind         string                                 `json:"kind"`
-	Findings     []auditor.Finding                      `json:"findings"`
+	APIVersion   string                                  `json:"apiVersion"`
+	Kind         string                                  `json:"kind"`
+	Findings     []auditor.Finding                       `json:"findings"`
 	Controls     map[auditor.Control]engine.ControlState `json:"controls"`
-	Inconclusive map[string][]string                    `json:"inconclusive,omitempty"`
-	Summary      Summary                                `json:"summary"`
+	Inconclusive map[string][]string                     `json:"inconclusive,omitempty"`
+	Summary      Summary                                 `json:"summary"`
 
 	ruleControl map[string]auditor.Control
 }

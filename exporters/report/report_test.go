@@ -48,7 +48,7 @@ func sampleEvaluation() (*engine.Evaluation, []auditor.RuleMeta) {
 			{Rule: "budget-fail-open-in-prod", Control: auditor.SR3, Severity: auditor.SeverityCritical,
 				Object:  &auditor.ObjectRef{APIVersion: "v1", Kind: "ConfigMap", Namespace: "litellm", Name: "litellm-config"},
 				Message: "allow_requests_on_db_unavailable is true", Remediation: "Set it to false.",
-				Waiver:  &auditor.Waiver{Reason: "private VPC, accepted in RISK-12", Until: &until}},
+				Waiver: &auditor.Waiver{Reason: "private VPC, accepted in RISK-12", Until: &until}},
 		},
 		Controls:     map[auditor.Control]engine.ControlState{auditor.SR1: engine.Violated, auditor.SR2: engine.Violated, auditor.SR3: engine.Enforced},
 		Inconclusive: map[string][]string{"gpu-pod-not-admitted": {"workloads.kueue.x-k8s.io is not served"}},
