@@ -33,7 +33,7 @@ test-binaries:
 	@hack/test-binaries.sh >/dev/null
 
 test-integration: test-binaries
-	KUBEBUILDER_ASSETS=$$(hack/test-binaries.sh) $(GO) test -count=1 -timeout 30m ./test/integration/...
+	KUBEBUILDER_ASSETS=$$(hack/test-binaries.sh) TOOLS_BIN=$$(hack/tools.sh) $(GO) test -count=1 -timeout 40m ./test/integration/...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
