@@ -12,7 +12,39 @@ type RuleMeta struct {
 	// it to tell when the rule cannot judge (an input not served or forbidden) and the
 	// evidence writer to list what was inspected.
 	Inputs []string
+	// Scope says what a change of one namespace's objects can affect (see RuleScope).
+	// Zero: ScopeCluster.
+	Scope RuleScope
+	// Subjects, for a ScopeNamespace rule, lists the only namespaces it reports about
+	// (the SR1 protected namespaces); an event elsewhere does not re-run it. Nil: any.
+	Subjects []string
+	// ReadsNamespaces, for a ScopeNamespace rule, says that what it reports about one
+	// namespace also depends on other Namespace objects (it matches namespaceSelectors):
+	// its partial snapshots then hold every Namespace.
+	ReadsNamespaces bool
 }
+
+// RuleScope tells the engine how much of a snapshot a rule's verdicts depend on, so that
+// an event in one namespace re-evaluates only what it can change. A namespace's own
+// objects are its namespaced objects and its Namespace object.
+type RuleScope string
+
+const (
+	// ScopeCluster: the rule may read anything; the engine re-evaluates it on a full
+	// snapshot. Such a rule must not read the namespace-local resources (pods, pod
+	// owners, Kueue Workloads: engine.LocalResources): the engine does not re-run it
+	// when only those change.
+	ScopeCluster RuleScope = ""
+	// ScopeNamespace: for every namespace ns, what the rule reports about ns (findings on
+	// objects of ns or on the Namespace ns itself; facts labelled namespace=ns) depends
+	// only on ns's own objects and on cluster-scoped objects other than Namespaces
+	// (unless ReadsNamespaces). The engine then re-evaluates it on a partial snapshot
+	// holding the changed namespaces' own objects and the other cluster-scoped objects
+	// (Snapshot.Restrict), and keeps only what it reports about those namespaces.
+	// Findings about no namespace (cluster-scoped objects) and facts without a namespace
+	// label must depend on cluster-scoped objects other than Namespaces only.
+	ScopeNamespace RuleScope = "namespace"
+)
 
 // Result is what one rule returns for one snapshot.
 type Result struct {

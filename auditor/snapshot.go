@@ -3,6 +3,7 @@ package auditor
 import (
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
@@ -95,6 +96,21 @@ type Snapshot struct {
 	ownerUID  map[types.UID]*Owner
 	ownerName map[string]*Owner
 	podByUID  map[types.UID]*corev1.Pod
+
+	// lazy, when set, builds the lookups on first use (snapshots made by WithNamespaces:
+	// most are never queried, and indexing 100k pods costs more than merging them).
+	lazy *lazyIndex
+	// groups holds the namespaced objects grouped by namespace, for WithNamespaces.
+	groups *nsGroups
+}
+
+type lazyIndex struct{ once sync.Once }
+
+// indexed builds the lookups of a lazily indexed snapshot.
+func (s *Snapshot) indexed() {
+	if s.lazy != nil {
+		s.lazy.once.Do(s.Index)
+	}
 }
 
 func nsKey(ns, name string) string { return ns + "/" + name }
@@ -140,23 +156,39 @@ func (s *Snapshot) Index() {
 }
 
 // Namespace returns the named namespace or nil.
-func (s *Snapshot) Namespace(name string) *corev1.Namespace { return s.nsByName[name] }
+func (s *Snapshot) Namespace(name string) *corev1.Namespace {
+	s.indexed()
+	return s.nsByName[name]
+}
 
 // PodsIn returns the pods of one namespace.
-func (s *Snapshot) PodsIn(ns string) []*corev1.Pod { return s.podsByNS[ns] }
+func (s *Snapshot) PodsIn(ns string) []*corev1.Pod {
+	s.indexed()
+	return s.podsByNS[ns]
+}
 
 // PodByUID returns a pod by UID or nil.
-func (s *Snapshot) PodByUID(uid types.UID) *corev1.Pod { return s.podByUID[uid] }
+func (s *Snapshot) PodByUID(uid types.UID) *corev1.Pod {
+	s.indexed()
+	return s.podByUID[uid]
+}
 
 // NetworkPoliciesIn returns the NetworkPolicies of one namespace.
-func (s *Snapshot) NetworkPoliciesIn(ns string) []*networkingv1.NetworkPolicy { return s.npByNS[ns] }
+func (s *Snapshot) NetworkPoliciesIn(ns string) []*networkingv1.NetworkPolicy {
+	s.indexed()
+	return s.npByNS[ns]
+}
 
 // ConfigMap returns a ConfigMap or nil.
-func (s *Snapshot) ConfigMap(ns, name string) *corev1.ConfigMap { return s.cmByKey[nsKey(ns, name)] }
+func (s *Snapshot) ConfigMap(ns, name string) *corev1.ConfigMap {
+	s.indexed()
+	return s.cmByKey[nsKey(ns, name)]
+}
 
 // Owner resolves an owner reference from an object in namespace ns: by UID when the
 // reference has one in the snapshot, else by kind and name (manifests often lack UIDs).
 func (s *Snapshot) Owner(ns string, ref metav1.OwnerReference) *Owner {
+	s.indexed()
 	if ref.UID != "" {
 		if o := s.ownerUID[ref.UID]; o != nil {
 			return o

@@ -22,6 +22,7 @@ func IngressOutsideAllowlist(cfg auditor.Config) auditor.Rule {
 			"(`namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: litellm}}`), optionally ANDed with a podSelector in the same peer. " +
 			"Remove rules without `from`, `namespaceSelector: {}` and ipBlock peers: untrusted clients must go through LiteLLM.",
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceNetworkPolicies, auditor.ResourceAdminNetworkPolicies, auditor.ResourceBaselineAdminNetworkPolicies, auditor.ResourceClusterNetworkPolicies},
+		Scope:  auditor.ScopeNamespace, Subjects: b.protected, ReadsNamespaces: true,
 	}
 	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result

@@ -27,6 +27,7 @@ func DefaultDenyMissing(cfg auditor.Config) auditor.Rule {
 		// Pods only enrich the message (which pods are open now); the verdict does not
 		// depend on them, so they are not an input that can make the rule inconclusive.
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceNetworkPolicies},
+		Scope:  auditor.ScopeNamespace, Subjects: b.protected,
 	}
 	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result

@@ -43,6 +43,7 @@ func GPUPodMissingQueueName(cfg auditor.Config) auditor.Rule {
 			"so Kueue admits it against quota; delete the running pod; then check why the admission gate %s let it in.",
 			label, strings.Join(cfg.SR2.GatePolicyNames, ", ")),
 		Inputs: gpuPodInputs,
+		Scope:  auditor.ScopeNamespace,
 	}
 	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
@@ -88,6 +89,7 @@ func GPUPodNotAdmitted(cfg auditor.Config) auditor.Rule {
 			"and include the namespace in managedJobsNamespaceSelector; delete the pod so it is recreated under Kueue admission; " +
 			"check `kubectl get workloads -n <ns>` for its Workload and why it is not Admitted.",
 		Inputs: append(append([]string(nil), gpuPodInputs...), auditor.ResourceKueueWorkloads),
+		Scope:  auditor.ScopeNamespace,
 	}
 	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result

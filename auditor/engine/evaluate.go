@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/auditor/store"
 )
 
 // ControlState is the state-set value of a control.
@@ -33,41 +34,69 @@ type Evaluation struct {
 	Controls     map[auditor.Control]ControlState
 	// Facts are the rules' measurements, in rule order.
 	Facts []auditor.Fact
-	// Snapshot is the input the evaluation judged (read-only).
+	// Snapshot is the input the evaluation judged (read-only). After an incremental
+	// evaluation it is the previous snapshot with the re-read namespaces replaced
+	// (auditor.Snapshot.WithNamespaces): the state the merged findings describe.
 	Snapshot *auditor.Snapshot
+	// Namespaces is set when the evaluation was incremental: only the ScopeNamespace
+	// rules were re-run, on these namespaces, and merged into the previous evaluation.
+	// Nil for a full evaluation.
+	Namespaces []string
 }
 
 // Evaluate runs every rule over the snapshot and applies the waivers found on the
 // objects; a waiver expiring more than maxWaiver ahead waives nothing (zero: no bound). A rule whose inputs are forbidden, failing
 // or not yet synced is reported inconclusive; a rule that panics on a surprising object
 // is reported inconclusive with the panic, and the others still run.
+//
+// The facts of a ScopeNamespace rule are ordered by their namespace label (stable), so
+// that an incremental evaluation, which replaces one namespace's facts, yields the same
+// order as a full one.
 func Evaluate(rules []auditor.Rule, s *auditor.Snapshot, maxWaiver time.Duration) *Evaluation {
+	ev, _ := evaluate(rules, s, maxWaiver)
+	return ev
+}
+
+// evaluate is Evaluate, also returning each rule's facts (indexed like rules).
+func evaluate(rules []auditor.Rule, s *auditor.Snapshot, maxWaiver time.Duration) (*Evaluation, [][]auditor.Fact) {
 	ev := &Evaluation{Snapshot: s, At: s.Now, Inconclusive: map[string][]string{}, Controls: map[auditor.Control]ControlState{}}
-	for _, r := range rules {
+	facts := make([][]auditor.Fact, len(rules))
+	for i, r := range rules {
 		m := r.Meta()
-		for _, in := range m.Inputs {
-			a := s.AvailabilityOf(in)
-			switch a.State {
-			case auditor.Forbidden, auditor.Failing, auditor.Pending:
-				msg := fmt.Sprintf("%s is %s", in, a.State)
-				if a.Message != "" {
-					msg += ": " + a.Message
-				}
-				ev.Inconclusive[m.ID] = append(ev.Inconclusive[m.ID], msg)
-			}
+		inconclusive, res := judge(r, m, s)
+		if m.Scope == auditor.ScopeNamespace {
+			sortFactsByNamespace(res.Facts)
 		}
-		res := safeEvaluate(r, s)
+		facts[i] = res.Facts
 		ev.Findings = append(ev.Findings, res.Findings...)
 		ev.Facts = append(ev.Facts, res.Facts...)
-		ev.Inconclusive[m.ID] = append(ev.Inconclusive[m.ID], res.Inconclusive...)
-		if len(ev.Inconclusive[m.ID]) == 0 {
-			delete(ev.Inconclusive, m.ID)
+		if len(inconclusive) > 0 {
+			ev.Inconclusive[m.ID] = append(ev.Inconclusive[m.ID], inconclusive...)
 		}
 	}
 	applyWaivers(ev.Findings, s, maxWaiver)
-	sort.SliceStable(ev.Findings, func(i, j int) bool { return auditor.Less(&ev.Findings[i], &ev.Findings[j]) })
+	sort.SliceStable(ev.Findings, func(i, j int) bool { return store.Less(&ev.Findings[i], &ev.Findings[j]) })
 	ev.Controls = ControlStatus(rules, ev.Findings, ev.Inconclusive)
-	return ev
+	return ev, facts
+}
+
+// judge runs one rule: why it cannot fully judge (inputs it cannot see, what it says
+// itself) and its result.
+func judge(r auditor.Rule, m auditor.RuleMeta, s *auditor.Snapshot) ([]string, auditor.Result) {
+	var inconclusive []string
+	for _, in := range m.Inputs {
+		a := s.AvailabilityOf(in)
+		switch a.State {
+		case auditor.Forbidden, auditor.Failing, auditor.Pending:
+			msg := fmt.Sprintf("%s is %s", in, a.State)
+			if a.Message != "" {
+				msg += ": " + a.Message
+			}
+			inconclusive = append(inconclusive, msg)
+		}
+	}
+	res := safeEvaluate(r, s)
+	return append(inconclusive, res.Inconclusive...), res
 }
 
 func safeEvaluate(r auditor.Rule, s *auditor.Snapshot) (res auditor.Result) {

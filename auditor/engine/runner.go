@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
@@ -47,12 +48,29 @@ type Options struct {
 	Now      func() time.Time
 	// WaiverMaxDuration bounds how far ahead a waiver may expire (config waivers.maxDuration).
 	WaiverMaxDuration time.Duration
+	// Incremental, when set, lets the runner re-evaluate only the namespaces whose pods,
+	// pod owners or Workloads changed (see IncrementalSource); full snapshots still
+	// come from Source. When nil and Source itself implements IncrementalSource, Source
+	// is used. Without either, every evaluation is full.
+	Incremental IncrementalSource
+	// MaxPartialNamespaces is the most namespaces an incremental evaluation re-reads;
+	// more changed namespaces make a full evaluation. Zero: a quarter of the namespaces
+	// (16 when that is zero).
+	MaxPartialNamespaces int
 }
 
 // Runner evaluates on demand, debounced.
 type Runner struct {
 	opts    Options
 	trigger chan struct{}
+	// fullWanted makes the next evaluation full (TriggerFull, periodic resync, a failed
+	// snapshot whose changes were already drained).
+	fullWanted atomic.Bool
+	// namespaced are the indexes of the ScopeNamespace rules in opts.Rules.
+	namespaced []int
+
+	evalMu sync.Mutex       // serializes EvaluateNow
+	facts  [][]auditor.Fact // the last evaluation's facts per rule (indexed like opts.Rules)
 
 	mu   sync.RWMutex
 	last *Evaluation
@@ -72,7 +90,31 @@ func NewRunner(o Options) *Runner {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Runner{opts: o, trigger: make(chan struct{}, 1)}
+	r := &Runner{opts: o, trigger: make(chan struct{}, 1)}
+	for i, rule := range o.Rules {
+		if m := rule.Meta(); m.Scope == auditor.ScopeNamespace {
+			r.namespaced = append(r.namespaced, i)
+		}
+	}
+	return r
+}
+
+// incremental returns the source of partial snapshots, or nil.
+func (r *Runner) incremental() IncrementalSource {
+	if r.opts.Incremental != nil {
+		return r.opts.Incremental
+	}
+	if inc, ok := r.opts.Source.(IncrementalSource); ok {
+		return inc
+	}
+	return nil
+}
+
+// TriggerFull asks for a full evaluation soon (new probe results: they change what
+// cluster-scoped rules see without any object event). It never blocks.
+func (r *Runner) TriggerFull() {
+	r.fullWanted.Store(true)
+	r.Trigger()
 }
 
 // Trigger asks for an evaluation soon. It never blocks.
@@ -107,6 +149,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-periodic:
+			r.fullWanted.Store(true)
 		case <-r.trigger:
 			r.settle(ctx)
 		}
@@ -140,21 +183,79 @@ func (r *Runner) settle(ctx context.Context) {
 	}
 }
 
-// EvaluateNow takes a snapshot, evaluates every rule and applies the result.
+// EvaluateNow evaluates and applies the result: incrementally when the source recorded
+// only namespace-local changes in a few namespaces (see IncrementalSource), else every
+// rule over a full snapshot.
 func (r *Runner) EvaluateNow() {
+	r.evalMu.Lock()
+	defer r.evalMu.Unlock()
 	start := r.opts.Now()
+	clock := time.Now()
+	full := r.fullWanted.Swap(false)
+	last := r.Last()
+	reason := ""
+	var namespaces []string
+	switch inc := r.incremental(); {
+	case inc == nil:
+		reason = "the source is not incremental"
+	default:
+		// Drain even when evaluating everything: what is recorded now is in the snapshot.
+		cs := inc.Changes()
+		max := r.opts.MaxPartialNamespaces
+		if max <= 0 && last != nil && last.Snapshot != nil {
+			max = len(last.Snapshot.Namespaces) / 4
+		}
+		if max <= 0 {
+			max = 16
+		}
+		namespaces, reason = plan(cs, max)
+	}
+	switch {
+	case last == nil || last.Snapshot == nil || len(r.facts) != len(r.opts.Rules):
+		reason = "first evaluation"
+	case full:
+		reason = "full evaluation requested"
+	}
+	if reason == "" {
+		p, why := r.evaluatePartial(start, last, r.facts, namespaces)
+		if p != nil {
+			p.ev.Duration = time.Since(clock)
+			tr := r.opts.Store.ApplyPartial(start, p.findings, p.inScope)
+			r.facts = p.facts
+			r.publish(p.ev, tr)
+			r.opts.Logger.Debug("incremental evaluation", "namespaces", namespaces, "duration", p.ev.Duration)
+			return
+		}
+		reason = why
+	}
+	r.evaluateFull(start, clock, reason)
+}
+
+func (r *Runner) evaluateFull(start, clock time.Time, reason string) {
 	snap, err := r.opts.Source.Snapshot(start)
 	if err != nil {
+		// The changes were drained: only a full evaluation can catch up.
+		r.fullWanted.Store(true)
 		r.opts.Logger.Error("snapshot failed; keeping the last findings", "err", err)
 		if r.opts.Observer != nil {
 			r.opts.Observer.ObserveEvaluation(nil, err)
 		}
 		return
 	}
-	ev := Evaluate(r.opts.Rules, snap, r.opts.WaiverMaxDuration)
+	ev, facts := evaluate(r.opts.Rules, snap, r.opts.WaiverMaxDuration)
+	if r.incremental() != nil {
+		snap.PrepareWithNamespaces()
+	}
 	ev.At = start
-	ev.Duration = time.Since(start)
+	ev.Duration = time.Since(clock)
 	tr := r.opts.Store.Apply(start, ev.Findings)
+	r.facts = facts
+	r.publish(ev, tr)
+	r.opts.Logger.Debug("full evaluation", "reason", reason, "duration", ev.Duration)
+}
+
+// publish makes ev the last evaluation and tells the sinks and the observer.
+func (r *Runner) publish(ev *Evaluation, tr []store.Transition) {
 	r.mu.Lock()
 	r.last = ev
 	r.mu.Unlock()

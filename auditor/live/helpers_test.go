@@ -1,10 +1,34 @@
 package live
 
 import (
+	"sync"
+
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
 )
 
 func apierrorsForbidden(resource string) error {
 	return apierrors.NewForbidden(schema.GroupResource{Resource: resource}, "", nil)
+}
+
+// lockedDiscovery serves the API resources a test sets while the source's discovery
+// loop reads them (the fake clientset's Resources field is not safe for that).
+type lockedDiscovery struct {
+	discovery.DiscoveryInterface
+	mu        sync.Mutex
+	resources []*metav1.APIResourceList
+}
+
+func (d *lockedDiscovery) set(r []*metav1.APIResourceList) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.resources = r
+}
+
+func (d *lockedDiscovery) ServerGroupsAndResources() ([]*metav1.APIGroup, []*metav1.APIResourceList, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return nil, append([]*metav1.APIResourceList(nil), d.resources...), nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/auditor/engine"
 )
 
 // Options configure the live source.
@@ -47,6 +49,11 @@ type Options struct {
 	DiscoveryInterval time.Duration
 	// KyvernoNamespace is where Kyverno's health Lease lives.
 	KyvernoNamespace string
+	// KeepPod, when set, decides which pods the cache keeps; the others are kept as
+	// small stubs that snapshots do not show and whose events trigger nothing. Use
+	// RelevantPods(cfg): at 100k pods, most of them CPU pods, it divides the cache
+	// several times. Nil keeps every pod.
+	KeepPod func(*corev1.Pod) bool
 }
 
 // Source implements engine.Source from informer caches.
@@ -63,6 +70,8 @@ type Source struct {
 	resources map[string]*watched // by resource ID
 	stale     atomic.Bool
 	started   atomic.Bool
+	changes   changeLog
+	released  sync.Once
 }
 
 // watched is one running informer and what we know about its health.
@@ -145,7 +154,7 @@ func NewForClients(client kubernetes.Interface, dyn dynamic.Interface, meta meta
 	}
 	return &Source{
 		opts: o, client: client, dyn: dyn, meta: meta, disc: client.Discovery(),
-		factory: informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(transform)),
+		factory: informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(transformKeeping(o.KeepPod))),
 		// Kyverno's health Lease only: node leases change every 10s and would wake the engine.
 		leases: informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(transform),
 			informers.WithNamespace(o.KyvernoNamespace),
@@ -160,22 +169,49 @@ func NewForClients(client kubernetes.Interface, dyn dynamic.Interface, meta meta
 func (s *Source) Client() kubernetes.Interface { return s.client }
 
 func (s *Source) handler(w *watched) cache.ResourceEventHandler {
-	changed := func() {
+	changed := func(obj any) {
 		w.clearError()
+		s.changes.object(w.info.ID, namespaceOf(obj))
 		s.opts.OnChange()
 	}
 	return cache.ResourceEventHandlerFuncs{
-		AddFunc: func(any) { changed() },
+		AddFunc: func(obj any) {
+			if !isStub(obj) {
+				changed(obj)
+			}
+		},
 		UpdateFunc: func(oldObj, newObj any) {
 			o, ok1 := oldObj.(metav1.Object)
 			n, ok2 := newObj.(metav1.Object)
-			if ok1 && ok2 && o.GetResourceVersion() == n.GetResourceVersion() {
+			if ok1 && ok2 && o.GetResourceVersion() == n.GetResourceVersion() || isStub(oldObj) && isStub(newObj) {
 				return
 			}
-			changed()
+			changed(newObj)
 		},
-		DeleteFunc: func(any) { changed() },
+		DeleteFunc: func(obj any) {
+			if !isStub(obj) {
+				changed(obj)
+			}
+		},
 	}
+}
+
+// namespaceOf returns an event object's namespace, tombstones included.
+func namespaceOf(obj any) string {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		ns, _, _ := cache.SplitMetaNamespaceKey(t.Key)
+		return ns
+	}
+	if m, ok := obj.(metav1.Object); ok {
+		return m.GetNamespace()
+	}
+	return ""
+}
+
+// notifyFull records a change that is not an object event and wakes the engine.
+func (s *Source) notifyFull(reason string) {
+	s.changes.full(reason)
+	s.opts.OnChange()
 }
 
 func (s *Source) register(info auditor.ResourceInfo, gvr schema.GroupVersionResource, inf cache.SharedIndexInformer, stop chan struct{}) (*watched, error) {
@@ -183,7 +219,7 @@ func (s *Source) register(info auditor.ResourceInfo, gvr schema.GroupVersionReso
 	if err := inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
 		w.setError(err)
 		s.opts.Logger.Warn("list/watch failed", "resource", info.ID, "err", err)
-		s.opts.OnChange()
+		s.notifyFull(info.ID + " list/watch failed")
 	}); err != nil {
 		return nil, err
 	}
@@ -268,7 +304,7 @@ func (s *Source) discover(ctx context.Context) {
 	if err != nil && len(lists) == 0 {
 		if !s.stale.Swap(true) {
 			s.opts.Logger.Error("apiserver unreachable; serving the last known findings as stale", "err", err)
-			s.opts.OnChange()
+			s.notifyFull("apiserver unreachable")
 		}
 		return
 	}
@@ -278,7 +314,7 @@ func (s *Source) discover(ctx context.Context) {
 	}
 	if s.stale.Swap(false) {
 		s.opts.Logger.Info("apiserver reachable again")
-		s.opts.OnChange()
+		s.notifyFull("apiserver reachable again")
 	}
 	served := map[schema.GroupResource][]string{}
 	for _, l := range lists {
@@ -315,7 +351,7 @@ func (s *Source) discover(ctx context.Context) {
 			s.mu.Lock()
 			delete(s.resources, r.ID)
 			s.mu.Unlock()
-			s.opts.OnChange()
+			s.notifyFull(r.ID + " no longer served")
 		}
 	}
 }
@@ -334,14 +370,23 @@ func pickVersion(preferred, served []string) string {
 func (s *Source) startCustom(ctx context.Context, r auditor.ResourceInfo, version string) {
 	gvr := schema.GroupVersionResource{Group: r.Group, Version: version, Resource: r.Resource}
 	var inf cache.SharedIndexInformer
+	indexers := cache.Indexers{}
+	if r.Namespaced {
+		// Partial snapshots read one namespace's objects through this index.
+		indexers[cache.NamespaceIndex] = cache.MetaNamespaceIndexFunc
+	}
 	if r.OwnerOnly {
 		// Owners are read for labels and owner references only: metadata informers keep
 		// the cache small whatever the size of JobSet or RayCluster specs.
-		inf = metadatainformer.NewFilteredMetadataInformer(s.meta, gvr, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
+		inf = metadatainformer.NewFilteredMetadataInformer(s.meta, gvr, metav1.NamespaceAll, 0, indexers, nil).Informer()
 	} else {
-		inf = dynamicinformer.NewFilteredDynamicInformer(s.dyn, gvr, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
+		inf = dynamicinformer.NewFilteredDynamicInformer(s.dyn, gvr, metav1.NamespaceAll, 0, indexers, nil).Informer()
 	}
-	if err := inf.SetTransform(transform); err != nil {
+	tf := transform
+	if r.OwnerOnly {
+		tf = ownerTransform(gvr.GroupVersion().String(), r.Kind)
+	}
+	if err := inf.SetTransform(tf); err != nil {
 		s.opts.Logger.Error("informer transform", "resource", r.ID, "err", err)
 	}
 	stop := make(chan struct{})
@@ -350,8 +395,16 @@ func (s *Source) startCustom(ctx context.Context, r auditor.ResourceInfo, versio
 		return
 	}
 	s.opts.Logger.Info("resource served; watching it", "resource", r.ID, "version", version)
-	go inf.Run(mergeStop(ctx, stop))
-	s.opts.OnChange()
+	done := mergeStop(ctx, stop)
+	go inf.Run(done)
+	s.notifyFull(r.ID + " watched")
+	// An empty resource syncs without any event: say so, or its availability would read
+	// "pending" until the next full evaluation.
+	go func() {
+		if cache.WaitForCacheSync(done, inf.HasSynced) {
+			s.notifyFull(r.ID + " synced")
+		}
+	}()
 }
 
 func mergeStop(ctx context.Context, stop chan struct{}) <-chan struct{} {
@@ -384,7 +437,7 @@ func (s *Source) recheckErrors(ctx context.Context) {
 		cancel()
 		if err == nil && w.informer.HasSynced() {
 			w.clearError()
-			s.opts.OnChange()
+			s.notifyFull(w.info.ID + " readable again")
 		}
 	}
 }
@@ -405,7 +458,10 @@ func (s *Source) Synced() bool {
 	return true
 }
 
-// WaitForSync blocks until Synced or ctx ends.
+// WaitForSync blocks until Synced or ctx ends. After the first sync it returns to the
+// OS the memory the initial lists used: decoding every object of the cluster at once is
+// the process's peak, which the Go runtime would otherwise keep mapped for minutes (at
+// 10k pods, RSS was three times the live heap).
 func (s *Source) WaitForSync(ctx context.Context) error {
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
@@ -416,6 +472,7 @@ func (s *Source) WaitForSync(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+	s.released.Do(debug.FreeOSMemory)
 	return nil
 }
 
@@ -452,14 +509,47 @@ func (s *Source) ListWatchErrors() map[string]uint64 {
 	return out
 }
 
-func list[T any](s *Source, id string) []*T {
+// objects returns a watched resource's cached objects: all of them when namespaces is
+// nil or the resource is cluster-scoped, else those of the given namespaces (for the
+// namespaces resource: the Namespace objects of those names).
+func (w *watched) objects(namespaces []string) []any {
+	if namespaces != nil && w.info.ID == auditor.ResourceNamespaces {
+		out := make([]any, 0, len(namespaces))
+		for _, ns := range namespaces {
+			if o, ok, _ := w.informer.GetStore().GetByKey(ns); ok {
+				out = append(out, o)
+			}
+		}
+		return out
+	}
+	if namespaces == nil || !w.info.Namespaced {
+		return w.informer.GetStore().List()
+	}
+	idx := w.informer.GetIndexer()
+	var out []any
+	for _, ns := range namespaces {
+		objs, err := idx.ByIndex(cache.NamespaceIndex, ns)
+		if err != nil { // no namespace index: filter the whole cache
+			for _, o := range idx.List() {
+				if namespaceOf(o) == ns {
+					out = append(out, o)
+				}
+			}
+			continue
+		}
+		out = append(out, objs...)
+	}
+	return out
+}
+
+func list[T any](s *Source, id string, namespaces []string) []*T {
 	s.mu.RLock()
 	w := s.resources[id]
 	s.mu.RUnlock()
 	if w == nil {
 		return nil
 	}
-	items := w.informer.GetStore().List()
+	items := w.objects(namespaces)
 	out := make([]*T, 0, len(items))
 	for _, it := range items {
 		if t, ok := it.(*T); ok {
@@ -472,22 +562,42 @@ func list[T any](s *Source, id string) []*T {
 // Snapshot builds a snapshot from the caches. Objects are shared with the caches and
 // must not be modified (rules are read-only by contract).
 func (s *Source) Snapshot(now time.Time) (*auditor.Snapshot, error) {
+	return s.snapshot(now, nil)
+}
+
+// PartialSnapshot implements engine.IncrementalSource: the given namespaces' own objects
+// (read through the informers' namespace index) and every other cluster-scoped object;
+// see auditor.Snapshot.Restrict.
+func (s *Source) PartialSnapshot(now time.Time, namespaces []string) (*auditor.Snapshot, error) {
+	if namespaces == nil {
+		namespaces = []string{}
+	}
+	return s.snapshot(now, namespaces)
+}
+
+// Changes implements engine.IncrementalSource: the resources and namespaces whose
+// objects changed since the previous call, or the reason a full evaluation is needed.
+func (s *Source) Changes() engine.ChangeSet { return s.changes.drain() }
+
+// snapshot reads the caches: everything when namespaces is nil, else the namespaced
+// objects of those namespaces only.
+func (s *Source) snapshot(now time.Time, namespaces []string) (*auditor.Snapshot, error) {
 	if !s.started.Load() {
 		return nil, errors.New("source not started")
 	}
 	snap := &auditor.Snapshot{
 		Now:                             now,
-		Namespaces:                      list[corev1.Namespace](s, auditor.ResourceNamespaces),
-		Pods:                            list[corev1.Pod](s, auditor.ResourcePods),
-		Nodes:                           list[corev1.Node](s, auditor.ResourceNodes),
-		ConfigMaps:                      list[corev1.ConfigMap](s, auditor.ResourceConfigMaps),
-		NetworkPolicies:                 list[networkingv1.NetworkPolicy](s, auditor.ResourceNetworkPolicies),
-		DaemonSets:                      list[appsv1.DaemonSet](s, auditor.ResourceDaemonSets),
-		Deployments:                     list[appsv1.Deployment](s, auditor.ResourceDeployments),
-		Leases:                          list[coordinationv1.Lease](s, auditor.ResourceLeases),
-		ValidatingWebhookConfigurations: list[admissionv1.ValidatingWebhookConfiguration](s, auditor.ResourceValidatingWebhookConfigurations),
-		ValidatingAdmissionPolicies:     list[admissionv1.ValidatingAdmissionPolicy](s, auditor.ResourceValidatingAdmissionPolicies),
-		ValidatingAdmissionBindings:     list[admissionv1.ValidatingAdmissionPolicyBinding](s, auditor.ResourceValidatingAdmissionBindings),
+		Namespaces:                      list[corev1.Namespace](s, auditor.ResourceNamespaces, namespaces),
+		Pods:                            list[corev1.Pod](s, auditor.ResourcePods, namespaces),
+		Nodes:                           list[corev1.Node](s, auditor.ResourceNodes, namespaces),
+		ConfigMaps:                      list[corev1.ConfigMap](s, auditor.ResourceConfigMaps, namespaces),
+		NetworkPolicies:                 list[networkingv1.NetworkPolicy](s, auditor.ResourceNetworkPolicies, namespaces),
+		DaemonSets:                      list[appsv1.DaemonSet](s, auditor.ResourceDaemonSets, namespaces),
+		Deployments:                     list[appsv1.Deployment](s, auditor.ResourceDeployments, namespaces),
+		Leases:                          list[coordinationv1.Lease](s, auditor.ResourceLeases, namespaces),
+		ValidatingWebhookConfigurations: list[admissionv1.ValidatingWebhookConfiguration](s, auditor.ResourceValidatingWebhookConfigurations, namespaces),
+		ValidatingAdmissionPolicies:     list[admissionv1.ValidatingAdmissionPolicy](s, auditor.ResourceValidatingAdmissionPolicies, namespaces),
+		ValidatingAdmissionBindings:     list[admissionv1.ValidatingAdmissionPolicyBinding](s, auditor.ResourceValidatingAdmissionBindings, namespaces),
 		Custom:                          map[schema.GroupKind][]*unstructured.Unstructured{},
 		Availability:                    s.ResourceStates(),
 	}
@@ -505,11 +615,13 @@ func (s *Source) Snapshot(now time.Time) (*auditor.Snapshot, error) {
 		if w == nil || w.stop == nil && !w.info.OwnerOnly {
 			continue
 		}
-		for _, it := range w.informer.GetStore().List() {
+		for _, it := range w.objects(namespaces) {
 			switch o := it.(type) {
 			case *unstructured.Unstructured:
 				gk := w.info.GroupKind()
 				snap.Custom[gk] = append(snap.Custom[gk], o)
+			case *ownerMeta:
+				snap.Owners = append(snap.Owners, o.owner)
 			case *metav1.PartialObjectMetadata:
 				snap.Owners = append(snap.Owners, &auditor.Owner{
 					APIVersion: w.gvr.GroupVersion().String(), Kind: w.info.Kind, Namespace: o.Namespace, Name: o.Name,

@@ -23,16 +23,26 @@ import (
 
 var workloadGVR = schema.GroupVersionResource{Group: "kueue.x-k8s.io", Version: "v1beta1", Resource: "workloads"}
 
-func newFakeSource(t *testing.T, onChange func(), objs ...runtime.Object) (*Source, *fake.Clientset, *dynfake.FakeDynamicClient) {
+func newFakeClients(t *testing.T, objs ...runtime.Object) (*fake.Clientset, *dynfake.FakeDynamicClient, *metafake.FakeMetadataClient) {
 	t.Helper()
 	cs := fake.NewClientset(objs...)
 	scheme := runtime.NewScheme()
 	require.NoError(t, corev1.AddToScheme(scheme))
 	metav1.AddToGroupVersion(scheme, schema.GroupVersion{Version: "v1"})
 	dyn := dynfake.NewSimpleDynamicClientWithCustomListKinds(scheme, map[schema.GroupVersionResource]string{workloadGVR: "WorkloadList"})
-	meta := metafake.NewSimpleMetadataClient(metafake.NewTestScheme())
-	return NewForClients(cs, dyn, meta, Options{OnChange: onChange, DiscoveryInterval: 20 * time.Millisecond}), cs, dyn
+	return cs, dyn, metafake.NewSimpleMetadataClient(metafake.NewTestScheme())
 }
+
+func newFakeSource(t *testing.T, onChange func(), objs ...runtime.Object) (*Source, *fake.Clientset, *dynfake.FakeDynamicClient) {
+	t.Helper()
+	cs, dyn, meta := newFakeClients(t, objs...)
+	src := NewForClients(cs, dyn, meta, Options{OnChange: onChange, DiscoveryInterval: 20 * time.Millisecond})
+	src.disc = &lockedDiscovery{DiscoveryInterface: src.disc}
+	return src, cs, dyn
+}
+
+// setServed changes what the fake discovery serves.
+func setServed(src *Source, r []*metav1.APIResourceList) { src.disc.(*lockedDiscovery).set(r) }
 
 func TestSourceSyncsStripsAndSnapshots(t *testing.T) {
 	pod := &corev1.Pod{
@@ -94,7 +104,7 @@ func TestSourceCallsOnChange(t *testing.T) {
 }
 
 func TestSourceStartsAndStopsCRDInformersWithDiscovery(t *testing.T) {
-	src, cs, dyn := newFakeSource(t, nil)
+	src, _, dyn := newFakeSource(t, nil)
 	wl := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "kueue.x-k8s.io/v1beta1", "kind": "Workload",
 		"metadata": map[string]any{"name": "w", "namespace": "team"},
@@ -107,14 +117,14 @@ func TestSourceStartsAndStopsCRDInformersWithDiscovery(t *testing.T) {
 	require.NoError(t, src.WaitForSync(ctx))
 
 	// Kueue appears in discovery: its informer starts without a restart.
-	cs.Resources = []*metav1.APIResourceList{{GroupVersion: "kueue.x-k8s.io/v1beta1", APIResources: []metav1.APIResource{{Name: "workloads", Namespaced: true, Kind: "Workload"}}}}
+	setServed(src, []*metav1.APIResourceList{{GroupVersion: "kueue.x-k8s.io/v1beta1", APIResources: []metav1.APIResource{{Name: "workloads", Namespaced: true, Kind: "Workload"}}}})
 	require.Eventually(t, func() bool {
 		s, _ := src.Snapshot(time.Now())
 		return s.Visible(auditor.ResourceKueueWorkloads) && len(s.CustomObjects("kueue.x-k8s.io", "Workload")) == 1
 	}, 3*time.Second, 10*time.Millisecond)
 
 	// Kueue is uninstalled: the informer stops and the resource is not served.
-	cs.Resources = nil
+	setServed(src, nil)
 	require.Eventually(t, func() bool {
 		s, _ := src.Snapshot(time.Now())
 		return s.AvailabilityOf(auditor.ResourceKueueWorkloads).State == auditor.NotServed && len(s.CustomObjects("kueue.x-k8s.io", "Workload")) == 0

@@ -6,6 +6,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
 )
 
 // lastApplied is kubectl's copy of the whole object; rules never read it and it can
@@ -31,6 +33,91 @@ func slimContainers(cs []corev1.Container) []corev1.Container {
 		out[i] = corev1.Container{Name: c.Name, Resources: c.Resources, RestartPolicy: c.RestartPolicy, Ports: c.Ports}
 	}
 	return out
+}
+
+// podStub is what the pod cache keeps of a pod Options.KeepPod rejects: enough metadata
+// for the informer to key it and notice updates. Snapshots do not show it, and its
+// events wake nobody.
+type podStub struct {
+	metav1.PartialObjectMetadata
+}
+
+func stubOf(p *corev1.Pod) *podStub {
+	return &podStub{PartialObjectMetadata: metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{
+		Namespace: p.Namespace, Name: p.Name, UID: p.UID, ResourceVersion: p.ResourceVersion,
+	}}}
+}
+
+func isStub(obj any) bool {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	_, ok := obj.(*podStub)
+	return ok
+}
+
+// RelevantPods returns the KeepPod filter matching what the rules read of pods: pods
+// requesting a GPU resource (SR2), every pod of a protected namespace (SR1 messages and
+// network probe targets), and pods carrying a waiver annotation (waiver-invalid). A
+// test holds it to the rules: evaluating a cluster with only these pods gives the same
+// findings and facts.
+func RelevantPods(cfg auditor.Config) func(*corev1.Pod) bool {
+	protected := map[string]bool{}
+	for _, n := range cfg.SR1.ProtectedNamespaces {
+		protected[n] = true
+	}
+	gpu := func(r corev1.ResourceRequirements) bool {
+		for _, l := range []corev1.ResourceList{r.Requests, r.Limits} {
+			for name := range l {
+				if cfg.SR2.IsGPUResource(string(name)) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return func(p *corev1.Pod) bool {
+		if protected[p.Namespace] {
+			return true
+		}
+		for _, k := range []string{auditor.WaiveAnnotation, auditor.WaiveReasonAnnotation, auditor.WaiveUntilAnnotation} {
+			if _, ok := p.Annotations[k]; ok {
+				return true
+			}
+		}
+		if p.Spec.Resources != nil && gpu(*p.Spec.Resources) {
+			return true
+		}
+		for _, c := range p.Spec.Containers {
+			if gpu(c.Resources) {
+				return true
+			}
+		}
+		for _, c := range p.Spec.InitContainers {
+			if gpu(c.Resources) {
+				return true
+			}
+		}
+		for _, c := range p.Spec.EphemeralContainers {
+			if gpu(c.Resources) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// transformKeeping is transform with a pod filter (nil keeps every pod).
+func transformKeeping(keep func(*corev1.Pod) bool) cache.TransformFunc {
+	if keep == nil {
+		return transform
+	}
+	return func(obj any) (any, error) {
+		if p, ok := obj.(*corev1.Pod); ok && !keep(p) {
+			return stubOf(p), nil
+		}
+		return transform(obj)
+	}
 }
 
 // transform strips what no rule reads before objects enter the informer caches:
@@ -81,4 +168,28 @@ func transform(obj any) (any, error) {
 		// tombstones carry an object we never need to strip: it is about to be removed
 	}
 	return obj, nil
+}
+
+// ownerMeta is how metadata informers cache pod owners: the object's metadata and the
+// auditor.Owner built from it once. Every snapshot then shares the same *Owner for an
+// unchanged object, which lets incremental evaluation see that a namespace's owners did
+// not change without comparing them field by field.
+type ownerMeta struct {
+	*metav1.PartialObjectMetadata
+	owner *auditor.Owner
+}
+
+// ownerTransform strips an owner kind's metadata and wraps it with its Owner.
+func ownerTransform(apiVersion, kind string) cache.TransformFunc {
+	return func(obj any) (any, error) {
+		o, ok := obj.(*metav1.PartialObjectMetadata)
+		if !ok {
+			return transform(obj)
+		}
+		stripMeta(&o.ObjectMeta)
+		return &ownerMeta{PartialObjectMetadata: o, owner: &auditor.Owner{
+			APIVersion: apiVersion, Kind: kind, Namespace: o.Namespace, Name: o.Name,
+			UID: o.UID, Labels: o.Labels, OwnerReferences: o.OwnerReferences,
+		}}, nil
+	}
 }

@@ -73,10 +73,28 @@ func New() *Store { return &Store{records: map[string]*Record{}} }
 // the waiver transition wins (Waived or WaiverExpired); Previous still shows the old
 // severity and message.
 func (s *Store) Apply(now time.Time, findings []auditor.Finding) []Transition {
+	return s.apply(now, findings, nil)
+}
+
+// ApplyPartial is Apply for an evaluation that judged part of the cluster (an
+// incremental evaluation of a few namespaces): the findings replace the open findings
+// for which inScope is true, and only those can be resolved; the others stay as they
+// are, LastSeen included. Every finding given should be in scope. It costs O(open
+// findings) without sorting them again.
+func (s *Store) ApplyPartial(now time.Time, findings []auditor.Finding, inScope func(*auditor.Finding) bool) []Transition {
+	if inScope == nil {
+		inScope = func(*auditor.Finding) bool { return false }
+	}
+	return s.apply(now, findings, inScope)
+}
+
+// apply implements Apply (inScope nil: everything is in scope) and ApplyPartial.
+func (s *Store) apply(now time.Time, findings []auditor.Finding, inScope func(*auditor.Finding) bool) []Transition {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.evals++
 	seen := make(map[string]bool, len(findings))
+	current := make([]*Record, 0, len(findings))
 	var out []Transition
 	for i := range findings {
 		f := findings[i]
@@ -89,9 +107,11 @@ func (s *Store) Apply(now time.Time, findings []auditor.Finding) []Transition {
 		if !ok {
 			r = &Record{Finding: f, FirstSeen: now, LastSeen: now}
 			s.records[k] = r
+			current = append(current, r)
 			out = append(out, Transition{Type: Opened, At: now, Record: *r})
 			continue
 		}
+		current = append(current, r)
 		typ, changed := transitionOf(&r.Finding, &f)
 		prev := r.Finding
 		r.Finding = f
@@ -101,17 +121,21 @@ func (s *Store) Apply(now time.Time, findings []auditor.Finding) []Transition {
 		}
 	}
 	for k, r := range s.records {
-		if !seen[k] {
+		if !seen[k] && (inScope == nil || inScope(&r.Finding)) {
 			out = append(out, Transition{Type: Resolved, At: now, Record: *r})
 			delete(s.records, k)
 		}
 	}
-	s.rebuild()
+	if inScope == nil {
+		s.rebuild()
+	} else {
+		s.rebuildPartial(current, inScope)
+	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Type != out[j].Type {
 			return out[i].Type < out[j].Type
 		}
-		return auditor.Less(&out[i].Record.Finding, &out[j].Record.Finding)
+		return Less(&out[i].Record.Finding, &out[j].Record.Finding)
 	})
 	return out
 }
@@ -146,7 +170,39 @@ func (s *Store) rebuild() {
 	for _, r := range s.records {
 		s.sorted = append(s.sorted, *r)
 	}
-	sort.Slice(s.sorted, func(i, j int) bool { return auditor.Less(&s.sorted[i].Finding, &s.sorted[j].Finding) })
+	sort.Slice(s.sorted, func(i, j int) bool { return Less(&s.sorted[i].Finding, &s.sorted[j].Finding) })
+}
+
+// rebuildPartial replaces the sorted copy after a partial apply: the previous copy's
+// records outside the scope (untouched), merged with the ones just applied. The
+// previous slice is never modified: readers may hold it.
+func (s *Store) rebuildPartial(current []*Record, inScope func(*auditor.Finding) bool) {
+	fresh := make([]Record, len(current))
+	var strays map[string]bool // applied findings outside the scope (a caller's mistake)
+	for i, r := range current {
+		fresh[i] = *r
+		if !inScope(&r.Finding) {
+			if strays == nil {
+				strays = map[string]bool{}
+			}
+			strays[r.Key()] = true
+		}
+	}
+	sort.Slice(fresh, func(i, j int) bool { return Less(&fresh[i].Finding, &fresh[j].Finding) })
+	out := make([]Record, 0, len(s.records))
+	j := 0
+	for i := range s.sorted {
+		old := &s.sorted[i]
+		if inScope(&old.Finding) || strays != nil && strays[old.Key()] {
+			continue // re-judged (in fresh) or resolved
+		}
+		for j < len(fresh) && Less(&fresh[j].Finding, &old.Finding) {
+			out = append(out, fresh[j])
+			j++
+		}
+		out = append(out, *old)
+	}
+	s.sorted = append(out, fresh[j:]...)
 }
 
 // Open returns the open findings, sorted. The slice is shared: callers must not modify it.

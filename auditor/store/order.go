@@ -1,0 +1,72 @@
+package store
+
+import "github.com/llm-platform/enforcement-auditor/auditor"
+
+// Less orders findings exactly as auditor.Less does (control, severity worst first, rule,
+// then Key) without building the keys: sorting or merging thousands of findings on
+// every evaluation would otherwise allocate two strings per comparison.
+func Less(a, b *auditor.Finding) bool {
+	if a.Control != b.Control {
+		return a.Control < b.Control
+	}
+	if a.Severity != b.Severity {
+		return a.Severity > b.Severity
+	}
+	if a.Rule != b.Rule {
+		return a.Rule < b.Rule
+	}
+	return compareKeys(a, b) < 0
+}
+
+// keyParts are the pieces auditor.Finding.Key concatenates.
+func keyParts(f *auditor.Finding) (parts [9]string, n int) {
+	parts[0], parts[1] = f.Rule, "|"
+	n = 2
+	if f.Object != nil {
+		parts[2], parts[3], parts[4], parts[5], parts[6] = f.Object.Kind, "|", f.Object.Namespace, "|", f.Object.Name
+		n = 7
+	}
+	if f.Discriminator != "" {
+		parts[n], parts[n+1] = "|", f.Discriminator
+		n += 2
+	}
+	return parts, n
+}
+
+// compareKeys compares a.Key() and b.Key() byte by byte over their pieces.
+func compareKeys(a, b *auditor.Finding) int {
+	pa, na := keyParts(a)
+	pb, nb := keyParts(b)
+	i, j, oi, oj := 0, 0, 0, 0
+	for {
+		// Whole equal pieces at the same offset are the common case: skip them at once.
+		if i < na && j < nb && oi == 0 && oj == 0 && pa[i] == pb[j] {
+			i++
+			j++
+			continue
+		}
+		for i < na && oi == len(pa[i]) {
+			i, oi = i+1, 0
+		}
+		for j < nb && oj == len(pb[j]) {
+			j, oj = j+1, 0
+		}
+		switch {
+		case i == na && j == nb:
+			return 0
+		case i == na:
+			return -1
+		case j == nb:
+			return 1
+		}
+		ca, cb := pa[i][oi], pb[j][oj]
+		if ca != cb {
+			if ca < cb {
+				return -1
+			}
+			return 1
+		}
+		oi++
+		oj++
+	}
+}
