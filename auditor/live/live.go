@@ -300,7 +300,18 @@ func (s *Source) discoveryLoop(ctx context.Context) {
 // discover starts informers for resources that are served and not watched yet, and
 // stops those whose resource went away (a CRD uninstalled).
 func (s *Source) discover(ctx context.Context) {
-	_, lists, err := s.disc.ServerGroupsAndResources()
+	// A cheap liveness check first, without client-go's retries (ten, a second apart, on a
+	// reset connection) and bounded by the discovery interval, so staleness shows fast.
+	var err error
+	if rc := s.disc.RESTClient(); rc != nil { // nil for fake discovery in tests
+		lctx, cancel := context.WithTimeout(ctx, min(s.opts.DiscoveryInterval, 5*time.Second)+time.Second)
+		err = rc.Get().AbsPath("/version").MaxRetries(0).Do(lctx).Error()
+		cancel()
+	}
+	var lists []*metav1.APIResourceList
+	if err == nil {
+		_, lists, err = s.disc.ServerGroupsAndResources()
+	}
 	if err != nil && len(lists) == 0 {
 		if !s.stale.Swap(true) {
 			s.opts.Logger.Error("apiserver unreachable; serving the last known findings as stale", "err", err)
@@ -433,7 +444,14 @@ func (s *Source) recheckErrors(ctx context.Context) {
 	s.mu.RUnlock()
 	for _, w := range bad {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err := s.meta.Resource(w.gvr).List(cctx, metav1.ListOptions{Limit: 1})
+		var err error
+		if w.info.ID == auditor.ResourceLeases {
+			// Only Kyverno's health Lease is watched (and granted by RBAC): probe the same.
+			_, err = s.meta.Resource(w.gvr).Namespace(s.opts.KyvernoNamespace).List(cctx, metav1.ListOptions{
+				Limit: 1, FieldSelector: fields.OneTermEqualSelector("metadata.name", "kyverno-health").String()})
+		} else {
+			_, err = s.meta.Resource(w.gvr).List(cctx, metav1.ListOptions{Limit: 1})
+		}
 		cancel()
 		if err == nil && w.informer.HasSynced() {
 			w.clearError()
