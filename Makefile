@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X github.com/llm-platform/enforcement-auditor/auditor/version.
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v -e /test/integration -e /test/deploy)
 FUZZTIME ?= 10s
 
-.PHONY: all build scan test test-unit test-integration test-binaries test-deploy lint fuzz bench verify verify-generated generate image-binary clean
+.PHONY: all build scan test test-unit test-integration test-binaries test-deploy lint fuzz bench bench-live verify verify-generated generate image-binary clean
 
 all: build
 
@@ -43,8 +43,13 @@ lint:
 fuzz:
 	@hack/fuzz.sh $(FUZZTIME)
 
+## bench: the Go benchmarks of docs/benchmarks.md (one core, 6 runs; compare with benchstat)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./rules/... ./auditor/...
+	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 -count 6 -timeout 60m ./test/bench/
+
+## bench-live: the live harness on a real kube-apiserver (BENCH_LIVE_PODS="10000 100000" for more)
+bench-live: test-binaries
+	hack/bench-live.sh
 
 ## generate: the README's rule catalogue, dashboards and the PrometheusRule from their sources
 generate:
