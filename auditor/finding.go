@@ -140,7 +140,10 @@ func (f *Finding) Fingerprint() string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// Less orders findings deterministically: control, severity (worst first), rule, object.
+// Less orders findings deterministically: control, severity (worst first), rule, then
+// Key, compared piece by piece without building the keys: sorting or merging thousands
+// of findings on every evaluation would otherwise allocate two strings per comparison.
+// It is the one finding order: reports, metrics, the store and evidence all use it.
 func Less(a, b *Finding) bool {
 	if a.Control != b.Control {
 		return a.Control < b.Control
@@ -151,5 +154,5 @@ func Less(a, b *Finding) bool {
 	if a.Rule != b.Rule {
 		return a.Rule < b.Rule
 	}
-	return a.Key() < b.Key()
+	return compareKeys(a, b) < 0
 }

@@ -325,7 +325,7 @@ func TestWaiverInvalidThroughEngine(t *testing.T) {
 		"waiver-invalid|Pod|team-a|trainer|gpu-pod-missing-queue-name": false,
 		"waiver-invalid|Pod|team-a|trainer|waiver-invalid":             false,
 	}, got)
-	assert.Equal(t, engine.Violated, ev.Controls[auditor.SR2])
+	assert.Equal(t, auditor.Violated, ev.Controls[auditor.SR2])
 
 	ev = engine.Evaluate(rs, wvSnap(wvPod(wvAnn("gpu-pod-missing-queue-name,waiver-invalid", "accepted", in30d))), 0)
 	got = map[string]bool{}
@@ -336,7 +336,7 @@ func TestWaiverInvalidThroughEngine(t *testing.T) {
 		"gpu-pod-missing-queue-name|Pod|team-a|trainer":    true,
 		"waiver-invalid|Pod|team-a|trainer|waiver-invalid": false,
 	}, got)
-	assert.Equal(t, engine.Enforced, ev.Controls[auditor.SR2], "a valid waiver accepts the SR2 risk")
+	assert.Equal(t, auditor.Enforced, ev.Controls[auditor.SR2], "a valid waiver accepts the SR2 risk")
 }
 
 // TestWaiverRulesKnowTheCatalogue: every rule of the catalogue can be waived without an

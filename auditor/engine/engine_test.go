@@ -45,35 +45,35 @@ func TestEvaluateControlStatus(t *testing.T) {
 	cases := map[string]struct {
 		rules        []auditor.Rule
 		availability map[string]auditor.Availability
-		want         map[auditor.Control]ControlState
+		want         map[auditor.Control]auditor.ControlState
 		inconclusive []string
 	}{
 		"no rules: all enforced": {
-			want: map[auditor.Control]ControlState{auditor.SR1: Enforced, auditor.SR2: Enforced, auditor.SR3: Enforced},
+			want: map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Enforced, auditor.SR2: auditor.Enforced, auditor.SR3: auditor.Enforced},
 		},
 		"a high finding violates its control only": {
 			rules: []auditor.Rule{violating},
-			want:  map[auditor.Control]ControlState{auditor.SR1: Violated, auditor.SR2: Enforced, auditor.SR3: Enforced},
+			want:  map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Violated, auditor.SR2: auditor.Enforced, auditor.SR3: auditor.Enforced},
 		},
 		"an info finding does not violate": {
 			rules: []auditor.Rule{infoOnly},
-			want:  map[auditor.Control]ControlState{auditor.SR1: Enforced, auditor.SR2: Enforced, auditor.SR3: Enforced},
+			want:  map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Enforced, auditor.SR2: auditor.Enforced, auditor.SR3: auditor.Enforced},
 		},
 		"a panicking rule is inconclusive and others still run": {
 			rules:        []auditor.Rule{panicking, violating},
-			want:         map[auditor.Control]ControlState{auditor.SR1: Violated, auditor.SR2: Enforced, auditor.SR3: Unknown},
+			want:         map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Violated, auditor.SR2: auditor.Enforced, auditor.SR3: auditor.Unknown},
 			inconclusive: []string{"panicking"},
 		},
 		"a forbidden input makes the rule inconclusive": {
 			rules:        []auditor.Rule{forbiddenInput},
 			availability: map[string]auditor.Availability{auditor.ResourceKueueWorkloads: {State: auditor.Forbidden, Message: "workloads is forbidden"}},
-			want:         map[auditor.Control]ControlState{auditor.SR1: Enforced, auditor.SR2: Unknown, auditor.SR3: Enforced},
+			want:         map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Enforced, auditor.SR2: auditor.Unknown, auditor.SR3: auditor.Enforced},
 			inconclusive: []string{"forbidden-input"},
 		},
 		"a CRD that is not served is a normal case": {
 			rules:        []auditor.Rule{notServedInput},
 			availability: map[string]auditor.Availability{auditor.ResourceCNPGClusters: {State: auditor.NotServed}},
-			want:         map[auditor.Control]ControlState{auditor.SR1: Enforced, auditor.SR2: Enforced, auditor.SR3: Enforced},
+			want:         map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Enforced, auditor.SR2: auditor.Enforced, auditor.SR3: auditor.Enforced},
 		},
 	}
 	for name, tc := range cases {
@@ -111,7 +111,7 @@ func TestEvaluateAppliesWaivers(t *testing.T) {
 	ev := Evaluate([]auditor.Rule{r}, s, 90*24*time.Hour)
 	require.Len(t, ev.Findings, 1)
 	require.True(t, ev.Findings[0].Waived())
-	assert.Equal(t, Enforced, ev.Controls[auditor.SR3], "a waived finding does not violate its control")
+	assert.Equal(t, auditor.Enforced, ev.Controls[auditor.SR3], "a waived finding does not violate its control")
 }
 
 type countingSource struct{ n atomic.Int32 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
-	"github.com/llm-platform/enforcement-auditor/auditor/store"
 )
 
 // Incremental evaluation. At 100k pods a full evaluation costs about a second of CPU; one
@@ -25,23 +24,11 @@ import (
 type IncrementalSource interface {
 	Source
 	// Changes returns what changed since the previous call, and forgets it.
-	Changes() ChangeSet
+	Changes() auditor.ChangeSet
 	// PartialSnapshot returns the given namespaces' own objects (namespaced objects and
 	// Namespace objects) and every other cluster-scoped object, with the availability of
 	// every resource: the shape of auditor.Snapshot.Restrict.
 	PartialSnapshot(now time.Time, namespaces []string) (*auditor.Snapshot, error)
-}
-
-// ChangeSet is what changed since the previous evaluation.
-type ChangeSet struct {
-	// Full is set when something else than an object changed (a resource started or
-	// stopped being watched, a list/watch error, the apiserver became unreachable).
-	Full bool
-	// Reason says why Full is set, for the debug log.
-	Reason string
-	// Objects maps a resource ID to the namespaces where its objects changed ("" for
-	// cluster-scoped objects).
-	Objects map[string]map[string]bool
 }
 
 // LocalResources are the resources only ScopeNamespace rules may read (see
@@ -59,7 +46,7 @@ var LocalResources = func() map[string]bool {
 
 // plan turns a change set into the namespaces to re-evaluate, or the reason to
 // evaluate everything.
-func plan(cs ChangeSet, maxNamespaces int) ([]string, string) {
+func plan(cs auditor.ChangeSet, maxNamespaces int) ([]string, string) {
 	if cs.Full {
 		if cs.Reason == "" {
 			return nil, "the source reported a cluster-level change"
@@ -156,7 +143,7 @@ func mergeFindings(old, fresh []auditor.Finding, drop func(*auditor.Finding) boo
 		if drop(&old[i]) {
 			continue
 		}
-		for j < len(fresh) && store.Less(&fresh[j], &old[i]) {
+		for j < len(fresh) && auditor.Less(&fresh[j], &old[i]) {
 			out = append(out, fresh[j])
 			j++
 		}
@@ -187,7 +174,7 @@ func sameAvailability(a, b map[string]auditor.Availability) bool {
 
 // partial is the result of re-running the namespaced rules on some namespaces.
 type partial struct {
-	ev       *Evaluation
+	ev       *auditor.Evaluation
 	facts    [][]auditor.Fact
 	findings []auditor.Finding // the re-evaluated namespaces' findings, waivers applied
 	inScope  func(*auditor.Finding) bool
@@ -196,7 +183,7 @@ type partial struct {
 // evaluatePartial re-runs the namespaced rules on a partial snapshot of namespaces and
 // merges the result into last. It returns the reason when only a full evaluation can be
 // exact.
-func (r *Runner) evaluatePartial(start time.Time, last *Evaluation, lastFacts [][]auditor.Fact, namespaces []string) (*partial, string) {
+func (r *Runner) evaluatePartial(start time.Time, last *auditor.Evaluation, lastFacts [][]auditor.Fact, namespaces []string) (*partial, string) {
 	in := namespaceSet(namespaces)
 	// The rules to re-run: namespaced ones reporting about a changed namespace.
 	var run []int
@@ -268,7 +255,7 @@ func (r *Runner) evaluatePartial(start time.Time, last *Evaluation, lastFacts []
 		facts[i] = all[from:len(all):len(all)]
 	}
 	applyWaivers(findings, part, r.opts.WaiverMaxDuration)
-	sort.SliceStable(findings, func(i, j int) bool { return store.Less(&findings[i], &findings[j]) })
+	sort.SliceStable(findings, func(i, j int) bool { return auditor.Less(&findings[i], &findings[j]) })
 	rerun := make(map[string]bool, len(run))
 	for _, i := range run {
 		rerun[r.opts.Rules[i].Meta().ID] = true
@@ -280,7 +267,7 @@ func (r *Runner) evaluatePartial(start time.Time, last *Evaluation, lastFacts []
 		ns, ok := FindingNamespace(f)
 		return ok && in(ns)
 	}
-	ev := &Evaluation{
+	ev := &auditor.Evaluation{
 		At:           start,
 		Findings:     mergeFindings(last.Findings, findings, inScope),
 		Inconclusive: last.Inconclusive,
@@ -288,6 +275,6 @@ func (r *Runner) evaluatePartial(start time.Time, last *Evaluation, lastFacts []
 		Namespaces:   namespaces,
 		Facts:        all,
 	}
-	ev.Controls = ControlStatus(r.opts.Rules, ev.Findings, ev.Inconclusive)
+	ev.Controls = auditor.ControlStatus(r.opts.Rules, ev.Findings, ev.Inconclusive)
 	return &partial{ev: ev, facts: facts, findings: findings, inScope: inScope}, ""
 }

@@ -30,7 +30,7 @@ import (
 type memSource struct {
 	mu      sync.Mutex
 	c       *synth.Cluster
-	changes engine.ChangeSet
+	changes auditor.ChangeSet
 	fullAt  int    // full snapshots taken
 	denied  string // a resource reported forbidden
 }
@@ -70,11 +70,11 @@ func (m *memSource) PartialSnapshot(now time.Time, namespaces []string) (*audito
 	return s.Restrict(namespaces), nil
 }
 
-func (m *memSource) Changes() engine.ChangeSet {
+func (m *memSource) Changes() auditor.ChangeSet {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	cs := m.changes
-	m.changes = engine.ChangeSet{}
+	m.changes = auditor.ChangeSet{}
 	return cs
 }
 

@@ -21,12 +21,12 @@ type Source interface {
 // Sink receives transitions after each evaluation (OpenTelemetry events, evidence).
 // Sinks must not block: they queue and return.
 type Sink interface {
-	OnTransitions(ev *Evaluation, transitions []store.Transition)
+	OnTransitions(ev *auditor.Evaluation, transitions []store.Transition)
 }
 
 // Observer is told about every evaluation (self-observability metrics).
 type Observer interface {
-	ObserveEvaluation(ev *Evaluation, err error)
+	ObserveEvaluation(ev *auditor.Evaluation, err error)
 }
 
 // Options configure a Runner.
@@ -73,7 +73,7 @@ type Runner struct {
 	facts  [][]auditor.Fact // the last evaluation's facts per rule (indexed like opts.Rules)
 
 	mu   sync.RWMutex
-	last *Evaluation
+	last *auditor.Evaluation
 }
 
 // NewRunner returns a runner; call Run to start it.
@@ -126,7 +126,7 @@ func (r *Runner) Trigger() {
 }
 
 // Last returns the latest successful evaluation, or nil before the first.
-func (r *Runner) Last() *Evaluation {
+func (r *Runner) Last() *auditor.Evaluation {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.last
@@ -255,7 +255,7 @@ func (r *Runner) evaluateFull(start, clock time.Time, reason string) {
 }
 
 // publish makes ev the last evaluation and tells the sinks and the observer.
-func (r *Runner) publish(ev *Evaluation, tr []store.Transition) {
+func (r *Runner) publish(ev *auditor.Evaluation, tr []store.Transition) {
 	r.mu.Lock()
 	r.last = ev
 	r.mu.Unlock()

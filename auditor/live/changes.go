@@ -3,7 +3,7 @@ package live
 import (
 	"sync"
 
-	"github.com/llm-platform/enforcement-auditor/auditor/engine"
+	"github.com/llm-platform/enforcement-auditor/auditor"
 )
 
 // changeLog records what changed between two evaluations: for object events, the
@@ -39,10 +39,10 @@ func (c *changeLog) full(reason string) {
 }
 
 // drain returns the changes and forgets them.
-func (c *changeLog) drain() engine.ChangeSet {
+func (c *changeLog) drain() auditor.ChangeSet {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	cs := engine.ChangeSet{Full: c.reason != "", Reason: c.reason, Objects: c.objects}
+	cs := auditor.ChangeSet{Full: c.reason != "", Reason: c.reason, Objects: c.objects}
 	c.reason, c.objects = "", nil
 	return cs
 }

@@ -35,7 +35,6 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
-	"github.com/llm-platform/enforcement-auditor/auditor/engine"
 )
 
 // Options configure the live source.
@@ -595,7 +594,7 @@ func (s *Source) PartialSnapshot(now time.Time, namespaces []string) (*auditor.S
 
 // Changes implements engine.IncrementalSource: the resources and namespaces whose
 // objects changed since the previous call, or the reason a full evaluation is needed.
-func (s *Source) Changes() engine.ChangeSet { return s.changes.drain() }
+func (s *Source) Changes() auditor.ChangeSet { return s.changes.drain() }
 
 // snapshot reads the caches: everything when namespaces is nil, else the namespaced
 // objects of those namespaces only.

@@ -135,7 +135,7 @@ func (s *Store) apply(now time.Time, findings []auditor.Finding, inScope func(*a
 		if out[i].Type != out[j].Type {
 			return out[i].Type < out[j].Type
 		}
-		return Less(&out[i].Record.Finding, &out[j].Record.Finding)
+		return auditor.Less(&out[i].Record.Finding, &out[j].Record.Finding)
 	})
 	return out
 }
@@ -170,7 +170,7 @@ func (s *Store) rebuild() {
 	for _, r := range s.records {
 		s.sorted = append(s.sorted, *r)
 	}
-	sort.Slice(s.sorted, func(i, j int) bool { return Less(&s.sorted[i].Finding, &s.sorted[j].Finding) })
+	sort.Slice(s.sorted, func(i, j int) bool { return auditor.Less(&s.sorted[i].Finding, &s.sorted[j].Finding) })
 }
 
 // rebuildPartial replaces the sorted copy after a partial apply: the previous copy's
@@ -188,7 +188,7 @@ func (s *Store) rebuildPartial(current []*Record, inScope func(*auditor.Finding)
 			strays[r.Key()] = true
 		}
 	}
-	sort.Slice(fresh, func(i, j int) bool { return Less(&fresh[i].Finding, &fresh[j].Finding) })
+	sort.Slice(fresh, func(i, j int) bool { return auditor.Less(&fresh[i].Finding, &fresh[j].Finding) })
 	out := make([]Record, 0, len(s.records))
 	j := 0
 	for i := range s.sorted {
@@ -196,7 +196,7 @@ func (s *Store) rebuildPartial(current []*Record, inScope func(*auditor.Finding)
 		if inScope(&old.Finding) || strays != nil && strays[old.Key()] {
 			continue // re-judged (in fresh) or resolved
 		}
-		for j < len(fresh) && Less(&fresh[j].Finding, &old.Finding) {
+		for j < len(fresh) && auditor.Less(&fresh[j].Finding, &old.Finding) {
 			out = append(out, fresh[j])
 			j++
 		}

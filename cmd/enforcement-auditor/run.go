@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/llm-platform/enforcement-auditor/auditor/daemon"
+	"github.com/llm-platform/enforcement-auditor/cmd/enforcement-auditor/app"
 	"github.com/llm-platform/enforcement-auditor/auditor/version"
 	"github.com/llm-platform/enforcement-auditor/exporters/evidence"
 	otelexp "github.com/llm-platform/enforcement-auditor/exporters/otel"
@@ -118,7 +118,7 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 	v := version.Get()
 	log.Info("starting enforcement-auditor", "version", v.Version, "revision", v.Revision, "apiserver", rc.Host,
 		"listen_address", f.listen, "config", cfg)
-	opts := daemon.Options{
+	opts := app.Options{
 		Config:            cfg,
 		RESTConfig:        rc,
 		Logger:            log,
@@ -150,13 +150,13 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 			return &exitError{code: 2, err: err}
 		}
 		if f.probeNetwork {
-			opts.Probes = append(opts.Probes, &daemon.NetworkProbe{
+			opts.Probes = append(opts.Probes, &app.NetworkProbe{
 				Prober: probe.NewNetworkProber(probe.NetworkProberOptions{Timeout: f.probeTimeout}),
 				Client: client, Config: cfg, Logger: log.With("component", "network-probe"),
 			})
 		}
 		if f.probeAdmission {
-			ap, err := daemon.NewAdmissionProbe(client, cfg, log.With("component", "admission-probe"))
+			ap, err := app.NewAdmissionProbe(client, cfg, log.With("component", "admission-probe"))
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
@@ -180,7 +180,7 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 		}
 	}()
 	if f.leaderElect {
-		opts.LeaderElection = &daemon.LeaderElection{Namespace: f.leNamespace, Name: f.leID,
+		opts.LeaderElection = &app.LeaderElection{Namespace: f.leNamespace, Name: f.leID,
 			LeaseDuration: f.leLease, RenewDeadline: f.leRenew, RetryPeriod: f.leRetry}
 	}
 	if f.metricsAuth == "kubernetes" {
@@ -188,9 +188,9 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 		if err != nil {
 			return &exitError{code: 2, err: err}
 		}
-		opts.Auth = &daemon.KubeAuth{Client: client}
+		opts.Auth = &app.KubeAuth{Client: client}
 	}
-	d, err := daemon.New(opts)
+	d, err := app.New(opts)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}

@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
-	"github.com/llm-platform/enforcement-auditor/auditor/engine"
 	"github.com/llm-platform/enforcement-auditor/auditor/store"
 )
 
@@ -25,7 +24,7 @@ type Input struct {
 	GeneratedAt    time.Time
 	AuditorVersion string
 	// Evaluation is the latest evaluation; its Snapshot is what the checks judged.
-	Evaluation *engine.Evaluation
+	Evaluation *auditor.Evaluation
 	// Records are the store's open records (Store.Open()): they give the findings their
 	// first- and last-seen times. The findings themselves are the evaluation's.
 	Records []store.Record
@@ -194,7 +193,7 @@ func resourcesOf(rules []auditor.Rule, s *auditor.Snapshot, idx *objectIndex) []
 	return out
 }
 
-func controlsOf(rules []auditor.Rule, ev *engine.Evaluation, findings []auditor.Finding, idx *objectIndex, limit int) []Control {
+func controlsOf(rules []auditor.Rule, ev *auditor.Evaluation, findings []auditor.Finding, idx *objectIndex, limit int) []Control {
 	byRule := map[string][]*auditor.Finding{}
 	for i := range findings {
 		byRule[findings[i].Rule] = append(byRule[findings[i].Rule], &findings[i])
@@ -222,7 +221,7 @@ func controlsOf(rules []auditor.Rule, ev *engine.Evaluation, findings []auditor.
 
 	out := make([]Control, 0, len(controls))
 	for _, c := range controls {
-		ctl := Control{ID: string(c), Status: string(engine.Unknown), Checks: []Check{}}
+		ctl := Control{ID: string(c), Status: string(auditor.Unknown), Checks: []Check{}}
 		if st, ok := ev.Controls[c]; ok {
 			ctl.Status = string(st)
 		}

@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
-	"github.com/llm-platform/enforcement-auditor/auditor/engine"
 	"github.com/llm-platform/enforcement-auditor/auditor/store"
 )
 
@@ -162,13 +161,13 @@ func fixture() Input {
 		testRule{meta: cnpgRule, res: auditor.Result{Findings: []auditor.Finding{cnpg}}},
 	}
 	findings := []auditor.Finding{gpu, failOpen, cnpg, lowGate}
-	ev := &engine.Evaluation{
+	ev := &auditor.Evaluation{
 		At:       evalAt,
 		Findings: findings,
 		Inconclusive: map[string][]string{
 			workloadRule.ID: {"workloads.kueue.x-k8s.io is not served: Kueue admission cannot be checked"},
 		},
-		Controls: map[auditor.Control]engine.ControlState{auditor.SR1: engine.Enforced, auditor.SR2: engine.Violated, auditor.SR3: engine.Violated},
+		Controls: map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Enforced, auditor.SR2: auditor.Violated, auditor.SR3: auditor.Violated},
 		Facts: []auditor.Fact{
 			{Metric: "cni_info", Labels: []auditor.Label{{Name: "cni", Value: "cilium"}, {Name: "enforcing", Value: "true"}}, Value: 1},
 		},

@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
+	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/auditor/engine"
 	"github.com/llm-platform/enforcement-auditor/auditor/store"
 )
@@ -202,7 +203,7 @@ func (s *Sink) Status() string { return s.status }
 
 // OnTransitions emits one event per transition. It never blocks: records go to a
 // bounded queue and are dropped (counted by Dropped) when it is full.
-func (s *Sink) OnTransitions(ev *engine.Evaluation, transitions []store.Transition) {
+func (s *Sink) OnTransitions(ev *auditor.Evaluation, transitions []store.Transition) {
 	if s.provider == nil {
 		return
 	}

@@ -14,7 +14,6 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
-	"github.com/llm-platform/enforcement-auditor/auditor/engine"
 	"github.com/llm-platform/enforcement-auditor/auditor/store"
 )
 
@@ -165,7 +164,7 @@ func TestSinkExportsEventsToOTLPReceiver(t *testing.T) {
 			s, err := New(context.Background(), Options{ServiceVersion: "v1.2.3", Logger: quietLogger()})
 			require.NoError(t, err)
 			require.True(t, s.Enabled(), s.Status())
-			s.OnTransitions(&engine.Evaluation{At: evalAt}, fixture())
+			s.OnTransitions(&auditor.Evaluation{At: evalAt}, fixture())
 
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()

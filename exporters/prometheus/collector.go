@@ -51,7 +51,7 @@ type Options struct {
 	// Rules is every known rule (rules.Catalogue()): each gets its series even when clean.
 	Rules []auditor.RuleMeta
 	// LastEvaluation returns the latest successful evaluation, nil before the first.
-	LastEvaluation func() *engine.Evaluation
+	LastEvaluation func() *auditor.Evaluation
 	// Sources may be nil (offline scan).
 	Sources SourceStatus
 	// OTelDropped returns the OpenTelemetry events dropped since start; nil when OTel
@@ -152,7 +152,7 @@ func New(opts Options) *Collector {
 // ObserveEvaluation implements engine.Observer: a successful evaluation feeds the
 // duration histogram and the last success timestamp (its completion time), a failed one
 // the error counter.
-func (c *Collector) ObserveEvaluation(ev *engine.Evaluation, err error) {
+func (c *Collector) ObserveEvaluation(ev *auditor.Evaluation, err error) {
 	if err != nil {
 		c.errors.Inc()
 		return
@@ -174,7 +174,7 @@ func (c *Collector) Describe(chan<- *prom.Desc) {}
 
 // Collect renders every metric from the current state.
 func (c *Collector) Collect(ch chan<- prom.Metric) {
-	var ev *engine.Evaluation
+	var ev *auditor.Evaluation
 	if c.opts.LastEvaluation != nil {
 		ev = c.opts.LastEvaluation()
 	}
@@ -320,22 +320,22 @@ func (c *Collector) collectFindingSeries(ch chan<- prom.Metric, open []store.Rec
 }
 
 // collectControls exports the control state set.
-func (c *Collector) collectControls(ch chan<- prom.Metric, ev *engine.Evaluation, stale bool) {
+func (c *Collector) collectControls(ch chan<- prom.Metric, ev *auditor.Evaluation, stale bool) {
 	for _, ctl := range auditor.Controls {
-		cur := engine.Unknown
+		cur := auditor.Unknown
 		if ev != nil && !stale {
 			if st, ok := ev.Controls[ctl]; ok {
 				cur = st
 			}
 		}
-		for _, st := range engine.ControlStates {
+		for _, st := range auditor.ControlStates {
 			gauge(ch, descControl, boolValue(st == cur), string(ctl), string(st))
 		}
 	}
 }
 
 // collectInconclusive exports, for every known rule, whether it could judge.
-func (c *Collector) collectInconclusive(ch chan<- prom.Metric, ev *engine.Evaluation) {
+func (c *Collector) collectInconclusive(ch chan<- prom.Metric, ev *auditor.Evaluation) {
 	metas := append([]auditor.RuleMeta(nil), c.opts.Rules...)
 	sort.SliceStable(metas, func(i, j int) bool { return metas[i].ID < metas[j].ID })
 	seen := map[string]bool{}

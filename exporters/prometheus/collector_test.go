@@ -20,7 +20,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
-	"github.com/llm-platform/enforcement-auditor/auditor/engine"
 	"github.com/llm-platform/enforcement-auditor/auditor/store"
 )
 
@@ -66,8 +65,8 @@ func (f fakeSources) ResourceStates() map[string]auditor.Availability { return f
 func (f fakeSources) ListWatchErrors() map[string]uint64              { return f.errs }
 func (f fakeSources) Stale() bool                                     { return f.stale }
 
-func lastEval(ev *engine.Evaluation) func() *engine.Evaluation {
-	return func() *engine.Evaluation { return ev }
+func lastEval(ev *auditor.Evaluation) func() *auditor.Evaluation {
+	return func() *auditor.Evaluation { return ev }
 }
 
 func compare(t *testing.T, c *Collector, want string, names ...string) {
@@ -250,14 +249,14 @@ enforcement_auditor_finding{control="SR1",kind="",name="",namespace="",rule="net
 	}
 }
 
-func controlText(sr1, sr2, sr3 engine.ControlState) string {
+func controlText(sr1, sr2, sr3 auditor.ControlState) string {
 	var b strings.Builder
 	b.WriteString(helpControl)
 	for _, c := range []struct {
 		ctl string
-		cur engine.ControlState
+		cur auditor.ControlState
 	}{{"SR1", sr1}, {"SR2", sr2}, {"SR3", sr3}} {
-		for _, st := range engine.ControlStates {
+		for _, st := range auditor.ControlStates {
 			v := "0"
 			if st == c.cur {
 				v = "1"
@@ -269,16 +268,16 @@ func controlText(sr1, sr2, sr3 engine.ControlState) string {
 }
 
 func TestControlStatus(t *testing.T) {
-	ev := &engine.Evaluation{At: t0, Controls: map[auditor.Control]engine.ControlState{
-		auditor.SR1: engine.Violated, auditor.SR2: engine.Enforced, auditor.SR3: engine.Unknown}}
-	partial := &engine.Evaluation{At: t0, Controls: map[auditor.Control]engine.ControlState{auditor.SR1: engine.Enforced}}
+	ev := &auditor.Evaluation{At: t0, Controls: map[auditor.Control]auditor.ControlState{
+		auditor.SR1: auditor.Violated, auditor.SR2: auditor.Enforced, auditor.SR3: auditor.Unknown}}
+	partial := &auditor.Evaluation{At: t0, Controls: map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Enforced}}
 	cases := map[string]struct {
-		ev      *engine.Evaluation
+		ev      *auditor.Evaluation
 		sources SourceStatus
 		want    string
 	}{
 		"before the first evaluation every control is unknown": {
-			want: controlText(engine.Unknown, engine.Unknown, engine.Unknown),
+			want: controlText(auditor.Unknown, auditor.Unknown, auditor.Unknown),
 		},
 		"evaluation states are exported as a state set": {
 			ev: ev, sources: fakeSources{},
@@ -297,11 +296,11 @@ enforcement_auditor_control_status{control="SR3",state="unknown"} 1
 		},
 		"stale sources make every control unknown": {
 			ev: ev, sources: fakeSources{stale: true},
-			want: controlText(engine.Unknown, engine.Unknown, engine.Unknown),
+			want: controlText(auditor.Unknown, auditor.Unknown, auditor.Unknown),
 		},
 		"control missing from the evaluation is unknown": {
 			ev:   partial,
-			want: controlText(engine.Enforced, engine.Unknown, engine.Unknown),
+			want: controlText(auditor.Enforced, auditor.Unknown, auditor.Unknown),
 		},
 	}
 	for name, tc := range cases {
@@ -315,7 +314,7 @@ enforcement_auditor_control_status{control="SR3",state="unknown"} 1
 func TestRuleInconclusive(t *testing.T) {
 	rules := []auditor.RuleMeta{metaGPU, metaDeny, metaDeny}
 	cases := map[string]struct {
-		ev   *engine.Evaluation
+		ev   *auditor.Evaluation
 		want string
 	}{
 		"before the first evaluation no rule has judged": {
@@ -325,7 +324,7 @@ enforcement_auditor_rule_inconclusive{control="SR2",rule="gpu-pod-missing-queue-
 `,
 		},
 		"rule with reasons is 1, others 0, unknown rule IDs ignored": {
-			ev: &engine.Evaluation{At: t0, Inconclusive: map[string][]string{
+			ev: &auditor.Evaluation{At: t0, Inconclusive: map[string][]string{
 				metaGPU.ID: {"pods is forbidden"}, "retired-rule": {"x"}}},
 			want: helpInconclusive + `
 enforcement_auditor_rule_inconclusive{control="SR1",rule="netpol-default-deny-missing"} 0
@@ -427,7 +426,7 @@ enforcement_auditor_ok{a="x"} 5
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			c := New(Options{Store: store.New(), LastEvaluation: lastEval(&engine.Evaluation{At: t0, Facts: tc.facts})})
+			c := New(Options{Store: store.New(), LastEvaluation: lastEval(&auditor.Evaluation{At: t0, Facts: tc.facts})})
 			compare(t, c, tc.want, tc.names...)
 		})
 	}
@@ -516,9 +515,9 @@ enforcement_auditor_evaluation_errors_total 0
 `, "evaluation_errors_total", "last_evaluation_success_timestamp_seconds")
 
 	// durations that are exact binary fractions, so the sum is exact
-	c.ObserveEvaluation(&engine.Evaluation{At: t0, Duration: 31250 * time.Microsecond}, nil)
-	c.ObserveEvaluation(&engine.Evaluation{At: t0.Add(time.Minute), Duration: 2 * time.Second}, nil)
-	c.ObserveEvaluation(&engine.Evaluation{At: t0, Duration: 1953125 * time.Nanosecond}, nil) // out of order: timestamp keeps the latest
+	c.ObserveEvaluation(&auditor.Evaluation{At: t0, Duration: 31250 * time.Microsecond}, nil)
+	c.ObserveEvaluation(&auditor.Evaluation{At: t0.Add(time.Minute), Duration: 2 * time.Second}, nil)
+	c.ObserveEvaluation(&auditor.Evaluation{At: t0, Duration: 1953125 * time.Nanosecond}, nil) // out of order: timestamp keeps the latest
 	c.ObserveEvaluation(nil, errors.New("snapshot failed"))
 	c.ObserveEvaluation(nil, nil) // nothing to observe
 
@@ -558,10 +557,10 @@ func goldenState() *Collector {
 	wi := finding(metaWI, auditor.SeverityMedium, obj("Pod", "team-a", "bench"))
 	wi.Control, wi.Discriminator = auditor.SR2, metaGPU.ID
 	st := storeWith(gpuWaived, gpuOpen, wi)
-	ev := &engine.Evaluation{
+	ev := &auditor.Evaluation{
 		At: t0, Duration: 40 * time.Millisecond,
 		Inconclusive: map[string][]string{metaDeny.ID: {"networkpolicies.networking.k8s.io is pending"}},
-		Controls:     map[auditor.Control]engine.ControlState{auditor.SR1: engine.Unknown, auditor.SR2: engine.Violated, auditor.SR3: engine.Enforced},
+		Controls:     map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Unknown, auditor.SR2: auditor.Violated, auditor.SR3: auditor.Enforced},
 		Facts: []auditor.Fact{
 			fact("gpu_pods", "GPU pods in Kueue-managed namespaces by queue coverage.", 1, "coverage", "bypassing"),
 			fact("gpu_pods", "GPU pods in Kueue-managed namespaces by queue coverage.", 4, "coverage", "queued"),
@@ -642,9 +641,9 @@ func TestRegistryAndHandler(t *testing.T) {
 func TestConcurrentScrapes(t *testing.T) {
 	st := store.New()
 	var mu sync.Mutex
-	var last *engine.Evaluation
+	var last *auditor.Evaluation
 	c := New(Options{Store: st, Rules: []auditor.RuleMeta{metaGPU}, MaxFindingSeries: 5,
-		LastEvaluation: func() *engine.Evaluation { mu.Lock(); defer mu.Unlock(); return last }})
+		LastEvaluation: func() *auditor.Evaluation { mu.Lock(); defer mu.Unlock(); return last }})
 	reg := NewRegistry(c)
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -654,8 +653,8 @@ func TestConcurrentScrapes(t *testing.T) {
 			now := t0.Add(time.Duration(i) * time.Second)
 			fs := []auditor.Finding{finding(metaGPU, auditor.SeverityHigh, obj("Pod", "team-a", "p"+string(rune('a'+i%26))))}
 			st.Apply(now, fs)
-			ev := &engine.Evaluation{At: now, Duration: time.Millisecond, Findings: fs,
-				Controls: map[auditor.Control]engine.ControlState{auditor.SR2: engine.Violated},
+			ev := &auditor.Evaluation{At: now, Duration: time.Millisecond, Findings: fs,
+				Controls: map[auditor.Control]auditor.ControlState{auditor.SR2: auditor.Violated},
 				Facts:    []auditor.Fact{fact("gpu_pods", "h", float64(i), "coverage", "bypassing")}}
 			mu.Lock()
 			last = ev

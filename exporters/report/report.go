@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
-	"github.com/llm-platform/enforcement-auditor/auditor/engine"
 )
 
 // Kind and APIVersion of the JSON report.
@@ -21,12 +20,12 @@ const (
 
 // Report is the JSON contract of `scan -o json`. Fields are only ever added.
 type Report struct {
-	APIVersion   string                                  `json:"apiVersion"`
-	Kind         string                                  `json:"kind"`
-	Findings     []auditor.Finding                       `json:"findings"`
-	Controls     map[auditor.Control]engine.ControlState `json:"controls"`
-	Inconclusive map[string][]string                     `json:"inconclusive,omitempty"`
-	Summary      Summary                                 `json:"summary"`
+	APIVersion   string                                   `json:"apiVersion"`
+	Kind         string                                   `json:"kind"`
+	Findings     []auditor.Finding                        `json:"findings"`
+	Controls     map[auditor.Control]auditor.ControlState `json:"controls"`
+	Inconclusive map[string][]string                      `json:"inconclusive,omitempty"`
+	Summary      Summary                                  `json:"summary"`
 
 	ruleControl map[string]auditor.Control
 }
@@ -42,7 +41,7 @@ type Summary struct {
 }
 
 // New builds the report of an evaluation; rules tell which control each rule proves.
-func New(ev *engine.Evaluation, failOn auditor.Severity, rules []auditor.RuleMeta) *Report {
+func New(ev *auditor.Evaluation, failOn auditor.Severity, rules []auditor.RuleMeta) *Report {
 	r := &Report{
 		APIVersion: APIVersion, Kind: Kind,
 		Findings:     ev.Findings,

@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
-	"github.com/llm-platform/enforcement-auditor/auditor/engine"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -29,7 +28,7 @@ func golden(t *testing.T, name string, got []byte) {
 	assert.Equal(t, string(want), string(got))
 }
 
-func sampleEvaluation() (*engine.Evaluation, []auditor.RuleMeta) {
+func sampleEvaluation() (*auditor.Evaluation, []auditor.RuleMeta) {
 	until := time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)
 	metas := []auditor.RuleMeta{
 		{ID: "netpol-default-deny-missing", Control: auditor.SR1},
@@ -37,7 +36,7 @@ func sampleEvaluation() (*engine.Evaluation, []auditor.RuleMeta) {
 		{ID: "gpu-pod-not-admitted", Control: auditor.SR2},
 		{ID: "budget-fail-open-in-prod", Control: auditor.SR3},
 	}
-	return &engine.Evaluation{
+	return &auditor.Evaluation{
 		Findings: []auditor.Finding{
 			{Rule: "netpol-default-deny-missing", Control: auditor.SR1, Severity: auditor.SeverityHigh,
 				Object:  &auditor.ObjectRef{APIVersion: "v1", Kind: "Namespace", Name: "serving"},
@@ -50,7 +49,7 @@ func sampleEvaluation() (*engine.Evaluation, []auditor.RuleMeta) {
 				Message: "allow_requests_on_db_unavailable is true", Remediation: "Set it to false.",
 				Waiver: &auditor.Waiver{Reason: "private VPC, accepted in RISK-12", Until: &until}},
 		},
-		Controls:     map[auditor.Control]engine.ControlState{auditor.SR1: engine.Violated, auditor.SR2: engine.Violated, auditor.SR3: engine.Enforced},
+		Controls:     map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Violated, auditor.SR2: auditor.Violated, auditor.SR3: auditor.Enforced},
 		Inconclusive: map[string][]string{"gpu-pod-not-admitted": {"workloads.kueue.x-k8s.io is not served"}},
 	}, metas
 }
@@ -83,7 +82,7 @@ func TestFailOnThreshold(t *testing.T) {
 	ev, metas := sampleEvaluation()
 	assert.False(t, New(ev, auditor.SeverityCritical, metas).Summary.Failed, "the only critical finding is waived")
 	assert.True(t, New(ev, auditor.SeverityInfo, metas).Summary.Failed)
-	empty := &engine.Evaluation{Controls: map[auditor.Control]engine.ControlState{}}
+	empty := &auditor.Evaluation{Controls: map[auditor.Control]auditor.ControlState{}}
 	r := New(empty, auditor.SeverityInfo, nil)
 	assert.False(t, r.Summary.Failed)
 	assert.NotNil(t, r.Findings, "findings is [] not null in JSON")

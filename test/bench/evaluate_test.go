@@ -43,7 +43,7 @@ func BenchmarkEvaluate(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
-			var ev *engine.Evaluation
+			var ev *auditor.Evaluation
 			cpu := startCPU()
 			for b.Loop() {
 				ev = engine.Evaluate(rs, s, 90*24*time.Hour)

@@ -89,7 +89,7 @@ func exportedMetrics(t *testing.T) map[string]*family {
 	c := promexp.New(promexp.Options{
 		Store:            st,
 		Rules:            metas,
-		LastEvaluation:   func() *engine.Evaluation { return ev },
+		LastEvaluation:   func() *auditor.Evaluation { return ev },
 		Sources:          fixtureSources{},
 		OTelDropped:      func() uint64 { return 0 },
 		MaxFindingSeries: 1000,

@@ -75,7 +75,7 @@ func bareInformer(kubeconfig string) error {
 	return json.NewEncoder(os.Stdout).Encode(map[string]any{"RSS": rss, "Heap": m.HeapAlloc, "Objects": objects})
 }
 
-// runPipeline is the daemon's wiring (auditor/daemon.New: live source, runner, store,
+// runPipeline is the daemon's wiring (app.New: live source, runner, store,
 // Prometheus collector, /metrics and /readyz) plus the two options the daemon does not
 // pass yet: engine.Options.Incremental and live.Options.KeepPod(RelevantPods). Same
 // defaults: max delay 2s, resync 5m; the debounce the harness gives both.
@@ -103,7 +103,7 @@ func runPipeline(kubeconfig, listen string, debounce time.Duration) error {
 	for _, r := range rs {
 		metas = append(metas, r.Meta())
 	}
-	coll := promexp.New(promexp.Options{Store: st, Rules: metas, LastEvaluation: func() *engine.Evaluation { return runner.Last() },
+	coll := promexp.New(promexp.Options{Store: st, Rules: metas, LastEvaluation: func() *auditor.Evaluation { return runner.Last() },
 		Sources: src, MaxFindingSeries: conf.Metrics.MaxFindingSeries})
 	runner = engine.NewRunner(engine.Options{Rules: rs, Source: src, Incremental: src, Store: st, Observer: coll,
 		Debounce: debounce, MaxDelay: 2 * time.Second, Periodic: 5 * time.Minute,

@@ -11,7 +11,7 @@
 //     (the floor).
 //
 // With -pipeline it also measures, as a second auditor process, the daemon's wiring with
-// incremental evaluation and RelevantPods (what auditor/daemon does once it passes
+// incremental evaluation and RelevantPods (what the app package does once it passes
 // engine.Options.Incremental and live.Options.KeepPod).
 //
 // Run it through hack/bench-live.sh. It prints a Markdown table and, with -json, writes

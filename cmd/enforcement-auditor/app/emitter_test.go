@@ -1,4 +1,4 @@
-package daemon
+package app
 
 import (
 	"log/slog"
@@ -20,7 +20,7 @@ type recordingSink struct {
 	got []string
 }
 
-func (r *recordingSink) OnTransitions(_ *engine.Evaluation, tr []store.Transition) {
+func (r *recordingSink) OnTransitions(_ *auditor.Evaluation, tr []store.Transition) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, t := range tr {
@@ -44,7 +44,7 @@ func podFinding(name, discriminator string) auditor.Finding {
 // emit simulates one evaluation on a replica: the main store applies, then the emitter runs.
 func emit(e *emitter, main *store.Store, at time.Time, fs ...auditor.Finding) {
 	main.Apply(at, fs)
-	e.OnTransitions(&engine.Evaluation{At: at, Findings: fs}, nil)
+	e.OnTransitions(&auditor.Evaluation{At: at, Findings: fs}, nil)
 }
 
 // TestEmitterFailoverNeitherLosesNorRepeats: two replicas share a checkpoint; the second

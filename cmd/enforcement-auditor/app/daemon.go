@@ -1,6 +1,7 @@
-// Package daemon wires the live source, the evaluation loop, the findings store and the
-// exporters into the long-running auditor (`enforcement-auditor run`).
-package daemon
+// Package app is the composition root of `enforcement-auditor run`: it wires the live
+// source, the probes, the evaluation loop, the findings store and the exporters into the
+// long-running auditor. Library packages never import it.
+package app
 
 import (
 	"context"
@@ -201,7 +202,7 @@ func New(o Options) (*Daemon, error) {
 	d.Collector = promexp.New(promexp.Options{
 		Store:            d.Store,
 		Rules:            metas,
-		LastEvaluation:   func() *engine.Evaluation { return d.Runner.Last() },
+		LastEvaluation:   func() *auditor.Evaluation { return d.Runner.Last() },
 		Sources:          src,
 		OTelDropped:      o.OTelDropped,
 		Evidence:         evStatus,

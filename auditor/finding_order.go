@@ -1,25 +1,7 @@
-package store
+package auditor
 
-import "github.com/llm-platform/enforcement-auditor/auditor"
-
-// Less orders findings exactly as auditor.Less does (control, severity worst first, rule,
-// then Key) without building the keys: sorting or merging thousands of findings on
-// every evaluation would otherwise allocate two strings per comparison.
-func Less(a, b *auditor.Finding) bool {
-	if a.Control != b.Control {
-		return a.Control < b.Control
-	}
-	if a.Severity != b.Severity {
-		return a.Severity > b.Severity
-	}
-	if a.Rule != b.Rule {
-		return a.Rule < b.Rule
-	}
-	return compareKeys(a, b) < 0
-}
-
-// keyParts are the pieces auditor.Finding.Key concatenates.
-func keyParts(f *auditor.Finding) (parts [9]string, n int) {
+// keyParts are the pieces Finding.Key concatenates.
+func keyParts(f *Finding) (parts [9]string, n int) {
 	parts[0], parts[1] = f.Rule, "|"
 	n = 2
 	if f.Object != nil {
@@ -34,7 +16,7 @@ func keyParts(f *auditor.Finding) (parts [9]string, n int) {
 }
 
 // compareKeys compares a.Key() and b.Key() byte by byte over their pieces.
-func compareKeys(a, b *auditor.Finding) int {
+func compareKeys(a, b *Finding) int {
 	pa, na := keyParts(a)
 	pb, nb := keyParts(b)
 	i, j, oi, oj := 0, 0, 0, 0

@@ -1,4 +1,4 @@
-package daemon
+package app
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/auditor/engine"
 	"github.com/llm-platform/enforcement-auditor/auditor/store"
 )
@@ -49,7 +50,7 @@ func (e *emitter) leadershipGained() {
 }
 
 // OnTransitions implements engine.Sink.
-func (e *emitter) OnTransitions(ev *engine.Evaluation, _ []store.Transition) {
+func (e *emitter) OnTransitions(ev *auditor.Evaluation, _ []store.Transition) {
 	if len(e.sinks) == 0 || !e.isLeader() {
 		return
 	}
