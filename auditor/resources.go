@@ -1,6 +1,17 @@
 package auditor
 
-import "k8s.io/apimachinery/pkg/runtime/schema"
+import (
+	"fmt"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
 
 // Resource identifiers used in RuleMeta.Inputs, Snapshot availability and metrics
 // (the `resource` label). They are the plural resource name plus the group, as kubectl
@@ -10,6 +21,7 @@ const (
 	ResourcePods                            = "pods"
 	ResourceNodes                           = "nodes"
 	ResourceConfigMaps                      = "configmaps"
+	ResourceServices                        = "services"
 	ResourceNetworkPolicies                 = "networkpolicies.networking.k8s.io"
 	ResourceDaemonSets                      = "daemonsets.apps"
 	ResourceDeployments                     = "deployments.apps"
@@ -30,7 +42,11 @@ const (
 	ResourceClusterNetworkPolicies          = "clusternetworkpolicies.policy.networking.k8s.io"
 )
 
-// ResourceInfo describes a resource the auditor knows how to read.
+// ResourceInfo describes a resource kind the auditor reads: its API, whether it is
+// namespaced, where its objects go in a Snapshot and how they are decoded. Sources,
+// snapshots (partial and merged), waivers and evidence all iterate over Kinds: adding a
+// kind is one entry there (plus, for a built-in kind, its typed Snapshot field) and the
+// rules that read it.
 type ResourceInfo struct {
 	ID         string
 	Group      string
@@ -44,8 +60,24 @@ type ResourceInfo struct {
 	// Custom marks resources that come from CRDs (or optional APIs): they are watched
 	// through dynamic informers started only when discovery shows them.
 	Custom bool
-	// OwnerOnly marks resources read only to follow pods' owner chains (metadata only).
+	// OwnerOnly marks resources read only to follow pods' owner chains (metadata only):
+	// their objects are Snapshot.Owners.
 	OwnerOnly bool
+	// Local marks the resources only ScopeNamespace rules may read (see ScopeCluster):
+	// a change of them re-evaluates the changed namespaces only, anything else is a
+	// full evaluation.
+	Local bool
+	// Narrow, when set, restricts what the live source watches of this resource (one
+	// object in one namespace: Kyverno's health Lease, not every node lease).
+	Narrow *Narrow
+
+	store slot
+}
+
+// Narrow restricts a watch to the object Name in the namespace Namespace(cfg).
+type Narrow struct {
+	Name      string
+	Namespace func(Config) string
 }
 
 // GroupKind returns the resource's group and kind.
@@ -58,53 +90,166 @@ func (r ResourceInfo) GroupResource() schema.GroupResource {
 	return schema.GroupResource{Group: r.Group, Resource: r.Resource}
 }
 
-// KnownResources is every resource a rule reads. Order is stable (used in metrics and evidence).
-var KnownResources = []ResourceInfo{
-	{ID: ResourceNamespaces, Resource: "namespaces", Kind: "Namespace", Versions: []string{"v1"}},
-	{ID: ResourcePods, Resource: "pods", Kind: "Pod", Namespaced: true, Versions: []string{"v1"}},
-	{ID: ResourceNodes, Resource: "nodes", Kind: "Node", Versions: []string{"v1"}},
-	{ID: ResourceConfigMaps, Resource: "configmaps", Kind: "ConfigMap", Namespaced: true, Versions: []string{"v1"}},
-	{ID: ResourceNetworkPolicies, Group: "networking.k8s.io", Resource: "networkpolicies", Kind: "NetworkPolicy", Namespaced: true, Versions: []string{"v1"}},
-	{ID: ResourceDaemonSets, Group: "apps", Resource: "daemonsets", Kind: "DaemonSet", Namespaced: true, Versions: []string{"v1"}},
-	{ID: ResourceDeployments, Group: "apps", Resource: "deployments", Kind: "Deployment", Namespaced: true, Versions: []string{"v1"}},
-	{ID: ResourceReplicaSets, Group: "apps", Resource: "replicasets", Kind: "ReplicaSet", Namespaced: true, Versions: []string{"v1"}, OwnerOnly: true},
-	{ID: ResourceStatefulSets, Group: "apps", Resource: "statefulsets", Kind: "StatefulSet", Namespaced: true, Versions: []string{"v1"}, OwnerOnly: true},
-	{ID: ResourceJobs, Group: "batch", Resource: "jobs", Kind: "Job", Namespaced: true, Versions: []string{"v1"}, OwnerOnly: true},
-	{ID: ResourceLeases, Group: "coordination.k8s.io", Resource: "leases", Kind: "Lease", Namespaced: true, Versions: []string{"v1"}},
-	{ID: ResourceValidatingWebhookConfigurations, Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Kind: "ValidatingWebhookConfiguration", Versions: []string{"v1"}},
-	{ID: ResourceValidatingAdmissionPolicies, Group: "admissionregistration.k8s.io", Resource: "validatingadmissionpolicies", Kind: "ValidatingAdmissionPolicy", Versions: []string{"v1"}},
-	{ID: ResourceValidatingAdmissionBindings, Group: "admissionregistration.k8s.io", Resource: "validatingadmissionpolicybindings", Kind: "ValidatingAdmissionPolicyBinding", Versions: []string{"v1"}},
-	{ID: ResourceKyvernoClusterPolicies, Group: "kyverno.io", Resource: "clusterpolicies", Kind: "ClusterPolicy", Versions: []string{"v1"}, Custom: true},
-	{ID: ResourceKyvernoPolicies, Group: "kyverno.io", Resource: "policies", Kind: "Policy", Namespaced: true, Versions: []string{"v1"}, Custom: true},
-	{ID: ResourceKyvernoValidatingPolicies, Group: "policies.kyverno.io", Resource: "validatingpolicies", Kind: "ValidatingPolicy", Versions: []string{"v1", "v1beta1", "v1alpha1"}, Custom: true},
-	{ID: ResourceKueueWorkloads, Group: "kueue.x-k8s.io", Resource: "workloads", Kind: "Workload", Namespaced: true, Versions: []string{"v1beta2", "v1beta1"}, Custom: true},
-	{ID: ResourceCNPGClusters, Group: "postgresql.cnpg.io", Resource: "clusters", Kind: "Cluster", Namespaced: true, Versions: []string{"v1"}, Custom: true},
-	{ID: ResourceAdminNetworkPolicies, Group: "policy.networking.k8s.io", Resource: "adminnetworkpolicies", Kind: "AdminNetworkPolicy", Versions: []string{"v1alpha1"}, Custom: true},
-	{ID: ResourceBaselineAdminNetworkPolicies, Group: "policy.networking.k8s.io", Resource: "baselineadminnetworkpolicies", Kind: "BaselineAdminNetworkPolicy", Versions: []string{"v1alpha1"}, Custom: true},
-	{ID: ResourceClusterNetworkPolicies, Group: "policy.networking.k8s.io", Resource: "clusternetworkpolicies", Kind: "ClusterNetworkPolicy", Versions: []string{"v1beta1", "v1alpha2", "v1alpha1"}, Custom: true},
+// GroupVersionResource returns the resource in its preferred version.
+func (r ResourceInfo) GroupVersionResource() schema.GroupVersionResource {
+	return schema.GroupVersionResource{Group: r.Group, Version: r.Versions[0], Resource: r.Resource}
 }
 
-// OwnerResources are custom workload kinds that can own GPU pods; the auditor reads only
-// their metadata (labels and owner references) to follow a pod's controlling owner chain.
-var OwnerResources = []ResourceInfo{
-	{ID: "jobsets.jobset.x-k8s.io", Group: "jobset.x-k8s.io", Resource: "jobsets", Kind: "JobSet", Namespaced: true, Versions: []string{"v1alpha2"}, Custom: true, OwnerOnly: true},
-	{ID: "rayclusters.ray.io", Group: "ray.io", Resource: "rayclusters", Kind: "RayCluster", Namespaced: true, Versions: []string{"v1", "v1alpha1"}, Custom: true, OwnerOnly: true},
-	{ID: "rayjobs.ray.io", Group: "ray.io", Resource: "rayjobs", Kind: "RayJob", Namespaced: true, Versions: []string{"v1", "v1alpha1"}, Custom: true, OwnerOnly: true},
-	{ID: "leaderworkersets.leaderworkerset.x-k8s.io", Group: "leaderworkerset.x-k8s.io", Resource: "leaderworkersets", Kind: "LeaderWorkerSet", Namespaced: true, Versions: []string{"v1"}, Custom: true, OwnerOnly: true},
-	{ID: "pytorchjobs.kubeflow.org", Group: "kubeflow.org", Resource: "pytorchjobs", Kind: "PyTorchJob", Namespaced: true, Versions: []string{"v1"}, Custom: true, OwnerOnly: true},
-	{ID: "mpijobs.kubeflow.org", Group: "kubeflow.org", Resource: "mpijobs", Kind: "MPIJob", Namespaced: true, Versions: []string{"v2beta1", "v1"}, Custom: true, OwnerOnly: true},
-	{ID: "trainjobs.trainer.kubeflow.org", Group: "trainer.kubeflow.org", Resource: "trainjobs", Kind: "TrainJob", Namespaced: true, Versions: []string{"v1alpha1"}, Custom: true, OwnerOnly: true},
-	{ID: "appwrappers.workload.codeflare.dev", Group: "workload.codeflare.dev", Resource: "appwrappers", Kind: "AppWrapper", Namespaced: true, Versions: []string{"v1beta2"}, Custom: true, OwnerOnly: true},
+// APIVersion returns the preferred group/version, as an object's apiVersion spells it.
+func (r ResourceInfo) APIVersion() string {
+	return schema.GroupVersion{Group: r.Group, Version: r.Versions[0]}.String()
 }
 
-// LookupKind finds the resource for a group and kind among the known and owner resources.
+// Typed reports whether the resource is a built-in kind with a typed Snapshot field
+// (watched through typed informers, converted from manifests).
+func (r ResourceInfo) Typed() bool { return !r.Custom && !r.OwnerOnly }
+
+// Decode converts a manifest's object into what the snapshot keeps of this kind (a
+// typed object with the API server's defaulting, the unstructured object itself, or an
+// Owner), naming the field when the object does not fit the kind's schema.
+func (r ResourceInfo) Decode(u *unstructured.Unstructured) (any, error) { return r.store.decode(r, u) }
+
+// Add appends a decoded object (see Decode; informer objects are already decoded) to the
+// snapshot. It reports false when obj is not of this kind's type.
+func (r ResourceInfo) Add(s *Snapshot, obj any) bool { return r.store.add(r, s, obj) }
+
+// Len returns how many objects of this kind the snapshot holds.
+func (r ResourceInfo) Len(s *Snapshot) int { return r.store.count(r, s) }
+
+// Objects returns the snapshot's objects of this kind as their Kubernetes metadata
+// (typed and custom kinds; nil for owner kinds, whose objects are Snapshot.Owners).
+func (r ResourceInfo) Objects(s *Snapshot) []MetaObject { return r.store.metas(r, s) }
+
+// Kinds is every resource the auditor reads, in a stable order (metrics and evidence
+// list resources in it).
+var Kinds = []ResourceInfo{
+	{ID: ResourceNamespaces, Resource: "namespaces", Kind: "Namespace", Versions: []string{"v1"},
+		store: typed(func(s *Snapshot) *[]*corev1.Namespace { return &s.Namespaces }, defaultNamespace).byName()},
+	{ID: ResourcePods, Resource: "pods", Kind: "Pod", Namespaced: true, Versions: []string{"v1"}, Local: true,
+		store: typed[corev1.Pod](func(s *Snapshot) *[]*corev1.Pod { return &s.Pods }, nil).lookup((*Snapshot).PodsIn)},
+	{ID: ResourceNodes, Resource: "nodes", Kind: "Node", Versions: []string{"v1"},
+		store: typed[corev1.Node](func(s *Snapshot) *[]*corev1.Node { return &s.Nodes }, nil)},
+	{ID: ResourceConfigMaps, Resource: "configmaps", Kind: "ConfigMap", Namespaced: true, Versions: []string{"v1"},
+		store: typed[corev1.ConfigMap](func(s *Snapshot) *[]*corev1.ConfigMap { return &s.ConfigMaps }, nil)},
+	{ID: ResourceServices, Resource: "services", Kind: "Service", Namespaced: true, Versions: []string{"v1"},
+		store: typed[corev1.Service](func(s *Snapshot) *[]*corev1.Service { return &s.Services }, nil)},
+	{ID: ResourceNetworkPolicies, Group: "networking.k8s.io", Resource: "networkpolicies", Kind: "NetworkPolicy", Namespaced: true, Versions: []string{"v1"},
+		store: typed(func(s *Snapshot) *[]*networkingv1.NetworkPolicy { return &s.NetworkPolicies }, DefaultNetworkPolicy).lookup((*Snapshot).NetworkPoliciesIn)},
+	{ID: ResourceDaemonSets, Group: "apps", Resource: "daemonsets", Kind: "DaemonSet", Namespaced: true, Versions: []string{"v1"},
+		store: typed[appsv1.DaemonSet](func(s *Snapshot) *[]*appsv1.DaemonSet { return &s.DaemonSets }, nil)},
+	{ID: ResourceDeployments, Group: "apps", Resource: "deployments", Kind: "Deployment", Namespaced: true, Versions: []string{"v1"},
+		store: typed[appsv1.Deployment](func(s *Snapshot) *[]*appsv1.Deployment { return &s.Deployments }, nil)},
+	{ID: ResourceReplicaSets, Group: "apps", Resource: "replicasets", Kind: "ReplicaSet", Namespaced: true, Versions: []string{"v1"}, OwnerOnly: true, Local: true, store: owners{}},
+	{ID: ResourceStatefulSets, Group: "apps", Resource: "statefulsets", Kind: "StatefulSet", Namespaced: true, Versions: []string{"v1"}, OwnerOnly: true, Local: true, store: owners{}},
+	{ID: ResourceJobs, Group: "batch", Resource: "jobs", Kind: "Job", Namespaced: true, Versions: []string{"v1"}, OwnerOnly: true, Local: true, store: owners{}},
+	{ID: ResourceLeases, Group: "coordination.k8s.io", Resource: "leases", Kind: "Lease", Namespaced: true, Versions: []string{"v1"},
+		Narrow: &Narrow{Name: "kyverno-health", Namespace: func(c Config) string { return c.SR2.KyvernoNamespace }},
+		store:  typed[coordinationv1.Lease](func(s *Snapshot) *[]*coordinationv1.Lease { return &s.Leases }, nil)},
+	{ID: ResourceValidatingWebhookConfigurations, Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Kind: "ValidatingWebhookConfiguration", Versions: []string{"v1"},
+		store: typed[admissionv1.ValidatingWebhookConfiguration](func(s *Snapshot) *[]*admissionv1.ValidatingWebhookConfiguration {
+			return &s.ValidatingWebhookConfigurations
+		}, nil)},
+	{ID: ResourceValidatingAdmissionPolicies, Group: "admissionregistration.k8s.io", Resource: "validatingadmissionpolicies", Kind: "ValidatingAdmissionPolicy", Versions: []string{"v1"},
+		store: typed[admissionv1.ValidatingAdmissionPolicy](func(s *Snapshot) *[]*admissionv1.ValidatingAdmissionPolicy { return &s.ValidatingAdmissionPolicies }, nil)},
+	{ID: ResourceValidatingAdmissionBindings, Group: "admissionregistration.k8s.io", Resource: "validatingadmissionpolicybindings", Kind: "ValidatingAdmissionPolicyBinding", Versions: []string{"v1"},
+		store: typed[admissionv1.ValidatingAdmissionPolicyBinding](func(s *Snapshot) *[]*admissionv1.ValidatingAdmissionPolicyBinding {
+			return &s.ValidatingAdmissionBindings
+		}, nil)},
+	{ID: ResourceKyvernoClusterPolicies, Group: "kyverno.io", Resource: "clusterpolicies", Kind: "ClusterPolicy", Versions: []string{"v1"}, Custom: true, store: custom{}},
+	{ID: ResourceKyvernoPolicies, Group: "kyverno.io", Resource: "policies", Kind: "Policy", Namespaced: true, Versions: []string{"v1"}, Custom: true, store: custom{}},
+	{ID: ResourceKyvernoValidatingPolicies, Group: "policies.kyverno.io", Resource: "validatingpolicies", Kind: "ValidatingPolicy", Versions: []string{"v1", "v1beta1", "v1alpha1"}, Custom: true, store: custom{}},
+	{ID: ResourceKueueWorkloads, Group: "kueue.x-k8s.io", Resource: "workloads", Kind: "Workload", Namespaced: true, Versions: []string{"v1beta2", "v1beta1"}, Custom: true, Local: true, store: custom{}},
+	{ID: ResourceCNPGClusters, Group: "postgresql.cnpg.io", Resource: "clusters", Kind: "Cluster", Namespaced: true, Versions: []string{"v1"}, Custom: true, store: custom{}},
+	{ID: ResourceAdminNetworkPolicies, Group: "policy.networking.k8s.io", Resource: "adminnetworkpolicies", Kind: "AdminNetworkPolicy", Versions: []string{"v1alpha1"}, Custom: true, store: custom{}},
+	{ID: ResourceBaselineAdminNetworkPolicies, Group: "policy.networking.k8s.io", Resource: "baselineadminnetworkpolicies", Kind: "BaselineAdminNetworkPolicy", Versions: []string{"v1alpha1"}, Custom: true, store: custom{}},
+	{ID: ResourceClusterNetworkPolicies, Group: "policy.networking.k8s.io", Resource: "clusternetworkpolicies", Kind: "ClusterNetworkPolicy", Versions: []string{"v1beta1", "v1alpha2", "v1alpha1"}, Custom: true, store: custom{}},
+
+	// Custom workload kinds that can own GPU pods: only their metadata (labels and owner
+	// references) is read, to follow a pod's controlling owner chain.
+	{ID: "jobsets.jobset.x-k8s.io", Group: "jobset.x-k8s.io", Resource: "jobsets", Kind: "JobSet", Namespaced: true, Versions: []string{"v1alpha2"}, Custom: true, OwnerOnly: true, Local: true, store: owners{}},
+	{ID: "rayclusters.ray.io", Group: "ray.io", Resource: "rayclusters", Kind: "RayCluster", Namespaced: true, Versions: []string{"v1", "v1alpha1"}, Custom: true, OwnerOnly: true, Local: true, store: owners{}},
+	{ID: "rayjobs.ray.io", Group: "ray.io", Resource: "rayjobs", Kind: "RayJob", Namespaced: true, Versions: []string{"v1", "v1alpha1"}, Custom: true, OwnerOnly: true, Local: true, store: owners{}},
+	{ID: "leaderworkersets.leaderworkerset.x-k8s.io", Group: "leaderworkerset.x-k8s.io", Resource: "leaderworkersets", Kind: "LeaderWorkerSet", Namespaced: true, Versions: []string{"v1"}, Custom: true, OwnerOnly: true, Local: true, store: owners{}},
+	{ID: "pytorchjobs.kubeflow.org", Group: "kubeflow.org", Resource: "pytorchjobs", Kind: "PyTorchJob", Namespaced: true, Versions: []string{"v1"}, Custom: true, OwnerOnly: true, Local: true, store: owners{}},
+	{ID: "mpijobs.kubeflow.org", Group: "kubeflow.org", Resource: "mpijobs", Kind: "MPIJob", Namespaced: true, Versions: []string{"v2beta1", "v1"}, Custom: true, OwnerOnly: true, Local: true, store: owners{}},
+	{ID: "trainjobs.trainer.kubeflow.org", Group: "trainer.kubeflow.org", Resource: "trainjobs", Kind: "TrainJob", Namespaced: true, Versions: []string{"v1alpha1"}, Custom: true, OwnerOnly: true, Local: true, store: owners{}},
+	{ID: "appwrappers.workload.codeflare.dev", Group: "workload.codeflare.dev", Resource: "appwrappers", Kind: "AppWrapper", Namespaced: true, Versions: []string{"v1beta2"}, Custom: true, OwnerOnly: true, Local: true, store: owners{}},
+}
+
+// KnownResources are the kinds rules read, built-in owner kinds included; OwnerResources
+// the custom workload kinds read as pod owners only. Both are views of Kinds.
+var (
+	KnownResources = filterBy(Kinds, func(r ResourceInfo) bool { return !(r.Custom && r.OwnerOnly) })
+	OwnerResources = filterBy(Kinds, func(r ResourceInfo) bool { return r.Custom && r.OwnerOnly })
+)
+
+// LookupKind finds the resource of a group and kind.
 func LookupKind(gk schema.GroupKind) (ResourceInfo, bool) {
-	for _, list := range [][]ResourceInfo{KnownResources, OwnerResources} {
-		for _, r := range list {
-			if r.Group == gk.Group && r.Kind == gk.Kind {
-				return r, true
-			}
+	for _, r := range Kinds {
+		if r.Group == gk.Group && r.Kind == gk.Kind {
+			return r, true
 		}
 	}
 	return ResourceInfo{}, false
+}
+
+// LookupResource finds a resource by ID.
+func LookupResource(id string) (ResourceInfo, bool) {
+	for _, r := range Kinds {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return ResourceInfo{}, false
+}
+
+// defaultNamespace sets the label the control plane puts on every namespace
+// (kubernetes.io/metadata.name, immutable): selectors pin namespaces with it.
+func defaultNamespace(n *corev1.Namespace) {
+	if n.Labels == nil {
+		n.Labels = map[string]string{}
+	}
+	n.Labels[corev1.LabelMetadataName] = n.Name
+}
+
+// DefaultNetworkPolicy applies the API server's defaulting (SetDefaults_NetworkPolicy):
+// omitted policyTypes become [Ingress], plus Egress when egress rules exist; port
+// protocols default to TCP. Objects read from the API already carry these values.
+func DefaultNetworkPolicy(p *networkingv1.NetworkPolicy) {
+	if len(p.Spec.PolicyTypes) == 0 {
+		p.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+		if len(p.Spec.Egress) != 0 {
+			p.Spec.PolicyTypes = append(p.Spec.PolicyTypes, networkingv1.PolicyTypeEgress)
+		}
+	}
+	tcp := corev1.ProtocolTCP
+	for i := range p.Spec.Ingress {
+		for j := range p.Spec.Ingress[i].Ports {
+			if p.Spec.Ingress[i].Ports[j].Protocol == nil {
+				p.Spec.Ingress[i].Ports[j].Protocol = &tcp
+			}
+		}
+	}
+	for i := range p.Spec.Egress {
+		for j := range p.Spec.Egress[i].Ports {
+			if p.Spec.Egress[i].Ports[j].Protocol == nil {
+				p.Spec.Egress[i].Ports[j].Protocol = &tcp
+			}
+		}
+	}
+}
+
+// convert decodes an unstructured object into a typed one, rejecting unknown fields'
+// types (a list where a map belongs) with the field path.
+func convert[T any](u *unstructured.Unstructured) (*T, error) {
+	var t T
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(u.Object, &t, true); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// errWrongType is returned when a slot is handed an object of another kind.
+func errWrongType(r ResourceInfo, obj any) error {
+	return fmt.Errorf("%s: unexpected object type %T", r.ID, obj)
 }

@@ -2,7 +2,6 @@ package auditor
 
 import (
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -64,6 +63,7 @@ type Snapshot struct {
 	Pods            []*corev1.Pod
 	Nodes           []*corev1.Node
 	ConfigMaps      []*corev1.ConfigMap
+	Services        []*corev1.Service
 	NetworkPolicies []*networkingv1.NetworkPolicy
 	DaemonSets      []*appsv1.DaemonSet
 	Deployments     []*appsv1.Deployment
@@ -100,8 +100,8 @@ type Snapshot struct {
 	// lazy, when set, builds the lookups on first use (snapshots made by WithNamespaces:
 	// most are never queried, and indexing 100k pods costs more than merging them).
 	lazy *lazyIndex
-	// groups holds the namespaced objects grouped by namespace, for WithNamespaces.
-	groups *nsGroups
+	// groups holds the objects grouped by namespace, for WithNamespaces.
+	groups nsGroups
 }
 
 type lazyIndex struct{ once sync.Once }
@@ -224,98 +224,17 @@ func (s *Snapshot) SortedNamespaceNames() []string {
 }
 
 // Annotations returns the annotations of the object a finding names, or nil when the
-// object is not in the snapshot.
+// object is not in the snapshot (or is of a kind kept as metadata of pod owners only).
 func (s *Snapshot) Annotations(ref *ObjectRef) map[string]string {
 	if ref == nil {
 		return nil
 	}
-	switch ref.Kind {
-	case "Namespace":
-		if n := s.Namespace(ref.Name); n != nil {
-			return n.Annotations
-		}
-		return nil
-	case "ConfigMap":
-		if c := s.ConfigMap(ref.Namespace, ref.Name); c != nil {
-			return c.Annotations
-		}
-		return nil
-	case "Pod":
-		for _, p := range s.PodsIn(ref.Namespace) {
-			if p.Name == ref.Name {
-				return p.Annotations
-			}
-		}
-		return nil
-	case "NetworkPolicy":
-		for _, p := range s.NetworkPoliciesIn(ref.Namespace) {
-			if p.Name == ref.Name {
-				return p.Annotations
-			}
-		}
-		return nil
-	case "DaemonSet":
-		for _, d := range s.DaemonSets {
-			if d.Namespace == ref.Namespace && d.Name == ref.Name {
-				return d.Annotations
-			}
-		}
-		return nil
-	case "Deployment":
-		for _, d := range s.Deployments {
-			if d.Namespace == ref.Namespace && d.Name == ref.Name {
-				return d.Annotations
-			}
-		}
-		return nil
-	case "Service":
-		// Services are not cached (only the network probe lists them), so findings on a
-		// Service cannot carry a waiver: fix the exposure instead.
-		return nil
-	case "Node":
-		for _, n := range s.Nodes {
-			if n.Name == ref.Name {
-				return n.Annotations
-			}
-		}
-		return nil
-	case "Lease":
-		for _, l := range s.Leases {
-			if l.Namespace == ref.Namespace && l.Name == ref.Name {
-				return l.Annotations
-			}
-		}
-		return nil
-	case "ValidatingWebhookConfiguration":
-		for _, w := range s.ValidatingWebhookConfigurations {
-			if w.Name == ref.Name {
-				return w.Annotations
-			}
-		}
-		return nil
-	case "ValidatingAdmissionPolicy":
-		for _, v := range s.ValidatingAdmissionPolicies {
-			if v.Name == ref.Name {
-				return v.Annotations
-			}
-		}
-		return nil
-	case "ValidatingAdmissionPolicyBinding":
-		for _, v := range s.ValidatingAdmissionBindings {
-			if v.Name == ref.Name {
-				return v.Annotations
-			}
-		}
+	r, ok := LookupKind(schema.GroupKind{Group: groupOfAPIVersion(ref.APIVersion), Kind: ref.Kind})
+	if !ok {
 		return nil
 	}
-	group := ""
-	if i := strings.LastIndex(ref.APIVersion, "/"); i >= 0 {
-		group = ref.APIVersion[:i]
-	}
-	for _, u := range s.CustomObjects(group, ref.Kind) {
-		if u.GetNamespace() == ref.Namespace && u.GetName() == ref.Name {
-			return u.GetAnnotations()
-		}
+	if o := r.store.find(r, s, ref.Namespace, ref.Name); o != nil {
+		return o.GetAnnotations()
 	}
 	return nil
 }

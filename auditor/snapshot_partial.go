@@ -3,10 +3,6 @@ package auditor
 import (
 	"sort"
 
-	appsv1 "k8s.io/api/apps/v1"
-	coordinationv1 "k8s.io/api/coordination/v1"
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -21,26 +17,14 @@ func (s *Snapshot) Restrict(namespaces []string) *Snapshot {
 	in := namespaceSet(namespaces)
 	keep := func(ns string) bool { return ns == "" || in(ns) }
 	out := &Snapshot{
-		Now:                             s.Now,
-		Namespaces:                      filterBy(s.Namespaces, func(n *corev1.Namespace) bool { return in(n.Name) }),
-		Nodes:                           s.Nodes,
-		ValidatingWebhookConfigurations: s.ValidatingWebhookConfigurations,
-		ValidatingAdmissionPolicies:     s.ValidatingAdmissionPolicies,
-		ValidatingAdmissionBindings:     s.ValidatingAdmissionBindings,
-		Pods:                            filterBy(s.Pods, func(o *corev1.Pod) bool { return keep(o.Namespace) }),
-		ConfigMaps:                      filterBy(s.ConfigMaps, func(o *corev1.ConfigMap) bool { return keep(o.Namespace) }),
-		NetworkPolicies:                 filterBy(s.NetworkPolicies, func(o *networkingv1.NetworkPolicy) bool { return keep(o.Namespace) }),
-		DaemonSets:                      filterBy(s.DaemonSets, func(o *appsv1.DaemonSet) bool { return keep(o.Namespace) }),
-		Deployments:                     filterBy(s.Deployments, func(o *appsv1.Deployment) bool { return keep(o.Namespace) }),
-		Leases:                          filterBy(s.Leases, func(o *coordinationv1.Lease) bool { return keep(o.Namespace) }),
-		Owners:                          filterBy(s.Owners, func(o *Owner) bool { return keep(o.Namespace) }),
-		Custom:                          make(map[schema.GroupKind][]*unstructured.Unstructured, len(s.Custom)),
-		NetworkProbes:                   s.NetworkProbes,
-		AdmissionProbes:                 s.AdmissionProbes,
-		Availability:                    s.Availability,
+		Now:             s.Now,
+		Custom:          make(map[schema.GroupKind][]*unstructured.Unstructured, len(s.Custom)),
+		NetworkProbes:   s.NetworkProbes,
+		AdmissionProbes: s.AdmissionProbes,
+		Availability:    s.Availability,
 	}
-	for gk, objs := range s.Custom {
-		out.Custom[gk] = filterBy(objs, func(o *unstructured.Unstructured) bool { return keep(o.GetNamespace()) })
+	for _, r := range slots() {
+		r.store.restrict(r, out, s, keep)
 	}
 	out.Index()
 	return out
@@ -85,35 +69,19 @@ func (s *Snapshot) WithNamespaces(part *Snapshot, namespaces []string) *Snapshot
 	sort.Strings(nss)
 	old := s.prepareGroups()
 	fresh := groupSnapshot(part)
-	g := &nsGroups{custom: map[schema.GroupKind]groups[*unstructured.Unstructured]{}}
+	g := nsGroups{}
 	out := &Snapshot{
-		Now:                             part.Now,
-		Nodes:                           part.Nodes,
-		ValidatingWebhookConfigurations: part.ValidatingWebhookConfigurations,
-		ValidatingAdmissionPolicies:     part.ValidatingAdmissionPolicies,
-		ValidatingAdmissionBindings:     part.ValidatingAdmissionBindings,
-		NetworkProbes:                   s.NetworkProbes,
-		AdmissionProbes:                 s.AdmissionProbes,
-		Availability:                    part.Availability,
-		Custom:                          make(map[schema.GroupKind][]*unstructured.Unstructured, len(s.Custom)+len(part.Custom)),
-		lazy:                            &lazyIndex{},
-		groups:                          g,
+		Now:             part.Now,
+		NetworkProbes:   s.NetworkProbes,
+		AdmissionProbes: s.AdmissionProbes,
+		Availability:    part.Availability,
+		Custom:          make(map[schema.GroupKind][]*unstructured.Unstructured, len(s.Custom)+len(part.Custom)),
+		lazy:            &lazyIndex{},
+		groups:          g,
 	}
-	g.namespaces, out.Namespaces = merge(old.namespaces, fresh.namespaces, nss, s.Namespaces)
-	g.pods, out.Pods = merge(old.pods, fresh.pods, nss, s.Pods)
-	g.configMaps, out.ConfigMaps = merge(old.configMaps, fresh.configMaps, nss, s.ConfigMaps)
-	g.networkPolicies, out.NetworkPolicies = merge(old.networkPolicies, fresh.networkPolicies, nss, s.NetworkPolicies)
-	g.daemonSets, out.DaemonSets = merge(old.daemonSets, fresh.daemonSets, nss, s.DaemonSets)
-	g.deployments, out.Deployments = merge(old.deployments, fresh.deployments, nss, s.Deployments)
-	g.leases, out.Leases = merge(old.leases, fresh.leases, nss, s.Leases)
-	g.owners, out.Owners = merge(old.owners, fresh.owners, nss, s.Owners)
-	for gk := range s.Custom {
-		g.custom[gk], out.Custom[gk] = merge(old.custom[gk], fresh.custom[gk], nss, s.Custom[gk])
-	}
-	for gk := range part.Custom {
-		if _, done := s.Custom[gk]; !done {
-			g.custom[gk], out.Custom[gk] = merge(old.custom[gk], fresh.custom[gk], nss, nil)
-		}
+	for _, r := range slots() {
+		k := r.store.key(r)
+		g[k] = r.store.merge(r, out, s, old[k], fresh[k], nss)
 	}
 	return out
 }
@@ -123,41 +91,21 @@ func (s *Snapshot) WithNamespaces(part *Snapshot, namespaces []string) *Snapshot
 // so that the first incremental one costs what the next ones do.
 func (s *Snapshot) PrepareWithNamespaces() { s.prepareGroups() }
 
-func (s *Snapshot) prepareGroups() *nsGroups {
+func (s *Snapshot) prepareGroups() nsGroups {
 	if s.groups == nil {
 		s.groups = groupSnapshot(s)
 	}
 	return s.groups
 }
 
-// nsGroups are a snapshot's namespaced objects by namespace; Namespace objects are
-// grouped under their own name, cluster-scoped custom objects under "".
-type nsGroups struct {
-	namespaces      groups[*corev1.Namespace]
-	pods            groups[*corev1.Pod]
-	configMaps      groups[*corev1.ConfigMap]
-	networkPolicies groups[*networkingv1.NetworkPolicy]
-	daemonSets      groups[*appsv1.DaemonSet]
-	deployments     groups[*appsv1.Deployment]
-	leases          groups[*coordinationv1.Lease]
-	owners          groups[*Owner]
-	custom          map[schema.GroupKind]groups[*unstructured.Unstructured]
-}
+// nsGroups are a snapshot's objects by namespace, one groups[T] per slot (see slots);
+// Namespace objects are grouped under their own name, cluster-scoped objects under "".
+type nsGroups map[string]any
 
-func groupSnapshot(s *Snapshot) *nsGroups {
-	g := &nsGroups{
-		namespaces:      groupBy(s.Namespaces, func(o *corev1.Namespace) string { return o.Name }),
-		pods:            groupBy(s.Pods, func(o *corev1.Pod) string { return o.Namespace }),
-		configMaps:      groupBy(s.ConfigMaps, func(o *corev1.ConfigMap) string { return o.Namespace }),
-		networkPolicies: groupBy(s.NetworkPolicies, func(o *networkingv1.NetworkPolicy) string { return o.Namespace }),
-		daemonSets:      groupBy(s.DaemonSets, func(o *appsv1.DaemonSet) string { return o.Namespace }),
-		deployments:     groupBy(s.Deployments, func(o *appsv1.Deployment) string { return o.Namespace }),
-		leases:          groupBy(s.Leases, func(o *coordinationv1.Lease) string { return o.Namespace }),
-		owners:          groupBy(s.Owners, func(o *Owner) string { return o.Namespace }),
-		custom:          make(map[schema.GroupKind]groups[*unstructured.Unstructured], len(s.Custom)),
-	}
-	for gk, objs := range s.Custom {
-		g.custom[gk] = groupBy(objs, func(o *unstructured.Unstructured) string { return o.GetNamespace() })
+func groupSnapshot(s *Snapshot) nsGroups {
+	g := nsGroups{}
+	for _, r := range slots() {
+		g[r.store.key(r)] = r.store.group(r, s)
 	}
 	return g
 }

@@ -32,12 +32,12 @@ type IncrementalSource interface {
 }
 
 // LocalResources are the resources only ScopeNamespace rules may read (see
-// auditor.ScopeCluster): pods, the kinds that can own pods, Kueue Workloads. A change
-// of any other resource is a full evaluation.
+// auditor.ScopeCluster and auditor.ResourceInfo.Local): pods, the kinds that can own
+// pods, Kueue Workloads. A change of any other resource is a full evaluation.
 var LocalResources = func() map[string]bool {
-	out := map[string]bool{auditor.ResourcePods: true, auditor.ResourceKueueWorkloads: true}
-	for _, r := range append(append([]auditor.ResourceInfo(nil), auditor.KnownResources...), auditor.OwnerResources...) {
-		if r.OwnerOnly {
+	out := map[string]bool{}
+	for _, r := range auditor.Kinds {
+		if r.Local {
 			out[r.ID] = true
 		}
 	}

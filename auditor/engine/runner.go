@@ -18,12 +18,6 @@ type Source interface {
 	Snapshot(now time.Time) (*auditor.Snapshot, error)
 }
 
-// Sink receives transitions after each evaluation (OpenTelemetry events, evidence).
-// Sinks must not block: they queue and return.
-type Sink interface {
-	OnTransitions(ev *auditor.Evaluation, transitions []store.Transition)
-}
-
 // Observer is told about every evaluation (self-observability metrics).
 type Observer interface {
 	ObserveEvaluation(ev *auditor.Evaluation, err error)
@@ -33,8 +27,9 @@ type Observer interface {
 type Options struct {
 	Rules  []auditor.Rule
 	Source Source
-	Store  *store.Store
-	Sinks  []Sink
+	// Store receives every evaluation (Store.Publish); consumers read its State or
+	// subscribe to it, on their own goroutines: the loop never waits for them.
+	Store *store.Store
 	// Observer may be nil.
 	Observer Observer
 	// Debounce is how long the runner waits after an event for more events before
@@ -220,7 +215,7 @@ func (r *Runner) EvaluateNow() {
 		p, why := r.evaluatePartial(start, last, r.facts, namespaces)
 		if p != nil {
 			p.ev.Duration = time.Since(clock)
-			tr := r.opts.Store.ApplyPartial(start, p.findings, p.inScope)
+			tr := r.opts.Store.PublishPartial(p.ev, p.findings, p.inScope)
 			r.facts = p.facts
 			r.publish(p.ev, tr)
 			r.opts.Logger.Debug("incremental evaluation", "namespaces", namespaces, "duration", p.ev.Duration)
@@ -248,20 +243,18 @@ func (r *Runner) evaluateFull(start, clock time.Time, reason string) {
 	}
 	ev.At = start
 	ev.Duration = time.Since(clock)
-	tr := r.opts.Store.Apply(start, ev.Findings)
+	tr := r.opts.Store.Publish(ev)
 	r.facts = facts
 	r.publish(ev, tr)
 	r.opts.Logger.Debug("full evaluation", "reason", reason, "duration", ev.Duration)
 }
 
-// publish makes ev the last evaluation and tells the sinks and the observer.
+// publish makes ev the last evaluation (the store has published it already) and tells
+// the observer.
 func (r *Runner) publish(ev *auditor.Evaluation, tr []store.Transition) {
 	r.mu.Lock()
 	r.last = ev
 	r.mu.Unlock()
-	for _, s := range r.opts.Sinks {
-		s.OnTransitions(ev, tr)
-	}
 	if r.opts.Observer != nil {
 		r.opts.Observer.ObserveEvaluation(ev, nil)
 	}

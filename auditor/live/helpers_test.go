@@ -1,8 +1,12 @@
 package live
 
 import (
+	"context"
 	"sync"
+	"testing"
+	"time"
 
+	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -31,4 +35,23 @@ func (d *lockedDiscovery) ServerGroupsAndResources() ([]*metav1.APIGroup, []*met
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return nil, append([]*metav1.APIResourceList(nil), d.resources...), nil
+}
+
+// runSource runs src until the test ends, then requires Run to have returned: every
+// goroutine it started joined. The returned context ends when the source stops.
+func runSource(t *testing.T, ctx context.Context, src *Source) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("live source did not stop within 10s of its context ending")
+		}
+	})
+	return ctx
 }

@@ -62,7 +62,7 @@ func TestLiveIncrementalEqualsFull(t *testing.T) {
 	src, cs, dyn := syntheticSource(t, c, func() { notified.Add(1) })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	require.NoError(t, src.Start(ctx))
+	ctx = runSource(t, ctx, src)
 	require.NoError(t, src.WaitForSync(ctx))
 	require.Eventually(t, func() bool {
 		s, _ := src.Snapshot(time.Now())
@@ -157,7 +157,7 @@ func TestSourceRecordsChanges(t *testing.T) {
 	src, cs, _ := newFakeSource(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	require.NoError(t, src.Start(ctx))
+	ctx = runSource(t, ctx, src)
 	require.NoError(t, src.WaitForSync(ctx))
 	src.Changes()
 	_, err := cs.CoreV1().Pods("team").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "team"}}, metav1.CreateOptions{})
@@ -183,7 +183,7 @@ func TestPartialSnapshotReadsOneNamespace(t *testing.T) {
 	src, _, _ := syntheticSource(t, c, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	require.NoError(t, src.Start(ctx))
+	ctx = runSource(t, ctx, src)
 	require.NoError(t, src.WaitForSync(ctx))
 	require.Eventually(t, func() bool {
 		s, _ := src.Snapshot(time.Now())

@@ -8,17 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	admissionv1 "k8s.io/api/admissionregistration/v1"
-	appsv1 "k8s.io/api/apps/v1"
-	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -46,12 +44,14 @@ type Options struct {
 	// DiscoveryInterval is how often discovery is polled for CRDs appearing or going
 	// away; it doubles as the apiserver liveness check behind Stale. Default 15s.
 	DiscoveryInterval time.Duration
-	// KyvernoNamespace is where Kyverno's health Lease lives.
-	KyvernoNamespace string
+	// Config says where narrowed resources live (see auditor.Narrow: Kyverno's
+	// health Lease in SR2.KyvernoNamespace).
+	Config auditor.Config
 	// KeepPod, when set, decides which pods the cache keeps; the others are kept as
-	// small stubs that snapshots do not show and whose events trigger nothing. Use
-	// RelevantPods(cfg): at 100k pods, most of them CPU pods, it divides the cache
-	// several times. Nil keeps every pod.
+	// small stubs that snapshots do not show and whose events trigger nothing. The app
+	// passes the union of the configured rules' pod predicates (auditor.RuleMeta.Pods):
+	// at 100k pods, most of them CPU pods, it divides the cache several times. Nil
+	// keeps every pod.
 	KeepPod func(*corev1.Pod) bool
 }
 
@@ -63,7 +63,8 @@ type Source struct {
 	meta    metadata.Interface
 	disc    discovery.DiscoveryInterface
 	factory informers.SharedInformerFactory
-	leases  informers.SharedInformerFactory
+	// narrowed are the factories of resources watched in part (auditor.Narrow), by ID.
+	narrowed map[string]informers.SharedInformerFactory
 
 	mu        sync.RWMutex
 	resources map[string]*watched // by resource ID
@@ -71,6 +72,9 @@ type Source struct {
 	started   atomic.Bool
 	changes   changeLog
 	released  sync.Once
+	// workers counts the goroutines Run starts besides the factories' (custom
+	// informers and their sync watchers): Run returns after all of them.
+	workers sync.WaitGroup
 }
 
 // watched is one running informer and what we know about its health.
@@ -148,20 +152,27 @@ func NewForClients(client kubernetes.Interface, dyn dynamic.Interface, meta meta
 	if o.OnChange == nil {
 		o.OnChange = func() {}
 	}
-	if o.KyvernoNamespace == "" {
-		o.KyvernoNamespace = "kyverno"
+	if o.Config.SR2.KyvernoNamespace == "" {
+		o.Config.SR2.KyvernoNamespace = auditor.DefaultConfig().SR2.KyvernoNamespace
 	}
-	return &Source{
+	s := &Source{
 		opts: o, client: client, dyn: dyn, meta: meta, disc: client.Discovery(),
-		factory: informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(transformKeeping(o.KeepPod))),
-		// Kyverno's health Lease only: node leases change every 10s and would wake the engine.
-		leases: informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(transform),
-			informers.WithNamespace(o.KyvernoNamespace),
-			informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
-				lo.FieldSelector = fields.OneTermEqualSelector("metadata.name", "kyverno-health").String()
-			})),
+		factory:   informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(transformKeeping(o.KeepPod))),
+		narrowed:  map[string]informers.SharedInformerFactory{},
 		resources: map[string]*watched{},
 	}
+	for _, r := range auditor.Kinds {
+		if n := r.Narrow; n != nil && r.Typed() {
+			// One object only (Kyverno's health Lease: node leases change every 10s and
+			// would wake the engine).
+			s.narrowed[r.ID] = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(transform),
+				informers.WithNamespace(n.Namespace(o.Config)),
+				informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
+					lo.FieldSelector = fields.OneTermEqualSelector("metadata.name", n.Name).String()
+				}))
+		}
+	}
+	return s
 }
 
 // Client returns the typed client (used by the active probes).
@@ -231,48 +242,38 @@ func (s *Source) register(info auditor.ResourceInfo, gvr schema.GroupVersionReso
 	return w, nil
 }
 
-func infoOf(id string) auditor.ResourceInfo {
-	for _, r := range auditor.KnownResources {
-		if r.ID == id {
-			return r
+// Run registers the informers of the built-in kinds, runs discovery (which starts and
+// stops the informers of CRD-backed kinds) and blocks until ctx ends. Caches fill in the
+// background (see Synced). When it returns, every goroutine it started has ended and
+// the informer factories are shut down.
+func (s *Source) Run(ctx context.Context) error {
+	defer s.workers.Wait()
+	for _, r := range auditor.Kinds {
+		if !r.Typed() {
+			continue
 		}
-	}
-	panic("unknown resource " + id)
-}
-
-// Start registers the core informers, runs discovery once and starts everything. It
-// returns at once; caches fill in the background (see Synced).
-func (s *Source) Start(ctx context.Context) error {
-	core := map[string]cache.SharedIndexInformer{
-		auditor.ResourceNamespaces:      s.factory.Core().V1().Namespaces().Informer(),
-		auditor.ResourcePods:            s.factory.Core().V1().Pods().Informer(),
-		auditor.ResourceNodes:           s.factory.Core().V1().Nodes().Informer(),
-		auditor.ResourceConfigMaps:      s.factory.Core().V1().ConfigMaps().Informer(),
-		auditor.ResourceNetworkPolicies: s.factory.Networking().V1().NetworkPolicies().Informer(),
-		auditor.ResourceDaemonSets:      s.factory.Apps().V1().DaemonSets().Informer(),
-		auditor.ResourceDeployments:     s.factory.Apps().V1().Deployments().Informer(),
-		auditor.ResourceLeases:          s.leases.Coordination().V1().Leases().Informer(),
-
-		auditor.ResourceValidatingWebhookConfigurations: s.factory.Admissionregistration().V1().ValidatingWebhookConfigurations().Informer(),
-		auditor.ResourceValidatingAdmissionPolicies:     s.factory.Admissionregistration().V1().ValidatingAdmissionPolicies().Informer(),
-		auditor.ResourceValidatingAdmissionBindings:     s.factory.Admissionregistration().V1().ValidatingAdmissionPolicyBindings().Informer(),
-	}
-	for id, inf := range core {
-		info := infoOf(id)
-		if _, err := s.register(info, schema.GroupVersionResource{Group: info.Group, Version: info.Versions[0], Resource: info.Resource}, inf, nil); err != nil {
+		f := s.factory
+		if nf, ok := s.narrowed[r.ID]; ok {
+			f = nf
+		}
+		gi, err := f.ForResource(r.GroupVersionResource())
+		if err != nil {
+			return fmt.Errorf("informer for %s: %w", r.ID, err)
+		}
+		if _, err := s.register(r, r.GroupVersionResource(), gi.Informer(), nil); err != nil {
 			return err
 		}
 	}
-	s.factory.Start(ctx.Done())
-	s.leases.Start(ctx.Done())
+	factories := append([]informers.SharedInformerFactory{s.factory}, slices.Collect(maps.Values(s.narrowed))...)
+	for _, f := range factories {
+		f.Start(ctx.Done())
+		defer f.Shutdown()
+	}
 	s.started.Store(true)
 	s.discover(ctx)
-	go s.discoveryLoop(ctx)
+	s.discoveryLoop(ctx)
 	return nil
 }
-
-// ownerOnlyCore are built-in kinds read only as pod owners, through metadata informers.
-var ownerOnlyCore = []string{auditor.ResourceJobs, auditor.ResourceReplicaSets, auditor.ResourceStatefulSets}
 
 func (s *Source) discoveryLoop(ctx context.Context) {
 	t := time.NewTicker(s.opts.DiscoveryInterval)
@@ -337,17 +338,10 @@ func (s *Source) discover(ctx context.Context) {
 			served[gr] = append(served[gr], gv.Version)
 		}
 	}
-	var custom []auditor.ResourceInfo
-	for _, r := range auditor.KnownResources {
-		if r.Custom {
-			custom = append(custom, r)
+	for _, r := range auditor.Kinds {
+		if r.Typed() {
+			continue // built-in kinds are always served
 		}
-	}
-	custom = append(custom, auditor.OwnerResources...)
-	for _, id := range ownerOnlyCore {
-		custom = append(custom, infoOf(id))
-	}
-	for _, r := range custom {
 		version := pickVersion(r.Versions, served[r.GroupResource()])
 		s.mu.RLock()
 		w, running := s.resources[r.ID]
@@ -405,21 +399,29 @@ func (s *Source) startCustom(ctx context.Context, r auditor.ResourceInfo, versio
 		return
 	}
 	s.opts.Logger.Info("resource served; watching it", "resource", r.ID, "version", version)
-	done := mergeStop(ctx, stop)
-	go inf.Run(done)
+	done := s.mergeStop(ctx, stop)
+	s.workers.Add(2)
+	go func() {
+		defer s.workers.Done()
+		inf.Run(done)
+	}()
 	s.notifyFull(r.ID + " watched")
 	// An empty resource syncs without any event: say so, or its availability would read
 	// "pending" until the next full evaluation.
 	go func() {
+		defer s.workers.Done()
 		if cache.WaitForCacheSync(done, inf.HasSynced) {
 			s.notifyFull(r.ID + " synced")
 		}
 	}()
 }
 
-func mergeStop(ctx context.Context, stop chan struct{}) <-chan struct{} {
+// mergeStop returns a channel closed when ctx ends or stop is closed.
+func (s *Source) mergeStop(ctx context.Context, stop chan struct{}) <-chan struct{} {
 	out := make(chan struct{})
+	s.workers.Add(1)
 	go func() {
+		defer s.workers.Done()
 		select {
 		case <-ctx.Done():
 		case <-stop:
@@ -444,10 +446,10 @@ func (s *Source) recheckErrors(ctx context.Context) {
 	for _, w := range bad {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		var err error
-		if w.info.ID == auditor.ResourceLeases {
-			// Only Kyverno's health Lease is watched (and granted by RBAC): probe the same.
-			_, err = s.meta.Resource(w.gvr).Namespace(s.opts.KyvernoNamespace).List(cctx, metav1.ListOptions{
-				Limit: 1, FieldSelector: fields.OneTermEqualSelector("metadata.name", "kyverno-health").String()})
+		if n := w.info.Narrow; n != nil {
+			// Only that object is watched (and granted by RBAC): probe the same.
+			_, err = s.meta.Resource(w.gvr).Namespace(n.Namespace(s.opts.Config)).List(cctx, metav1.ListOptions{
+				Limit: 1, FieldSelector: fields.OneTermEqualSelector("metadata.name", n.Name).String()})
 		} else {
 			_, err = s.meta.Resource(w.gvr).List(cctx, metav1.ListOptions{Limit: 1})
 		}
@@ -502,8 +504,7 @@ func (s *Source) ResourceStates() map[string]auditor.Availability {
 	out := map[string]auditor.Availability{}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	all := append(append([]auditor.ResourceInfo{}, auditor.KnownResources...), auditor.OwnerResources...)
-	for _, r := range all {
+	for _, r := range auditor.Kinds {
 		if w, ok := s.resources[r.ID]; ok {
 			out[r.ID] = w.availability()
 		} else if r.Custom || r.OwnerOnly {
@@ -559,23 +560,6 @@ func (w *watched) objects(namespaces []string) []any {
 	return out
 }
 
-func list[T any](s *Source, id string, namespaces []string) []*T {
-	s.mu.RLock()
-	w := s.resources[id]
-	s.mu.RUnlock()
-	if w == nil {
-		return nil
-	}
-	items := w.objects(namespaces)
-	out := make([]*T, 0, len(items))
-	for _, it := range items {
-		if t, ok := it.(*T); ok {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
 // Snapshot builds a snapshot from the caches. Objects are shared with the caches and
 // must not be modified (rules are read-only by contract).
 func (s *Source) Snapshot(now time.Time) (*auditor.Snapshot, error) {
@@ -603,20 +587,9 @@ func (s *Source) snapshot(now time.Time, namespaces []string) (*auditor.Snapshot
 		return nil, errors.New("source not started")
 	}
 	snap := &auditor.Snapshot{
-		Now:                             now,
-		Namespaces:                      list[corev1.Namespace](s, auditor.ResourceNamespaces, namespaces),
-		Pods:                            list[corev1.Pod](s, auditor.ResourcePods, namespaces),
-		Nodes:                           list[corev1.Node](s, auditor.ResourceNodes, namespaces),
-		ConfigMaps:                      list[corev1.ConfigMap](s, auditor.ResourceConfigMaps, namespaces),
-		NetworkPolicies:                 list[networkingv1.NetworkPolicy](s, auditor.ResourceNetworkPolicies, namespaces),
-		DaemonSets:                      list[appsv1.DaemonSet](s, auditor.ResourceDaemonSets, namespaces),
-		Deployments:                     list[appsv1.Deployment](s, auditor.ResourceDeployments, namespaces),
-		Leases:                          list[coordinationv1.Lease](s, auditor.ResourceLeases, namespaces),
-		ValidatingWebhookConfigurations: list[admissionv1.ValidatingWebhookConfiguration](s, auditor.ResourceValidatingWebhookConfigurations, namespaces),
-		ValidatingAdmissionPolicies:     list[admissionv1.ValidatingAdmissionPolicy](s, auditor.ResourceValidatingAdmissionPolicies, namespaces),
-		ValidatingAdmissionBindings:     list[admissionv1.ValidatingAdmissionPolicyBinding](s, auditor.ResourceValidatingAdmissionBindings, namespaces),
-		Custom:                          map[schema.GroupKind][]*unstructured.Unstructured{},
-		Availability:                    s.ResourceStates(),
+		Now:          now,
+		Custom:       map[schema.GroupKind][]*unstructured.Unstructured{},
+		Availability: s.ResourceStates(),
 	}
 	s.mu.RLock()
 	ids := make([]string, 0, len(s.resources))
@@ -629,21 +602,20 @@ func (s *Source) snapshot(now time.Time, namespaces []string) (*auditor.Snapshot
 		s.mu.RLock()
 		w := s.resources[id]
 		s.mu.RUnlock()
-		if w == nil || w.stop == nil && !w.info.OwnerOnly {
+		if w == nil {
 			continue
 		}
 		for _, it := range w.objects(namespaces) {
 			switch o := it.(type) {
-			case *unstructured.Unstructured:
-				gk := w.info.GroupKind()
-				snap.Custom[gk] = append(snap.Custom[gk], o)
 			case *ownerMeta:
-				snap.Owners = append(snap.Owners, o.owner)
+				w.info.Add(snap, o.owner)
 			case *metav1.PartialObjectMetadata:
-				snap.Owners = append(snap.Owners, &auditor.Owner{
+				w.info.Add(snap, &auditor.Owner{
 					APIVersion: w.gvr.GroupVersion().String(), Kind: w.info.Kind, Namespace: o.Namespace, Name: o.Name,
 					UID: o.UID, Labels: o.Labels, OwnerReferences: o.OwnerReferences,
 				})
+			default:
+				w.info.Add(snap, it) // pod stubs are not pods: Add skips them
 			}
 		}
 	}

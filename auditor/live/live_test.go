@@ -57,7 +57,7 @@ func TestSourceSyncsStripsAndSnapshots(t *testing.T) {
 	src, cs, _ := newFakeSource(t, nil, pod, ns)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	require.NoError(t, src.Start(ctx))
+	ctx = runSource(t, ctx, src)
 	require.NoError(t, src.WaitForSync(ctx))
 
 	snap, err := src.Snapshot(time.Now())
@@ -89,7 +89,7 @@ func TestSourceCallsOnChange(t *testing.T) {
 	src, cs, _ := newFakeSource(t, func() { changes <- struct{}{} })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	require.NoError(t, src.Start(ctx))
+	ctx = runSource(t, ctx, src)
 	require.NoError(t, src.WaitForSync(ctx))
 	for len(changes) > 0 {
 		<-changes
@@ -113,7 +113,7 @@ func TestSourceStartsAndStopsCRDInformersWithDiscovery(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	require.NoError(t, src.Start(ctx))
+	ctx = runSource(t, ctx, src)
 	require.NoError(t, src.WaitForSync(ctx))
 
 	// Kueue appears in discovery: its informer starts without a restart.
@@ -138,7 +138,7 @@ func TestSourceForbiddenResourceDoesNotBlockSync(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	require.NoError(t, src.Start(ctx))
+	ctx = runSource(t, ctx, src)
 	sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
 	defer scancel()
 	require.NoError(t, src.WaitForSync(sctx), "a forbidden resource must not block readiness")

@@ -94,7 +94,7 @@ func TestStubPodsAreHiddenAndSilent(t *testing.T) {
 		KeepPod: RelevantPods(auditor.DefaultConfig()), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	require.NoError(t, src.Start(ctx))
+	ctx = runSource(t, ctx, src)
 	require.NoError(t, src.WaitForSync(ctx))
 	waitQuiet(&notified)
 	src.Changes()

@@ -152,6 +152,11 @@ func transform(obj any) (any, error) {
 	case *appsv1.Deployment:
 		stripMeta(&o.ObjectMeta)
 		stripMeta(&o.Spec.Template.ObjectMeta)
+	case *corev1.Service:
+		stripMeta(&o.ObjectMeta)
+		o.Spec = corev1.ServiceSpec{Type: o.Spec.Type, ClusterIP: o.Spec.ClusterIP, ClusterIPs: o.Spec.ClusterIPs,
+			Ports: o.Spec.Ports, Selector: o.Spec.Selector}
+		o.Status = corev1.ServiceStatus{}
 	case *corev1.ConfigMap:
 		stripMeta(&o.ObjectMeta)
 	case *corev1.Namespace:

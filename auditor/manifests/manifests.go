@@ -15,13 +15,7 @@ import (
 	"sort"
 	"strings"
 
-	admissionv1 "k8s.io/api/admissionregistration/v1"
-	appsv1 "k8s.io/api/apps/v1"
-	coordinationv1 "k8s.io/api/coordination/v1"
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
@@ -280,132 +274,24 @@ func Snapshot(objs []Object) (*auditor.Snapshot, error) {
 		if known && info.Namespaced && o.GetNamespace() == "" {
 			o.SetNamespace("default")
 		}
-		if err := add(s, o, info, known); err != nil {
-			errs = append(errs, &InputError{File: o.File, Doc: o.Doc, Err: fmt.Errorf("%s %q: %w", gvk.Kind, o.GetName(), err)})
-			continue
+		if known {
+			v, err := info.Decode(o.Unstructured)
+			if err != nil {
+				errs = append(errs, &InputError{File: o.File, Doc: o.Doc, Err: fmt.Errorf("%s %q: %w", gvk.Kind, o.GetName(), err)})
+				continue
+			}
+			info.Add(s, v)
+			if info.OwnerOnly {
+				continue // its Owner is what it decodes to
+			}
 		}
-		s.Owners = append(s.Owners, &auditor.Owner{
-			APIVersion: o.GetAPIVersion(), Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName(),
-			UID: o.GetUID(), Labels: o.GetLabels(), OwnerReferences: o.GetOwnerReferences(),
-		})
+		s.Owners = append(s.Owners, auditor.OwnerOf(o.Unstructured))
 	}
 	for _, r := range auditor.KnownResources {
-		if r.Custom && len(s.Custom[r.GroupKind()]) == 0 {
+		if r.Custom && r.Len(s) == 0 {
 			s.Availability[r.ID] = auditor.Availability{State: auditor.NotServed, Message: "no " + r.Kind + " among the scanned manifests"}
 		}
 	}
 	s.Index()
 	return s, errors.Join(errs...)
-}
-
-func convert[T any](o Object) (*T, error) {
-	var t T
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(o.Object, &t, true); err != nil {
-		return nil, err
-	}
-	return &t, nil
-}
-
-func add(s *auditor.Snapshot, o Object, info auditor.ResourceInfo, known bool) error {
-	if !known {
-		return nil
-	}
-	if info.Custom {
-		if !info.OwnerOnly {
-			s.Custom[info.GroupKind()] = append(s.Custom[info.GroupKind()], o.Unstructured)
-		}
-		return nil
-	}
-	var err error
-	switch info.ID {
-	case auditor.ResourceNamespaces:
-		var v *corev1.Namespace
-		if v, err = convert[corev1.Namespace](o); err == nil {
-			if v.Labels == nil {
-				v.Labels = map[string]string{}
-			}
-			// The control plane sets this immutable label on every namespace; selectors pin to it.
-			v.Labels[corev1.LabelMetadataName] = v.Name
-			s.Namespaces = append(s.Namespaces, v)
-		}
-	case auditor.ResourcePods:
-		var v *corev1.Pod
-		if v, err = convert[corev1.Pod](o); err == nil {
-			s.Pods = append(s.Pods, v)
-		}
-	case auditor.ResourceNodes:
-		var v *corev1.Node
-		if v, err = convert[corev1.Node](o); err == nil {
-			s.Nodes = append(s.Nodes, v)
-		}
-	case auditor.ResourceConfigMaps:
-		var v *corev1.ConfigMap
-		if v, err = convert[corev1.ConfigMap](o); err == nil {
-			s.ConfigMaps = append(s.ConfigMaps, v)
-		}
-	case auditor.ResourceNetworkPolicies:
-		var v *networkingv1.NetworkPolicy
-		if v, err = convert[networkingv1.NetworkPolicy](o); err == nil {
-			DefaultNetworkPolicy(v)
-			s.NetworkPolicies = append(s.NetworkPolicies, v)
-		}
-	case auditor.ResourceDaemonSets:
-		var v *appsv1.DaemonSet
-		if v, err = convert[appsv1.DaemonSet](o); err == nil {
-			s.DaemonSets = append(s.DaemonSets, v)
-		}
-	case auditor.ResourceDeployments:
-		var v *appsv1.Deployment
-		if v, err = convert[appsv1.Deployment](o); err == nil {
-			s.Deployments = append(s.Deployments, v)
-		}
-	case auditor.ResourceLeases:
-		var v *coordinationv1.Lease
-		if v, err = convert[coordinationv1.Lease](o); err == nil {
-			s.Leases = append(s.Leases, v)
-		}
-	case auditor.ResourceValidatingWebhookConfigurations:
-		var v *admissionv1.ValidatingWebhookConfiguration
-		if v, err = convert[admissionv1.ValidatingWebhookConfiguration](o); err == nil {
-			s.ValidatingWebhookConfigurations = append(s.ValidatingWebhookConfigurations, v)
-		}
-	case auditor.ResourceValidatingAdmissionPolicies:
-		var v *admissionv1.ValidatingAdmissionPolicy
-		if v, err = convert[admissionv1.ValidatingAdmissionPolicy](o); err == nil {
-			s.ValidatingAdmissionPolicies = append(s.ValidatingAdmissionPolicies, v)
-		}
-	case auditor.ResourceValidatingAdmissionBindings:
-		var v *admissionv1.ValidatingAdmissionPolicyBinding
-		if v, err = convert[admissionv1.ValidatingAdmissionPolicyBinding](o); err == nil {
-			s.ValidatingAdmissionBindings = append(s.ValidatingAdmissionBindings, v)
-		}
-	}
-	return err
-}
-
-// DefaultNetworkPolicy applies the API server's defaulting (SetDefaults_NetworkPolicy):
-// omitted policyTypes become [Ingress], plus Egress when egress rules exist; port
-// protocols default to TCP. Objects read from the API already carry these values.
-func DefaultNetworkPolicy(p *networkingv1.NetworkPolicy) {
-	if len(p.Spec.PolicyTypes) == 0 {
-		p.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
-		if len(p.Spec.Egress) != 0 {
-			p.Spec.PolicyTypes = append(p.Spec.PolicyTypes, networkingv1.PolicyTypeEgress)
-		}
-	}
-	tcp := corev1.ProtocolTCP
-	for i := range p.Spec.Ingress {
-		for j := range p.Spec.Ingress[i].Ports {
-			if p.Spec.Ingress[i].Ports[j].Protocol == nil {
-				p.Spec.Ingress[i].Ports[j].Protocol = &tcp
-			}
-		}
-	}
-	for i := range p.Spec.Egress {
-		for j := range p.Spec.Egress[i].Ports {
-			if p.Spec.Egress[i].Ports[j].Protocol == nil {
-				p.Spec.Egress[i].Ports[j].Protocol = &tcp
-			}
-		}
-	}
 }

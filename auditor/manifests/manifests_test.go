@@ -211,7 +211,7 @@ func TestPolicyTypesDefaulting(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			DefaultNetworkPolicy(&tc.np)
+			auditor.DefaultNetworkPolicy(&tc.np)
 			assert.Equal(t, tc.want, tc.np.Spec.PolicyTypes)
 		})
 	}

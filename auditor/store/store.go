@@ -6,6 +6,7 @@ package store
 import (
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
@@ -54,6 +55,21 @@ type Transition struct {
 	Previous *auditor.Finding
 }
 
+// State is what the store published after one evaluation: the evaluation (control
+// states, facts, inconclusive rules, the snapshot judged), the open findings with their
+// history, and the transitions that led there. It is immutable: every exporter reads one
+// State whole, so a scrape never shows new findings with old control states.
+type State struct {
+	// Evaluation is nil when the findings were applied without one (Apply, Restore).
+	Evaluation *auditor.Evaluation
+	// Open are the open findings, sorted (auditor.Less).
+	Open []Record
+	// Transitions are what this evaluation changed, ordered by type then finding.
+	Transitions []Transition
+	// Seq counts publications, from 1.
+	Seq uint64
+}
+
 // Store holds the open findings. It is safe for concurrent use: the engine writes,
 // exporters read.
 type Store struct {
@@ -61,10 +77,89 @@ type Store struct {
 	records map[string]*Record
 	sorted  []Record // cached sorted copy, rebuilt on change
 	evals   int
+
+	state atomic.Pointer[State]
+	subMu sync.Mutex
+	subs  []*Subscription
 }
 
 // New returns an empty store.
-func New() *Store { return &Store{records: map[string]*Record{}} }
+func New() *Store {
+	s := &Store{records: map[string]*Record{}}
+	s.state.Store(&State{})
+	return s
+}
+
+// State returns the latest published state (never nil: an empty state before the first).
+func (s *Store) State() *State { return s.state.Load() }
+
+// Publish applies a full evaluation (see Apply) and publishes it as the new State.
+func (s *Store) Publish(ev *auditor.Evaluation) []Transition {
+	return s.publish(ev, s.apply(ev.At, ev.Findings, nil))
+}
+
+// PublishPartial applies an incremental evaluation (see ApplyPartial: findings are the
+// re-judged ones, ev the merged evaluation) and publishes it as the new State.
+func (s *Store) PublishPartial(ev *auditor.Evaluation, findings []auditor.Finding, inScope func(*auditor.Finding) bool) []Transition {
+	if inScope == nil {
+		inScope = func(*auditor.Finding) bool { return false }
+	}
+	return s.publish(ev, s.apply(ev.At, findings, inScope))
+}
+
+func (s *Store) publish(ev *auditor.Evaluation, tr []Transition) []Transition {
+	s.mu.RLock()
+	open := s.sorted
+	s.mu.RUnlock()
+	st := &State{Evaluation: ev, Open: open, Transitions: tr, Seq: s.state.Load().Seq + 1}
+	s.state.Store(st)
+	s.subMu.Lock()
+	for _, sub := range s.subs {
+		sub.offer(st)
+	}
+	s.subMu.Unlock()
+	return tr
+}
+
+// Subscribe returns a mailbox of published states for a consumer running on its own
+// goroutine (an event sink, the evidence writer). It holds the latest state only:
+// publishing never blocks, and a consumer slower than the evaluations skips to the
+// newest state (each state is complete), counted in Coalesced.
+func (s *Store) Subscribe(name string) *Subscription {
+	sub := &Subscription{Name: name, c: make(chan *State, 1)}
+	s.subMu.Lock()
+	s.subs = append(s.subs, sub)
+	s.subMu.Unlock()
+	return sub
+}
+
+// Subscription is one consumer's mailbox (see Store.Subscribe).
+type Subscription struct {
+	Name      string
+	c         chan *State
+	coalesced atomic.Uint64
+}
+
+// C delivers published states.
+func (u *Subscription) C() <-chan *State { return u.c }
+
+// Coalesced counts states replaced in the mailbox before the consumer took them.
+func (u *Subscription) Coalesced() uint64 { return u.coalesced.Load() }
+
+func (u *Subscription) offer(st *State) {
+	for {
+		select {
+		case u.c <- st:
+			return
+		default:
+		}
+		select {
+		case <-u.c:
+			u.coalesced.Add(1)
+		default:
+		}
+	}
+}
 
 // Apply replaces the open findings with the result of a full evaluation and returns the
 // transitions, ordered by type then finding (auditor.Less).
@@ -73,7 +168,7 @@ func New() *Store { return &Store{records: map[string]*Record{}} }
 // the waiver transition wins (Waived or WaiverExpired); Previous still shows the old
 // severity and message.
 func (s *Store) Apply(now time.Time, findings []auditor.Finding) []Transition {
-	return s.apply(now, findings, nil)
+	return s.publish(nil, s.apply(now, findings, nil))
 }
 
 // ApplyPartial is Apply for an evaluation that judged part of the cluster (an
@@ -85,7 +180,7 @@ func (s *Store) ApplyPartial(now time.Time, findings []auditor.Finding, inScope 
 	if inScope == nil {
 		inScope = func(*auditor.Finding) bool { return false }
 	}
-	return s.apply(now, findings, inScope)
+	return s.publish(nil, s.apply(now, findings, inScope))
 }
 
 // apply implements Apply (inScope nil: everything is in scope) and ApplyPartial.
@@ -230,4 +325,12 @@ func (s *Store) Restore(records []Record) {
 		s.records[r.Key()] = &r
 	}
 	s.rebuild()
+	s.state.Store(&State{Open: s.sorted, Seq: s.state.Load().Seq + 1})
+}
+
+// Sink receives finding transitions (OpenTelemetry events). The app calls it from its
+// own goroutine with the transitions a leader announces; it must still not block for
+// long: queue and return.
+type Sink interface {
+	OnTransitions(ev *auditor.Evaluation, transitions []Transition)
 }

@@ -122,13 +122,19 @@ func loadSnapshot(ctx context.Context, g *globalFlags, files []string, timeout t
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	src, err := live.New(rc, live.Options{})
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	src, err := live.New(rc, live.Options{Config: cfg})
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
-	if err := src.Start(ctx); err != nil {
-		return nil, &exitError{code: 2, err: err}
-	}
+	// The source runs until this one-off snapshot is taken, and is joined before return.
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- src.Run(runCtx) }()
+	defer func() { stop(); <-done }()
 	if err := src.WaitForSync(ctx); err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}

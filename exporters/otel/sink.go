@@ -1,7 +1,7 @@
 // Package otel publishes finding transitions as OpenTelemetry events: one log record
 // per transition, with EventName enforcement_auditor.finding.<transition>, exported
 // over OTLP (gRPC or HTTP/protobuf) as configured by the standard OTEL_* environment
-// variables. It is an engine.Sink: OnTransitions queues and returns; a full queue drops
+// variables. It is a store.Sink: OnTransitions queues and returns; a full queue drops
 // and counts instead of slowing the evaluation loop.
 package otel
 
@@ -24,7 +24,6 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
-	"github.com/llm-platform/enforcement-auditor/auditor/engine"
 	"github.com/llm-platform/enforcement-auditor/auditor/store"
 )
 
@@ -72,7 +71,7 @@ type Sink struct {
 	stopped  atomic.Bool
 }
 
-var _ engine.Sink = (*Sink)(nil)
+var _ store.Sink = (*Sink)(nil)
 
 // New configures the sink from the environment:
 //

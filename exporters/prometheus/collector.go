@@ -46,12 +46,11 @@ type BuildInfo struct {
 
 // Options configure a Collector. Every field but Store and Rules may be zero.
 type Options struct {
-	// Store holds the open findings.
+	// Store publishes the evaluations: each scrape renders one store.State whole
+	// (findings, control states and facts of the same evaluation).
 	Store *store.Store
 	// Rules is every known rule (rules.Catalogue()): each gets its series even when clean.
 	Rules []auditor.RuleMeta
-	// LastEvaluation returns the latest successful evaluation, nil before the first.
-	LastEvaluation func() *auditor.Evaluation
 	// Sources may be nil (offline scan).
 	Sources SourceStatus
 	// OTelDropped returns the OpenTelemetry events dropped since start; nil when OTel
@@ -175,14 +174,12 @@ func (c *Collector) Describe(chan<- *prom.Desc) {}
 // Collect renders every metric from the current state.
 func (c *Collector) Collect(ch chan<- prom.Metric) {
 	var ev *auditor.Evaluation
-	if c.opts.LastEvaluation != nil {
-		ev = c.opts.LastEvaluation()
-	}
-	stale := c.opts.Sources != nil && c.opts.Sources.Stale()
 	var open []store.Record
 	if c.opts.Store != nil {
-		open = c.opts.Store.Open()
+		st := c.opts.Store.State()
+		ev, open = st.Evaluation, st.Open
 	}
+	stale := c.opts.Sources != nil && c.opts.Sources.Stale()
 
 	c.collectFindings(ch, open)
 	c.collectFindingSeries(ch, open)

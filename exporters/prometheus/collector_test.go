@@ -65,8 +65,13 @@ func (f fakeSources) ResourceStates() map[string]auditor.Availability { return f
 func (f fakeSources) ListWatchErrors() map[string]uint64              { return f.errs }
 func (f fakeSources) Stale() bool                                     { return f.stale }
 
-func lastEval(ev *auditor.Evaluation) func() *auditor.Evaluation {
-	return func() *auditor.Evaluation { return ev }
+// published is a store that published ev (its findings become the open records).
+func published(ev *auditor.Evaluation) *store.Store {
+	s := store.New()
+	if ev != nil {
+		s.Publish(ev)
+	}
+	return s
 }
 
 func compare(t *testing.T, c *Collector, want string, names ...string) {
@@ -305,7 +310,7 @@ enforcement_auditor_control_status{control="SR3",state="unknown"} 1
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			c := New(Options{Store: store.New(), LastEvaluation: lastEval(tc.ev), Sources: tc.sources})
+			c := New(Options{Store: published(tc.ev), Sources: tc.sources})
 			compare(t, c, tc.want, "control_status")
 		})
 	}
@@ -334,7 +339,7 @@ enforcement_auditor_rule_inconclusive{control="SR2",rule="gpu-pod-missing-queue-
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			c := New(Options{Store: store.New(), Rules: rules, LastEvaluation: lastEval(tc.ev)})
+			c := New(Options{Store: published(tc.ev), Rules: rules})
 			compare(t, c, tc.want, "rule_inconclusive")
 		})
 	}
@@ -426,7 +431,7 @@ enforcement_auditor_ok{a="x"} 5
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			c := New(Options{Store: store.New(), LastEvaluation: lastEval(&auditor.Evaluation{At: t0, Facts: tc.facts})})
+			c := New(Options{Store: published(&auditor.Evaluation{At: t0, Facts: tc.facts})})
 			compare(t, c, tc.want, tc.names...)
 		})
 	}
@@ -556,9 +561,8 @@ func goldenState() *Collector {
 	gpuOpen := finding(metaGPU, auditor.SeverityHigh, obj("Pod", "team-a", "trainer"))
 	wi := finding(metaWI, auditor.SeverityMedium, obj("Pod", "team-a", "bench"))
 	wi.Control, wi.Discriminator = auditor.SR2, metaGPU.ID
-	st := storeWith(gpuWaived, gpuOpen, wi)
 	ev := &auditor.Evaluation{
-		At: t0, Duration: 40 * time.Millisecond,
+		At: t0, Duration: 40 * time.Millisecond, Findings: []auditor.Finding{gpuWaived, gpuOpen, wi},
 		Inconclusive: map[string][]string{metaDeny.ID: {"networkpolicies.networking.k8s.io is pending"}},
 		Controls:     map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Unknown, auditor.SR2: auditor.Violated, auditor.SR3: auditor.Enforced},
 		Facts: []auditor.Fact{
@@ -567,7 +571,7 @@ func goldenState() *Collector {
 		},
 	}
 	c := New(Options{
-		Store: st, Rules: []auditor.RuleMeta{metaDeny, metaGPU, metaWI}, LastEvaluation: lastEval(ev),
+		Store: published(ev), Rules: []auditor.RuleMeta{metaDeny, metaGPU, metaWI},
 		Sources: fakeSources{
 			states: map[string]auditor.Availability{auditor.ResourcePods: {State: auditor.Synced}, auditor.ResourceKueueWorkloads: {State: auditor.NotServed}},
 			errs:   map[string]uint64{auditor.ResourcePods: 0},
@@ -640,10 +644,7 @@ func TestRegistryAndHandler(t *testing.T) {
 // TestConcurrentScrapes runs scrapes while the engine applies evaluations (go test -race).
 func TestConcurrentScrapes(t *testing.T) {
 	st := store.New()
-	var mu sync.Mutex
-	var last *auditor.Evaluation
-	c := New(Options{Store: st, Rules: []auditor.RuleMeta{metaGPU}, MaxFindingSeries: 5,
-		LastEvaluation: func() *auditor.Evaluation { mu.Lock(); defer mu.Unlock(); return last }})
+	c := New(Options{Store: st, Rules: []auditor.RuleMeta{metaGPU}, MaxFindingSeries: 5})
 	reg := NewRegistry(c)
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -652,13 +653,10 @@ func TestConcurrentScrapes(t *testing.T) {
 		for i := 0; i < 50; i++ {
 			now := t0.Add(time.Duration(i) * time.Second)
 			fs := []auditor.Finding{finding(metaGPU, auditor.SeverityHigh, obj("Pod", "team-a", "p"+string(rune('a'+i%26))))}
-			st.Apply(now, fs)
 			ev := &auditor.Evaluation{At: now, Duration: time.Millisecond, Findings: fs,
 				Controls: map[auditor.Control]auditor.ControlState{auditor.SR2: auditor.Violated},
 				Facts:    []auditor.Fact{fact("gpu_pods", "h", float64(i), "coverage", "bypassing")}}
-			mu.Lock()
-			last = ev
-			mu.Unlock()
+			st.Publish(ev)
 			c.ObserveEvaluation(ev, nil)
 		}
 	}()

@@ -63,9 +63,7 @@ func liveSource(b *testing.B, pods int) *liveFixture {
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ctx, cancel := context.WithCancel(context.Background())
 	f.cancel = cancel
-	if err := f.src.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
+	go func() { _ = f.src.Run(ctx) }()
 	if err := f.src.WaitForSync(ctx); err != nil {
 		b.Fatal(err)
 	}
@@ -264,9 +262,7 @@ func BenchmarkCacheHeap(b *testing.B) {
 					ctx, cancel := context.WithCancel(context.Background())
 					defer cancel()
 					src := live.NewForClients(cs, dyn, meta, live.Options{DiscoveryInterval: time.Hour, KeepPod: keep, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-					if err := src.Start(ctx); err != nil {
-						b.Fatal(err)
-					}
+					go func() { _ = src.Run(ctx) }()
 					if err := src.WaitForSync(ctx); err != nil {
 						b.Fatal(err)
 					}

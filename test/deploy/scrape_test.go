@@ -60,8 +60,6 @@ func exportedMetrics(t *testing.T) map[string]*family {
 		f.Severity = sev
 		findings = append(findings, f)
 	}
-	st := store.New()
-	st.Apply(now, findings)
 
 	snap := &auditor.Snapshot{
 		Now: now,
@@ -85,11 +83,15 @@ func exportedMetrics(t *testing.T) map[string]*family {
 	}
 	snap.Index()
 	ev := engine.Evaluate(all, snap, 0)
+	// The store publishes the fixture's findings with the evaluation's control states.
+	published := *ev
+	published.At, published.Findings = now, findings
+	st := store.New()
+	st.Publish(&published)
 
 	c := promexp.New(promexp.Options{
 		Store:            st,
 		Rules:            metas,
-		LastEvaluation:   func() *auditor.Evaluation { return ev },
 		Sources:          fixtureSources{},
 		OTelDropped:      func() uint64 { return 0 },
 		MaxFindingSeries: 1000,

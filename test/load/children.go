@@ -89,10 +89,10 @@ func runPipeline(kubeconfig, listen string, debounce time.Duration) error {
 	conf := auditor.DefaultConfig()
 	var runner *engine.Runner
 	src, err := live.New(cfg, live.Options{
-		OnChange:         func() { runner.Trigger() },
-		Logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
-		KyvernoNamespace: conf.SR2.KyvernoNamespace,
-		KeepPod:          live.RelevantPods(conf),
+		OnChange: func() { runner.Trigger() },
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Config:   conf,
+		KeepPod:  live.RelevantPods(conf),
 	})
 	if err != nil {
 		return err
@@ -103,8 +103,7 @@ func runPipeline(kubeconfig, listen string, debounce time.Duration) error {
 	for _, r := range rs {
 		metas = append(metas, r.Meta())
 	}
-	coll := promexp.New(promexp.Options{Store: st, Rules: metas, LastEvaluation: func() *auditor.Evaluation { return runner.Last() },
-		Sources: src, MaxFindingSeries: conf.Metrics.MaxFindingSeries})
+	coll := promexp.New(promexp.Options{Store: st, Rules: metas, Sources: src, MaxFindingSeries: conf.Metrics.MaxFindingSeries})
 	runner = engine.NewRunner(engine.Options{Rules: rs, Source: src, Incremental: src, Store: st, Observer: coll,
 		Debounce: debounce, MaxDelay: 2 * time.Second, Periodic: 5 * time.Minute,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), WaiverMaxDuration: conf.Waivers.MaxDuration.Duration})
@@ -128,9 +127,7 @@ func runPipeline(kubeconfig, listen string, debounce time.Duration) error {
 		<-gctx.Done()
 		return srv.Shutdown(context.Background())
 	})
-	if err := src.Start(gctx); err != nil {
-		return err
-	}
+	g.Go(func() error { return src.Run(gctx) })
 	g.Go(func() error {
 		if err := src.WaitForSync(gctx); err != nil {
 			return nil

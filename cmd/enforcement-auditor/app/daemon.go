@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -53,8 +52,9 @@ type Options struct {
 	// ProbeInterval is how often the probes run (default 5m).
 	ProbeInterval time.Duration
 
-	// Sinks receive finding transitions (OpenTelemetry events, evidence).
-	Sinks []engine.Sink
+	// Sinks receive the finding transitions the leader announces (OpenTelemetry
+	// events), from the emitter's goroutine.
+	Sinks []store.Sink
 	// OTelDropped reports events dropped by the OpenTelemetry queue (may be nil).
 	OTelDropped func() uint64
 	// ExtraHandlers are mounted on the HTTP server (e.g. /evidence).
@@ -71,12 +71,14 @@ type Options struct {
 	TLSCertFile, TLSKeyFile string
 }
 
-// Prober runs one kind of active probe and stores its results into a snapshot.
+// Prober runs one kind of active probe. Probes are a source: they fill their own
+// section of every snapshot as it is built (Annotate), and take their targets from a
+// fresh snapshot of the informer caches, never from an evaluation's result.
 type Prober interface {
 	Name() string
-	// Run probes once; snap is the latest snapshot (targets come from it).
+	// Run probes once; targets come from snap, read from the caches just before.
 	Run(ctx context.Context, snap *auditor.Snapshot)
-	// Annotate copies the latest results into a snapshot about to be evaluated.
+	// Annotate copies the latest results into a snapshot being built.
 	Annotate(snap *auditor.Snapshot)
 }
 
@@ -114,7 +116,9 @@ type Daemon struct {
 	ready     atomic.Bool
 	leader    atomic.Bool
 	emitter   *emitter
-	rules     []auditor.Rule
+	// emitterSub is the emitter's mailbox of published states.
+	emitterSub *store.Subscription
+	rules      []auditor.Rule
 
 	evidenceWriter *evidence.Writer
 }
@@ -123,32 +127,23 @@ type Daemon struct {
 // true without leader election).
 func (d *Daemon) IsLeader() bool { return d.leader.Load() }
 
-// probingSource adds the latest probe results to every snapshot.
+// probingSource is the live source with the probes' section filled in every full
+// snapshot. Partial snapshots (incremental evaluation) keep the previous snapshot's
+// probe results: new results trigger a full evaluation.
 type probingSource struct {
-	src    *live.Source
+	*live.Source
 	probes []Prober
-	mu     sync.Mutex
-	last   *auditor.Snapshot
 }
 
 func (p *probingSource) Snapshot(now time.Time) (*auditor.Snapshot, error) {
-	s, err := p.src.Snapshot(now)
+	s, err := p.Source.Snapshot(now)
 	if err != nil {
 		return nil, err
 	}
 	for _, pr := range p.probes {
 		pr.Annotate(s)
 	}
-	p.mu.Lock()
-	p.last = s
-	p.mu.Unlock()
 	return s, nil
-}
-
-func (p *probingSource) latest() *auditor.Snapshot {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.last
 }
 
 // New builds the daemon; nothing runs until Run.
@@ -169,7 +164,7 @@ func New(o Options) (*Daemon, error) {
 		OnChange:          func() { runner.Trigger() },
 		Logger:            o.Logger.With("component", "source"),
 		DiscoveryInterval: o.DiscoveryInterval,
-		KyvernoNamespace:  o.Config.SR2.KyvernoNamespace,
+		Config:            o.Config,
 		// Pods no rule reads (no GPU, not protected, no waiver) are cached as small stubs:
 		// at 100k pods this halves the cache (docs/benchmarks.md).
 		KeepPod: live.RelevantPods(o.Config),
@@ -183,6 +178,7 @@ func New(o Options) (*Daemon, error) {
 		cp = &checkpoint{client: src.Client(), namespace: o.LeaderElection.Namespace, name: o.LeaderElection.Name + "-announced"}
 	}
 	d.emitter = newEmitter(d.Store, o.Sinks, d.IsLeader, cp, o.Logger.With("component", "emitter"))
+	d.emitterSub = d.Store.Subscribe("emitter")
 	rs := rules.All(o.Config)
 	d.rules = rs
 	var evStatus promexp.EvidenceStatus
@@ -202,7 +198,6 @@ func New(o Options) (*Daemon, error) {
 	d.Collector = promexp.New(promexp.Options{
 		Store:            d.Store,
 		Rules:            metas,
-		LastEvaluation:   func() *auditor.Evaluation { return d.Runner.Last() },
 		Sources:          src,
 		OTelDropped:      o.OTelDropped,
 		Evidence:         evStatus,
@@ -212,9 +207,8 @@ func New(o Options) (*Daemon, error) {
 	})
 	runner = engine.NewRunner(engine.Options{
 		Rules:    rs,
-		Source:   &probingSource{src: src, probes: o.Probes},
+		Source:   &probingSource{Source: src, probes: o.Probes},
 		Store:    d.Store,
-		Sinks:    []engine.Sink{d.emitter},
 		Observer: d.Collector,
 		Debounce: o.Debounce,
 		MaxDelay: o.MaxDelay,
@@ -296,9 +290,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		defer cancel()
 		return srv.Shutdown(sctx)
 	})
-	if err := d.Source.Start(gctx); err != nil {
-		return err
-	}
+	g.Go(func() error { return d.Source.Run(gctx) })
+	g.Go(func() error { return d.emitter.run(gctx, d.emitterSub) })
 	g.Go(func() error {
 		if err := d.Source.WaitForSync(gctx); err != nil {
 			return nil // shutting down
@@ -316,15 +309,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 		g.Go(func() error { return d.writeEvidence(gctx) })
 	}
 	if len(o.Probes) > 0 {
-		ps := d.Runner
-		g.Go(func() error { return d.runProbes(gctx, ps) })
+		g.Go(func() error { return d.runProbes(gctx) })
 	}
 	err := g.Wait()
 	log.Info("stopped")
 	return err
 }
 
-func (d *Daemon) runProbes(ctx context.Context, r *engine.Runner) error {
+// runProbes probes every ProbeInterval while this replica leads, with targets read
+// from the caches at that moment, then asks for a full evaluation with the results.
+func (d *Daemon) runProbes(ctx context.Context) error {
 	poll := time.NewTicker(time.Second)
 	for !d.ready.Load() {
 		select {
@@ -338,11 +332,16 @@ func (d *Daemon) runProbes(ctx context.Context, r *engine.Runner) error {
 	t := time.NewTicker(d.opts.ProbeInterval)
 	defer t.Stop()
 	for {
-		if ev := r.Last(); ev != nil && ev.Snapshot != nil && d.IsLeader() {
-			for _, p := range d.opts.Probes {
-				p.Run(ctx, ev.Snapshot)
+		if d.IsLeader() {
+			snap, err := d.Source.Snapshot(time.Now())
+			if err != nil {
+				d.opts.Logger.Warn("probes skipped: no snapshot of the caches", "err", err)
+			} else {
+				for _, p := range d.opts.Probes {
+					p.Run(ctx, snap)
+				}
+				d.Runner.TriggerFull()
 			}
-			r.Trigger()
 		}
 		select {
 		case <-ctx.Done():

@@ -17,29 +17,48 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
-	"github.com/llm-platform/enforcement-auditor/auditor/engine"
 	"github.com/llm-platform/enforcement-auditor/auditor/store"
 )
 
-// emitter feeds the sinks (OpenTelemetry events, ...) from the leader only. Instead of
-// forwarding the engine's transitions, it diffs the current findings against what was
-// last announced; with a checkpoint, the announced set survives a leader change or a
-// restart, so a new leader emits exactly the transitions its predecessor did not: none
-// lost, none repeated (at-least-once only if a leader dies between emitting and saving).
+// emitter feeds the sinks (OpenTelemetry events, ...) from the leader only, on its own
+// goroutine (run): it takes the latest published state from a one-slot mailbox, so the
+// evaluation loop never waits for it and a slow sink skips to the newest state. That is
+// why it diffs the state's findings against what was last announced rather than
+// forwarding one evaluation's transitions: skipped states lose nothing. With a
+// checkpoint, the announced set survives a leader change or a restart, so a new leader
+// emits exactly the transitions its predecessor did not: none lost, none repeated
+// (at-least-once only if a leader dies between emitting and saving).
 type emitter struct {
 	main      *store.Store
 	announced *store.Store
-	sinks     []engine.Sink
+	sinks     []store.Sink
 	isLeader  func() bool
 	cp        *checkpoint // nil: in memory only
 	log       *slog.Logger
 
 	mu       sync.Mutex
 	needLoad bool
+	poke     chan struct{} // leadership gained: emit without waiting for an evaluation
 }
 
-func newEmitter(main *store.Store, sinks []engine.Sink, isLeader func() bool, cp *checkpoint, log *slog.Logger) *emitter {
-	return &emitter{main: main, announced: store.New(), sinks: sinks, isLeader: isLeader, cp: cp, log: log, needLoad: cp != nil}
+func newEmitter(main *store.Store, sinks []store.Sink, isLeader func() bool, cp *checkpoint, log *slog.Logger) *emitter {
+	return &emitter{main: main, announced: store.New(), sinks: sinks, isLeader: isLeader, cp: cp, log: log, needLoad: cp != nil,
+		poke: make(chan struct{}, 1)}
+}
+
+// run emits from the published states until ctx ends. A leadership change wakes it
+// too (poke), so a new leader announces without waiting for the next evaluation.
+func (e *emitter) run(ctx context.Context, sub *store.Subscription) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case st := <-sub.C():
+			e.emit(ctx, st.Evaluation)
+		case <-e.poke:
+			e.emit(ctx, e.main.State().Evaluation)
+		}
+	}
 }
 
 // leadershipGained makes the next emission start from the saved checkpoint.
@@ -47,17 +66,21 @@ func (e *emitter) leadershipGained() {
 	e.mu.Lock()
 	e.needLoad = e.cp != nil
 	e.mu.Unlock()
+	select {
+	case e.poke <- struct{}{}:
+	default:
+	}
 }
 
-// OnTransitions implements engine.Sink.
-func (e *emitter) OnTransitions(ev *auditor.Evaluation, _ []store.Transition) {
-	if len(e.sinks) == 0 || !e.isLeader() {
+// emit announces what changed between the announced findings and ev's.
+func (e *emitter) emit(ctx context.Context, ev *auditor.Evaluation) {
+	if ev == nil || len(e.sinks) == 0 || !e.isLeader() {
 		return
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.needLoad {
-		recs, err := e.cp.load()
+		recs, err := e.cp.load(ctx)
 		if err != nil {
 			// Without the predecessor's state, announcing everything open again is the
 			// safe side: a duplicate "opened" beats a lost one.
@@ -84,7 +107,7 @@ func (e *emitter) OnTransitions(ev *auditor.Evaluation, _ []store.Transition) {
 		s.OnTransitions(ev, tr)
 	}
 	if e.cp != nil {
-		if err := e.cp.save(e.announced.Open()); err != nil {
+		if err := e.cp.save(ctx, e.announced.Open()); err != nil {
 			e.log.Error("cannot save the announced-findings checkpoint", "err", err)
 		}
 	}
@@ -104,8 +127,8 @@ const checkpointKey = "announced.json.gz"
 // maxCheckpointFindings keeps the ConfigMap well under the 1 MiB object limit.
 const maxCheckpointFindings = 4000
 
-func (c *checkpoint) load() ([]store.Record, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+func (c *checkpoint) load(ctx context.Context) ([]store.Record, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cm, err := c.client.CoreV1().ConfigMaps(c.namespace).Get(ctx, c.name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -145,7 +168,7 @@ type savedRecord struct {
 	Discriminator string `json:"discriminator,omitempty"`
 }
 
-func (c *checkpoint) save(recs []store.Record) error {
+func (c *checkpoint) save(ctx context.Context, recs []store.Record) error {
 	if len(recs) > maxCheckpointFindings {
 		recs = recs[:maxCheckpointFindings] // worst first (store order): the rest may be re-announced
 	}
@@ -165,7 +188,7 @@ func (c *checkpoint) save(recs []store.Record) error {
 	if err := zw.Close(); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cms := c.client.CoreV1().ConfigMaps(c.namespace)
 	cm, err := cms.Get(ctx, c.name, metav1.GetOptions{})

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"log/slog"
 	"sync"
 	"testing"
@@ -11,7 +12,6 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
-	"github.com/llm-platform/enforcement-auditor/auditor/engine"
 	"github.com/llm-platform/enforcement-auditor/auditor/store"
 )
 
@@ -44,7 +44,7 @@ func podFinding(name, discriminator string) auditor.Finding {
 // emit simulates one evaluation on a replica: the main store applies, then the emitter runs.
 func emit(e *emitter, main *store.Store, at time.Time, fs ...auditor.Finding) {
 	main.Apply(at, fs)
-	e.OnTransitions(&auditor.Evaluation{At: at, Findings: fs}, nil)
+	e.emit(context.Background(), &auditor.Evaluation{At: at, Findings: fs})
 }
 
 // TestEmitterFailoverNeitherLosesNorRepeats: two replicas share a checkpoint; the second
@@ -58,8 +58,8 @@ func TestEmitterFailoverNeitherLosesNorRepeats(t *testing.T) {
 	sinkA, sinkB := &recordingSink{}, &recordingSink{}
 	leaderA, leaderB := true, false
 	mainA, mainB := store.New(), store.New()
-	a := newEmitter(mainA, []engine.Sink{sinkA}, func() bool { return leaderA }, cp, log)
-	b := newEmitter(mainB, []engine.Sink{sinkB}, func() bool { return leaderB }, cp, log)
+	a := newEmitter(mainA, []store.Sink{sinkA}, func() bool { return leaderA }, cp, log)
+	b := newEmitter(mainB, []store.Sink{sinkB}, func() bool { return leaderB }, cp, log)
 
 	x, y, z := podFinding("x", ""), podFinding("y", "rule[1]"), podFinding("z", "")
 	emit(a, mainA, t0, x, y)
@@ -85,7 +85,7 @@ func TestEmitterFailoverNeitherLosesNorRepeats(t *testing.T) {
 func TestEmitterWithoutCheckpointAnnouncesFromScratch(t *testing.T) {
 	sink := &recordingSink{}
 	main := store.New()
-	e := newEmitter(main, []engine.Sink{sink}, func() bool { return true }, nil, slog.New(slog.DiscardHandler))
+	e := newEmitter(main, []store.Sink{sink}, func() bool { return true }, nil, slog.New(slog.DiscardHandler))
 	t0 := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
 	emit(e, main, t0, podFinding("x", ""))
 	require.Equal(t, []string{"opened x"}, sink.take())

@@ -23,7 +23,8 @@ var errNotEvaluated = errors.New("no evaluation completed yet")
 
 // Evidence builds the current evidence document from the latest evaluation.
 func (d *Daemon) Evidence() (*evidence.Document, error) {
-	ev := d.Runner.Last()
+	st := d.Store.State()
+	ev := st.Evaluation
 	if ev == nil {
 		return nil, errNotEvaluated
 	}
@@ -31,7 +32,7 @@ func (d *Daemon) Evidence() (*evidence.Document, error) {
 		GeneratedAt:    time.Now().UTC(),
 		AuditorVersion: version.Get().Version,
 		Evaluation:     ev,
-		Records:        d.Store.Open(),
+		Records:        st.Open,
 		Rules:          d.rules,
 		Config:         d.opts.Config,
 	})

@@ -454,7 +454,7 @@ func typed(u *unstructured.Unstructured) (runtime.Object, error) {
 		return nil, fmt.Errorf("synth: %s %s: %w", u.GetKind(), u.GetName(), err)
 	}
 	if p, ok := obj.(*networkingv1.NetworkPolicy); ok {
-		manifests.DefaultNetworkPolicy(p)
+		auditor.DefaultNetworkPolicy(p)
 	}
 	if m, ok := obj.(metav1.Object); ok && m.GetNamespace() == "" && u.GetKind() != "Namespace" {
 		m.SetNamespace("default")

@@ -1,0 +1,275 @@
+package auditor
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// MetaObject is a Kubernetes object with its metadata: typed API objects and
+// unstructured ones.
+type MetaObject interface {
+	metav1.Object
+	runtime.Object
+}
+
+// slot is where one kind's objects live in a Snapshot and how they move between
+// snapshots: the typed field of a built-in kind, the Custom map entry of a CRD kind, or
+// the shared Owners list of every owner kind. Snapshot operations (Restrict,
+// WithNamespaces, Annotations) iterate over the distinct slots of Kinds.
+type slot interface {
+	key(r ResourceInfo) string
+	decode(r ResourceInfo, u *unstructured.Unstructured) (any, error)
+	add(r ResourceInfo, s *Snapshot, obj any) bool
+	count(r ResourceInfo, s *Snapshot) int
+	metas(r ResourceInfo, s *Snapshot) []MetaObject
+	find(r ResourceInfo, s *Snapshot, namespace, name string) MetaObject
+	// restrict copies into dst the objects of src whose namespace keep accepts
+	// (cluster-scoped objects have namespace "").
+	restrict(r ResourceInfo, dst, src *Snapshot, keep func(string) bool)
+	// group returns src's objects grouped by namespace (a groups[T]).
+	group(r ResourceInfo, src *Snapshot) any
+	// merge sets dst's objects to old's groups with the namespaces nss and the
+	// cluster-scoped group replaced by fresh's, and returns the merged groups. flat is
+	// the source snapshot holding old's objects flattened.
+	merge(r ResourceInfo, dst, flat *Snapshot, old, fresh any, nss []string) any
+}
+
+// slots returns one resource per distinct slot, in Kinds order.
+func slots() []ResourceInfo {
+	seen := map[string]bool{}
+	var out []ResourceInfo
+	for _, r := range Kinds {
+		if k := r.store.key(r); !seen[k] {
+			seen[k] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// typedSlot keeps a built-in kind in its typed Snapshot field.
+type typedSlot[T any] struct {
+	field    func(*Snapshot) *[]*T
+	defaults func(*T)
+	// groupByName groups objects by their own name (Namespace objects: a namespace's own
+	// objects include its Namespace).
+	groupByName bool
+	// inNamespace, when set, is an indexed lookup of one namespace's objects.
+	inNamespace func(*Snapshot, string) []*T
+}
+
+func typed[T any](field func(*Snapshot) *[]*T, defaults func(*T)) typedSlot[T] {
+	return typedSlot[T]{field: field, defaults: defaults}
+}
+
+func (t typedSlot[T]) byName() typedSlot[T] { t.groupByName = true; return t }
+
+func (t typedSlot[T]) lookup(in func(*Snapshot, string) []*T) typedSlot[T] {
+	t.inNamespace = in
+	return t
+}
+
+func metaOf[T any](o *T) MetaObject { return any(o).(MetaObject) }
+
+func (t typedSlot[T]) groupKey(o *T) string {
+	m := metaOf(o)
+	if t.groupByName {
+		return m.GetName()
+	}
+	return m.GetNamespace()
+}
+
+func (t typedSlot[T]) key(r ResourceInfo) string { return r.ID }
+
+func (t typedSlot[T]) decode(r ResourceInfo, u *unstructured.Unstructured) (any, error) {
+	v, err := convert[T](u)
+	if err != nil {
+		return nil, err
+	}
+	if t.defaults != nil {
+		t.defaults(v)
+	}
+	return v, nil
+}
+
+func (t typedSlot[T]) add(r ResourceInfo, s *Snapshot, obj any) bool {
+	v, ok := obj.(*T)
+	if ok {
+		f := t.field(s)
+		*f = append(*f, v)
+	}
+	return ok
+}
+
+func (t typedSlot[T]) count(r ResourceInfo, s *Snapshot) int { return len(*t.field(s)) }
+
+func (t typedSlot[T]) metas(r ResourceInfo, s *Snapshot) []MetaObject {
+	items := *t.field(s)
+	out := make([]MetaObject, 0, len(items))
+	for _, o := range items {
+		if o != nil {
+			out = append(out, metaOf(o))
+		}
+	}
+	return out
+}
+
+func (t typedSlot[T]) find(r ResourceInfo, s *Snapshot, namespace, name string) MetaObject {
+	items := *t.field(s)
+	if t.inNamespace != nil {
+		items = t.inNamespace(s, namespace)
+	}
+	for _, o := range items {
+		if m := metaOf(o); m.GetNamespace() == namespace && m.GetName() == name {
+			return m
+		}
+	}
+	return nil
+}
+
+func (t typedSlot[T]) restrict(r ResourceInfo, dst, src *Snapshot, keep func(string) bool) {
+	*t.field(dst) = filterBy(*t.field(src), func(o *T) bool { return keep(t.groupKey(o)) })
+}
+
+func (t typedSlot[T]) group(r ResourceInfo, src *Snapshot) any {
+	return groupBy(*t.field(src), t.groupKey)
+}
+
+func (t typedSlot[T]) merge(r ResourceInfo, dst, flat *Snapshot, old, fresh any, nss []string) any {
+	g, objs := merge(old.(groups[*T]), fresh.(groups[*T]), nss, *t.field(flat))
+	*t.field(dst) = objs
+	return g
+}
+
+// custom keeps a CRD kind as unstructured objects in Snapshot.Custom.
+type custom struct{}
+
+func (custom) key(r ResourceInfo) string { return "custom:" + r.Group + "/" + r.Kind }
+
+func (custom) decode(r ResourceInfo, u *unstructured.Unstructured) (any, error) { return u, nil }
+
+func (custom) add(r ResourceInfo, s *Snapshot, obj any) bool {
+	u, ok := obj.(*unstructured.Unstructured)
+	if ok {
+		if s.Custom == nil {
+			s.Custom = map[schema.GroupKind][]*unstructured.Unstructured{}
+		}
+		s.Custom[r.GroupKind()] = append(s.Custom[r.GroupKind()], u)
+	}
+	return ok
+}
+
+func (custom) count(r ResourceInfo, s *Snapshot) int { return len(s.Custom[r.GroupKind()]) }
+
+func (custom) metas(r ResourceInfo, s *Snapshot) []MetaObject {
+	items := s.Custom[r.GroupKind()]
+	out := make([]MetaObject, 0, len(items))
+	for _, u := range items {
+		if u != nil {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func (custom) find(r ResourceInfo, s *Snapshot, namespace, name string) MetaObject {
+	for _, u := range s.Custom[r.GroupKind()] {
+		if u.GetNamespace() == namespace && u.GetName() == name {
+			return u
+		}
+	}
+	return nil
+}
+
+func (custom) restrict(r ResourceInfo, dst, src *Snapshot, keep func(string) bool) {
+	objs, ok := src.Custom[r.GroupKind()]
+	if !ok {
+		return
+	}
+	if dst.Custom == nil {
+		dst.Custom = map[schema.GroupKind][]*unstructured.Unstructured{}
+	}
+	dst.Custom[r.GroupKind()] = filterBy(objs, func(o *unstructured.Unstructured) bool { return keep(o.GetNamespace()) })
+}
+
+func (custom) group(r ResourceInfo, src *Snapshot) any {
+	return groupBy(src.Custom[r.GroupKind()], (*unstructured.Unstructured).GetNamespace)
+}
+
+func (custom) merge(r ResourceInfo, dst, flat *Snapshot, old, fresh any, nss []string) any {
+	gk := r.GroupKind()
+	prev, had := flat.Custom[gk]
+	g, objs := merge(old.(groups[*unstructured.Unstructured]), fresh.(groups[*unstructured.Unstructured]), nss, prev)
+	if had || len(objs) > 0 {
+		if dst.Custom == nil {
+			dst.Custom = map[schema.GroupKind][]*unstructured.Unstructured{}
+		}
+		dst.Custom[gk] = objs
+	}
+	return g
+}
+
+// owners keeps every owner kind's objects, metadata only, in Snapshot.Owners.
+type owners struct{}
+
+func (owners) key(ResourceInfo) string { return "owners" }
+
+func (owners) decode(r ResourceInfo, u *unstructured.Unstructured) (any, error) {
+	return OwnerOf(u), nil
+}
+
+func (owners) add(r ResourceInfo, s *Snapshot, obj any) bool {
+	o, ok := obj.(*Owner)
+	if ok {
+		s.Owners = append(s.Owners, o)
+	}
+	return ok
+}
+
+func (owners) count(r ResourceInfo, s *Snapshot) int {
+	n := 0
+	for _, o := range s.Owners {
+		if o.Kind == r.Kind && groupOfAPIVersion(o.APIVersion) == r.Group {
+			n++
+		}
+	}
+	return n
+}
+
+func (owners) metas(ResourceInfo, *Snapshot) []MetaObject { return nil }
+
+func (owners) find(ResourceInfo, *Snapshot, string, string) MetaObject { return nil }
+
+func (owners) restrict(r ResourceInfo, dst, src *Snapshot, keep func(string) bool) {
+	dst.Owners = filterBy(src.Owners, func(o *Owner) bool { return keep(o.Namespace) })
+}
+
+func (owners) group(r ResourceInfo, src *Snapshot) any {
+	return groupBy(src.Owners, func(o *Owner) string { return o.Namespace })
+}
+
+func (owners) merge(r ResourceInfo, dst, flat *Snapshot, old, fresh any, nss []string) any {
+	g, objs := merge(old.(groups[*Owner]), fresh.(groups[*Owner]), nss, flat.Owners)
+	dst.Owners = objs
+	return g
+}
+
+// OwnerOf is the owner-chain metadata of any object.
+func OwnerOf(o metav1.Object) *Owner {
+	apiVersion, kind := "", ""
+	if t, ok := o.(runtime.Object); ok {
+		apiVersion, kind = t.GetObjectKind().GroupVersionKind().ToAPIVersionAndKind()
+	}
+	return &Owner{APIVersion: apiVersion, Kind: kind, Namespace: o.GetNamespace(), Name: o.GetName(),
+		UID: o.GetUID(), Labels: o.GetLabels(), OwnerReferences: o.GetOwnerReferences()}
+}
+
+func groupOfAPIVersion(apiVersion string) string {
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return ""
+	}
+	return gv.Group
+}
