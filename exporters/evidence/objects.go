@@ -9,7 +9,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 )
@@ -162,18 +161,6 @@ func groupOf(apiVersion string) string {
 	return ""
 }
 
-// resourceInfo finds a resource ID among the known and owner resources.
-func resourceInfo(id string) (auditor.ResourceInfo, bool) {
-	for _, list := range [][]auditor.ResourceInfo{auditor.KnownResources, auditor.OwnerResources} {
-		for _, r := range list {
-			if r.ID == id {
-				return r, true
-			}
-		}
-	}
-	return auditor.ResourceInfo{}, false
-}
-
 // objectIndex enumerates the snapshot's objects per resource ID, once.
 type objectIndex struct {
 	s     *auditor.Snapshot
@@ -200,41 +187,17 @@ func (x *objectIndex) of(resource string) []*snapObject {
 }
 
 func (x *objectIndex) enumerate(resource string) []*snapObject {
-	s := x.s
-	switch resource {
-	case auditor.ResourceNamespaces:
-		return typedObjects("v1", "Namespace", s.Namespaces)
-	case auditor.ResourcePods:
-		return typedObjects("v1", "Pod", s.Pods)
-	case auditor.ResourceNodes:
-		return typedObjects("v1", "Node", s.Nodes)
-	case auditor.ResourceConfigMaps:
-		// The data is hashed with the rest; no value ever enters the document.
-		return typedObjects("v1", "ConfigMap", s.ConfigMaps)
-	case auditor.ResourceNetworkPolicies:
-		return typedObjects("networking.k8s.io/v1", "NetworkPolicy", s.NetworkPolicies)
-	case auditor.ResourceDaemonSets:
-		return typedObjects("apps/v1", "DaemonSet", s.DaemonSets)
-	case auditor.ResourceDeployments:
-		return typedObjects("apps/v1", "Deployment", s.Deployments)
-	case auditor.ResourceLeases:
-		return typedObjects("coordination.k8s.io/v1", "Lease", s.Leases)
-	case auditor.ResourceValidatingWebhookConfigurations:
-		return typedObjects("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", s.ValidatingWebhookConfigurations)
-	case auditor.ResourceValidatingAdmissionPolicies:
-		return typedObjects("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", s.ValidatingAdmissionPolicies)
-	case auditor.ResourceValidatingAdmissionBindings:
-		return typedObjects("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding", s.ValidatingAdmissionBindings)
-	}
-	info, ok := resourceInfo(resource)
-	if !ok {
+	info, ok := auditor.LookupResource(resource)
+	switch {
+	case !ok:
 		return nil
+	case info.OwnerOnly:
+		return ownerObjects(x.s.Owners, info)
+	case info.Custom:
+		return customObjects(x.s.Custom[info.GroupKind()])
 	}
-	if info.OwnerOnly {
-		return ownerObjects(s.Owners, info)
-	}
-	if info.Custom {
-		return customObjects(s.Custom[schema.GroupKind{Group: info.Group, Kind: info.Kind}])
-	}
-	return nil
+	// Built-in kinds: informers strip apiVersion and kind from typed objects, so they
+	// come from the table. A ConfigMap's data is hashed with the rest; no value ever
+	// enters the document.
+	return typedObjects(info.APIVersion(), info.Kind, info.Objects(x.s))
 }
