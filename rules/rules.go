@@ -49,3 +49,37 @@ func (r ruleFunc) Evaluate(s *auditor.Snapshot) auditor.Result { return r.eval(s
 func newRule(meta auditor.RuleMeta, eval func(s *auditor.Snapshot) auditor.Result) auditor.Rule {
 	return ruleFunc{meta: meta, eval: eval}
 }
+
+// sr1Rules: the budget path (NetworkPolicy isolation, allow-lists, CNI enforcement, probes).
+func sr1Rules(cfg auditor.Config) []auditor.Rule {
+	return []auditor.Rule{
+		DefaultDenyMissing(cfg),
+		IngressOutsideAllowlist(cfg),
+		SelectorUnpinned(cfg),
+		CNINotEnforcing(cfg),
+		CNIUnknown(cfg),
+		ServingReachableFromUntrusted(cfg),
+	}
+}
+
+// sr2Rules: GPU quota (queue names, Kueue admission, the admission gate, the active probe).
+func sr2Rules(cfg auditor.Config) []auditor.Rule {
+	return []auditor.Rule{
+		GPUPodMissingQueueName(cfg),
+		GPUPodNotAdmitted(cfg),
+		GPUGatePolicyMissing(cfg),
+		GPUGatePolicyNotEnforcing(cfg),
+		GPUGateBypassed(cfg),
+	}
+}
+
+// sr3Rules: fail-closed budgets (LiteLLM prod settings, CloudNativePG HA, Redis).
+func sr3Rules(cfg auditor.Config) []auditor.Rule {
+	return []auditor.Rule{
+		BudgetFailOpenInProd(cfg),
+		BudgetFailOpenUnverifiable(cfg),
+		BudgetDBNotHAInProd(cfg),
+		BudgetCacheNotRedisInProd(cfg),
+		LiteLLMConfigUnparseable(cfg),
+	}
+}
