@@ -34,15 +34,6 @@ func newBudgetPath(cfg auditor.Config) budgetPath {
 	return b
 }
 
-func (b budgetPath) isProtected(ns string) bool {
-	for _, p := range b.protected {
-		if p == ns {
-			return true
-		}
-	}
-	return false
-}
-
 // trustedFor reports whether pods of namespace src may reach protected namespace dst:
 // the configured trusted namespaces and dst itself.
 func (b budgetPath) trustedFor(dst, src string) bool { return src == dst || b.trusted[src] }
