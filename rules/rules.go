@@ -1,6 +1,9 @@
 // Package rules holds the auditor's rules: pure functions from a Snapshot to findings,
-// one file per rule family. All returns every rule for a configuration; IDs are stable
-// (they are the `rule` field of the JSON contract and a metric label).
+// one file per rule family, named after the rule IDs (default_deny.go, queue_name.go,
+// budget_failopen.go, ...); this file lists them. All returns every rule for a
+// configuration; IDs are stable (they are the `rule` field of the JSON contract and a
+// metric label). The domain views the rules read live in leaf packages: kyverno, kueue,
+// cni, netpol, litellm.
 package rules
 
 import (

@@ -24,6 +24,7 @@ import (
 // and records, instead of panicking on, a field of an unexpected type.
 
 const (
+	// Group is the API group of ClusterPolicy; PoliciesGroup that of ValidatingPolicy.
 	Group         = "kyverno.io"
 	PoliciesGroup = "policies.kyverno.io"
 
@@ -32,6 +33,8 @@ const (
 	ResourceWebhookConfig = "kyverno-resource-validating-webhook-cfg"
 	ValidateWebhook       = "validate.kyverno.svc"
 	VpolWebhook           = "vpol.validate.kyverno.svc"
+	// HealthLease is the Lease Kyverno renews while healthy, stamped with
+	// LastRequestAnnotation.
 	HealthLease           = "kyverno-health"
 	LastRequestAnnotation = "kyverno.io/last-request-time"
 	// ConfigMap holds resourceFilters, requests Kyverno skips before any policy.
