@@ -1,6 +1,9 @@
 // Package rules holds the auditor's rules: pure functions from a Snapshot to findings,
-// one file per rule family. All returns every rule for a configuration; IDs are stable
-// (they are the `rule` field of the JSON contract and a metric label).
+// one file per rule family, named after the rule IDs (default_deny.go, queue_name.go,
+// budget_failopen.go, ...); this file lists them. All returns every rule for a
+// configuration; IDs are stable (they are the `rule` field of the JSON contract and a
+// metric label). The domain views the rules read live in leaf packages: kyverno, kueue,
+// cni, netpol, litellm.
 package rules
 
 import (
@@ -48,4 +51,38 @@ func (r ruleFunc) Evaluate(s *auditor.Snapshot) auditor.Result { return r.eval(s
 // newRule builds a rule from its metadata and evaluation function.
 func newRule(meta auditor.RuleMeta, eval func(s *auditor.Snapshot) auditor.Result) auditor.Rule {
 	return ruleFunc{meta: meta, eval: eval}
+}
+
+// sr1Rules: the budget path (NetworkPolicy isolation, allow-lists, CNI enforcement, probes).
+func sr1Rules(cfg auditor.Config) []auditor.Rule {
+	return []auditor.Rule{
+		DefaultDenyMissing(cfg),
+		IngressOutsideAllowlist(cfg),
+		SelectorUnpinned(cfg),
+		CNINotEnforcing(cfg),
+		CNIUnknown(cfg),
+		ServingReachableFromUntrusted(cfg),
+	}
+}
+
+// sr2Rules: GPU quota (queue names, Kueue admission, the admission gate, the active probe).
+func sr2Rules(cfg auditor.Config) []auditor.Rule {
+	return []auditor.Rule{
+		GPUPodMissingQueueName(cfg),
+		GPUPodNotAdmitted(cfg),
+		GPUGatePolicyMissing(cfg),
+		GPUGatePolicyNotEnforcing(cfg),
+		GPUGateBypassed(cfg),
+	}
+}
+
+// sr3Rules: fail-closed budgets (LiteLLM prod settings, CloudNativePG HA, Redis).
+func sr3Rules(cfg auditor.Config) []auditor.Rule {
+	return []auditor.Rule{
+		BudgetFailOpenInProd(cfg),
+		BudgetFailOpenUnverifiable(cfg),
+		BudgetDBNotHAInProd(cfg),
+		BudgetCacheNotRedisInProd(cfg),
+		LiteLLMConfigUnparseable(cfg),
+	}
 }

@@ -12,10 +12,10 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/auditor/engine"
+	"github.com/llm-platform/enforcement-auditor/auditor/snapshottest"
 )
 
 var wvNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -48,33 +48,6 @@ func wvPod(ann map[string]string) *corev1.Pod {
 
 func wvCustom(obj map[string]any) *unstructured.Unstructured {
 	return &unstructured.Unstructured{Object: obj}
-}
-
-func wvSnap(objs ...any) *auditor.Snapshot {
-	s := &auditor.Snapshot{Now: wvNow, Custom: map[schema.GroupKind][]*unstructured.Unstructured{}}
-	for _, o := range objs {
-		switch o := o.(type) {
-		case *corev1.Namespace:
-			s.Namespaces = append(s.Namespaces, o)
-		case *corev1.Pod:
-			s.Pods = append(s.Pods, o)
-		case *corev1.ConfigMap:
-			s.ConfigMaps = append(s.ConfigMaps, o)
-		case *networkingv1.NetworkPolicy:
-			s.NetworkPolicies = append(s.NetworkPolicies, o)
-		case *appsv1.DaemonSet:
-			s.DaemonSets = append(s.DaemonSets, o)
-		case *appsv1.Deployment:
-			s.Deployments = append(s.Deployments, o)
-		case *unstructured.Unstructured:
-			gk := o.GroupVersionKind().GroupKind()
-			s.Custom[gk] = append(s.Custom[gk], o)
-		default:
-			panic("wvSnap: unsupported object")
-		}
-	}
-	s.Index()
-	return s
 }
 
 // wvWant is what one finding must be: its identity, control and severity exactly, and
@@ -216,7 +189,7 @@ func TestWaiverInvalid(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			r := WaiverInvalid(auditor.DefaultConfig(), wvKnown)
 			var res auditor.Result
-			require.NotPanics(t, func() { res = r.Evaluate(wvSnap(tc.objs...)) })
+			require.NotPanics(t, func() { res = r.Evaluate(snapshottest.New(snapshottest.At(wvNow), tc.objs)) })
 			assert.Empty(t, res.Inconclusive)
 			got := append([]auditor.Finding(nil), res.Findings...)
 			sortFindings(got)
@@ -315,7 +288,7 @@ func TestWaiverInvalidThroughEngine(t *testing.T) {
 		return res
 	})
 	rs := []auditor.Rule{gpu, WaiverInvalid(auditor.DefaultConfig(), wvKnown)}
-	ev := engine.Evaluate(rs, wvSnap(wvPod(wvAnn("gpu-pod-missing-queue-name,waiver-invalid", "", in30d))), 0)
+	ev := engine.Evaluate(rs, snapshottest.New(snapshottest.At(wvNow), wvPod(wvAnn("gpu-pod-missing-queue-name,waiver-invalid", "", in30d))), 0)
 	got := map[string]bool{}
 	for _, f := range ev.Findings {
 		got[f.Key()] = f.Waived()
@@ -327,7 +300,7 @@ func TestWaiverInvalidThroughEngine(t *testing.T) {
 	}, got)
 	assert.Equal(t, auditor.Violated, ev.Controls[auditor.SR2])
 
-	ev = engine.Evaluate(rs, wvSnap(wvPod(wvAnn("gpu-pod-missing-queue-name,waiver-invalid", "accepted", in30d))), 0)
+	ev = engine.Evaluate(rs, snapshottest.New(snapshottest.At(wvNow), wvPod(wvAnn("gpu-pod-missing-queue-name,waiver-invalid", "accepted", in30d))), 0)
 	got = map[string]bool{}
 	for _, f := range ev.Findings {
 		got[f.Key()] = f.Waived()
@@ -354,8 +327,8 @@ func TestWaiverRulesKnowTheCatalogue(t *testing.T) {
 	}
 	require.NotEmpty(t, ids)
 	in30d := wvNow.Add(30 * 24 * time.Hour).Format(time.RFC3339)
-	res := rs[0].Evaluate(wvSnap(wvPod(wvAnn(strings.Join(ids, ","), "accepted", in30d))))
+	res := rs[0].Evaluate(snapshottest.New(snapshottest.At(wvNow), wvPod(wvAnn(strings.Join(ids, ","), "accepted", in30d))))
 	assert.Empty(t, res.Findings)
-	res = rs[0].Evaluate(wvSnap(wvPod(wvAnn(strings.Join(ids, ","), "", in30d))))
+	res = rs[0].Evaluate(snapshottest.New(snapshottest.At(wvNow), wvPod(wvAnn(strings.Join(ids, ","), "", in30d))))
 	assert.Len(t, res.Findings, len(ids), "one finding per waived rule")
 }

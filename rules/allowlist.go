@@ -1,0 +1,143 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/inputs"
+	"github.com/llm-platform/enforcement-auditor/rules/netpol"
+)
+
+// IngressOutsideAllowlist: a NetworkPolicy (or an Admin-tier cluster policy) that admits
+// into a protected namespace a source outside the trusted namespaces. Policies are
+// additive, so one such rule opens the budget path however strict the others are.
+func IngressOutsideAllowlist(cfg auditor.Config) auditor.Rule {
+	b := newBudgetPath(cfg)
+	meta := auditor.RuleMeta{
+		ID: "netpol-ingress-outside-allowlist", Control: auditor.SR1, Severity: auditor.SeverityCritical,
+		Title: "NetworkPolicy admits a source outside the allow-list into a protected namespace",
+		Remediation: "Restrict the rule's `from` to the trusted namespaces, one peer per namespace pinned by name " +
+			"(`namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: litellm}}`), optionally ANDed with a podSelector in the same peer. " +
+			"Remove rules without `from`, `namespaceSelector: {}` and ipBlock peers: untrusted clients must go through LiteLLM.",
+		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceNetworkPolicies, auditor.ResourceAdminNetworkPolicies, auditor.ResourceBaselineAdminNetworkPolicies, auditor.ResourceClusterNetworkPolicies},
+		Scope:  auditor.ScopeNamespace, Subjects: b.protected, ReadsNamespaces: true,
+	}
+	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
+		var res auditor.Result
+		if why, bad := inputs.Unseen(s, auditor.ResourceNetworkPolicies); bad {
+			res.Inconclusive = append(res.Inconclusive, "cannot read the NetworkPolicies of "+strings.Join(b.protected, ", ")+": "+why)
+		}
+		nsWhy, nsUnseen := inputs.Unseen(s, auditor.ResourceNamespaces)
+		namespaces := netpol.NamespacesFrom(s.Namespaces)
+		skippedSelectors := 0
+		for _, ns := range b.protected {
+			admin := adminTierSelecting(s, ns)
+			for _, p := range ingressPolicies(s, ns) {
+				for i, rule := range p.Spec.Ingress {
+					var admits []string
+					for _, peer := range netpol.IngressPeers(ns, rule, namespaces) {
+						switch peer.Kind {
+						case netpol.Invalid:
+							res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("NetworkPolicy %s/%s spec.ingress[%d].%v (the API server rejects such a policy)", p.Namespace, p.Name, i, peer.Err))
+						case netpol.NamespaceSelector:
+							if nsUnseen {
+								skippedSelectors++
+								continue
+							}
+							if d := b.peerSources(ns, peer); d != "" {
+								admits = append(admits, d)
+							}
+						default:
+							if d := b.peerSources(ns, peer); d != "" {
+								admits = append(admits, d)
+							}
+						}
+					}
+					if len(admits) == 0 {
+						continue
+					}
+					msg := fmt.Sprintf("NetworkPolicy %s/%s ingress rule %d admits sources outside the allow-list (%s) to %s on %s: %s",
+						p.Namespace, p.Name, i, b.trustedList(ns), podsPhrase(p), netpol.PortsString(rule.Ports), strings.Join(admits, "; "))
+					if note := selectsNoPodNote(s, p); note != "" {
+						msg += "; " + note
+					}
+					if len(admin) > 0 {
+						msg += fmt.Sprintf("; Admin-tier cluster policies select this namespace and may deny some of this traffic where the CNI implements them, but their denies were not evaluated: %s", joinBounded(admin, 5))
+					}
+					f := meta.NewFinding(networkPolicyRef(p), msg)
+					f.Discriminator = fmt.Sprintf("ingress[%d]", i)
+					res.Findings = append(res.Findings, f)
+				}
+			}
+		}
+		if skippedSelectors > 0 {
+			res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("%d namespaceSelector peers in protected namespaces not evaluated: %s", skippedSelectors, nsWhy))
+		}
+		b.evaluateAdminAllows(s, meta, &res)
+		return res
+	})
+}
+
+// peerSources describes what a classified peer admits into dst that is not trusted for
+// it; empty when every source it admits is trusted.
+func (b budgetPath) peerSources(dst string, peer netpol.Peer) string {
+	and := ""
+	if peer.PodSelector != nil {
+		and = " AND podSelector " + netpol.SelectorString(peer.PodSelector)
+	}
+	switch peer.Kind {
+	case netpol.AllSources:
+		return "every source, including addresses outside the cluster (the rule has no `from`)"
+	case netpol.AllNamespaces:
+		return fmt.Sprintf("pods of every namespace, present or future (%s.namespaceSelector {}%s)", peer.Field, and)
+	case netpol.NamespaceSelector:
+		if bad := b.untrusted(dst, peer.Namespaces); len(bad) > 0 {
+			return fmt.Sprintf("namespaces %s (%s.namespaceSelector %s%s)", joinBounded(bad, 10), peer.Field, netpol.SelectorString(peer.NamespaceSelector), and)
+		}
+	case netpol.IPBlock:
+		except := ""
+		if len(peer.Except) > 0 {
+			except = " except " + strings.Join(peer.Except, ", ")
+		}
+		return fmt.Sprintf("CIDR %s%s (%s.ipBlock; pod, node and external addresses can fall inside it)", peer.CIDR, except, peer.Field)
+	}
+	return ""
+}
+
+func podsPhrase(p *networkingv1.NetworkPolicy) string {
+	if netpol.SelectsAllPods(p) {
+		return "all pods"
+	}
+	return "pods " + netpol.SelectorString(&p.Spec.PodSelector)
+}
+
+// selectsNoPodNote says so when a policy selects none of the namespace's pods: it still
+// applies to any pod created later with matching labels. Silent when the snapshot holds
+// no pod there (offline scans of policies alone).
+func selectsNoPodNote(s *auditor.Snapshot, p *networkingv1.NetworkPolicy) string {
+	pods := s.PodsIn(p.Namespace)
+	if _, bad := inputs.Unseen(s, auditor.ResourcePods); bad || netpol.SelectsAllPods(p) || len(pods) == 0 {
+		return ""
+	}
+	for _, pod := range pods {
+		if ok, err := netpol.Selects(p, pod); ok || err != nil {
+			return ""
+		}
+	}
+	return "the policy selects no pod today but applies to every pod created later with matching labels"
+}
+
+// adminTierSelecting names the Admin-tier cluster policies whose subject covers ns.
+func adminTierSelecting(s *auditor.Snapshot, ns string) []string {
+	var out []string
+	view := protectedNamespace(s, ns)
+	for _, p := range adminPolicies(s) {
+		if p.tier == "Admin" && p.subjectSelects(view) {
+			out = append(out, p.ref.Kind+" "+p.ref.Name)
+		}
+	}
+	return out
+}

@@ -1,0 +1,190 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/litellm"
+)
+
+// redisVerdict says whether budgets and rate limits share a Redis across proxy replicas.
+type redisVerdict struct {
+	Redis bool
+	// Known is false when the answer depends on something the auditor cannot read.
+	Known bool
+	// Why explains a missing Redis (what each place says) or the unknown.
+	Why string
+}
+
+// redisEnvVars are the variables LiteLLM's Redis client falls back to when the config
+// names no host (litellm/_redis.py; REDIS_CLUSTER_NODES in caching.Cache).
+var redisEnvVars = []string{"REDIS_HOST", "REDIS_URL", "REDIS_CLUSTER_NODES"}
+
+// budgetRedis follows ProxyConfig.load_config: with litellm_settings.cache True (a
+// boolean: `value is True`), an empty cache_params means type redis from env REDIS_*,
+// otherwise Cache(**cache_params) whose type defaults to local; only a RedisCache or
+// RedisClusterCache becomes redis_usage_cache, the store the proxy's rate-limit and
+// spend counters share (redis-semantic does not). router_settings.redis_url, or
+// redis_host with redis_port, give the Router a Redis for tpm/rpm tracking.
+func budgetRedis(conf *litellm.Config, env litellm.Env) redisVerdict {
+	var missing, unknown []string
+	set := func(r litellm.Resolved, what string) bool {
+		v, known := r.IsSet()
+		if !known {
+			unknown = append(unknown, what+": "+r.EnvValue.Why)
+		}
+		return v
+	}
+	envSet := func(name string) bool {
+		if r, ok := conf.Lookup("environment_variables", name); ok {
+			if v, _ := litellm.Resolve(r, env).IsSet(); v {
+				return true
+			}
+		}
+		v := env.Lookup(name)
+		switch v.State {
+		case litellm.EnvSet:
+			return strings.TrimSpace(v.Value) != ""
+		case litellm.EnvUnknown:
+			unknown = append(unknown, "env "+name+": "+v.Why)
+		}
+		return false
+	}
+
+	// The Router's Redis.
+	url := conf.Setting(env, "router_settings", "redis_url")
+	host := conf.Setting(env, "router_settings", "redis_host")
+	port := conf.Setting(env, "router_settings", "redis_port")
+	if set(url, "router_settings.redis_url") {
+		return redisVerdict{Redis: true, Known: true}
+	}
+	hostSet, portSet := set(host, "router_settings.redis_host"), set(port, "router_settings.redis_port")
+	switch {
+	case hostSet && portSet:
+		return redisVerdict{Redis: true, Known: true}
+	case hostSet:
+		missing = append(missing, "router_settings.redis_host is set without redis_port, so the Router keeps its counters in memory")
+	default:
+		missing = append(missing, "router_settings sets neither redis_url nor redis_host and redis_port")
+	}
+
+	// The proxy cache.
+	cache := conf.Setting(env, "litellm_settings", "cache")
+	on, known := cache.IsTrue()
+	switch {
+	case !known:
+		unknown = append(unknown, "litellm_settings.cache: "+cache.EnvValue.Why)
+	case !on:
+		missing = append(missing, "litellm_settings.cache is "+cacheOffForm(cache))
+	default:
+		params, ok := conf.Lookup("litellm_settings", "cache_params")
+		switch {
+		case !ok || params.Kind == litellm.KindNull || (params.Kind == litellm.KindMapping && params.Len() == 0):
+			for _, name := range redisEnvVars {
+				if envSet(name) {
+					return redisVerdict{Redis: true, Known: true}
+				}
+			}
+			missing = append(missing, "litellm_settings.cache is true with no cache_params, so LiteLLM uses type redis from env REDIS_HOST / REDIS_URL, and the container sets none of them")
+		case params.Kind != litellm.KindMapping:
+			missing = append(missing, fmt.Sprintf("litellm_settings.cache_params is %s, not a mapping", params.Kind.Article()))
+		default:
+			typ := litellm.Resolve(getOr(params, "type"), env)
+			switch {
+			case typ.Kind == litellm.Unknown:
+				unknown = append(unknown, "litellm_settings.cache_params.type: "+typ.EnvValue.Why)
+			case typ.Kind == litellm.Absent || typ.Kind == litellm.None:
+				missing = append(missing, "litellm_settings.cache_params has no type, and LiteLLM's Cache then defaults to type local (in-memory, per replica)")
+			case typ.Kind == litellm.Str && typ.Str == "redis":
+				for _, k := range []string{"host", "url", "redis_startup_nodes", "startup_nodes", "sentinel_nodes", "service_name"} {
+					if set(litellm.Resolve(getOr(params, k), env), "litellm_settings.cache_params."+k) {
+						return redisVerdict{Redis: true, Known: true}
+					}
+				}
+				for _, name := range redisEnvVars {
+					if envSet(name) {
+						return redisVerdict{Redis: true, Known: true}
+					}
+				}
+				missing = append(missing, "litellm_settings.cache_params has type redis but no host, url or startup nodes, and the container sets no REDIS_HOST / REDIS_URL")
+			case typ.Kind == litellm.Str && typ.Str == "redis-semantic":
+				missing = append(missing, "litellm_settings.cache_params.type is redis-semantic: a semantic response cache, which the proxy does not use for its rate-limit and spend counters (only type redis does)")
+			default:
+				missing = append(missing, "litellm_settings.cache_params.type is "+cacheTypeName(typ)+", not redis")
+			}
+		}
+	}
+	if len(unknown) > 0 {
+		return redisVerdict{Why: strings.Join(unknown, "; ")}
+	}
+	return redisVerdict{Known: true, Why: strings.Join(missing, "; ")}
+}
+
+// getOr returns a mapping's value or an absent Value (Resolve reads it as None).
+func getOr(m litellm.Value, key string) litellm.Value {
+	v, _ := m.Get(key)
+	return v
+}
+
+func cacheOffForm(r litellm.Resolved) string {
+	switch {
+	case r.Kind == litellm.Absent:
+		return "not set"
+	case r.Env != "":
+		return "os.environ/" + r.Env + ", which is not \"true\" in the container"
+	case r.Kind == litellm.Str:
+		if _, isBool := litellm.StrToBool(r.Value.Str); isBool {
+			return fmt.Sprintf("the string %q: LiteLLM requires the boolean true (`cache is True`)", r.Value.Str)
+		}
+		return "a string, not the boolean true (`cache is True`)"
+	case r.Kind == litellm.Bool:
+		return "false"
+	}
+	return r.Value.Kind.Article() + ", not the boolean true"
+}
+
+// cacheTypeName prints a known cache type; anything else is not echoed.
+func cacheTypeName(r litellm.Resolved) string {
+	if r.Kind == litellm.Str {
+		switch r.Str {
+		case "local", "s3", "gcs", "disk", "qdrant-semantic", "valkey-semantic", "azure-blob":
+			return r.Str
+		}
+	}
+	return "another type"
+}
+
+// BudgetCacheNotRedisInProd: without a shared Redis every proxy replica keeps its own
+// rate-limit and spend counters, so limits multiply with replicas between DB writes.
+func BudgetCacheNotRedisInProd(cfg auditor.Config) auditor.Rule {
+	sc := newSR3Scope(cfg)
+	meta := auditor.RuleMeta{
+		ID: "budget-cache-not-redis-in-prod", Control: auditor.SR3, Severity: auditor.SeverityHigh,
+		Title: "LiteLLM prod proxy keeps budget and rate-limit state per replica (no Redis)",
+		Remediation: "Give the prod proxy a shared Redis: litellm_settings: {cache: true, cache_params: {type: redis, host: os.environ/REDIS_HOST, " +
+			"port: os.environ/REDIS_PORT, password: os.environ/REDIS_PASSWORD}} and router_settings: {redis_host: os.environ/REDIS_HOST, " +
+			"redis_port: os.environ/REDIS_PORT, redis_password: os.environ/REDIS_PASSWORD}, with REDIS_HOST/REDIS_PORT set in the container.",
+		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceConfigMaps, auditor.ResourceDeployments},
+	}
+	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
+		var res auditor.Result
+		proxies, why := sc.load(s)
+		res.Inconclusive = append(res.Inconclusive, why...)
+		for _, lp := range proxies {
+			if !sc.isProd(lp.proxyConfig) || lp.Conf == nil {
+				continue
+			}
+			v := budgetRedis(lp.Conf, lp.Env)
+			switch {
+			case !v.Known:
+				res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("%s: whether budgets share a Redis depends on %s", lp.describe(), v.Why))
+			case !v.Redis:
+				res.Findings = append(res.Findings, lp.finding(meta, fmt.Sprintf(
+					"%s (profile %s) has no Redis behind budgets and rate limits: %s. Each replica counts spend and requests on its own",
+					lp.describe(), lp.Profile, v.Why)))
+			}
+		}
+		return res
+	})
+}

@@ -1,0 +1,101 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/auditor/manifests"
+)
+
+// TestSR1Example scans the example platform's SR1 manifests offline, as GitOps CI would:
+// the only finding must be the file's one deliberate defect, and the CNI must be
+// recognised as enforcing.
+func TestSR1Example(t *testing.T) {
+	objs, err := manifests.Read([]string{"../examples/platform/00-namespaces.yaml", "../examples/platform/10-sr1-network.yaml"}, nil)
+	require.NoError(t, err)
+	s, err := manifests.Snapshot(objs)
+	require.NoError(t, err)
+	var findings []auditor.Finding
+	var facts []auditor.Fact
+	for _, r := range sr1Rules(auditor.DefaultConfig()) {
+		res := r.Evaluate(s)
+		assert.Empty(t, res.Inconclusive, "rule %s", r.Meta().ID)
+		findings = append(findings, res.Findings...)
+		facts = append(facts, res.Facts...)
+	}
+	assert.Equal(t, []string{"netpol-ingress-outside-allowlist|NetworkPolicy|inference|allow-search-evaluation|ingress[0] critical"}, sr1FindingKeys(findings))
+	require.Len(t, findings, 1)
+	assert.Contains(t, findings[0].Message, "namespaces team-search (from[0].namespaceSelector {llm-platform/team=search})")
+	require.Len(t, facts, 1)
+	assert.Equal(t, []auditor.Label{{Name: "cni", Value: "calico"}, {Name: "enforcing", Value: "true"}}, facts[0].Labels)
+}
+
+// The shipped example must show exactly its two deliberate SR2 defects, offline.
+func TestSR2Example(t *testing.T) {
+	objs, err := manifests.Read([]string{"../examples/platform/00-namespaces.yaml", "../examples/platform/20-sr2-gpu.yaml"}, nil)
+	require.NoError(t, err)
+	s, err := manifests.Snapshot(objs)
+	require.NoError(t, err)
+	s.Now = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+
+	var findings []string
+	var inconclusive []string
+	facts := map[string]float64{}
+	for _, r := range sr2Rules(auditor.DefaultConfig()) {
+		res := r.Evaluate(s)
+		for _, f := range res.Findings {
+			k := f.Rule + " " + f.Object.String()
+			if f.Discriminator != "" {
+				k += "#" + f.Discriminator
+			}
+			findings = append(findings, k+" "+f.Severity.String())
+		}
+		for _, i := range res.Inconclusive {
+			inconclusive = append(inconclusive, r.Meta().ID+": "+i)
+		}
+		for _, f := range res.Facts {
+			if f.Value != 0 {
+				facts[f.Labels[0].Value+"/"+f.Labels[1].Value] = f.Value
+			}
+		}
+	}
+	assert.ElementsMatch(t, []string{
+		"gpu-pod-missing-queue-name Pod/team-search/adhoc-mig-notebook high",
+		"gpu-gate-policy-not-enforcing ClusterPolicy/require-kueue-queue-name#gpu-resources critical",
+	}, findings)
+	require.Len(t, inconclusive, 1, "%v", inconclusive)
+	assert.True(t, strings.HasPrefix(inconclusive[0], "gpu-gate-policy-not-enforcing: Kyverno's webhook cannot be judged"), inconclusive[0])
+	assert.Equal(t, map[string]float64{
+		"team-research/admitted": 4,
+		"team-search/admitted":   1,
+		"team-search/bypassing":  1,
+		"serving/out_of_scope":   8,
+	}, facts)
+}
+
+// TestSR3Example: the example platform's SR3 file, read by the offline source, yields
+// exactly its one deliberate defect, and nothing is inconclusive.
+func TestSR3Example(t *testing.T) {
+	objs, err := manifests.Read([]string{"../examples/platform/00-namespaces.yaml", "../examples/platform/30-sr3-litellm.yaml"}, nil)
+	require.NoError(t, err)
+	s, err := manifests.Snapshot(objs)
+	require.NoError(t, err)
+
+	var got []string
+	var fs []auditor.Finding
+	for _, r := range sr3Rules(auditor.DefaultConfig()) {
+		keys, f, inc := sr3Eval(r, s)
+		got = append(got, keys...)
+		fs = append(fs, f...)
+		assert.Empty(t, inc, r.Meta().ID)
+	}
+	assert.Equal(t, []string{"budget-db-not-ha-in-prod|Cluster|litellm/litellm-pg|high"}, got)
+	require.Len(t, fs, 1)
+	assert.Contains(t, fs[0].Message, "spec.instances is 2, below the 3 prod requires")
+	assert.Contains(t, fs[0].Message, "database host litellm-pg-rw.litellm.svc.cluster.local from env DATABASE_HOST")
+}

@@ -1,0 +1,229 @@
+package rules
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/kyverno"
+)
+
+// gateCondition is one reason a gate would not deny.
+type gateCondition struct {
+	ID          string // the finding's discriminator
+	Severity    auditor.Severity
+	Message     string
+	Remediation string
+}
+
+// gateVerdict is what the checks found on one gate object.
+type gateVerdict struct {
+	Object       *auditor.ObjectRef
+	Conditions   []gateCondition
+	Inconclusive []string
+}
+
+func (v *gateVerdict) add(id string, sev auditor.Severity, remediation, format string, args ...any) {
+	v.Conditions = append(v.Conditions, gateCondition{ID: id, Severity: sev, Message: fmt.Sprintf(format, args...), Remediation: remediation})
+}
+
+type gateChecker struct {
+	cfg     auditor.SR2Config
+	managed []*corev1.Namespace
+}
+
+// GPUGatePolicyNotEnforcing: the gate exists but would not deny a GPU pod without a queue
+// name in every Kueue-managed namespace. One finding per condition.
+func GPUGatePolicyNotEnforcing(cfg auditor.Config) auditor.Rule {
+	g := newGPUScope(cfg)
+	meta := auditor.RuleMeta{
+		ID: "gpu-gate-policy-not-enforcing", Control: auditor.SR2, Severity: auditor.SeverityCritical,
+		Title: "The GPU queue-name admission gate exists but would not deny",
+		Remediation: "Make the gate deny in every Kueue-managed namespace: failureAction Enforce (Kyverno) or validationActions [Deny] " +
+			"(ValidatingAdmissionPolicy binding), a match covering Pods in every managed namespace, a check naming every GPU resource, " +
+			"failurePolicy Fail, and a healthy Kyverno webhook.",
+		Inputs: append([]string{auditor.ResourceNamespaces, auditor.ResourceValidatingWebhookConfigurations, auditor.ResourceLeases, auditor.ResourceConfigMaps}, gateInputs...),
+	}
+	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
+		var res auditor.Result
+		managed := g.managedNamespaces(s)
+		if len(managed) == 0 {
+			return res
+		}
+		found := findGates(s, cfg.SR2.GatePolicyNames)
+		c := gateChecker{cfg: cfg.SR2, managed: managed}
+		var verdicts []gateVerdict
+		for _, p := range found.clusterPolicies {
+			verdicts = append(verdicts, c.clusterPolicy(s, p))
+		}
+		for _, p := range found.validatingPolicies {
+			verdicts = append(verdicts, c.validatingPolicy(s, p))
+		}
+		for _, v := range found.vaps {
+			verdicts = append(verdicts, c.admissionPolicy(v, found.bindings[v.Name]))
+		}
+		// When one gate fully enforces, the others' shortcomings do not open a bypass:
+		// they are still reported, at low severity.
+		var enforcing *gateVerdict
+		for i := range verdicts {
+			if len(verdicts[i].Conditions) == 0 && len(verdicts[i].Inconclusive) == 0 {
+				enforcing = &verdicts[i]
+				break
+			}
+		}
+		for i := range verdicts {
+			v := &verdicts[i]
+			res.Inconclusive = append(res.Inconclusive, v.Inconclusive...)
+			for _, cond := range v.Conditions {
+				f := meta.NewFinding(v.Object, cond.Message)
+				f.Severity = cond.Severity
+				f.Discriminator = cond.ID
+				if cond.Remediation != "" {
+					f.Remediation = cond.Remediation
+				}
+				if enforcing != nil {
+					f.Severity = auditor.SeverityLow
+					f.Message += fmt.Sprintf(" (%s enforces, so this gate is redundant)", enforcing.Object.String())
+				}
+				res.Findings = append(res.Findings, f)
+			}
+		}
+		return res
+	})
+}
+
+// clusterPolicy checks a Kyverno ClusterPolicy gate.
+func (c gateChecker) clusterPolicy(s *auditor.Snapshot, p *kyverno.ClusterPolicy) gateVerdict {
+	v := gateVerdict{Object: &auditor.ObjectRef{APIVersion: p.APIVersion, Kind: "ClusterPolicy", Name: p.Name}, Inconclusive: p.Problems}
+	what := "ClusterPolicy " + p.Name
+	if !p.Admission {
+		v.add("admission-disabled", auditor.SeverityCritical, "Remove spec.admission: false (it defaults to true) so Kyverno evaluates the policy at admission.",
+			"%s has spec.admission: false: Kyverno applies it only in background scans and never denies a GPU pod at admission", what)
+	}
+	if p.Ready.Known && !p.Ready.Ready {
+		v.add("not-ready", auditor.SeverityCritical, "Check `kubectl describe clusterpolicy "+p.Name+"` and the Kyverno admission controller logs; fix the policy until its Ready condition is True.",
+			"%s is not ready (%s): Kyverno does not enforce a policy that is not ready", what, p.Ready.Detail)
+	}
+	var podRules []kyverno.Rule
+	for _, r := range p.Rules {
+		if r.Validate && r.SelectsPods() {
+			podRules = append(podRules, r)
+		}
+	}
+	if len(podRules) == 0 {
+		v.add("match", auditor.SeverityCritical, "Add a validate rule matching kind Pod in the Kueue-managed namespaces.",
+			"%s has no validate rule matching kind Pod: it cannot deny a GPU pod in Kueue-managed namespaces %s", what, strings.Join(namespaceNames(c.managed), ", "))
+	} else {
+		var uncovered, audited []string
+		enforcing := map[int]bool{}
+		for _, ns := range c.managed {
+			var covering []kyverno.Rule
+			var whys []string
+			for _, r := range podRules {
+				if ok, why := r.CoversEveryPodIn(ns); ok {
+					covering = append(covering, r)
+				} else {
+					whys = append(whys, why)
+				}
+			}
+			if len(covering) == 0 {
+				uncovered = append(uncovered, fmt.Sprintf("%s (%s)", ns.Name, strings.Join(whys, "; ")))
+				continue
+			}
+			var froms []string
+			enforced := false
+			for _, r := range covering {
+				action, from := p.ActionIn(r, ns)
+				if kyverno.Enforces(action) {
+					enforced = true
+					enforcing[r.Index] = true
+				} else {
+					froms = append(froms, fmt.Sprintf("%s: %s", from, action))
+				}
+			}
+			if !enforced {
+				audited = append(audited, fmt.Sprintf("%s (%s)", ns.Name, strings.Join(froms, "; ")))
+			}
+		}
+		if len(uncovered) > 0 {
+			v.add("match", auditor.SeverityCritical,
+				"Match Pods with resources.namespaceSelector equal to the Kueue-managed selector (not a names or label list a tenant controls), and drop the exclude entries that cover those namespaces.",
+				"%s does not cover every pod in Kueue-managed namespaces: %s", what, strings.Join(uncovered, ", "))
+		}
+		if len(audited) > 0 {
+			v.add("failure-action", auditor.SeverityCritical,
+				"Set failureAction: Enforce on the validate rule (spec.rules[].validate.failureAction; Kyverno >= 1.13) and remove failureActionOverrides / validationFailureActionOverrides that set Audit for these namespaces.",
+				"%s only audits GPU pods without a queue name in %s: the effective validation failure action there is Audit", what, strings.Join(audited, ", "))
+		}
+		var text []string
+		for _, r := range podRules {
+			if enforcing[r.Index] || len(enforcing) == 0 {
+				text = append(text, r.Text...)
+			}
+		}
+		c.checkText(&v, what, text)
+	}
+	if !strings.EqualFold(p.FailurePolicy, "Fail") {
+		v.add("failure-policy", auditor.SeverityHigh, "Set spec.webhookConfiguration.failurePolicy: Fail so that an unavailable Kyverno rejects GPU pods instead of admitting them.",
+			"%s has failurePolicy %s (%s): when Kyverno is unavailable the API server admits GPU pods unchecked", what, p.FailurePolicy, p.FailurePolicyFrom)
+	}
+	if p.GeneratedVAP {
+		v.Inconclusive = append(v.Inconclusive, fmt.Sprintf("%s is enforced through the ValidatingAdmissionPolicy Kyverno generated from it, which this rule does not inspect", what))
+		return v
+	}
+	c.kyvernoRuntime(s, &v, what, kyverno.ValidateWebhook, p.Name, p.FailurePolicy)
+	return v
+}
+
+// validatingPolicy checks a Kyverno ValidatingPolicy (CEL) gate.
+func (c gateChecker) validatingPolicy(s *auditor.Snapshot, p *kyverno.ValidatingPolicy) gateVerdict {
+	v := gateVerdict{Object: &auditor.ObjectRef{APIVersion: p.APIVersion, Kind: "ValidatingPolicy", Name: p.Name}, Inconclusive: p.Problems}
+	what := "ValidatingPolicy " + p.Name
+	if !p.Admission {
+		v.add("admission-disabled", auditor.SeverityCritical, "Remove spec.evaluation.admission.enabled: false so Kyverno evaluates the policy at admission.",
+			"%s has spec.evaluation.admission.enabled: false: it never denies a GPU pod at admission", what)
+	}
+	if p.Ready.Known && !p.Ready.Ready {
+		v.add("not-ready", auditor.SeverityCritical, "Check `kubectl describe validatingpolicy "+p.Name+"` and the Kyverno logs; fix the policy until it reports ready.",
+			"%s is not ready (%s): Kyverno does not enforce it", what, p.Ready.Detail)
+	}
+	if !slices.Contains(p.ValidationActions, "Deny") {
+		v.add("validation-actions", auditor.SeverityCritical, "Set spec.validationActions: [Deny].",
+			"%s has validationActions %v without Deny: violations are only audited or warned about", what, p.ValidationActions)
+	}
+	c.checkMatch(&v, what, "spec.matchConstraints", p.MatchConstraints, nil)
+	c.checkText(&v, what, p.Text)
+	if p.FailurePolicy != "" && !strings.EqualFold(p.FailurePolicy, "Fail") {
+		v.add("failure-policy", auditor.SeverityHigh, "Set spec.failurePolicy: Fail.",
+			"%s has spec.failurePolicy %s: when Kyverno is unavailable or the check errors, GPU pods are admitted unchecked", what, p.FailurePolicy)
+	}
+	if p.GeneratedVAP {
+		v.Inconclusive = append(v.Inconclusive, fmt.Sprintf("%s is enforced through the ValidatingAdmissionPolicy Kyverno generated from it, which this rule does not inspect", what))
+		return v
+	}
+	fp := p.FailurePolicy
+	if fp == "" {
+		fp = "Fail"
+	}
+	c.kyvernoRuntime(s, &v, what, kyverno.VpolWebhook, p.Name, fp)
+	return v
+}
+
+// checkText reports the configured GPU resources and the queue label that the gate's
+// check never names.
+func (c gateChecker) checkText(v *gateVerdict, what string, text []string) {
+	if missed := gpuResourcesMissed(text, c.cfg.GPUResources); len(missed) > 0 {
+		v.add("gpu-resources", auditor.SeverityCritical,
+			"Make the check name every configured GPU resource in requests and limits of containers, init and ephemeral containers, e.g. "+
+				"a CEL test `r.startsWith('nvidia.com/mig-')` or a Kyverno pattern key `nvidia.com/mig-*` for MIG slices.",
+			"%s checks GPU requests but never names %s: a pod requesting only those is admitted without a queue name", what, strings.Join(missed, ", "))
+	}
+	if !textNames(text, c.cfg.QueueNameLabel) {
+		v.add("queue-label", auditor.SeverityCritical,
+			fmt.Sprintf("Make the check require label %s on the pod.", c.cfg.QueueNameLabel),
+			"%s never names label %s: it cannot require a Kueue queue name", what, c.cfg.QueueNameLabel)
+	}
+}

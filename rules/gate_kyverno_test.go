@@ -1,0 +1,151 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/auditor/snapshottest"
+)
+
+// kyvernoChecker checks the two usual managed namespaces with the default configuration.
+func kyvernoChecker() gateChecker {
+	return gateChecker{cfg: auditor.DefaultConfig().SR2, managed: []*corev1.Namespace{sr2Managed("team-research"), sr2Managed("team-search")}}
+}
+
+// verdictText renders a verdict as "id severity" lines plus inconclusive reasons.
+func verdictText(v gateVerdict) (ids []string, messages, inconclusive string) {
+	var ms []string
+	for _, c := range v.Conditions {
+		ids = append(ids, c.ID+" "+c.Severity.String())
+		ms = append(ms, c.Message)
+	}
+	return ids, strings.Join(ms, "\n"), strings.Join(v.Inconclusive, "\n")
+}
+
+func TestKyvernoWebhook(t *testing.T) {
+	onlyTeamResearch := &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: "team-research"}}
+	cases := map[string]struct {
+		objs          []any
+		failurePolicy string
+		ids           []string
+		contains      string
+		inconclusive  string
+	}{
+		"healthy": {objs: []any{sr2Webhooks()}, failurePolicy: "Fail"},
+		"webhook configurations hidden": {objs: []any{sr2Webhooks(), sr2Unavailable(auditor.ResourceValidatingWebhookConfigurations, auditor.Forbidden)},
+			inconclusive: "Kyverno's webhook cannot be judged: validatingwebhookconfigurations.admissionregistration.k8s.io is forbidden"},
+		"none among the inputs": {inconclusive: "no ValidatingWebhookConfiguration among the inputs"},
+		"Kyverno's configuration missing": {objs: []any{&admissionv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "other"}}},
+			ids: []string{"webhook-missing high"}, contains: "does not exist"},
+		"no hook for pods": {objs: []any{sr2Webhooks(sr2Hook("other.kyverno.svc-fail", admissionv1.Fail, nil))},
+			ids: []string{"webhook-missing high"}, contains: "has no validate.kyverno.svc webhook receiving pod CREATE requests"},
+		"fine-grained hook of the policy counts": {objs: []any{sr2Webhooks(sr2Hook("validate.kyverno.svc-fail-finegrained-require-kueue-queue-name", admissionv1.Fail, nil))}, failurePolicy: "Fail"},
+		"namespaceSelector leaves one out": {objs: []any{sr2Webhooks(sr2Hook("validate.kyverno.svc-fail", admissionv1.Fail, onlyTeamResearch))},
+			ids: []string{"webhook-scope high"}, contains: "Kueue-managed namespaces team-search (validate.kyverno.svc-fail namespaceSelector kubernetes.io/metadata.name=team-research)"},
+		"objectSelector narrows": {objs: []any{sr2Webhooks(func() admissionv1.ValidatingWebhook {
+			h := sr2Hook("validate.kyverno.svc-fail", admissionv1.Fail, nil)
+			h.ObjectSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"gated": "yes"}}
+			return h
+		}())}, ids: []string{"webhook-scope high"}, contains: "objectSelector gated=yes"},
+		"only Ignore hooks while the policy asks Fail": {objs: []any{sr2Webhooks(sr2Hook("validate.kyverno.svc-ignore", admissionv1.Ignore, nil))}, failurePolicy: "Fail",
+			ids: []string{"failure-policy high"}, contains: "only failurePolicy Ignore webhooks"},
+		"only Ignore hooks, policy asks Ignore": {objs: []any{sr2Webhooks(sr2Hook("validate.kyverno.svc-ignore", admissionv1.Ignore, nil))}, failurePolicy: "Ignore"},
+		"a hook without failurePolicy fails closed": {objs: []any{sr2Webhooks(func() admissionv1.ValidatingWebhook {
+			h := sr2Hook("validate.kyverno.svc-fail", admissionv1.Fail, nil)
+			h.FailurePolicy = nil
+			return h
+		}())}, failurePolicy: "Fail"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var v gateVerdict
+			kyvernoChecker().kyvernoWebhook(snapshottest.New(snapshottest.At(sr2Now), tc.objs), &v, "ClusterPolicy x", "validate.kyverno.svc", "require-kueue-queue-name", tc.failurePolicy)
+			ids, msgs, inc := verdictText(v)
+			assert.Equal(t, tc.ids, ids)
+			assert.Contains(t, msgs, tc.contains)
+			if tc.inconclusive == "" {
+				assert.Empty(t, inc)
+			} else {
+				assert.Contains(t, inc, tc.inconclusive)
+			}
+		})
+	}
+}
+
+func TestKyvernoLease(t *testing.T) {
+	lease := func(ns, value string, set bool) *coordinationv1.Lease {
+		l := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "kyverno-health", Annotations: map[string]string{}}}
+		if set {
+			l.Annotations["kyverno.io/last-request-time"] = value
+		}
+		return l
+	}
+	cases := map[string]struct {
+		objs         []any
+		noClock      bool
+		ids          []string
+		inconclusive string
+	}{
+		"fresh":                     {objs: []any{sr2Lease(30 * time.Second)}},
+		"at the deadline":           {objs: []any{sr2Lease(100 * time.Second)}},
+		"stale":                     {objs: []any{sr2Lease(101 * time.Second)}, ids: []string{"health-lease-stale high"}},
+		"stale but no clock":        {objs: []any{sr2Lease(time.Hour)}, noClock: true},
+		"another namespace's lease": {objs: []any{lease("other", sr2Now.Add(-time.Hour).Format(time.RFC3339), true)}},
+		"no lease at all":           {},
+		"no annotation":             {objs: []any{lease("kyverno", "", false)}, inconclusive: "has no annotation kyverno.io/last-request-time"},
+		"not a time":                {objs: []any{lease("kyverno", "yesterday", true)}, inconclusive: "is not an RFC 3339 time"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			at := snapshottest.At(sr2Now)
+			if tc.noClock {
+				at = snapshottest.At(time.Time{})
+			}
+			var v gateVerdict
+			kyvernoChecker().kyvernoLease(snapshottest.New(at, tc.objs), &v)
+			ids, _, inc := verdictText(v)
+			assert.Equal(t, tc.ids, ids)
+			if tc.inconclusive == "" {
+				assert.Empty(t, inc)
+			} else {
+				assert.Contains(t, inc, tc.inconclusive)
+			}
+		})
+	}
+}
+
+func TestKyvernoResourceFilters(t *testing.T) {
+	cm := func(ns, filters string) *corev1.ConfigMap {
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "kyverno"}, Data: map[string]string{"resourceFilters": filters}}
+	}
+	cases := map[string]struct {
+		objs     []any
+		ids      []string
+		contains string
+	}{
+		"no ConfigMap":                       {},
+		"filters elsewhere":                  {objs: []any{cm("kyverno", "[Event,*,*][*/*,kube-system,*][Pod,dev,*]")}},
+		"the ConfigMap of another namespace": {objs: []any{cm("other", "[Pod,team-*,*]")}},
+		"pods of a managed namespace skipped": {objs: []any{cm("kyverno", "[Event,*,*][Pod,team-se*,*]")}, ids: []string{"resource-filters critical"},
+			contains: "team-search ([Pod,team-se*,*])"},
+		"every kind everywhere": {objs: []any{cm("kyverno", "[*]")}, ids: []string{"resource-filters critical"}, contains: "team-research ([*]), team-search ([*])"},
+		"a subresource only":    {objs: []any{cm("kyverno", "[Pod/exec,*,*]")}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var v gateVerdict
+			kyvernoChecker().kyvernoResourceFilters(snapshottest.New(tc.objs), &v, "ClusterPolicy x")
+			ids, msgs, _ := verdictText(v)
+			assert.Equal(t, tc.ids, ids)
+			assert.Contains(t, msgs, tc.contains)
+		})
+	}
+}

@@ -1,0 +1,275 @@
+package kyverno
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/llm-platform/enforcement-auditor/rules/internal/fields"
+)
+
+// Kyverno's match, exclude and failure-action semantics, as far as the gate checks need
+// them: does a ClusterPolicy rule reach the CREATE of every pod in a namespace, and does
+// it enforce there.
+
+// Wildcard is Kyverno's wildcard: `*` matches any run of characters, `?` one.
+func Wildcard(pattern, s string) bool {
+	p, str := []rune(pattern), []rune(s)
+	pi, si, star, mark := 0, 0, -1, 0
+	for si < len(str) {
+		switch {
+		case pi < len(p) && (p[pi] == '?' || p[pi] == str[si]):
+			pi++
+			si++
+		case pi < len(p) && p[pi] == '*':
+			star, mark = pi, si
+			pi++
+		case star >= 0:
+			pi = star + 1
+			mark++
+			si = mark
+		default:
+			return false
+		}
+	}
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
+}
+
+func anyWildcard(patterns []string, s string) bool {
+	for _, p := range patterns {
+		if Wildcard(p, s) {
+			return true
+		}
+	}
+	return false
+}
+
+var versionRE = regexp.MustCompile(`^(v\d+((alpha|beta)\d+)?|\*)$`)
+
+// parseKindSelector splits a Kyverno kind selector ("Pod", "v1/Pod", "*/*",
+// "apps/v1/Deployment", "Pod/exec", "Pod.status") into group, version, kind and
+// subresource, as kyverno pkg/utils/kube ParseKindSelector does.
+func parseKindSelector(in string) (group, version, kind, sub string) {
+	parts := strings.Split(in, "/")
+	parts = append(parts[:len(parts)-1], strings.Split(parts[len(parts)-1], ".")...)
+	switch len(parts) {
+	case 1:
+		return "*", "*", parts[0], ""
+	case 2:
+		if parts[0] == "*" && parts[1] == "*" {
+			return "*", "*", "*", "*"
+		}
+		if parts[0] == "*" && strings.ToLower(parts[1]) == parts[1] {
+			return "*", "*", parts[0], parts[1]
+		}
+		if versionRE.MatchString(parts[0]) {
+			return "*", parts[0], parts[1], ""
+		}
+		return "*", "*", parts[0], parts[1]
+	case 3:
+		if versionRE.MatchString(parts[0]) {
+			return "*", parts[0], parts[1], parts[2]
+		}
+		return parts[0], parts[1], parts[2], ""
+	case 4:
+		return parts[0], parts[1], parts[2], parts[3]
+	}
+	return "", "", "", ""
+}
+
+// KindSelectsPodCreate reports whether a Kyverno kind selector matches a CREATE of a core/v1 Pod.
+func KindSelectsPodCreate(sel string) bool {
+	g, v, k, sub := parseKindSelector(sel)
+	if k == "" || (sub != "" && sub != "*") {
+		return false
+	}
+	groupOK := Wildcard(g, "") || g == "core"
+	return groupOK && Wildcard(v, "v1") && Wildcard(k, "Pod")
+}
+
+// SelectsEveryPodIn reports whether a match filter selects the CREATE of every pod in ns,
+// whatever the pod's name, labels and annotations, and for every requester. When it does
+// not, the reason names the field that narrows it.
+func (f Filter) SelectsEveryPodIn(ns *corev1.Namespace) (bool, string) {
+	if len(f.Kinds) == 0 {
+		return false, f.Path + ".resources.kinds is empty"
+	}
+	if !anyKindSelectsPod(f.Kinds) {
+		return false, fmt.Sprintf("%s.resources.kinds %v does not include Pod", f.Path, f.Kinds)
+	}
+	if len(f.Operations) > 0 && !hasFold(f.Operations, "CREATE") {
+		return false, fmt.Sprintf("%s.resources.operations %v does not include CREATE", f.Path, f.Operations)
+	}
+	if len(f.Namespaces) > 0 && !anyWildcard(f.Namespaces, ns.Name) {
+		return false, fmt.Sprintf("%s.resources.namespaces %v does not include it", f.Path, f.Namespaces)
+	}
+	if !fields.SelectorAllows(f.NamespaceSelector, ns.Labels) {
+		return false, fmt.Sprintf("%s.resources.namespaceSelector (%s) does not select it", f.Path, fields.SelectorText(f.NamespaceSelector))
+	}
+	if len(f.Names) > 0 && !slices.Contains(f.Names, "*") {
+		return false, fmt.Sprintf("%s.resources.names %v covers only pods so named", f.Path, f.Names)
+	}
+	if f.Selector != nil && !fields.SelectorAllows(f.Selector, nil) {
+		return false, fmt.Sprintf("%s.resources.selector (%s) covers only pods carrying those labels", f.Path, fields.SelectorText(f.Selector))
+	}
+	if len(f.Annotations) > 0 {
+		return false, f.Path + ".resources.annotations covers only pods carrying those annotations"
+	}
+	if len(f.UserInfo) > 0 {
+		return false, fmt.Sprintf("%s limits the rule to some requesters (%s)", f.Path, strings.Join(f.UserInfo, ", "))
+	}
+	return true, ""
+}
+
+// ExcludesPodsIn reports whether an exclude filter lets pods in ns skip the rule. Name,
+// label and annotation conditions count: the pod's author chooses those. A filter limited
+// to some requesters (user info) is a deliberate exemption for them, not a namespace gap.
+func (f Filter) ExcludesPodsIn(ns *corev1.Namespace) (bool, string) {
+	if len(f.UserInfo) > 0 {
+		return false, ""
+	}
+	if len(f.Kinds) > 0 && !anyKindSelectsPod(f.Kinds) {
+		return false, ""
+	}
+	if len(f.Operations) > 0 && !hasFold(f.Operations, "CREATE") {
+		return false, ""
+	}
+	if len(f.Namespaces) > 0 && !anyWildcard(f.Namespaces, ns.Name) {
+		return false, ""
+	}
+	if !fields.SelectorAllows(f.NamespaceSelector, ns.Labels) {
+		return false, ""
+	}
+	var narrow []string
+	if len(f.Names) > 0 && !slices.Contains(f.Names, "*") {
+		narrow = append(narrow, fmt.Sprintf("named %v", f.Names))
+	}
+	if f.Selector != nil && !fields.SelectorAllows(f.Selector, nil) {
+		narrow = append(narrow, fmt.Sprintf("labelled %s", fields.SelectorText(f.Selector)))
+	}
+	if len(f.Annotations) > 0 {
+		narrow = append(narrow, "carrying its annotations")
+	}
+	if len(narrow) > 0 {
+		return true, fmt.Sprintf("%s excludes pods %s, which any tenant can choose", f.Path, strings.Join(narrow, " and "))
+	}
+	return true, f.Path + " excludes it"
+}
+
+// CoversEveryPodIn reports whether a rule's match selects every pod CREATE in ns and its
+// exclude block lets none through; otherwise why not.
+func (r Rule) CoversEveryPodIn(ns *corev1.Namespace) (bool, string) {
+	m := r.Match
+	if !m.Set || (len(m.Any) == 0 && len(m.All) == 0) {
+		return false, r.Path() + ".match is empty"
+	}
+	if len(m.Any) > 0 {
+		var reasons []string
+		ok := false
+		for _, f := range m.Any {
+			if sel, why := f.SelectsEveryPodIn(ns); sel {
+				ok = true
+				break
+			} else {
+				reasons = append(reasons, why)
+			}
+		}
+		if !ok {
+			return false, strings.Join(reasons, "; ")
+		}
+	}
+	for _, f := range m.All {
+		if sel, why := f.SelectsEveryPodIn(ns); !sel {
+			return false, why
+		}
+	}
+	for _, f := range r.Exclude.Any {
+		if ex, why := f.ExcludesPodsIn(ns); ex {
+			return false, why
+		}
+	}
+	if len(r.Exclude.All) > 0 {
+		var whys []string
+		all := true
+		for _, f := range r.Exclude.All {
+			ex, why := f.ExcludesPodsIn(ns)
+			if !ex {
+				all = false
+				break
+			}
+			whys = append(whys, why)
+		}
+		if all {
+			return false, strings.Join(whys, " and ")
+		}
+	}
+	return true, ""
+}
+
+// SelectsPods reports whether a rule's match names kind Pod at all.
+func (r Rule) SelectsPods() bool {
+	for _, fs := range [][]Filter{r.Match.Any, r.Match.All} {
+		for _, f := range fs {
+			if anyKindSelectsPod(f.Kinds) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ActionIn returns a validate rule's effective failure action in a namespace and the field
+// it comes from, as Kyverno's policy cache resolves it (kyverno#11811, v1.13.3+): the
+// rule's failureActionOverrides, or the spec's validationFailureActionOverrides when the
+// rule has none, first match wins (no namespaces and no selector matches every
+// namespace); else the rule's failureAction; else spec.validationFailureAction, whose
+// CRD default is Audit.
+func (p *ClusterPolicy) ActionIn(r Rule, ns *corev1.Namespace) (action, from string) {
+	overrides := r.Overrides
+	if len(overrides) == 0 {
+		overrides = p.Overrides
+	}
+	for _, o := range overrides {
+		switch {
+		case len(o.Namespaces) == 0 && o.NamespaceSelector == nil,
+			anyWildcard(o.Namespaces, ns.Name),
+			o.NamespaceSelector != nil && fields.SelectorAllows(o.NamespaceSelector, ns.Labels):
+			return o.Action, o.Path + ".action"
+		}
+	}
+	if r.FailureAction != "" {
+		return r.FailureAction, r.Path() + ".validate.failureAction"
+	}
+	if p.ValidationFailureAction != "" {
+		return p.ValidationFailureAction, "spec.validationFailureAction"
+	}
+	return "Audit", "spec.validationFailureAction (unset: the CRD defaults it to Audit)"
+}
+
+// Enforces reports whether a Kyverno failure action blocks the request ("Enforce", or
+// the deprecated "enforce").
+func Enforces(action string) bool { return strings.EqualFold(action, "Enforce") }
+
+func anyKindSelectsPod(kinds []string) bool {
+	for _, k := range kinds {
+		if KindSelectsPodCreate(k) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasFold(l []string, s string) bool {
+	for _, v := range l {
+		if strings.EqualFold(v, s) || v == "*" {
+			return true
+		}
+	}
+	return false
+}

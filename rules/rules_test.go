@@ -1,0 +1,61 @@
+package rules
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/auditor/snapshottest"
+)
+
+func TestAllSortedAndUnique(t *testing.T) {
+	all := All(auditor.DefaultConfig())
+	require.Len(t, all, 17)
+	seen := map[string]bool{}
+	for i, r := range all {
+		m := r.Meta()
+		assert.False(t, seen[m.ID], "duplicate rule ID %s", m.ID)
+		seen[m.ID] = true
+		assert.NotEmpty(t, m.Title, m.ID)
+		assert.NotEmpty(t, m.Remediation, m.ID)
+		if i > 0 {
+			p := all[i-1].Meta()
+			assert.True(t, p.Control < m.Control || (p.Control == m.Control && p.ID < m.ID), "%s sorts before %s", p.ID, m.ID)
+		}
+	}
+	assert.Equal(t, "cni-not-enforcing", all[0].Meta().ID)
+	assert.Equal(t, "litellm-config-unparseable", all[len(all)-1].Meta().ID)
+}
+
+func TestCatalogueIsAllsMetadata(t *testing.T) {
+	var metas []auditor.RuleMeta
+	for _, r := range All(auditor.DefaultConfig()) {
+		metas = append(metas, r.Meta())
+	}
+	assert.Equal(t, metas, Catalogue())
+}
+
+func TestEveryRuleEvaluatesAnEmptySnapshot(t *testing.T) {
+	s := snapshottest.New()
+	for _, r := range All(auditor.DefaultConfig()) {
+		t.Run(r.Meta().ID, func(t *testing.T) {
+			var res auditor.Result
+			require.NotPanics(t, func() { res = r.Evaluate(s) })
+			for _, f := range res.Findings {
+				// Only notes such as "protected namespace serving does not exist".
+				assert.Equal(t, auditor.SeverityInfo, f.Severity, f.Message)
+			}
+		})
+	}
+}
+
+func TestNewRule(t *testing.T) {
+	meta := auditor.RuleMeta{ID: "x", Control: auditor.SR1}
+	r := newRule(meta, func(s *auditor.Snapshot) auditor.Result {
+		return auditor.Result{Inconclusive: []string{s.Now.String()}}
+	})
+	assert.Equal(t, meta, r.Meta())
+	assert.Equal(t, []string{"0001-01-01 00:00:00 +0000 UTC"}, r.Evaluate(snapshottest.New()).Inconclusive)
+}
