@@ -6,11 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	admissionv1 "k8s.io/api/admissionregistration/v1"
-	appsv1 "k8s.io/api/apps/v1"
-	coordinationv1 "k8s.io/api/coordination/v1"
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -49,31 +44,13 @@ func add(s *auditor.Snapshot, o any) {
 		}
 	case Option:
 		v(s)
-	case *corev1.Namespace:
-		s.Namespaces = append(s.Namespaces, v)
-	case *corev1.Pod:
-		s.Pods = append(s.Pods, v)
-	case *corev1.Node:
-		s.Nodes = append(s.Nodes, v)
-	case *corev1.ConfigMap:
-		s.ConfigMaps = append(s.ConfigMaps, v)
-	case *networkingv1.NetworkPolicy:
-		s.NetworkPolicies = append(s.NetworkPolicies, v)
-	case *appsv1.DaemonSet:
-		s.DaemonSets = append(s.DaemonSets, v)
-	case *appsv1.Deployment:
-		s.Deployments = append(s.Deployments, v)
-	case *coordinationv1.Lease:
-		s.Leases = append(s.Leases, v)
-	case *admissionv1.ValidatingWebhookConfiguration:
-		s.ValidatingWebhookConfigurations = append(s.ValidatingWebhookConfigurations, v)
-	case *admissionv1.ValidatingAdmissionPolicy:
-		s.ValidatingAdmissionPolicies = append(s.ValidatingAdmissionPolicies, v)
-	case *admissionv1.ValidatingAdmissionPolicyBinding:
-		s.ValidatingAdmissionBindings = append(s.ValidatingAdmissionBindings, v)
-	case *auditor.Owner:
-		s.Owners = append(s.Owners, v)
 	case *unstructured.Unstructured:
+		// CRD kinds go where the table says; an unknown kind is kept in Custom too,
+		// as rules read unknown kinds nowhere else.
+		if r, ok := auditor.LookupKind(v.GroupVersionKind().GroupKind()); ok && r.Custom && !r.OwnerOnly {
+			r.Add(s, v)
+			return
+		}
 		gk := v.GroupVersionKind().GroupKind()
 		s.Custom[gk] = append(s.Custom[gk], v)
 	case auditor.NetworkProbeResult:
@@ -89,6 +66,12 @@ func add(s *auditor.Snapshot, o any) {
 			s.Availability[k] = a
 		}
 	default:
-		panic(fmt.Sprintf("snapshottest.New: unsupported object of type %T (add its kind to snapshottest)", o))
+		// Typed objects and owners: the first kind of the table that takes them.
+		for _, r := range auditor.Kinds {
+			if r.Add(s, o) {
+				return
+			}
+		}
+		panic(fmt.Sprintf("snapshottest.New: unsupported object of type %T (add its kind to auditor.Kinds)", o))
 	}
 }

@@ -29,6 +29,7 @@ func TestNewPlacesEachKind(t *testing.T) {
 		"pod":        {&corev1.Pod{ObjectMeta: meta("a", "p")}, func(s *auditor.Snapshot) int { return len(s.Pods) }},
 		"node":       {&corev1.Node{ObjectMeta: meta("", "n")}, func(s *auditor.Snapshot) int { return len(s.Nodes) }},
 		"configmap":  {&corev1.ConfigMap{ObjectMeta: meta("a", "c")}, func(s *auditor.Snapshot) int { return len(s.ConfigMaps) }},
+		"service":    {&corev1.Service{ObjectMeta: meta("a", "s")}, func(s *auditor.Snapshot) int { return len(s.Services) }},
 		"netpol":     {&networkingv1.NetworkPolicy{ObjectMeta: meta("a", "np")}, func(s *auditor.Snapshot) int { return len(s.NetworkPolicies) }},
 		"daemonset":  {&appsv1.DaemonSet{ObjectMeta: meta("a", "ds")}, func(s *auditor.Snapshot) int { return len(s.DaemonSets) }},
 		"deployment": {&appsv1.Deployment{ObjectMeta: meta("a", "d")}, func(s *auditor.Snapshot) int { return len(s.Deployments) }},
@@ -91,7 +92,7 @@ func TestNewPanicsOnUnknownType(t *testing.T) {
 		"typed slice":                []*corev1.Pod{{}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			assert.PanicsWithValue(t, fmt.Sprintf("snapshottest.New: unsupported object of type %T (add its kind to snapshottest)", obj), func() { New(obj) })
+			assert.PanicsWithValue(t, fmt.Sprintf("snapshottest.New: unsupported object of type %T (add its kind to auditor.Kinds)", obj), func() { New(obj) })
 		})
 	}
 }
