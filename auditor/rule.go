@@ -1,5 +1,7 @@
 package auditor
 
+import corev1 "k8s.io/api/core/v1"
+
 // RuleMeta describes a rule: a stable ID (the JSON contract's `rule` field), the control
 // it proves, its default severity and the remediation shown to people.
 type RuleMeta struct {
@@ -12,6 +14,10 @@ type RuleMeta struct {
 	// it to tell when the rule cannot judge (an input not served or forbidden) and the
 	// evidence writer to list what was inspected.
 	Inputs []string
+	// Pods says which pods the rule reads whole; nil when it reads none. The live
+	// source keeps whole only the pods some configured rule wants (PodsRead) and caches
+	// the others as stubs no snapshot shows, so a rule that reads pods must say which.
+	Pods func(*corev1.Pod) bool
 	// Scope says what a change of one namespace's objects can affect (see RuleScope).
 	// Zero: ScopeCluster.
 	Scope RuleScope
@@ -67,4 +73,23 @@ type Rule interface {
 // NewFinding fills the rule's identity into a finding.
 func (m RuleMeta) NewFinding(obj *ObjectRef, msg string) Finding {
 	return Finding{Rule: m.ID, Control: m.Control, Severity: m.Severity, Object: obj, Message: msg, Remediation: m.Remediation}
+}
+
+// PodsRead is the union of the rules' pod predicates (RuleMeta.Pods): the pods a source
+// must keep whole for these rules.
+func PodsRead(rules []Rule) func(*corev1.Pod) bool {
+	var preds []func(*corev1.Pod) bool
+	for _, r := range rules {
+		if p := r.Meta().Pods; p != nil {
+			preds = append(preds, p)
+		}
+	}
+	return func(p *corev1.Pod) bool {
+		for _, keep := range preds {
+			if keep(p) {
+				return true
+			}
+		}
+		return false
+	}
 }

@@ -27,6 +27,7 @@ func GPUPodNotAdmitted(cfg auditor.Config) auditor.Rule {
 	g := newGPUScope(cfg)
 	meta := auditor.RuleMeta{
 		ID: "gpu-pod-not-admitted", Control: auditor.SR2, Severity: auditor.SeverityHigh,
+		Pods:  gpuPods(cfg),
 		Title: "GPU pod with a queue name but no admitted Kueue Workload",
 		Remediation: "Enable the Kueue integration for the pod's workload kind (Configuration integrations.frameworks, e.g. \"pod\" for plain pods) " +
 			"and include the namespace in managedJobsNamespaceSelector; delete the pod so it is recreated under Kueue admission; " +

@@ -18,6 +18,7 @@ func IngressOutsideAllowlist(cfg auditor.Config) auditor.Rule {
 	b := newBudgetPath(cfg)
 	meta := auditor.RuleMeta{
 		ID: "netpol-ingress-outside-allowlist", Control: auditor.SR1, Severity: auditor.SeverityCritical,
+		Pods:  protectedPods(cfg),
 		Title: "NetworkPolicy admits a source outside the allow-list into a protected namespace",
 		Remediation: "Restrict the rule's `from` to the trusted namespaces, one peer per namespace pinned by name " +
 			"(`namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: litellm}}`), optionally ANDed with a podSelector in the same peer. " +

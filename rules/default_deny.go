@@ -20,6 +20,7 @@ func DefaultDenyMissing(cfg auditor.Config) auditor.Rule {
 	b := newBudgetPath(cfg)
 	meta := auditor.RuleMeta{
 		ID: "netpol-default-deny-missing", Control: auditor.SR1, Severity: auditor.SeverityHigh,
+		Pods:  protectedPods(cfg),
 		Title: "Protected namespace not isolated for ingress",
 		Remediation: "Add a NetworkPolicy selecting every pod of the namespace with Ingress in its policyTypes, e.g. " +
 			"`spec: {podSelector: {}, policyTypes: [Ingress]}`, then allow the trusted namespaces explicitly in separate policies " +

@@ -16,6 +16,7 @@ func GPUPodMissingQueueName(cfg auditor.Config) auditor.Rule {
 	label := cfg.SR2.QueueNameLabel
 	meta := auditor.RuleMeta{
 		ID: "gpu-pod-missing-queue-name", Control: auditor.SR2, Severity: auditor.SeverityHigh,
+		Pods:  gpuPods(cfg),
 		Title: "GPU pod without a Kueue queue name in a Kueue-managed namespace",
 		Remediation: fmt.Sprintf("Set the label %s=<local-queue> on the pod's top-level workload (Job, JobSet, RayCluster, ...) "+
 			"so Kueue admits it against quota; delete the running pod; then check why the admission gate %s let it in.",

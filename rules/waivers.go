@@ -42,6 +42,7 @@ func WaiverInvalid(cfg auditor.Config, known []auditor.RuleMeta) auditor.Rule {
 	maxDur := cfg.Waivers.MaxDuration.Duration
 	meta := auditor.RuleMeta{
 		ID: auditor.WaiverInvalidRule, Control: auditor.SR1, Severity: auditor.SeverityMedium, Scope: auditor.ScopeNamespace,
+		Pods:  waiverPods,
 		Title: "Waiver annotation the auditor does not accept",
 		Remediation: fmt.Sprintf("Give the waiver a reason (annotation %s) and an RFC 3339 expiry (annotation %s) at most %s ahead, "+
 			"and list only rule IDs from docs/rules in %s; or remove the waive annotations and fix the finding.",

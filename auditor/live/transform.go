@@ -56,57 +56,6 @@ func isStub(obj any) bool {
 	return ok
 }
 
-// RelevantPods returns the KeepPod filter matching what the rules read of pods: pods
-// requesting a GPU resource (SR2), every pod of a protected namespace (SR1 messages and
-// network probe targets), and pods carrying a waiver annotation (waiver-invalid). A
-// test holds it to the rules: evaluating a cluster with only these pods gives the same
-// findings and facts.
-func RelevantPods(cfg auditor.Config) func(*corev1.Pod) bool {
-	protected := map[string]bool{}
-	for _, n := range cfg.SR1.ProtectedNamespaces {
-		protected[n] = true
-	}
-	gpu := func(r corev1.ResourceRequirements) bool {
-		for _, l := range []corev1.ResourceList{r.Requests, r.Limits} {
-			for name := range l {
-				if cfg.SR2.IsGPUResource(string(name)) {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	return func(p *corev1.Pod) bool {
-		if protected[p.Namespace] {
-			return true
-		}
-		for _, k := range []string{auditor.WaiveAnnotation, auditor.WaiveReasonAnnotation, auditor.WaiveUntilAnnotation} {
-			if _, ok := p.Annotations[k]; ok {
-				return true
-			}
-		}
-		if p.Spec.Resources != nil && gpu(*p.Spec.Resources) {
-			return true
-		}
-		for _, c := range p.Spec.Containers {
-			if gpu(c.Resources) {
-				return true
-			}
-		}
-		for _, c := range p.Spec.InitContainers {
-			if gpu(c.Resources) {
-				return true
-			}
-		}
-		for _, c := range p.Spec.EphemeralContainers {
-			if gpu(c.Resources) {
-				return true
-			}
-		}
-		return false
-	}
-}
-
 // transformKeeping is transform with a pod filter (nil keeps every pod).
 func transformKeeping(keep func(*corev1.Pod) bool) cache.TransformFunc {
 	if keep == nil {

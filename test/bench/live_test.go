@@ -272,7 +272,7 @@ func BenchmarkCacheHeap(b *testing.B) {
 					return h
 				}
 				srcHeap := heap(nil)
-				keptHeap := heap(live.RelevantPods(auditor.DefaultConfig()))
+				keptHeap := heap(auditor.PodsRead(rules.All(auditor.DefaultConfig())))
 				b.ReportMetric(float64(bareHeap)/(1<<20), "bare-pod-informer-MiB")
 				b.ReportMetric(float64(srcHeap)/(1<<20), "source-MiB")
 				b.ReportMetric(float64(srcHeap)/float64(bareHeap), "source/bare")

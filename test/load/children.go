@@ -77,7 +77,7 @@ func bareInformer(kubeconfig string) error {
 
 // runPipeline is the daemon's wiring (app.New: live source, runner, store,
 // Prometheus collector, /metrics and /readyz) plus the two options the daemon does not
-// pass yet: engine.Options.Incremental and live.Options.KeepPod(RelevantPods). Same
+// pass yet: engine.Options.Incremental and live.Options.KeepPod (the rules' pods, auditor.PodsRead). Same
 // defaults: max delay 2s, resync 5m; the debounce the harness gives both.
 func runPipeline(kubeconfig, listen string, debounce time.Duration) error {
 	cfg, err := restConfig(kubeconfig)
@@ -92,7 +92,7 @@ func runPipeline(kubeconfig, listen string, debounce time.Duration) error {
 		OnChange: func() { runner.Trigger() },
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Config:   conf,
-		KeepPod:  live.RelevantPods(conf),
+		KeepPod:  auditor.PodsRead(rules.All(conf)),
 	})
 	if err != nil {
 		return err

@@ -11,7 +11,7 @@
 //     (the floor).
 //
 // With -pipeline it also measures, as a second auditor process, the daemon's wiring with
-// incremental evaluation and RelevantPods (what the app package does once it passes
+// incremental evaluation and stub pods (what the app package does once it passes
 // engine.Options.Incremental and live.Options.KeepPod).
 //
 // Run it through hack/bench-live.sh. It prints a Markdown table and, with -json, writes
@@ -201,7 +201,7 @@ func harness(pods, samples, concurrency int, pipeline bool, jsonOut string, debo
 		}
 		pc := exec.Command(self, "-mode", "pipeline", "-cluster", kubeconfig, "-debounce", debounce.String())
 		pc.Env = append(os.Environ(), "KUBE_FEATURE_WatchListClient=true")
-		pRun, err := measure("pipeline: incremental + RelevantPods + watch-list", pc, cs, samples)
+		pRun, err := measure("pipeline: incremental + stub pods + watch-list", pc, cs, samples)
 		if err != nil {
 			return err
 		}

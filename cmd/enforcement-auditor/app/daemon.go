@@ -159,15 +159,17 @@ func New(o Options) (*Daemon, error) {
 		}
 		d.opts.LeaderElection = o.LeaderElection
 	}
+	rs := rules.All(o.Config)
+	d.rules = rs
 	var runner *engine.Runner
 	src, err := live.New(o.RESTConfig, live.Options{
 		OnChange:          func() { runner.Trigger() },
 		Logger:            o.Logger.With("component", "source"),
 		DiscoveryInterval: o.DiscoveryInterval,
 		Config:            o.Config,
-		// Pods no rule reads (no GPU, not protected, no waiver) are cached as small stubs:
-		// at 100k pods this halves the cache (docs/benchmarks.md).
-		KeepPod: live.RelevantPods(o.Config),
+		// Pods no configured rule reads (no GPU, not protected, no waiver) are cached as
+		// small stubs: at 100k pods this halves the cache (docs/benchmarks.md).
+		KeepPod: auditor.PodsRead(rs),
 	})
 	if err != nil {
 		return nil, err
@@ -179,8 +181,6 @@ func New(o Options) (*Daemon, error) {
 	}
 	d.emitter = newEmitter(d.Store, o.Sinks, d.IsLeader, cp, o.Logger.With("component", "emitter"))
 	d.emitterSub = d.Store.Subscribe("emitter")
-	rs := rules.All(o.Config)
-	d.rules = rs
 	var evStatus promexp.EvidenceStatus
 	if o.Evidence.Dir != "" {
 		w, err := evidence.NewWriter(evidence.WriterOptions{Dir: o.Evidence.Dir, Keep: o.Evidence.Keep})
