@@ -120,10 +120,12 @@ func TestOSCALValidatesAgainstTheSchema(t *testing.T) {
 func TestOSCALValidationRejects(t *testing.T) {
 	good := oscalOf(t, fixture())
 	for name, mutate := range map[string]func(ar map[string]any){
-		"no import-ap":        func(ar map[string]any) { delete(ar, "import-ap") },
-		"uuid not a uuid":     func(ar map[string]any) { ar["uuid"] = "evidence-1" },
-		"unknown field":       func(ar map[string]any) { ar["controls"] = []any{} },
-		"bad finding state":   func(ar map[string]any) { finding(ar)["target"].(map[string]any)["status"].(map[string]any)["state"] = "violated" },
+		"no import-ap":    func(ar map[string]any) { delete(ar, "import-ap") },
+		"uuid not a uuid": func(ar map[string]any) { ar["uuid"] = "evidence-1" },
+		"unknown field":   func(ar map[string]any) { ar["controls"] = []any{} },
+		"bad finding state": func(ar map[string]any) {
+			finding(ar)["target"].(map[string]any)["status"].(map[string]any)["state"] = "violated"
+		},
 		"observation no date": func(ar map[string]any) { delete(observation(ar), "collected") },
 	} {
 		t.Run(name, func(t *testing.T) {
