@@ -338,3 +338,21 @@ func (v *Verifier) Legacy() ed25519.PublicKey {
 	k, _ := v.pub.(ed25519.PublicKey)
 	return k
 }
+
+// IsEnvelope tells a DSSE envelope from a legacy document.
+func IsEnvelope(data []byte) bool {
+	var probe struct {
+		PayloadType *string `json:"payloadType"`
+	}
+	return json.Unmarshal(data, &probe) == nil && probe.PayloadType != nil
+}
+
+// SubjectsOf are the subjects of a document built from in: the manifest files of an
+// offline scan, else the snapshot's object identities.
+func SubjectsOf(in Input) []Subject {
+	if in.Offline {
+		return FileSubjects(in.SourceFiles)
+	}
+	s := in.Evaluation.Snapshot
+	return []Subject{SnapshotSubject(clusterOf(in, s).ID, in.Rules, s)}
+}
