@@ -270,3 +270,16 @@ func TestLoadSignerAndVerifier(t *testing.T) {
 		assert.Equal(t, s.Public(), v.Public())
 	}
 }
+
+// A SEC1 key as `openssl ecparam -genkey -name prime256v1` writes it (curve block first).
+func TestLoadSignerSEC1(t *testing.T) {
+	s, err := LoadSigner("testdata/sec1-key.pem")
+	require.NoError(t, err)
+	v, err := NewVerifier(s.Public())
+	require.NoError(t, err)
+	a, err := NewAttestation(mustBuild(t, smallInput()), []Subject{{Name: "x", Digest: map[string]string{"sha256": SHA256Hex(nil)}}}, "")
+	require.NoError(t, err)
+	require.NoError(t, a.Seal(context.Background(), s))
+	_, err = VerifyEnvelope(context.Background(), a.Envelope, v)
+	require.NoError(t, err)
+}

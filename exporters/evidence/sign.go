@@ -252,7 +252,10 @@ func readPEM(path string, types ...string) (*pem.Block, error) {
 	if err != nil {
 		return nil, err
 	}
-	block, _ := pem.Decode(b)
+	block, rest := pem.Decode(b)
+	if block != nil && block.Type == "EC PARAMETERS" {
+		block, _ = pem.Decode(rest) // `openssl ecparam -genkey` writes the curve first
+	}
 	if block == nil {
 		return nil, fmt.Errorf("%s: no PEM block", path)
 	}
