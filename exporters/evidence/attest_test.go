@@ -283,3 +283,27 @@ func TestLoadSignerSEC1(t *testing.T) {
 	_, err = VerifyEnvelope(context.Background(), a.Envelope, v)
 	require.NoError(t, err)
 }
+
+// VerifyEnvelope parses untrusted input: it never panics, and what it accepts with a
+// key is signed by that key.
+func FuzzVerifyEnvelope(f *testing.F) {
+	signer, err := LoadSigner("testdata/test-signing-key.pem")
+	require.NoError(f, err)
+	v, err := NewVerifier(signer.Public())
+	require.NoError(f, err)
+	in := smallInput()
+	doc, err := Build(in)
+	require.NoError(f, err)
+	a, err := NewAttestation(doc, []Subject{{Name: "x", Digest: map[string]string{"sha256": SHA256Hex(nil)}}}, "")
+	require.NoError(f, err)
+	require.NoError(f, a.Seal(context.Background(), signer))
+	f.Add(a.Envelope)
+	f.Add([]byte(`{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := VerifyEnvelope(context.Background(), data, v)
+		if err == nil && got.Digest != a.Digest {
+			t.Fatalf("accepted a statement the key never signed: %s", got.Payload)
+		}
+		_, _ = VerifyEnvelope(context.Background(), data, nil)
+	})
+}
