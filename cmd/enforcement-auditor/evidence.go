@@ -355,18 +355,11 @@ func verifyFile(ctx context.Context, path string, v *evidence.Verifier) (string,
 	if err != nil {
 		return "", nil, err
 	}
-	what := "in-toto attestation, signature verified with " + "key " + keyID(v)
-	if v == nil {
-		what = "in-toto attestation, INSECURE: signature not checked"
+	what := "in-toto attestation, INSECURE: signature not checked"
+	if v != nil {
+		what = "in-toto attestation, signature verified with key " + v.ID
 	}
 	p := a.Statement.Predicate
 	return fmt.Sprintf("%s; %s, generated %s", what, a.Digest, p.GeneratedAt.Format(time.RFC3339)),
 		&evidence.Link{Name: path, Attestation: a}, nil
-}
-
-func keyID(v *evidence.Verifier) string {
-	if v == nil {
-		return ""
-	}
-	return v.ID
 }
