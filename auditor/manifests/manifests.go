@@ -52,19 +52,37 @@ type Object struct {
 	Doc  int
 }
 
-// Read loads every path (a file, a directory read recursively for .yaml, .yml and .json,
-// or "-" for stdin) and returns the objects in them. All input errors are returned
-// joined; objects from readable documents are returned as well.
-func Read(paths []string, stdin io.Reader) ([]Object, error) {
-	var objs []Object
+// Source is one input read whole, once: the bytes decoded are the bytes evidence hashes,
+// so a file changed during a scan cannot be fingerprinted with content that was not read.
+type Source struct {
+	// Name is the file path, or "<stdin>".
+	Name string
+	Data []byte
+}
+
+// maxInput bounds one input (a file or stdin) held in memory.
+const maxInput = 256 << 20
+
+// Load reads every path (a file, a directory read recursively for .yaml, .yml and .json,
+// or "-" for stdin) whole. All errors are returned joined, with the inputs that could
+// be read.
+func Load(paths []string, stdin io.Reader) ([]Source, error) {
+	var srcs []Source
 	var errs []error
+	read := func(name string, r io.Reader) {
+		b, err := io.ReadAll(io.LimitReader(r, maxInput+1))
+		switch {
+		case err != nil:
+			errs = append(errs, &InputError{File: name, Err: err})
+		case len(b) > maxInput:
+			errs = append(errs, &InputError{File: name, Err: fmt.Errorf("larger than %d MiB", maxInput>>20)})
+		default:
+			srcs = append(srcs, Source{Name: name, Data: b})
+		}
+	}
 	for _, p := range paths {
 		if p == "-" {
-			o, err := Decode("<stdin>", stdin)
-			objs = append(objs, o...)
-			if err != nil {
-				errs = append(errs, err)
-			}
+			read("<stdin>", stdin)
 			continue
 		}
 		files, err := expand(p)
@@ -78,15 +96,33 @@ func Read(paths []string, stdin io.Reader) ([]Object, error) {
 				errs = append(errs, &InputError{File: f, Err: err})
 				continue
 			}
-			o, err := Decode(f, fh)
+			read(f, fh)
 			fh.Close()
-			objs = append(objs, o...)
-			if err != nil {
-				errs = append(errs, err)
-			}
+		}
+	}
+	return srcs, errors.Join(errs...)
+}
+
+// DecodeSources decodes inputs Load read. All input errors are returned joined;
+// objects from readable documents are returned as well.
+func DecodeSources(srcs []Source) ([]Object, error) {
+	var objs []Object
+	var errs []error
+	for _, s := range srcs {
+		o, err := Decode(s.Name, bytes.NewReader(s.Data))
+		objs = append(objs, o...)
+		if err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return objs, errors.Join(errs...)
+}
+
+// Read loads and decodes every path (see Load).
+func Read(paths []string, stdin io.Reader) ([]Object, error) {
+	srcs, lerr := Load(paths, stdin)
+	objs, derr := DecodeSources(srcs)
+	return objs, errors.Join(lerr, derr)
 }
 
 func expand(p string) ([]string, error) {

@@ -236,3 +236,51 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// Load reads each input once and keeps its bytes: what is decoded is what is hashed.
+func TestLoadReadsEachInputOnce(t *testing.T) {
+	dir := t.TempDir()
+	ns := "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "b.yaml"), []byte(ns), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "sub"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sub", "a.json"), []byte(`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"b"}}`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not a manifest"), 0o644))
+
+	cases := map[string]struct {
+		paths []string
+		stdin string
+		names []string
+		err   string
+	}{
+		"directory":   {paths: []string{dir}, names: []string{filepath.Join(dir, "b.yaml"), filepath.Join(dir, "sub", "a.json")}},
+		"stdin":       {paths: []string{"-"}, stdin: ns, names: []string{"<stdin>"}},
+		"missing":     {paths: []string{filepath.Join(dir, "nope.yaml"), "-"}, stdin: ns, names: []string{"<stdin>"}, err: "nope.yaml"},
+		"empty dir":   {paths: []string{t.TempDir()}, err: "directory holds no .yaml"},
+		"single file": {paths: []string{filepath.Join(dir, "b.yaml")}, names: []string{filepath.Join(dir, "b.yaml")}},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			srcs, err := Load(c.paths, strings.NewReader(c.stdin))
+			if c.err != "" {
+				require.ErrorContains(t, err, c.err)
+			} else {
+				require.NoError(t, err)
+			}
+			var names []string
+			for _, s := range srcs {
+				names = append(names, s.Name)
+				if s.Name != "<stdin>" {
+					b, err := os.ReadFile(s.Name)
+					require.NoError(t, err)
+					assert.Equal(t, b, s.Data)
+				} else {
+					assert.Equal(t, c.stdin, string(s.Data))
+				}
+			}
+			assert.Equal(t, c.names, names)
+			objs, err := DecodeSources(srcs)
+			require.NoError(t, err)
+			assert.Len(t, objs, len(srcs))
+		})
+	}
+}

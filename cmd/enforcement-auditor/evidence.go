@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,25 +21,49 @@ import (
 )
 
 type evidenceFlags struct {
-	files      []string
-	signingKey string
-	output     string
-	timeout    time.Duration
+	files           []string
+	signingKey      string
+	format          string
+	outputFile      string
+	attestationFile string
+	previous        string
+	timeout         time.Duration
 }
+
+// Evidence output formats (-o).
+const (
+	formatInToto = "intoto"
+	formatOSCAL  = "oscal"
+	formatLegacy = "legacy"
+)
 
 func newEvidenceCommand(g *globalFlags) *cobra.Command {
 	f := &evidenceFlags{}
 	cmd := &cobra.Command{
-		Use:   "evidence [-f PATH]... [--signing-key KEY] [-o FILE]",
-		Short: "Write a compliance evidence document (digested, optionally signed)",
-		Long: `evidence audits once (the live cluster, or manifests with -f) and writes a JSON
-document for auditors: every check per control with the objects it inspected (identity and
-a SHA-256 of what was read, never values), all findings, waivers, a SHA-256 digest over the
-canonical document and, with --signing-key, an ed25519 signature.`,
+		Use:   "evidence [-f PATH]... [-o intoto|oscal|legacy] [--signing-key KEY] [--output-file FILE]",
+		Short: "Write signed compliance evidence: an in-toto attestation or OSCAL assessment results",
+		Long: `evidence audits once (the live cluster, or manifests with -f) and writes evidence for
+auditors.
+
+-o intoto (default) writes an in-toto Statement v1 in a DSSE envelope, signed with
+--signing-key (ed25519 or ECDSA P-256, PEM): its subjects are the SHA-256 of each manifest
+file as read (or, for a live run, of the identities and resourceVersions of the objects the
+rules read); its predicate is the assessment (every check per control with the objects it
+inspected, never values; findings, waivers, auditor version, configuration digest) and the
+digest of the previous document (--previous), so that a series is a hash chain.
+
+-o oscal writes OSCAL 1.1.3 assessment-results: an observation per check, a finding per
+unproven control mapped to NIST SP 800-53 rev5 (SR1: AC-4, SC-7; SR2: SC-6; SR3: SC-24),
+and the attestation's digest as a back-matter resource (--attestation-file writes that
+attestation too).
+
+-o legacy writes the deprecated ComplianceEvidence document (removed in the next release).`,
 		Example: `  openssl genpkey -algorithm ed25519 -out evidence.key
   openssl pkey -in evidence.key -pubout -out evidence.pub
-  enforcement-auditor evidence -f examples/platform --signing-key evidence.key -o evidence.json
-  enforcement-auditor evidence verify evidence.json --public-key evidence.pub`,
+  enforcement-auditor evidence -f examples/platform --signing-key evidence.key --output-file evidence.intoto.json
+  enforcement-auditor evidence verify evidence.intoto.json --public-key evidence.pub
+  enforcement-auditor evidence -f examples/platform -o oscal --signing-key evidence.key \
+    --attestation-file evidence.intoto.json --output-file assessment-results.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runEvidence(cmd.Context(), g, f, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -44,14 +71,38 @@ canonical document and, with --signing-key, an ed25519 signature.`,
 	}
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&f.files, "filename", "f", nil, "manifest file, directory or - for stdin (repeatable); without it the live cluster is audited")
-	fl.StringVar(&f.signingKey, "signing-key", "", "ed25519 private key (PEM, PKCS#8) to sign the document")
-	fl.StringVarP(&f.output, "output", "o", "-", "file to write (- for stdout)")
+	fl.StringVar(&f.signingKey, "signing-key", "", "private key (PEM: ed25519 or ECDSA P-256) to sign the attestation")
+	fl.StringVarP(&f.format, "output", "o", formatInToto, "output format: intoto, oscal or legacy")
+	fl.StringVar(&f.outputFile, "output-file", "-", "file to write (- for stdout)")
+	fl.StringVar(&f.attestationFile, "attestation-file", "", "with -o oscal: also write the attestation the assessment results reference")
+	fl.StringVar(&f.previous, "previous", "", "the previous attestation of the series, to link this one to it")
 	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the cluster's caches to sync")
 	cmd.AddCommand(newEvidenceVerifyCommand())
 	return cmd
 }
 
+func (f *evidenceFlags) validate() error {
+	switch f.format {
+	case formatInToto, formatOSCAL, formatLegacy:
+	default:
+		return fmt.Errorf("-o/--output is the format: intoto, oscal or legacy, not %q; to write to a file use --output-file %s", f.format, f.format)
+	}
+	if f.attestationFile != "" && f.format != formatOSCAL {
+		return errors.New("--attestation-file goes with -o oscal (with -o intoto the attestation is the output)")
+	}
+	if f.format == formatLegacy && f.previous != "" {
+		return errors.New("--previous needs -o intoto or oscal: legacy documents are not chained")
+	}
+	return nil
+}
+
 func runEvidence(ctx context.Context, g *globalFlags, f *evidenceFlags, stdin io.Reader, out, errOut io.Writer) error {
+	if err := f.validate(); err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	cfg, err := g.loadConfig()
 	if err != nil {
 		return err
@@ -60,13 +111,22 @@ func runEvidence(ctx context.Context, g *globalFlags, f *evidenceFlags, stdin io
 	if err != nil {
 		return err
 	}
-	var key ed25519.PrivateKey
+	var signer *evidence.Signer
 	if f.signingKey != "" {
-		if key, err = evidence.LoadPrivateKey(f.signingKey); err != nil {
+		if signer, err = evidence.LoadSigner(f.signingKey); err != nil {
+			return &exitError{code: 2, err: err}
+		}
+		if f.format == formatLegacy && signer.Legacy() == nil {
+			return &exitError{code: 2, err: errors.New("-o legacy signs with ed25519 keys only")}
+		}
+	}
+	previous := ""
+	if f.previous != "" {
+		if previous, err = previousDigest(ctx, f.previous, signer); err != nil {
 			return &exitError{code: 2, err: err}
 		}
 	}
-	snap, err := loadSnapshot(ctx, g, f.files, f.timeout, stdin, log)
+	snap, srcs, err := loadSnapshot(ctx, g, f.files, f.timeout, stdin, log)
 	if err != nil {
 		return err
 	}
@@ -80,32 +140,82 @@ func runEvidence(ctx context.Context, g *globalFlags, f *evidenceFlags, stdin io
 	}
 	if len(f.files) > 0 {
 		in.Offline = true
-		if in.SourceFiles, err = evidence.HashFiles(f.files); err != nil {
-			return &exitError{code: 2, err: err}
+		for _, s := range srcs {
+			in.SourceFiles = append(in.SourceFiles, evidence.SourceFile{Path: s.Name, SHA256: evidence.SHA256Hex(s.Data)})
 		}
 	}
 	doc, err := evidence.Build(in)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	if key != nil {
-		if err := evidence.Sign(doc, key); err != nil {
-			return &exitError{code: 2, err: err}
+	var b []byte
+	if f.format == formatLegacy {
+		if signer != nil {
+			err = evidence.Sign(doc, signer.Legacy())
 		}
+		if err == nil {
+			b, err = evidence.Marshal(doc)
+		}
+	} else {
+		b, err = attest(ctx, f, doc, evidence.SubjectsOf(in), previous, signer)
 	}
-	b, err := evidence.Marshal(doc)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	if f.output == "-" {
-		_, err = out.Write(b)
-	} else {
-		err = writeFileAtomic(f.output, b)
-	}
-	if err != nil {
+	if err := writeOutput(f.outputFile, b, out); err != nil {
 		return &exitError{code: 2, err: err}
 	}
 	return nil
+}
+
+// attest wraps the document in a signed attestation and renders the chosen format.
+func attest(ctx context.Context, f *evidenceFlags, doc *evidence.Document, subjects []evidence.Subject, previous string, signer *evidence.Signer) ([]byte, error) {
+	a, err := evidence.NewAttestation(doc, subjects, previous)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Seal(ctx, signer); err != nil {
+		return nil, err
+	}
+	if f.format == formatInToto {
+		return a.Envelope, nil
+	}
+	href := ""
+	if f.attestationFile != "" {
+		if err := writeFileAtomic(f.attestationFile, a.Envelope); err != nil {
+			return nil, err
+		}
+		href = filepath.Base(f.attestationFile)
+	}
+	return evidence.AssessmentResults(a, href)
+}
+
+// previousDigest reads the previous attestation of a series; with a signing key, it
+// must be signed by the same key.
+func previousDigest(ctx context.Context, path string, signer *evidence.Signer) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	var v *evidence.Verifier
+	if signer != nil {
+		if v, err = evidence.NewVerifier(signer.Public()); err != nil {
+			return "", err
+		}
+	}
+	a, err := evidence.VerifyEnvelope(ctx, data, v)
+	if err != nil {
+		return "", fmt.Errorf("--previous %s: %w", path, err)
+	}
+	return a.Digest, nil
+}
+
+func writeOutput(path string, b []byte, out io.Writer) error {
+	if path == "-" {
+		_, err := out.Write(b)
+		return err
+	}
+	return writeFileAtomic(path, b)
 }
 
 func writeFileAtomic(path string, b []byte) error {
@@ -118,36 +228,138 @@ func writeFileAtomic(path string, b []byte) error {
 
 func newEvidenceVerifyCommand() *cobra.Command {
 	var publicKey string
+	var insecure bool
 	cmd := &cobra.Command{
-		Use:   "verify FILE",
-		Short: "Check an evidence document's digest and, with --public-key, its signature",
-		Long: `verify recomputes the SHA-256 digest over the canonical document and, with
---public-key, checks the ed25519 signature. It exits 0 when both hold and 1 on any change
-to the document, however small.`,
-		Args: cobra.ExactArgs(1),
+		Use:   "verify PATH... (--public-key KEY | --insecure-digest-only)",
+		Short: "Verify evidence files and the hash chain across them",
+		Long: `verify checks each attestation's DSSE signature with --public-key (ed25519 or ECDSA
+P-256, PEM) and that it carries an in-toto statement of enforcement-auditor evidence. A
+directory stands for the evidence-*.json files in it. Across the attestations given, in
+file-name order, it checks the hash chain: each document names the digest of the one before,
+so a document removed from the middle, replaced or reordered is an error naming the
+documents.
+
+--insecure-digest-only skips the signature: anyone can write a document that passes it.
+
+Documents in the deprecated legacy format are verified as before (canonical form, digest,
+ed25519 signature) and are not part of the chain.
+
+Exit status: 0 when every file verifies and the chain holds, 1 when not, 2 on usage errors.`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			data, err := os.ReadFile(args[0])
-			if err != nil {
-				return &exitError{code: 2, err: err}
-			}
-			var pub ed25519.PublicKey
-			if publicKey != "" {
-				if pub, err = evidence.LoadPublicKey(publicKey); err != nil {
-					return &exitError{code: 2, err: err}
-				}
-			}
-			doc, err := evidence.VerifyDocument(data, pub)
-			if err != nil {
-				return &exitError{code: 1, err: fmt.Errorf("%s: verification FAILED: %w", args[0], err)}
-			}
-			signed := "digest only (no --public-key)"
-			if pub != nil {
-				signed = "digest and ed25519 signature"
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: OK (%s verified; %s, generated %s)\n", args[0], signed, doc.Digest, doc.GeneratedAt.Format(time.RFC3339))
-			return err
+			return runVerify(cmd.Context(), args, publicKey, insecure, cmd.OutOrStdout())
 		},
 	}
-	cmd.Flags().StringVar(&publicKey, "public-key", "", "ed25519 public key (PEM, PKIX) to check the signature")
+	cmd.Flags().StringVar(&publicKey, "public-key", "", "public key (PEM, PKIX) the documents must be signed with")
+	cmd.Flags().BoolVar(&insecure, "insecure-digest-only", false, "check digests and the chain without a key (proves nothing about who wrote the documents)")
 	return cmd
+}
+
+func runVerify(ctx context.Context, args []string, publicKey string, insecure bool, out io.Writer) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if (publicKey == "") == !insecure {
+		return &exitError{code: 2, err: errors.New("verify needs --public-key KEY (or --insecure-digest-only, which does not check who wrote the documents)")}
+	}
+	var v *evidence.Verifier
+	if publicKey != "" {
+		var err error
+		if v, err = evidence.LoadVerifier(publicKey); err != nil {
+			return &exitError{code: 2, err: err}
+		}
+	}
+	files, err := evidenceFiles(args)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	var links []evidence.Link
+	failed := 0
+	for _, path := range files {
+		line, link, err := verifyFile(ctx, path, v)
+		if err != nil {
+			failed++
+			fmt.Fprintf(out, "%s: verification FAILED: %v\n", path, err)
+			continue
+		}
+		if link != nil {
+			links = append(links, *link)
+		}
+		fmt.Fprintf(out, "%s: OK (%s)\n", path, line)
+	}
+	if failed > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("%d of %d documents failed verification", failed, len(files))}
+	}
+	if len(links) > 1 {
+		if err := evidence.CheckChain(links); err != nil {
+			return &exitError{code: 1, err: fmt.Errorf("chain: verification FAILED: %w", err)}
+		}
+		fmt.Fprintf(out, "chain: OK (%d documents, each linked to the one before)\n", len(links))
+	}
+	return nil
+}
+
+// evidenceFiles expands directories to the evidence files in them, in name order.
+func evidenceFiles(args []string) ([]string, error) {
+	var files []string
+	for _, a := range args {
+		st, err := os.Stat(a)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			files = append(files, a)
+			continue
+		}
+		entries, err := os.ReadDir(a)
+		if err != nil {
+			return nil, err
+		}
+		n := 0
+		for _, e := range entries {
+			if !e.IsDir() && strings.HasPrefix(e.Name(), "evidence-") && strings.HasSuffix(e.Name(), ".json") {
+				files = append(files, filepath.Join(a, e.Name()))
+				n++
+			}
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("%s: no evidence-*.json file", a)
+		}
+	}
+	return files, nil
+}
+
+func verifyFile(ctx context.Context, path string, v *evidence.Verifier) (string, *evidence.Link, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", nil, err
+	}
+	if !evidence.IsEnvelope(data) {
+		var pub ed25519.PublicKey
+		if v != nil {
+			if pub = v.Legacy(); pub == nil {
+				return "", nil, errors.New("a legacy document can only be signed with an ed25519 key")
+			}
+		}
+		doc, err := evidence.VerifyDocument(data, pub)
+		if err != nil {
+			return "", nil, err
+		}
+		what := "legacy document (deprecated), digest and ed25519 signature verified"
+		if pub == nil {
+			what = "legacy document (deprecated), INSECURE: digest only, signature not checked"
+		}
+		return fmt.Sprintf("%s; %s, generated %s", what, doc.Digest, doc.GeneratedAt.Format(time.RFC3339)), nil, nil
+	}
+	a, err := evidence.VerifyEnvelope(ctx, data, v)
+	if err != nil {
+		return "", nil, err
+	}
+	what := "in-toto attestation, INSECURE: signature not checked"
+	if v != nil {
+		what = "in-toto attestation, signature verified with key " + v.ID
+	}
+	p := a.Statement.Predicate
+	return fmt.Sprintf("%s; %s, generated %s", what, a.Digest, p.GeneratedAt.Format(time.RFC3339)),
+		&evidence.Link{Name: path, Attestation: a}, nil
 }

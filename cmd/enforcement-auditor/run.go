@@ -46,6 +46,7 @@ type runFlags struct {
 	evidenceDir      string
 	evidenceInterval time.Duration
 	evidenceKeep     int
+	evidenceOSCAL    bool
 	signingKey       string
 }
 
@@ -87,7 +88,8 @@ gracefully.`,
 	fl.StringVar(&f.evidenceDir, "evidence-dir", "", "write a compliance evidence document to this directory every --evidence-interval (leader only)")
 	fl.DurationVar(&f.evidenceInterval, "evidence-interval", time.Hour, "how often to write evidence")
 	fl.IntVar(&f.evidenceKeep, "evidence-keep", 48, "how many evidence documents to keep")
-	fl.StringVar(&f.signingKey, "signing-key", "", "ed25519 private key (PEM, PKCS#8) to sign evidence documents")
+	fl.StringVar(&f.signingKey, "signing-key", "", "private key (PEM: ed25519 or ECDSA P-256) to sign evidence attestations")
+	fl.BoolVar(&f.evidenceOSCAL, "evidence-oscal", false, "also write OSCAL assessment results beside each evidence attestation")
 	return cmd
 }
 
@@ -137,13 +139,14 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 		}
 	}
 	if f.signingKey != "" {
-		key, err := evidence.LoadPrivateKey(f.signingKey)
+		signer, err := evidence.LoadSigner(f.signingKey)
 		if err != nil {
 			return &exitError{code: 2, err: err}
 		}
-		opts.Evidence.SigningKey = key
+		opts.Evidence.Signer = signer
 	}
 	opts.Evidence.Dir, opts.Evidence.Interval, opts.Evidence.Keep = f.evidenceDir, f.evidenceInterval, f.evidenceKeep
+	opts.Evidence.OSCAL = f.evidenceOSCAL
 	if f.probeNetwork || f.probeAdmission {
 		client, err := kubernetes.NewForConfig(rc)
 		if err != nil {

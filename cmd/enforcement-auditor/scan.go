@@ -71,7 +71,7 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 	if err != nil {
 		return err
 	}
-	snap, err := loadSnapshot(ctx, g, f.files, f.timeout, stdin, log)
+	snap, _, err := loadSnapshot(ctx, g, f.files, f.timeout, stdin, log)
 	if err != nil {
 		return err
 	}
@@ -97,25 +97,27 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 }
 
 // loadSnapshot reads manifests when files are given, else syncs the live cluster once.
+// It returns the manifest inputs as read (once: the bytes scanned are the bytes hashed).
 func loadSnapshot(ctx context.Context, g *globalFlags, files []string, timeout time.Duration, stdin io.Reader, log interface {
 	Info(string, ...any)
-}) (*auditor.Snapshot, error) {
+}) (*auditor.Snapshot, []manifests.Source, error) {
 	now := time.Now()
 	if len(files) > 0 {
-		objs, err := manifests.Read(files, stdin)
-		if err != nil {
-			return nil, &exitError{code: 2, err: fmt.Errorf("cannot read input:\n%w", indent(err))}
+		srcs, lerr := manifests.Load(files, stdin)
+		objs, derr := manifests.DecodeSources(srcs)
+		if err := errors.Join(lerr, derr); err != nil {
+			return nil, nil, &exitError{code: 2, err: fmt.Errorf("cannot read input:\n%w", indent(err))}
 		}
 		snap, err := manifests.Snapshot(objs)
 		if err != nil {
-			return nil, &exitError{code: 2, err: fmt.Errorf("input is not valid Kubernetes objects:\n%w", indent(err))}
+			return nil, nil, &exitError{code: 2, err: fmt.Errorf("input is not valid Kubernetes objects:\n%w", indent(err))}
 		}
 		snap.Now = now
-		return snap, nil
+		return snap, srcs, nil
 	}
 	rc, err := g.restConfig()
 	if err != nil {
-		return nil, &exitError{code: 2, err: err}
+		return nil, nil, &exitError{code: 2, err: err}
 	}
 	if ctx == nil {
 		ctx = context.Background()
@@ -124,11 +126,11 @@ func loadSnapshot(ctx context.Context, g *globalFlags, files []string, timeout t
 	defer cancel()
 	cfg, err := g.loadConfig()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	src, err := live.New(rc, live.Options{Config: cfg})
 	if err != nil {
-		return nil, &exitError{code: 2, err: err}
+		return nil, nil, &exitError{code: 2, err: err}
 	}
 	// The source runs until this one-off snapshot is taken, and is joined before return.
 	runCtx, stop := context.WithCancel(ctx)
@@ -136,13 +138,14 @@ func loadSnapshot(ctx context.Context, g *globalFlags, files []string, timeout t
 	go func() { done <- src.Run(runCtx) }()
 	defer func() { stop(); <-done }()
 	if err := src.WaitForSync(ctx); err != nil {
-		return nil, &exitError{code: 2, err: err}
+		return nil, nil, &exitError{code: 2, err: err}
 	}
 	if src.Stale() {
-		return nil, &exitError{code: 2, err: errors.New("the API server is unreachable")}
+		return nil, nil, &exitError{code: 2, err: errors.New("the API server is unreachable")}
 	}
 	log.Info("caches synced", "host", rc.Host)
-	return src.Snapshot(time.Now())
+	snap, err := src.Snapshot(time.Now())
+	return snap, nil, err
 }
 
 // indent prefixes every joined error line so a list of input errors reads as a list.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"sort"
 	"time"
 	"unicode/utf8"
@@ -31,7 +30,8 @@ type Input struct {
 	// Rules are the rules the evaluation ran.
 	Rules  []auditor.Rule
 	Config auditor.Config
-	// Offline marks a manifest scan; SourceFiles lists the files scanned (see HashFiles).
+	// Offline marks a manifest scan; SourceFiles lists the inputs scanned with the
+	// SHA-256 of the bytes that were decoded (read once: see manifests.Load).
 	Offline     bool
 	SourceFiles []SourceFile
 	// MaxObjectsPerCheck bounds each check's object list: 0 means
@@ -353,27 +353,4 @@ func probesOf(s *auditor.Snapshot, limit int) Probes {
 			DeniedBy: r.DeniedBy, Error: r.Error, At: r.At.UTC()})
 	}
 	return p
-}
-
-// HashFiles fingerprints the scanned manifest files for Input.SourceFiles. "-" and
-// "<stdin>" are recorded without a hash (the content is gone once read).
-func HashFiles(paths []string) ([]SourceFile, error) {
-	out := make([]SourceFile, 0, len(paths))
-	seen := map[string]bool{}
-	for _, p := range paths {
-		if seen[p] {
-			continue
-		}
-		seen[p] = true
-		if p == "-" || p == "<stdin>" {
-			out = append(out, SourceFile{Path: "<stdin>"})
-			continue
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("evidence: hashing %s: %w", p, err)
-		}
-		out = append(out, SourceFile{Path: p, SHA256: SHA256Hex(b)})
-	}
-	return out, nil
 }

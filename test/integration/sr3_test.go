@@ -263,14 +263,18 @@ type sr3Finding struct {
 	Message string `json:"message"`
 }
 
-// sr3Findings decodes the findings of a scan report or an evidence document.
+// sr3Findings decodes the findings of a scan report, an evidence document or an
+// evidence attestation (the predicate of the statement in its envelope).
 func sr3Findings(t *testing.T, doc []byte) []sr3Finding {
 	t.Helper()
 	var v struct {
-		Findings []sr3Finding `json:"findings"`
+		Findings  []sr3Finding `json:"findings"`
+		Predicate struct {
+			Findings []sr3Finding `json:"findings"`
+		} `json:"predicate"`
 	}
-	require.NoError(t, json.Unmarshal(doc, &v), "%s", doc)
-	return v.Findings
+	require.NoError(t, json.Unmarshal(evidencePayload(t, doc), &v), "%s", doc)
+	return append(v.Findings, v.Predicate.Findings...)
 }
 
 func sr3Pick(fs []sr3Finding, rule, ns, kind, name string) *sr3Finding {
@@ -721,8 +725,10 @@ router_settings:
 		"evidence logs":     evidenceErr,
 		"OTLP events":       otlp.String(),
 	}
+	outputs["evidence output (statement)"] = string(evidencePayload(t, []byte(evidenceOut)))
 	for name, b := range files {
 		outputs["evidence file "+name] = string(b)
+		outputs["evidence file "+name+" (statement)"] = string(evidencePayload(t, b))
 	}
 	for where, text := range outputs {
 		for what, secret := range secrets {

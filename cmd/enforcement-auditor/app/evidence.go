@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"time"
 
@@ -13,56 +12,110 @@ import (
 // EvidenceOptions configure compliance evidence in the daemon: the /evidence endpoint
 // always, and a periodic writer when Dir is set (leader only).
 type EvidenceOptions struct {
-	Dir        string
-	Interval   time.Duration
-	Keep       int
-	SigningKey ed25519.PrivateKey
+	Dir      string
+	Interval time.Duration
+	Keep     int
+	// Signer signs the attestations (ed25519 or ECDSA P-256); nil writes them unsigned.
+	Signer *evidence.Signer
+	// OSCAL also writes OSCAL assessment results beside each attestation.
+	OSCAL bool
 }
 
 var errNotEvaluated = errors.New("no evaluation completed yet")
 
-// Evidence builds the current evidence document from the latest evaluation.
-func (d *Daemon) Evidence() (*evidence.Document, error) {
+// evidenceInput is the latest published evaluation as evidence input.
+func (d *Daemon) evidenceInput() (evidence.Input, error) {
 	st := d.Store.State()
 	ev := st.Evaluation
 	if ev == nil {
-		return nil, errNotEvaluated
+		return evidence.Input{}, errNotEvaluated
 	}
-	doc, err := evidence.Build(evidence.Input{
+	return evidence.Input{
 		GeneratedAt:    time.Now().UTC(),
 		AuditorVersion: version.Get().Version,
 		Evaluation:     ev,
 		Records:        st.Open,
 		Rules:          d.rules,
 		Config:         d.opts.Config,
-	})
+	}, nil
+}
+
+// Evidence builds the current evidence document (the deprecated legacy form /evidence
+// serves) from the latest evaluation.
+func (d *Daemon) Evidence() (*evidence.Document, error) {
+	in, err := d.evidenceInput()
 	if err != nil {
 		return nil, err
 	}
-	if k := d.opts.Evidence.SigningKey; k != nil {
-		if err := evidence.Sign(doc, k); err != nil {
+	doc, err := evidence.Build(in)
+	if err != nil {
+		return nil, err
+	}
+	if s := d.opts.Evidence.Signer; s != nil && s.Legacy() != nil {
+		if err := evidence.Sign(doc, s.Legacy()); err != nil {
 			return nil, err
 		}
 	}
 	return doc, nil
 }
 
-// writeEvidence writes a document every interval while this replica leads.
+// Attestation builds and seals an attestation of the latest evaluation linked to previous.
+func (d *Daemon) Attestation(ctx context.Context, previous string) (*evidence.Attestation, error) {
+	in, err := d.evidenceInput()
+	if err != nil {
+		return nil, err
+	}
+	doc, err := evidence.Build(in)
+	if err != nil {
+		return nil, err
+	}
+	a, err := evidence.NewAttestation(doc, evidence.SubjectsOf(in), previous)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Seal(ctx, d.opts.Evidence.Signer); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// writeEvidence writes an attestation every interval while this replica leads, each
+// linked to the one before (across restarts: the newest in the directory that verifies
+// with this replica's key).
 func (d *Daemon) writeEvidence(ctx context.Context) error {
 	iv := d.opts.Evidence.Interval
 	if iv <= 0 {
 		iv = time.Hour
 	}
 	log := d.opts.Logger.With("component", "evidence")
+	var verifier *evidence.Verifier
+	if s := d.opts.Evidence.Signer; s != nil {
+		v, err := evidence.NewVerifier(s.Public())
+		if err != nil {
+			return err
+		}
+		verifier = v
+	}
+	previous, err := d.evidenceWriter.Latest(ctx, verifier)
+	if err != nil {
+		log.Error("evidence directory not readable; starting a new chain", "err", err)
+	}
 	for {
 		written := false
 		if d.ready.Load() && d.IsLeader() {
-			doc, err := d.Evidence()
+			a, err := d.Attestation(ctx, previous)
 			if err == nil {
+				var oscal []byte
+				if d.opts.Evidence.OSCAL {
+					oscal, err = evidence.AssessmentResults(a, evidence.AttestationFileName(a))
+				}
 				var path string
-				if path, err = d.evidenceWriter.Write(doc); err == nil {
-					written = true
-					log.Info("evidence written", "path", path, "digest", doc.Digest)
+				if err == nil {
+					path, err = d.evidenceWriter.WriteAttestation(a, oscal)
+				}
+				if err == nil {
+					written, previous = true, a.Digest
+					log.Info("evidence written", "path", path, "digest", a.Digest)
 				}
 			}
 			if err != nil && !errors.Is(err, errNotEvaluated) {
