@@ -6,8 +6,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/auditor/engine"
 	"github.com/llm-platform/enforcement-auditor/auditor/snapshottest"
 )
 
@@ -88,6 +91,36 @@ func TestServingReachableFromUntrusted(t *testing.T) {
 			} else {
 				assert.Equal(t, tc.wantFacts, got)
 			}
+		})
+	}
+}
+
+// TestServingReachableIsWaivableOnTheService: the Service is a kind of the snapshot, so a
+// team can accept the exposure on the Service itself, with a reason and an expiry, like
+// any other finding; an expired waiver stops covering it.
+func TestServingReachableIsWaivableOnTheService(t *testing.T) {
+	cfg := auditor.DefaultConfig()
+	svc := func(until string) *corev1.Service {
+		return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "serving", Name: "vllm", Annotations: map[string]string{
+			auditor.WaiveAnnotation:       "serving-reachable-from-untrusted",
+			auditor.WaiveReasonAnnotation: "migration window, ticket NET-42",
+			auditor.WaiveUntilAnnotation:  until,
+		}}}
+	}
+	probe := sr1ProbeResult("serving", "vllm", "10.96.0.10:8000", 8000, true, "connected", sr1Now.Add(-time.Minute))
+	cases := map[string]struct {
+		until  string
+		waived bool
+	}{
+		"active waiver":  {until: sr1Now.Add(24 * time.Hour).Format(time.RFC3339), waived: true},
+		"expired waiver": {until: sr1Now.Add(-time.Hour).Format(time.RFC3339), waived: false},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s := snapshottest.New(snapshottest.At(sr1Now), svc(tc.until), probe)
+			ev := engine.Evaluate([]auditor.Rule{ServingReachableFromUntrusted(cfg)}, s, cfg.Waivers.MaxDuration.Duration)
+			require.Len(t, ev.Findings, 1)
+			assert.Equal(t, tc.waived, ev.Findings[0].Waived())
 		})
 	}
 }

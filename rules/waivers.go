@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -70,33 +69,20 @@ type annotated struct {
 	malformed string
 }
 
-// annotatedObjects lists every object whose findings the engine can waive: the kinds
-// Snapshot.Annotations resolves.
+// annotatedObjects lists every object whose findings the engine can waive: the objects
+// of every kind Snapshot.Annotations resolves (the table of kinds; owner kinds keep no
+// annotations).
 func annotatedObjects(s *auditor.Snapshot) []annotated {
 	var out []annotated
-	add := func(apiVersion, kind string, m metav1.ObjectMeta) {
-		if len(m.Annotations) == 0 {
-			return
+	for _, r := range auditor.Kinds {
+		if !r.Typed() {
+			continue // custom kinds below, tolerant of malformed annotations
 		}
-		out = append(out, annotated{ref: &auditor.ObjectRef{APIVersion: apiVersion, Kind: kind, Namespace: m.Namespace, Name: m.Name}, ann: m.Annotations})
-	}
-	for _, o := range s.Namespaces {
-		add("v1", "Namespace", o.ObjectMeta)
-	}
-	for _, o := range s.Pods {
-		add("v1", "Pod", o.ObjectMeta)
-	}
-	for _, o := range s.ConfigMaps {
-		add("v1", "ConfigMap", o.ObjectMeta)
-	}
-	for _, o := range s.NetworkPolicies {
-		add("networking.k8s.io/v1", "NetworkPolicy", o.ObjectMeta)
-	}
-	for _, o := range s.DaemonSets {
-		add("apps/v1", "DaemonSet", o.ObjectMeta)
-	}
-	for _, o := range s.Deployments {
-		add("apps/v1", "Deployment", o.ObjectMeta)
+		for _, o := range r.Objects(s) {
+			if ann := o.GetAnnotations(); len(ann) > 0 {
+				out = append(out, annotated{ref: &auditor.ObjectRef{APIVersion: r.APIVersion(), Kind: r.Kind, Namespace: o.GetNamespace(), Name: o.GetName()}, ann: ann})
+			}
+		}
 	}
 	gks := make([]schema.GroupKind, 0, len(s.Custom))
 	for gk := range s.Custom {

@@ -12,8 +12,8 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/llm-platform/enforcement-auditor/cmd/enforcement-auditor/app"
 	"github.com/llm-platform/enforcement-auditor/auditor/version"
+	"github.com/llm-platform/enforcement-auditor/cmd/enforcement-auditor/app"
 	"github.com/llm-platform/enforcement-auditor/exporters/evidence"
 	otelexp "github.com/llm-platform/enforcement-auditor/exporters/otel"
 	"github.com/llm-platform/enforcement-auditor/probe"
@@ -155,7 +155,7 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 		if f.probeNetwork {
 			opts.Probes = append(opts.Probes, &app.NetworkProbe{
 				Prober: probe.NewNetworkProber(probe.NetworkProberOptions{Timeout: f.probeTimeout}),
-				Client: client, Config: cfg, Logger: log.With("component", "network-probe"),
+				Config: cfg, Logger: log.With("component", "network-probe"),
 			})
 		}
 		if f.probeAdmission {

@@ -5,10 +5,8 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 
@@ -16,12 +14,12 @@ import (
 	"github.com/llm-platform/enforcement-auditor/probe"
 )
 
-// NetworkProbe adapts probe.NetworkProber to the daemon: every run it lists the Services
-// of the protected namespaces (they are not cached: only probes need them) and tries a
-// TCP connection to each port from the auditor's own pod.
+// NetworkProbe adapts probe.NetworkProber to the daemon: every run it takes the Services
+// and pods of the protected namespaces from the snapshot it is given (the informer
+// caches, read just before) and tries a TCP connection to each port from the auditor's
+// own pod.
 type NetworkProbe struct {
 	Prober *probe.NetworkProber
-	Client kubernetes.Interface
 	Config auditor.Config
 	Logger *slog.Logger
 
@@ -32,17 +30,14 @@ type NetworkProbe struct {
 func (n *NetworkProbe) Name() string { return "network" }
 
 func (n *NetworkProbe) Run(ctx context.Context, snap *auditor.Snapshot) {
-	var services []*corev1.Service
+	protected := map[string]bool{}
 	for _, ns := range n.Config.SR1.ProtectedNamespaces {
-		lctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		list, err := n.Client.CoreV1().Services(ns).List(lctx, metav1.ListOptions{})
-		cancel()
-		if err != nil {
-			n.Logger.Warn("network probe: cannot list services", "namespace", ns, "err", err)
-			continue
-		}
-		for i := range list.Items {
-			services = append(services, &list.Items[i])
+		protected[ns] = true
+	}
+	var services []*corev1.Service
+	for _, svc := range snap.Services {
+		if protected[svc.Namespace] {
+			services = append(services, svc)
 		}
 	}
 	var pods []*corev1.Pod
