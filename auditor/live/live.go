@@ -119,17 +119,29 @@ func (w *watched) availability() auditor.Availability {
 	return auditor.Availability{State: auditor.Synced}
 }
 
-// New builds the source from a REST config. Nothing runs until Start.
-func New(cfg *rest.Config, o Options) (*Source, error) {
+// ClientConfig is cfg with the auditor's user agent and client-side rate limits.
+func ClientConfig(cfg *rest.Config) *rest.Config {
 	cfg = rest.CopyConfig(cfg)
 	if cfg.QPS == 0 {
 		cfg.QPS, cfg.Burst = 50, 100
 	}
 	cfg.UserAgent = "enforcement-auditor"
-	client, err := kubernetes.NewForConfig(cfg)
+	return cfg
+}
+
+// New builds the source from a REST config. Nothing runs until Run.
+func New(cfg *rest.Config, o Options) (*Source, error) {
+	client, err := kubernetes.NewForConfig(ClientConfig(cfg))
 	if err != nil {
 		return nil, err
 	}
+	return NewWithClient(cfg, client, o)
+}
+
+// NewWithClient builds the source around an existing typed clientset (shared with the
+// rest of the process); the dynamic and metadata clients come from cfg.
+func NewWithClient(cfg *rest.Config, client kubernetes.Interface, o Options) (*Source, error) {
+	cfg = ClientConfig(cfg)
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err

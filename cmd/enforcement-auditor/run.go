@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -12,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/llm-platform/enforcement-auditor/auditor/live"
 	"github.com/llm-platform/enforcement-auditor/auditor/version"
 	"github.com/llm-platform/enforcement-auditor/cmd/enforcement-auditor/app"
 	"github.com/llm-platform/enforcement-auditor/exporters/evidence"
@@ -106,21 +106,19 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	if (f.tlsCertFile == "") != (f.tlsKeyFile == "") {
-		return &exitError{code: 2, err: errors.New("--tls-cert-file and --tls-private-key-file go together")}
-	}
 	if f.metricsAuth != "none" && f.metricsAuth != "kubernetes" {
 		return &exitError{code: 2, err: fmt.Errorf("--metrics-auth: %q, want none or kubernetes", f.metricsAuth)}
 	}
 	if parent == nil {
 		parent = context.Background()
 	}
-	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	v := version.Get()
-	log.Info("starting enforcement-auditor", "version", v.Version, "revision", v.Revision, "apiserver", rc.Host,
-		"listen_address", f.listen, "config", cfg)
+	// One typed clientset for the informers, the probes, metrics auth and the checkpoint.
+	client, err := kubernetes.NewForConfig(live.ClientConfig(rc))
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
 	opts := app.Options{
+		Client:            client,
 		Config:            cfg,
 		RESTConfig:        rc,
 		Logger:            log,
@@ -148,10 +146,6 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 	opts.Evidence.Dir, opts.Evidence.Interval, opts.Evidence.Keep = f.evidenceDir, f.evidenceInterval, f.evidenceKeep
 	opts.Evidence.OSCAL = f.evidenceOSCAL
 	if f.probeNetwork || f.probeAdmission {
-		client, err := kubernetes.NewForConfig(rc)
-		if err != nil {
-			return &exitError{code: 2, err: err}
-		}
 		if f.probeNetwork {
 			opts.Probes = append(opts.Probes, &app.NetworkProbe{
 				Prober: probe.NewNetworkProber(probe.NetworkProberOptions{Timeout: f.probeTimeout}),
@@ -167,6 +161,20 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 		}
 		opts.ProbeInterval = f.probeInterval
 	}
+	if f.leaderElect {
+		opts.LeaderElection = &app.LeaderElection{Namespace: f.leNamespace, Name: f.leID,
+			LeaseDuration: f.leLease, RenewDeadline: f.leRenew, RetryPeriod: f.leRetry}
+	}
+	// Every setting is checked before anything starts (the OpenTelemetry exporter
+	// included), each error naming its flag.
+	if err := opts.Validate(); err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	v := version.Get()
+	log.Info("starting enforcement-auditor", "version", v.Version, "revision", v.Revision, "apiserver", rc.Host,
+		"listen_address", f.listen, "config", cfg)
 	sink, err := otelexp.New(ctx, otelexp.Options{ServiceVersion: v.Version, Logger: log})
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("OpenTelemetry: %w", err)}
@@ -182,20 +190,8 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 			log.Error("flushing OpenTelemetry events", "err", err)
 		}
 	}()
-	if f.leaderElect {
-		opts.LeaderElection = &app.LeaderElection{Namespace: f.leNamespace, Name: f.leID,
-			LeaseDuration: f.leLease, RenewDeadline: f.leRenew, RetryPeriod: f.leRetry}
-	}
 	if f.metricsAuth == "kubernetes" {
-		client, err := kubernetes.NewForConfig(rc)
-		if err != nil {
-			return &exitError{code: 2, err: err}
-		}
 		opts.Auth = &app.KubeAuth{Client: client}
 	}
-	d, err := app.New(opts)
-	if err != nil {
-		return &exitError{code: 2, err: err}
-	}
-	return d.Run(ctx)
+	return app.Run(ctx, opts)
 }

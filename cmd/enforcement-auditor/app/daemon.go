@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
@@ -30,7 +31,10 @@ import (
 type Options struct {
 	Config     auditor.Config
 	RESTConfig *rest.Config
-	Logger     *slog.Logger
+	// Client, when set, is the one typed clientset every part shares (informers,
+	// probes, metrics auth, the leader's checkpoint); nil: built from RESTConfig.
+	Client kubernetes.Interface
+	Logger *slog.Logger
 
 	// ListenAddress serves /metrics, /healthz, /readyz (default ":8080").
 	ListenAddress string
@@ -162,7 +166,15 @@ func New(o Options) (*Daemon, error) {
 	rs := rules.All(o.Config)
 	d.rules = rs
 	var runner *engine.Runner
-	src, err := live.New(o.RESTConfig, live.Options{
+	client := o.Client
+	if client == nil {
+		c, err := kubernetes.NewForConfig(live.ClientConfig(o.RESTConfig))
+		if err != nil {
+			return nil, err
+		}
+		client = c
+	}
+	src, err := live.NewWithClient(o.RESTConfig, client, live.Options{
 		OnChange:          func() { runner.Trigger() },
 		Logger:            o.Logger.With("component", "source"),
 		DiscoveryInterval: o.DiscoveryInterval,
