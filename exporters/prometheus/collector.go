@@ -20,7 +20,6 @@ import (
 	prom "github.com/prometheus/client_golang/prometheus"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
-	"github.com/llm-platform/enforcement-auditor/auditor/engine"
 	"github.com/llm-platform/enforcement-auditor/auditor/store"
 )
 
@@ -80,7 +79,6 @@ type Collector struct {
 }
 
 var _ prom.Collector = (*Collector)(nil)
-var _ engine.Observer = (*Collector)(nil)
 
 // Metric names (without Prefix for the fixed ones declared with desc).
 var (

@@ -369,3 +369,7 @@ func isLeaderMetric(d *Daemon, elected bool) func() bool {
 	}
 	return d.IsLeader
 }
+
+// The collector observes the evaluation loop; exporters do not import the engine, so
+// the composition root checks that it fits.
+var _ engine.Observer = (*promexp.Collector)(nil)
