@@ -9,6 +9,7 @@ LDFLAGS := -s -w -X github.com/llm-platform/enforcement-auditor/auditor/version.
 	-X github.com/llm-platform/enforcement-auditor/auditor/version.Revision=$(REVISION)
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v -e /test/integration -e /test/deploy)
 FUZZTIME ?= 10s
+STATICCHECK_VERSION ?= v0.7.0
 
 .PHONY: all build scan test test-unit test-integration test-binaries test-deploy lint fuzz bench bench-live verify verify-generated generate image-binary clean
 
@@ -35,9 +36,12 @@ test-binaries:
 test-integration: test-binaries
 	KUBEBUILDER_ASSETS=$$(hack/test-binaries.sh) TOOLS_BIN=$$(hack/tools.sh) $(GO) test -count=1 -timeout 40m ./test/integration/...
 
+## lint: gofmt, go vet, the one-way package graph (hack/importcheck), staticcheck
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run ./hack/importcheck
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 ## fuzz: run every fuzz target for FUZZTIME (corpus kept in testdata/fuzz)
 fuzz:

@@ -1,8 +1,6 @@
 package auditor
 
 import (
-	"fmt"
-
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -247,9 +245,4 @@ func convert[T any](u *unstructured.Unstructured) (*T, error) {
 		return nil, err
 	}
 	return &t, nil
-}
-
-// errWrongType is returned when a slot is handed an object of another kind.
-func errWrongType(r ResourceInfo, obj any) error {
-	return fmt.Errorf("%s: unexpected object type %T", r.ID, obj)
 }

@@ -33,9 +33,8 @@ func TestEvaluateControlStatus(t *testing.T) {
 		return auditor.Result{Findings: []auditor.Finding{finding("info-only", auditor.SR2, auditor.SeverityInfo, "p")}}
 	}}
 	panicking := fakeRule{meta: auditor.RuleMeta{ID: "panicking", Control: auditor.SR3}, eval: func(*auditor.Snapshot) auditor.Result {
-		var m map[string]int
-		m["boom"]++
-		return auditor.Result{}
+		var p *auditor.Finding
+		return auditor.Result{Findings: []auditor.Finding{*p}} // nil dereference: a rule bug
 	}}
 	forbiddenInput := fakeRule{meta: auditor.RuleMeta{ID: "forbidden-input", Control: auditor.SR2, Inputs: []string{auditor.ResourceKueueWorkloads}},
 		eval: func(*auditor.Snapshot) auditor.Result { return auditor.Result{} }}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -92,5 +91,3 @@ func (g *globalFlags) restConfig() (*rest.Config, error) {
 	}
 	return cfg, nil
 }
-
-func stdout() io.Writer { return os.Stdout }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -170,5 +169,3 @@ func splitLines(s string) []string {
 	}
 	return append(out, s[start:])
 }
-
-var _ = os.Stdout

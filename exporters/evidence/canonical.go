@@ -63,6 +63,11 @@ func writeCanonical(b *bytes.Buffer, v any) error {
 			b.WriteString("false")
 		}
 	case json.Number:
+		// encoding/json writes negative zero as "-0"; RFC 8785 (ECMAScript
+		// Number.prototype.toString) writes it as "0".
+		if t == "-0" {
+			t = "0"
+		}
 		b.WriteString(t.String())
 	case string:
 		writeString(b, t)

@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -19,7 +20,7 @@ func TestCanonical(t *testing.T) {
 		}{"v", 2}, want: `{"a":2,"z":"v"}`},
 		"no HTML escaping, UTF-8 kept":         {in: "<a&b> é \u2028", want: "\"<a&b> é \u2028\""},
 		"control characters escaped minimally": {in: "q\"b\\\n\t\x01\x1f\x7f", want: `"q\"b\\\n\t\u0001\u001f` + "\x7f\""},
-		"numbers in ECMAScript form":           {in: []any{1.0, 0.5, 1e21, 1e-7, -0.0, int64(9007199254740991)}, want: `[1,0.5,1e+21,1e-7,0,9007199254740991]`},
+		"numbers in ECMAScript form":           {in: []any{1.0, 0.5, 1e21, 1e-7, math.Copysign(0, -1), int64(9007199254740991)}, want: `[1,0.5,1e+21,1e-7,0,9007199254740991]`},
 		// RFC 8785 section 3.2.3: UTF-16 code-unit order puts U+1F600 (surrogates D83D..) before U+FB01.
 		"keys by UTF-16 code units": {in: map[string]any{"\uFB01": 1, "\U0001F600": 2, "a": 3}, want: "{\"a\":3,\"\U0001F600\":2,\"\uFB01\":1}"},
 		"invalid UTF-8 replaced":    {in: "a\xffb", want: "\"a\uFFFDb\""},
