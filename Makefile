@@ -79,6 +79,7 @@ verify: verify-generated
 	cd tools/kube && $(GO) mod tidy -diff
 	cd tools/kustomize && $(GO) mod tidy -diff
 	cd tools/dashboards && $(GO) mod tidy -diff
+	cd tools/helm && $(GO) mod tidy -diff
 
 clean:
 	rm -rf bin dist

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -45,11 +46,13 @@ const (
 	evidence       = "evidence"
 	leaderElection = "leader-election"
 	metricsAuth    = "metrics-auth"
+	kyvernoHealth  = "kyverno-health"
+	otlp           = "otlp"
 )
 
 // allComponents are the components of deploy/overlays/full. metrics-auth is left out of
 // it: the scraper then needs a token (see deploy/components/metrics-auth).
-var allComponents = []string{probes, promOperator, grafana, evidence, leaderElection}
+var allComponents = []string{probes, promOperator, grafana, evidence, leaderElection, kyvernoHealth}
 
 // expectedComponents says which components each variant of deploy/variants.txt
 // composes; a variant missing here fails the test, so every variant states what it is.
@@ -62,6 +65,8 @@ var expectedComponents = map[string][]string{
 	"deploy/examples/evidence":            {evidence},
 	"deploy/examples/leader-election":     {leaderElection},
 	"deploy/examples/metrics-auth":        {metricsAuth},
+	"deploy/examples/kyverno-health":      {kyvernoHealth},
+	"deploy/examples/otlp":                {otlp},
 }
 
 // rendered is one variant decoded into typed objects (custom resources stay unstructured).
@@ -147,19 +152,42 @@ func TestVariantsRender(t *testing.T) {
 	require.ElementsMatch(t, listed, vs, "deploy/variants.txt and expectedComponents must list the same variants")
 	for _, v := range vs {
 		t.Run(v, func(t *testing.T) {
-			r := decodeVariant(t, render(t, v))
-			checkNamespaces(t, r)
-			checkRBAC(t, r)
-			checkDeployment(t, r.deployment)
-			checkService(t, r)
-			checkNetworkPolicy(t, r)
-			has := func(c string) bool { return slices.Contains(expectedComponents[v], c) }
-			checkProbes(t, r, has(probes))
-			checkEvidence(t, r, has(evidence))
-			checkLeaderElection(t, r, has(leaderElection))
-			checkPrometheusOperator(t, r, has(promOperator))
-			checkGrafana(t, r, has(grafana))
+			checkRendered(t, decodeVariant(t, render(t, v)), expectedComponents[v])
 		})
+	}
+}
+
+// checkRendered runs every check on one rendering (a kustomize variant or a Helm
+// values case) that composes the given components.
+func checkRendered(t *testing.T, r *rendered, components []string) {
+	t.Helper()
+	checkNamespaces(t, r)
+	checkRBAC(t, r)
+	checkDeployment(t, r.deployment)
+	checkService(t, r)
+	has := func(c string) bool { return slices.Contains(components, c) }
+	checkNetworkPolicy(t, r, has(otlp))
+	checkProbes(t, r, has(probes))
+	checkEvidence(t, r, has(evidence))
+	checkLeaderElection(t, r, has(leaderElection))
+	checkPrometheusOperator(t, r, has(promOperator), has(metricsAuth))
+	checkGrafana(t, r, has(grafana))
+	checkKyvernoHealth(t, r, has(kyvernoHealth))
+}
+
+// checkKyvernoHealth: the Kyverno health Lease grant (the only object outside the
+// auditor's namespace) only with the component: the base applies without Kyverno.
+func checkKyvernoHealth(t *testing.T, r *rendered, on bool) {
+	_, role := r.find("Role", kyvernoNS, "enforcement-auditor-kyverno-health").(*rbacv1.Role)
+	_, binding := r.find("RoleBinding", kyvernoNS, "enforcement-auditor-kyverno-health").(*rbacv1.RoleBinding)
+	assert.Equal(t, on, role)
+	assert.Equal(t, on, binding)
+	for _, o := range r.objects {
+		m, err := metaOf(o)
+		require.NoError(t, err)
+		if !on {
+			assert.NotEqual(t, kyvernoNS, m.GetNamespace(), "%s in the kyverno namespace without the kyverno-health component", m.GetName())
+		}
 	}
 }
 
@@ -180,12 +208,15 @@ func checkNamespaces(t *testing.T, r *rendered) {
 		require.NoError(t, err)
 		kind := o.GetObjectKind().GroupVersionKind().Kind
 		switch kind {
-		case "Namespace", "ClusterRole", "ClusterRoleBinding":
+		case "Namespace", "ClusterRole", "ClusterRoleBinding", "PriorityClass", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
 			assert.Empty(t, m.GetNamespace(), "%s %s is cluster-scoped", kind, m.GetName())
 		default:
 			want := auditorNS
 			if strings.HasSuffix(m.GetName(), "-kyverno-health") {
 				want = kyvernoNS
+			}
+			if kind == "RoleBinding" && m.GetName() == "enforcement-auditor-probes" {
+				continue // Helm's probes.namespaces: one RoleBinding per probed namespace
 			}
 			assert.Equal(t, want, m.GetNamespace(), "%s %s", kind, m.GetName())
 		}
@@ -259,8 +290,12 @@ func checkRBAC(t *testing.T, r *rendered) {
 			ref = "ClusterRole/" + x.RoleRef.Name
 		case *rbacv1.RoleBinding:
 			id, subjects = "RoleBinding/"+x.Namespace+"/"+x.Name, x.Subjects
-			require.Equal(t, "Role", x.RoleRef.Kind, id)
 			ref = "Role/" + x.Namespace + "/" + x.RoleRef.Name
+			if x.RoleRef.Kind == "ClusterRole" { // a cluster role granted in one namespace
+				ref = "ClusterRole/" + x.RoleRef.Name
+			} else {
+				require.Equal(t, "Role", x.RoleRef.Kind, id)
+			}
 		default:
 			continue
 		}
@@ -328,6 +363,12 @@ func checkDeployment(t *testing.T, d *appsv1.Deployment) {
 	for _, e := range c.Env {
 		envs[e.Name] = e
 	}
+	require.Contains(t, envs, "GOMEMLIMIT")
+	gomem, err := resource.ParseQuantity(strings.TrimSuffix(envs["GOMEMLIMIT"].Value, "B"))
+	require.NoError(t, err, "GOMEMLIMIT %q", envs["GOMEMLIMIT"].Value)
+	ratio := float64(gomem.Value()) / float64(c.Resources.Limits.Memory().Value())
+	assert.InDelta(t, 0.9, ratio, 0.01, "GOMEMLIMIT must leave the runtime ~10%% headroom below the memory limit")
+	assert.Equal(t, "enforcement-auditor", spec.PriorityClassName)
 	require.Contains(t, envs, "POD_NAMESPACE", "the probes check the auditor's own namespace")
 	require.NotNil(t, envs["POD_NAMESPACE"].ValueFrom)
 	assert.Equal(t, "metadata.namespace", envs["POD_NAMESPACE"].ValueFrom.FieldRef.FieldPath)
@@ -349,8 +390,9 @@ func checkService(t *testing.T, r *rendered) {
 }
 
 // checkNetworkPolicy: ingress only from the monitoring namespace on 8080; egress to the
-// API server and DNS (by port), plus the protected namespaces with probes (checkProbes).
-func checkNetworkPolicy(t *testing.T, r *rendered) {
+// API server (by port) and nothing else but the protected namespaces with probes
+// (checkProbes) and, with otlp, the collector named in OTEL_EXPORTER_OTLP_ENDPOINT and DNS.
+func checkNetworkPolicy(t *testing.T, r *rendered, withOTLP bool) {
 	np, ok := r.find("NetworkPolicy", auditorNS, auditorName).(*networkingv1.NetworkPolicy)
 	require.True(t, ok, "NetworkPolicy not rendered")
 	sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
@@ -370,16 +412,43 @@ func checkNetworkPolicy(t *testing.T, r *rendered) {
 	require.Len(t, in.Ports, 1)
 	assert.Equal(t, "8080", in.Ports[0].Port.String())
 
-	var ports []string
+	var ports, toNamespaces []string
 	for _, e := range np.Spec.Egress {
+		if len(e.To) > 0 && e.To[0].IPBlock != nil { // the API server's addresses (Helm: networkPolicy.apiServer.cidrs)
+			for _, p := range e.Ports {
+				ports = append(ports, fmt.Sprintf("%s/%s", *p.Protocol, p.Port.String()))
+			}
+			continue
+		}
 		if len(e.To) > 0 {
-			continue // the probes' rule, checked there
+			require.Len(t, e.To, 1)
+			ns := e.To[0].NamespaceSelector
+			require.NotNil(t, ns, "egress to a namespace, never to any address")
+			if len(ns.MatchExpressions) > 0 {
+				continue // the probes' rule, checked there
+			}
+			for _, p := range e.Ports {
+				toNamespaces = append(toNamespaces, fmt.Sprintf("%s:%s/%s", ns.MatchLabels["kubernetes.io/metadata.name"], *p.Protocol, p.Port.String()))
+			}
+			continue
 		}
 		for _, p := range e.Ports {
 			ports = append(ports, fmt.Sprintf("%s/%s", *p.Protocol, p.Port.String()))
 		}
 	}
-	assert.ElementsMatch(t, []string{"TCP/443", "TCP/6443", "UDP/53", "TCP/53"}, ports)
+	assert.ElementsMatch(t, []string{"TCP/443", "TCP/6443"}, ports, "egress to any address: the API server's ports only (no DNS)")
+	env := map[string]string{}
+	for _, e := range r.deployment.Spec.Template.Spec.Containers[0].Env {
+		env[e.Name] = e.Value
+	}
+	if !withOTLP {
+		assert.Empty(t, toNamespaces)
+		assert.NotContains(t, env, "OTEL_EXPORTER_OTLP_ENDPOINT")
+		return
+	}
+	assert.ElementsMatch(t, []string{"observability:TCP/4317", "kube-system:UDP/53", "kube-system:TCP/53"}, toNamespaces)
+	assert.Equal(t, "http://otel-collector.observability.svc:4317", env["OTEL_EXPORTER_OTLP_ENDPOINT"],
+		"the egress rule must allow the collector the endpoint names")
 }
 
 func args(r *rendered) []string { return r.deployment.Spec.Template.Spec.Containers[0].Args }
@@ -398,13 +467,34 @@ func checkProbes(t *testing.T, r *rendered, on bool) {
 			probeEgress = append(probeEgress, e)
 		}
 	}
+	vap, hasVAP := r.find("ValidatingAdmissionPolicy", "", "enforcement-auditor-probe-dry-run-only").(*admissionregistrationv1.ValidatingAdmissionPolicy)
+	vapb, hasVAPB := r.find("ValidatingAdmissionPolicyBinding", "", "enforcement-auditor-probe-dry-run-only").(*admissionregistrationv1.ValidatingAdmissionPolicyBinding)
+	assert.Equal(t, on, hasVAP, "the create grant comes with the policy that limits it to dry runs")
+	assert.Equal(t, on, hasVAPB)
 	if !on {
-		assert.Empty(t, probeEgress, "egress beyond the API server and DNS only with probes")
+		assert.Empty(t, probeEgress, "egress beyond the API server only with probes")
 		return
 	}
 	assert.Contains(t, cr.Rules, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"create"}})
 	_, bound := r.find("ClusterRoleBinding", "", "enforcement-auditor-probes").(*rbacv1.ClusterRoleBinding)
-	assert.True(t, bound)
+	var nsBound bool
+	for _, o := range r.objects {
+		if rb, ok := o.(*rbacv1.RoleBinding); ok && rb.Name == "enforcement-auditor-probes" {
+			nsBound = true
+			assert.Equal(t, "enforcement-auditor-probes", rb.RoleRef.Name)
+		}
+	}
+	assert.True(t, bound != nsBound, "probes are bound cluster-wide or per namespace, not both, not neither")
+	// The policy: every pod CREATE by the auditor's account, denied unless a dry run.
+	assert.Equal(t, vap.Name, vapb.Spec.PolicyName)
+	assert.Equal(t, []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny}, vapb.Spec.ValidationActions)
+	assert.Nil(t, vapb.Spec.MatchResources, "every namespace")
+	require.NotNil(t, vap.Spec.FailurePolicy)
+	assert.Equal(t, admissionregistrationv1.Fail, *vap.Spec.FailurePolicy)
+	require.Len(t, vap.Spec.MatchConditions, 1)
+	assert.Equal(t, `request.userInfo.username == "system:serviceaccount:`+auditorNS+`:`+auditorName+`"`, vap.Spec.MatchConditions[0].Expression)
+	require.Len(t, vap.Spec.Validations, 1)
+	assert.Equal(t, "request.dryRun == true", vap.Spec.Validations[0].Expression)
 	require.Len(t, probeEgress, 1)
 	e := probeEgress[0]
 	assert.Empty(t, e.Ports, "the probe tries every Service port")
@@ -487,7 +577,7 @@ func checkLeaderElection(t *testing.T, r *rendered, on bool) {
 // checkPrometheusOperator: the ServiceMonitor scrapes the Service's metrics port and
 // restores the findings' namespace label; the PrometheusRule carries exactly the groups
 // of deploy/alerts/rules.yaml (the file promtool tests).
-func checkPrometheusOperator(t *testing.T, r *rendered, on bool) {
+func checkPrometheusOperator(t *testing.T, r *rendered, on, auth bool) {
 	sm := r.findCustom("ServiceMonitor", auditorNS, auditorName)
 	pr := r.findCustom("PrometheusRule", auditorNS, auditorName)
 	assert.Equal(t, on, sm != nil)
@@ -507,6 +597,11 @@ func checkPrometheusOperator(t *testing.T, r *rendered, on bool) {
 	assert.Equal(t, svc.Spec.Ports[0].Name, ep["port"])
 	assert.Equal(t, "/metrics", ep["path"])
 	assert.NotEqual(t, true, ep["honorLabels"])
+	if auth {
+		assert.Equal(t, "/var/run/secrets/kubernetes.io/serviceaccount/token", ep["bearerTokenFile"], "metrics-auth: the scraper presents its token")
+	} else {
+		assert.NotContains(t, ep, "bearerTokenFile")
+	}
 	relabel, err := json.Marshal(ep["metricRelabelings"])
 	require.NoError(t, err)
 	assert.JSONEq(t, `[
