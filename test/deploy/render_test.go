@@ -238,7 +238,10 @@ var writeGrants = map[string]map[string][]string{
 
 // nonResourceGrants are the only roles that may name non-resource URLs: the role a user
 // binds to their scraper under metrics-auth (not bound to the auditor).
-var nonResourceGrants = map[string]bool{"ClusterRole/enforcement-auditor-metrics-reader": true}
+var nonResourceGrants = map[string][]string{
+	"ClusterRole/enforcement-auditor-metrics-reader":  {"/metrics"},
+	"ClusterRole/enforcement-auditor-evidence-reader": {"/evidence"},
+}
 
 var readVerbs = []string{"get", "list", "watch"}
 
@@ -262,9 +265,8 @@ func checkRBAC(t *testing.T, r *rendered) {
 		roles[id] = true
 		for i, rule := range rules {
 			where := fmt.Sprintf("%s rule %d", id, i)
-			if !nonResourceGrants[id] {
-				assert.Empty(t, rule.NonResourceURLs, where)
-			}
+			// The scraper's role must not grant /evidence: it has its own.
+			assert.Subset(t, nonResourceGrants[id], rule.NonResourceURLs, "%s: non-resource URLs", where)
 			for _, list := range [][]string{rule.APIGroups, rule.Resources, rule.Verbs, rule.ResourceNames} {
 				assert.NotContains(t, list, "*", "%s: no wildcard", where)
 			}
