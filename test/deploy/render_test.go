@@ -45,13 +45,13 @@ const (
 	grafana        = "grafana-dashboards"
 	evidence       = "evidence"
 	leaderElection = "leader-election"
-	metricsAuth    = "metrics-auth"
-	kyvernoHealth  = "kyverno-health"
-	otlp           = "otlp"
+	// insecureServing is not a kustomize component: the Helm value insecureServing=true.
+	insecureServing = "insecure-serving"
+	kyvernoHealth   = "kyverno-health"
+	otlp            = "otlp"
 )
 
-// allComponents are the components of deploy/overlays/full. metrics-auth is left out of
-// it: the scraper then needs a token (see deploy/components/metrics-auth).
+// allComponents are the components of deploy/overlays/full.
 var allComponents = []string{probes, promOperator, grafana, evidence, leaderElection, kyvernoHealth}
 
 // expectedComponents says which components each variant of deploy/variants.txt
@@ -64,7 +64,6 @@ var expectedComponents = map[string][]string{
 	"deploy/examples/grafana-dashboards":  {grafana},
 	"deploy/examples/evidence":            {evidence},
 	"deploy/examples/leader-election":     {leaderElection},
-	"deploy/examples/metrics-auth":        {metricsAuth},
 	"deploy/examples/kyverno-health":      {kyvernoHealth},
 	"deploy/examples/otlp":                {otlp},
 }
@@ -163,14 +162,15 @@ func checkRendered(t *testing.T, r *rendered, components []string) {
 	t.Helper()
 	checkNamespaces(t, r)
 	checkRBAC(t, r)
-	checkDeployment(t, r.deployment)
+	checkDeployment(t, r.deployment, !slices.Contains(components, insecureServing))
 	checkService(t, r)
 	has := func(c string) bool { return slices.Contains(components, c) }
 	checkNetworkPolicy(t, r, has(otlp))
 	checkProbes(t, r, has(probes))
 	checkEvidence(t, r, has(evidence))
 	checkLeaderElection(t, r, has(leaderElection))
-	checkPrometheusOperator(t, r, has(promOperator), has(metricsAuth))
+	checkPrometheusOperator(t, r, has(promOperator), !has(insecureServing))
+	checkSecureServing(t, r, !has(insecureServing))
 	checkGrafana(t, r, has(grafana))
 	checkKyvernoHealth(t, r, has(kyvernoHealth))
 }
@@ -232,12 +232,12 @@ func checkNamespaces(t *testing.T, r *rendered) {
 var writeGrants = map[string]map[string][]string{
 	"ClusterRole/enforcement-auditor-probes":                       {"pods": {"create"}},
 	"Role/enforcement-auditor/enforcement-auditor-leader-election": {"leases": {"create", "update"}, "configmaps": {"create", "update"}},
-	// metrics-auth: review the scraper's token and permission (creates nothing persistent).
+	// Secure serving: review a client's token and permission (creates nothing persistent).
 	"ClusterRole/enforcement-auditor-auth-delegator": {"tokenreviews": {"create"}, "subjectaccessreviews": {"create"}},
 }
 
 // nonResourceGrants are the only roles that may name non-resource URLs: the role a user
-// binds to their scraper under metrics-auth (not bound to the auditor).
+// binds to their scraper, and the evidence role (not bound to the auditor).
 var nonResourceGrants = map[string][]string{
 	"ClusterRole/enforcement-auditor-metrics-reader":  {"/metrics"},
 	"ClusterRole/enforcement-auditor-evidence-reader": {"/evidence"},
@@ -310,7 +310,7 @@ func checkRBAC(t *testing.T, r *rendered) {
 
 // checkDeployment: the restricted security context, the image, the probes and the
 // resources every variant keeps.
-func checkDeployment(t *testing.T, d *appsv1.Deployment) {
+func checkDeployment(t *testing.T, d *appsv1.Deployment, secure bool) {
 	assert.Equal(t, auditorNS, d.Namespace)
 	spec := d.Spec.Template.Spec
 	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
@@ -343,6 +343,11 @@ func checkDeployment(t *testing.T, d *appsv1.Deployment) {
 		require.NotNil(t, p.HTTPGet, name)
 		assert.Equal(t, name, p.HTTPGet.Path)
 		assert.Equal(t, "metrics", p.HTTPGet.Port.String())
+		want := corev1.URISchemeHTTPS
+		if !secure {
+			want = corev1.URISchemeHTTP
+		}
+		assert.Equal(t, want, p.HTTPGet.Scheme, "%s: the kubelet must speak what the auditor serves", name)
 	}
 	assert.True(t, c.Resources.Requests.Cpu().Cmp(mustQuantity("100m")) == 0, "cpu request %s", c.Resources.Requests.Cpu())
 	assert.True(t, c.Resources.Requests.Memory().Cmp(mustQuantity("128Mi")) == 0, "memory request %s", c.Resources.Requests.Memory())
@@ -600,9 +605,11 @@ func checkPrometheusOperator(t *testing.T, r *rendered, on, auth bool) {
 	assert.Equal(t, "/metrics", ep["path"])
 	assert.NotEqual(t, true, ep["honorLabels"])
 	if auth {
-		assert.Equal(t, "/var/run/secrets/kubernetes.io/serviceaccount/token", ep["bearerTokenFile"], "metrics-auth: the scraper presents its token")
+		assert.Equal(t, "/var/run/secrets/kubernetes.io/serviceaccount/token", ep["bearerTokenFile"], "the scraper presents its token")
+		assert.Equal(t, "https", ep["scheme"], "the token never travels in clear")
 	} else {
 		assert.NotContains(t, ep, "bearerTokenFile")
+		assert.NotContains(t, ep, "scheme")
 	}
 	relabel, err := json.Marshal(ep["metricRelabelings"])
 	require.NoError(t, err)
@@ -685,4 +692,24 @@ func TestComponentsReadme(t *testing.T) {
 	for _, s := range []string{"dryRun=All", "RBAC cannot restrict", "outside the trusted namespaces"} {
 		assert.Contains(t, string(b), s)
 	}
+}
+
+// checkSecureServing: by default the auditor serves HTTPS with delegated authentication
+// and authorization (no --insecure-serving), may review tokens and access, and ships the
+// scraper's role (/metrics) apart from the evidence role (/evidence).
+func checkSecureServing(t *testing.T, r *rendered, on bool) {
+	assert.Equal(t, !on, slices.Contains(args(r), "--insecure-serving"))
+	assert.NotContains(t, args(r), "--metrics-auth=kubernetes", "HTTPS serving authenticates by itself")
+	reader, okReader := r.find("ClusterRole", "", "enforcement-auditor-metrics-reader").(*rbacv1.ClusterRole)
+	evidenceRole, okEvidence := r.find("ClusterRole", "", "enforcement-auditor-evidence-reader").(*rbacv1.ClusterRole)
+	_, okDelegator := r.find("ClusterRole", "", "enforcement-auditor-auth-delegator").(*rbacv1.ClusterRole)
+	_, okBinding := r.find("ClusterRoleBinding", "", "enforcement-auditor-auth-delegator").(*rbacv1.ClusterRoleBinding)
+	for _, ok := range []bool{okReader, okEvidence, okDelegator, okBinding} {
+		assert.Equal(t, on, ok)
+	}
+	if !on {
+		return
+	}
+	assert.Equal(t, []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}}, reader.Rules, "the scraper's role never grants /evidence")
+	assert.Equal(t, []rbacv1.PolicyRule{{NonResourceURLs: []string{"/evidence"}, Verbs: []string{"get"}}}, evidenceRole.Rules)
 }

@@ -30,7 +30,7 @@ var helmValueCases = map[string][]string{
 	"probes-per-namespace": {"probes.enabled=true", "probes.namespaces={team-a,team-b}"},
 	"prometheus-operator":  {"prometheusOperator.serviceMonitor.enabled=true", "prometheusOperator.prometheusRule.enabled=true", "prometheusOperator.labels.release=kube-prometheus-stack"},
 	"everything": {"probes.enabled=true", "prometheusOperator.serviceMonitor.enabled=true", "prometheusOperator.prometheusRule.enabled=true",
-		"dashboards.enabled=true", "evidence.enabled=true", "leaderElection.enabled=true", "kyvernoHealth.enabled=true", "metricsAuth.enabled=true",
+		"dashboards.enabled=true", "evidence.enabled=true", "leaderElection.enabled=true", "kyvernoHealth.enabled=true",
 		"otlp.endpoint=http://otel-collector.observability.svc:4317", "networkPolicy.apiServer.cidrs={10.0.0.1/32}",
 		"prometheusOperator.prometheusRule.fleetLabels={region,cluster}"},
 }
