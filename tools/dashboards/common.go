@@ -16,7 +16,7 @@ const (
 	repoDocs = "https://github.com/llm-platform/enforcement-auditor/blob/main/docs"
 	// defaultEvidenceURL is the auditor's /evidence endpoint through its Service; operators
 	// who reach it through an ingress or a port-forward change the evidence_url variable.
-	defaultEvidenceURL = "http://enforcement-auditor.enforcement-auditor.svc:8080/evidence"
+	defaultEvidenceURL = "https://enforcement-auditor.enforcement-auditor.svc:8080/evidence"
 )
 
 // sel is the series selector every query starts from: the chosen cluster and auditor
