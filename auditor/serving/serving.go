@@ -3,9 +3,11 @@
 // authorization. A bearer token is authenticated with a TokenReview and the request is
 // authorized with a SubjectAccessReview for the verb on the non-resource URL (`get`
 // `/metrics`, `get` `/evidence`), both through k8s.io/apiserver's delegating
-// authenticator and authorizer and their caches (controller-runtime's
-// metrics/filters.WithAuthenticationAndAuthorization): tokens are cached hashed, denials
-// shorter than grants, and the API server is retried with backoff.
+// authenticator and authorizer and their caches, configured as controller-runtime's
+// metrics/filters.WithAuthenticationAndAuthorization configures them: tokens are cached
+// hashed for a minute, grants for five minutes and denials for thirty seconds, and the
+// API server is retried with backoff. Unlike that filter, a token the API server does
+// not accept is a 401, not a 500.
 package serving
 
 import (
@@ -15,12 +17,19 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
+	"time"
 
-	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apiserver/pkg/apis/apiserver"
+	"k8s.io/apiserver/pkg/authentication/authenticatorfactory"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	"k8s.io/apiserver/pkg/authorization/authorizerfactory"
+	authenticationv1 "k8s.io/client-go/kubernetes/typed/authentication/v1"
+	authorizationv1 "k8s.io/client-go/kubernetes/typed/authorization/v1"
 	"k8s.io/client-go/rest"
 	certutil "k8s.io/client-go/util/cert"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 )
 
 // Options configure Secure.
@@ -57,13 +66,9 @@ func Secure(ctx context.Context, o Options, next http.Handler) (http.Handler, *t
 	if err != nil {
 		return nil, nil, fmt.Errorf("serving: API server client: %w", err)
 	}
-	filter, err := filters.WithAuthenticationAndAuthorization(o.Config, httpClient)
+	protected, err := delegated(o.Config, httpClient, next, log)
 	if err != nil {
-		return nil, nil, fmt.Errorf("serving: delegated authentication: %w", err)
-	}
-	protected, err := filter(logr.FromSlogHandler(log.Handler()), next)
-	if err != nil {
-		return nil, nil, fmt.Errorf("serving: delegated authentication: %w", err)
+		return nil, nil, err
 	}
 	paths := map[string]bool{}
 	for _, p := range o.Protected {
@@ -102,4 +107,60 @@ func Secure(ctx context.Context, o Options, next http.Handler) (http.Handler, *t
 	cfg.Certificates = []tls.Certificate{cert}
 	log.Info("serving HTTPS with a self-signed certificate generated at start (set --tls-cert-file to use your own)")
 	return h, cfg, nil
+}
+
+// delegated wraps next with the delegating authenticator and authorizer.
+func delegated(cfg *rest.Config, httpClient *http.Client, next http.Handler, log *slog.Logger) (http.Handler, error) {
+	authnClient, err := authenticationv1.NewForConfigAndClient(cfg, httpClient)
+	if err != nil {
+		return nil, fmt.Errorf("serving: TokenReview client: %w", err)
+	}
+	authzClient, err := authorizationv1.NewForConfigAndClient(cfg, httpClient)
+	if err != nil {
+		return nil, fmt.Errorf("serving: SubjectAccessReview client: %w", err)
+	}
+	// k8s.io/apiserver's DefaultAuthWebhookRetryBackoff, as controller-runtime copies it.
+	backoff := &wait.Backoff{Duration: 500 * time.Millisecond, Factor: 1.5, Jitter: 0.2, Steps: 5}
+	authn, _, err := authenticatorfactory.DelegatingAuthenticatorConfig{
+		Anonymous:                &apiserver.AnonymousAuthConfig{Enabled: false},
+		CacheTTL:                 time.Minute,
+		TokenAccessReviewClient:  authnClient,
+		TokenAccessReviewTimeout: 10 * time.Second,
+		WebhookRetryBackoff:      backoff,
+	}.New()
+	if err != nil {
+		return nil, fmt.Errorf("serving: delegating authenticator: %w", err)
+	}
+	authz, err := authorizerfactory.DelegatingAuthorizerConfig{
+		SubjectAccessReviewClient: authzClient,
+		AllowCacheTTL:             5 * time.Minute,
+		DenyCacheTTL:              30 * time.Second,
+		WebhookRetryBackoff:       backoff,
+	}.New()
+	if err != nil {
+		return nil, fmt.Errorf("serving: delegating authorizer: %w", err)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		res, ok, err := authn.AuthenticateRequest(r)
+		if err != nil || !ok {
+			// Never log the token; the reason says whether it was refused or unverifiable.
+			log.Debug("unauthenticated request", "path", r.URL.Path, "reason", fmt.Sprint(err))
+			w.Header().Set("WWW-Authenticate", `Bearer realm="enforcement-auditor"`)
+			http.Error(w, "Unauthorized: a bearer token the API server accepts is required", http.StatusUnauthorized)
+			return
+		}
+		attrs := authorizer.AttributesRecord{User: res.User, Verb: strings.ToLower(r.Method), Path: r.URL.Path}
+		decision, reason, err := authz.Authorize(r.Context(), attrs)
+		if err != nil {
+			log.Warn("authorization failed", "path", r.URL.Path, "user", res.User.GetName(), "error", err)
+			http.Error(w, "authorization could not be checked", http.StatusServiceUnavailable)
+			return
+		}
+		if decision != authorizer.DecisionAllow {
+			log.Debug("forbidden", "path", r.URL.Path, "user", res.User.GetName(), "reason", reason)
+			http.Error(w, fmt.Sprintf("Forbidden: %s may not %s %s", res.User.GetName(), attrs.Verb, r.URL.Path), http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	}), nil
 }
