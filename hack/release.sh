@@ -9,6 +9,7 @@
 # The image is built separately (Dockerfile; docs/operate.md "Image").
 #
 #   VERSION=v0.2.0 hack/release.sh        # default: git describe
+#   PLATFORMS=linux/amd64 hack/release.sh # a subset (the krew manifest then names only those)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -18,7 +19,8 @@ out="dist/$version"
 rm -rf "$out" && mkdir -p "$out/krew"
 ldflags="-s -w -X github.com/llm-platform/enforcement-auditor/auditor/version.Version=$version -X github.com/llm-platform/enforcement-auditor/auditor/version.Revision=$revision"
 
-for platform in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64; do
+platforms=${PLATFORMS:-linux/amd64 linux/arm64 darwin/amd64 darwin/arm64}
+for platform in $platforms; do
   os=${platform%/*} arch=${platform#*/}
   name="enforcement-auditor_${version}_${os}_${arch}"
   mkdir -p "$out/$name"
@@ -43,6 +45,7 @@ GOOS=linux GOARCH=amd64 "$bin" app -json -licenses=false -main cmd/enforcement-a
 # krew manifest: the template with the version and each archive's checksum filled in.
 manifest=$(sed "s|{{VERSION}}|$version|g" deploy/krew/enforcement-auditor.yaml)
 for platform in linux_amd64 linux_arm64 darwin_amd64 darwin_arm64; do
+  [[ " $platforms " == *" ${platform/_//} "* ]] || continue
   sum=$(awk -v f="enforcement-auditor_${version}_${platform}.tar.gz" '$2==f{print $1}' "$out/checksums.txt")
   manifest=${manifest//"{{SHA256_${platform}}}"/$sum}
 done

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -96,6 +97,30 @@ func TestHelmMatrix(t *testing.T) {
 			}
 		}
 		assert.ElementsMatch(t, []string{"team-a", "team-b"}, where)
+	})
+	t.Run("a serving certificate from a Secret", func(t *testing.T) {
+		objs := helmTemplate(t, "tls.secretName=auditor-tls", "evidence.enabled=true", "prometheusOperator.serviceMonitor.enabled=true", "prometheusOperator.prometheusRule.enabled=true")
+		r := decodeVariant(t, objs)
+		checkRendered(t, r, []string{evidence, promOperator})
+		c := r.deployment.Spec.Template.Spec.Containers[0]
+		assert.Contains(t, c.Args, "--tls-cert-file=/etc/enforcement-auditor/tls/tls.crt")
+		assert.Contains(t, c.Args, "--tls-private-key-file=/etc/enforcement-auditor/tls/tls.key")
+		assert.Contains(t, c.VolumeMounts, corev1.VolumeMount{Name: "tls", MountPath: "/etc/enforcement-auditor/tls", ReadOnly: true})
+		var secret string
+		for _, v := range r.deployment.Spec.Template.Spec.Volumes {
+			if v.Secret != nil {
+				secret = v.Secret.SecretName
+			}
+		}
+		assert.Equal(t, "auditor-tls", secret)
+		sm := r.findCustom("ServiceMonitor", auditorNS, auditorName)
+		require.NotNil(t, sm)
+		eps, _, err := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+		require.NoError(t, err)
+		tc := eps[0].(map[string]any)["tlsConfig"].(map[string]any)
+		assert.NotContains(t, tc, "insecureSkipVerify", "a certificate from a Secret is verified")
+		assert.Equal(t, "enforcement-auditor.enforcement-auditor.svc", tc["serverName"])
+		assert.Equal(t, map[string]any{"secret": map[string]any{"name": "auditor-tls", "key": "ca.crt"}}, tc["ca"])
 	})
 	t.Run("GOMEMLIMIT follows the limit", func(t *testing.T) {
 		r := decodeVariant(t, helmTemplate(t, "resources.limits.memory=2Gi"))
