@@ -29,6 +29,8 @@ var helmValueCases = map[string][]string{
 	"probes":               {"probes.enabled=true"},
 	"probes-per-namespace": {"probes.enabled=true", "probes.namespaces={team-a,team-b}"},
 	"prometheus-operator":  {"prometheusOperator.serviceMonitor.enabled=true", "prometheusOperator.prometheusRule.enabled=true", "prometheusOperator.labels.release=kube-prometheus-stack"},
+	"insecure-serving":     {"insecureServing=true", "prometheusOperator.serviceMonitor.enabled=true"},
+	"tls-secret":           {"tls.secretName=auditor-tls", "prometheusOperator.serviceMonitor.enabled=true", "evidence.enabled=true"},
 	"everything": {"probes.enabled=true", "prometheusOperator.serviceMonitor.enabled=true", "prometheusOperator.prometheusRule.enabled=true",
 		"dashboards.enabled=true", "evidence.enabled=true", "leaderElection.enabled=true", "kyvernoHealth.enabled=true",
 		"otlp.endpoint=http://otel-collector.observability.svc:4317", "networkPolicy.apiServer.cidrs={10.0.0.1/32}",
