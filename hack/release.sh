@@ -19,12 +19,22 @@ out="dist/$version"
 rm -rf "$out" && mkdir -p "$out/krew"
 ldflags="-s -w -X github.com/llm-platform/enforcement-auditor/auditor/version.Version=$version -X github.com/llm-platform/enforcement-auditor/auditor/version.Revision=$revision"
 
+# SBOM: cyclonedx-gomod from the module pinned in tools/sbom, built once into the cache.
+# It reads the module list embedded in the first binary (its `bin` mode: no git needed).
+sbomver=$(awk '$1=="require"&&$2=="github.com/CycloneDX/cyclonedx-gomod"{print $3} $1=="github.com/CycloneDX/cyclonedx-gomod"{print $2}' tools/sbom/go.mod | head -1)
+bin="${ENFORCEMENT_AUDITOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/enforcement-auditor}/bin/cyclonedx-gomod-$sbomver"
+if [[ ! -x "$bin" ]]; then
+  mkdir -p "$(dirname "$bin")"
+  (cd tools/sbom && CGO_ENABLED=0 go build -trimpath -o "$bin.tmp" github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod) && mv "$bin.tmp" "$bin"
+fi
 platforms=${PLATFORMS:-linux/amd64 linux/arm64 darwin/amd64 darwin/arm64}
 for platform in $platforms; do
   os=${platform%/*} arch=${platform#*/}
   name="enforcement-auditor_${version}_${os}_${arch}"
   mkdir -p "$out/$name"
   CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath -ldflags "$ldflags" -o "$out/$name/enforcement-auditor" ./cmd/enforcement-auditor
+  sbom="$out/enforcement-auditor_${version}.cdx.json"
+  [[ -f "$sbom" ]] || "$bin" bin -json -version "$version" -output "$sbom" "$out/$name/enforcement-auditor"
   cp README.md "$out/$name/"
   [[ -f LICENSE ]] && cp LICENSE "$out/$name/"
   # Reproducible archives: fixed order, owner and time.
@@ -32,15 +42,6 @@ for platform in $platforms; do
   rm -rf "${out:?}/$name"
 done
 (cd "$out" && sha256sum ./*.tar.gz | sed 's| \./| |' >checksums.txt)
-
-# SBOM: cyclonedx-gomod from the module pinned in tools/sbom, built once into the cache.
-sbomver=$(awk '$1=="require"&&$2=="github.com/CycloneDX/cyclonedx-gomod"{print $3} $1=="github.com/CycloneDX/cyclonedx-gomod"{print $2}' tools/sbom/go.mod | head -1)
-bin="${ENFORCEMENT_AUDITOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/enforcement-auditor}/bin/cyclonedx-gomod-$sbomver"
-if [[ ! -x "$bin" ]]; then
-  mkdir -p "$(dirname "$bin")"
-  (cd tools/sbom && CGO_ENABLED=0 go build -trimpath -o "$bin.tmp" github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod) && mv "$bin.tmp" "$bin"
-fi
-GOOS=linux GOARCH=amd64 "$bin" app -json -licenses=false -main cmd/enforcement-auditor -output "$out/enforcement-auditor_${version}.cdx.json" .
 
 # krew manifest: the template with the version and each archive's checksum filled in.
 manifest=$(sed "s|{{VERSION}}|$version|g" deploy/krew/enforcement-auditor.yaml)
