@@ -9,7 +9,7 @@
 # The image is built separately (Dockerfile; docs/operate.md "Image").
 #
 #   VERSION=v0.2.0 hack/release.sh        # default: git describe
-#   PLATFORMS=linux/amd64 hack/release.sh # a subset (the krew manifest then names only those)
+#   PLATFORMS=linux/amd64 hack/release.sh # a subset (a trial: the krew manifest keeps the others' placeholders)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
