@@ -11,7 +11,8 @@ UNIT_PKGS = $(shell $(GO) list ./... | grep -v -e /test/integration -e /test/dep
 FUZZTIME ?= 10s
 STATICCHECK_VERSION ?= v0.7.0
 
-.PHONY: all build scan test test-unit test-integration test-binaries test-deploy lint fuzz bench bench-live verify verify-generated generate image-binary clean
+
+.PHONY: all build scan release test test-unit test-integration test-binaries test-deploy lint fuzz bench bench-live verify verify-generated generate image-binary clean
 
 all: build
 
@@ -83,6 +84,12 @@ verify: verify-generated
 	cd tools/kube && $(GO) mod tidy -diff
 	cd tools/kustomize && $(GO) mod tidy -diff
 	cd tools/dashboards && $(GO) mod tidy -diff
+	cd tools/helm && $(GO) mod tidy -diff
+	cd tools/sbom && $(GO) mod tidy -diff
+
+## release: binaries for linux/darwin amd64/arm64, checksums, CycloneDX SBOM, krew manifest, packaged chart (dist/<version>/)
+release:
+	hack/release.sh
 
 clean:
 	rm -rf bin dist

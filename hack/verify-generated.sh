@@ -7,7 +7,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$root/hack/generate.sh" "$tmp"
 status=0
-for p in dashboards deploy/components/grafana-dashboards/dashboards deploy/components/prometheus-operator/prometheusrule.yaml; do
+for p in dashboards deploy/components/grafana-dashboards/dashboards deploy/components/prometheus-operator/prometheusrule.yaml \
+  deploy/helm/enforcement-auditor/files; do
   if ! diff -ru "$root/$p" "$tmp/$p"; then
     status=1
   fi

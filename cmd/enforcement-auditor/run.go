@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -34,6 +35,7 @@ type runFlags struct {
 	leRenew     time.Duration
 	leRetry     time.Duration
 	metricsAuth string
+	insecure    bool
 	tlsCertFile string
 	tlsKeyFile  string
 
@@ -77,7 +79,8 @@ gracefully.`,
 	fl.DurationVar(&f.leLease, "leader-election-lease-duration", 15*time.Second, "how long followers wait before taking over a silent leader's lease")
 	fl.DurationVar(&f.leRenew, "leader-election-renew-deadline", 10*time.Second, "how long the leader retries renewing before giving up")
 	fl.DurationVar(&f.leRetry, "leader-election-retry-period", 2*time.Second, "interval between lease attempts")
-	fl.StringVar(&f.metricsAuth, "metrics-auth", "none", "protect /metrics and /evidence: none, or kubernetes (TokenReview + SubjectAccessReview for get on the path)")
+	fl.BoolVar(&f.insecure, "insecure-serving", false, "serve plain HTTP with no authentication: whoever reaches the port reads /metrics and /evidence (default: HTTPS, and a token allowed to get the path)")
+	fl.StringVar(&f.metricsAuth, "metrics-auth", "none", "with --insecure-serving: none, or kubernetes (TokenReview + SubjectAccessReview for get on the path, without TLS)")
 	fl.StringVar(&f.tlsCertFile, "tls-cert-file", "", "serve HTTPS with this certificate (PEM)")
 	fl.StringVar(&f.tlsKeyFile, "tls-private-key-file", "", "private key for --tls-cert-file (PEM)")
 	fl.BoolVar(&f.probeNetwork, "probe-network", false, "actively try TCP connections to every Service port in the protected namespaces (the auditor must run outside the trusted namespaces)")
@@ -109,6 +112,9 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 	if f.metricsAuth != "none" && f.metricsAuth != "kubernetes" {
 		return &exitError{code: 2, err: fmt.Errorf("--metrics-auth: %q, want none or kubernetes", f.metricsAuth)}
 	}
+	if f.metricsAuth != "none" && !f.insecure {
+		return &exitError{code: 2, err: errors.New("--metrics-auth goes with --insecure-serving: HTTPS serving (the default) always authenticates and authorizes")}
+	}
 	if parent == nil {
 		parent = context.Background()
 	}
@@ -130,6 +136,9 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 		ShutdownTimeout:   f.shutdownTimeout,
 		TLSCertFile:       f.tlsCertFile,
 		TLSKeyFile:        f.tlsKeyFile,
+	}
+	if !f.insecure {
+		opts.Secure = secureServing(rc, f, log)
 	}
 	if f.probeNetwork {
 		if err := probe.ValidateProbeNamespace(f.podNamespace, cfg); err != nil {

@@ -53,7 +53,7 @@ type alertTests struct {
 	} `json:"tests"`
 }
 
-// TestAlertRules: every alert routes (page or ticket), waits before firing, explains
+// TestAlertRules: every alert routes (critical pages, warning tickets), waits before firing, explains
 // itself and links a runbook; every alert has a unit test where it fires and one where
 // it does not; control alerts cover the catalogue (paging exactly pagingRules, ticketing
 // the rest), never page on waived or info findings, and link the rule's own runbook.
@@ -91,7 +91,7 @@ func TestAlertRules(t *testing.T) {
 			assert.False(t, names[r.Alert], "alert %s defined twice", r.Alert)
 			names[r.Alert] = true
 			sev := r.Labels["severity"]
-			assert.Contains(t, []string{"page", "ticket"}, sev, "%s: severity label routes the alert", r.Alert)
+			assert.Contains(t, []string{"critical", "warning", "info"}, sev, "%s: severity label routes the alert (kube-prometheus values)", r.Alert)
 			d, err := model.ParseDuration(r.For)
 			if assert.NoError(t, err, "%s: for", r.Alert) {
 				assert.GreaterOrEqual(t, time.Duration(d), 5*time.Minute, "%s: a for: of 5m or more keeps it from flapping", r.Alert)
@@ -114,13 +114,13 @@ func TestAlertRules(t *testing.T) {
 				continue
 			}
 			for _, id := range covered {
-				if sev == "page" {
+				if sev == "critical" {
 					paged[id] = true
 				} else {
 					ticketed[id] = true
 				}
 			}
-			if sev == "page" {
+			if sev == "critical" {
 				assertRunbook(t, r.Alert, r.Annotations["runbook_url"], covered, catalogue)
 			}
 		}
@@ -249,4 +249,26 @@ func headingAnchors(doc string) map[string]bool {
 		out[strings.ReplaceAll(drop.ReplaceAllString(strings.ToLower(h), ""), " ", "-")] = true
 	}
 	return out
+}
+
+var (
+	groupingRE    = regexp.MustCompile(`\b(by|on)\s*\(([^)]*)\)`)
+	ungroupedAggr = regexp.MustCompile(`\b(sum|min|max|avg|count|group|topk|bottomk|quantile|stddev|stdvar|count_values)\s*\(`)
+)
+
+// TestAlertsKeepCluster: a fleet's global ruler (Thanos, Mimir) evaluates these rules
+// over every cluster's series: each aggregation groups by cluster, each vector match
+// matches on it, and no aggregation drops every label, so two clusters are never merged.
+func TestAlertsKeepCluster(t *testing.T) {
+	var f alertFile
+	readYAML(t, "deploy/alerts/rules.yaml", &f)
+	for _, g := range f.Groups {
+		for _, r := range g.Rules {
+			for _, m := range groupingRE.FindAllStringSubmatch(r.Expr, -1) {
+				labels := strings.Split(strings.ReplaceAll(m[2], " ", ""), ",")
+				assert.Contains(t, labels, "cluster", "%s: %s keeps no cluster label", r.Alert, m[0])
+			}
+			assert.Empty(t, ungroupedAggr.FindAllString(r.Expr, -1), "%s: an aggregation without `by (cluster, ...)` merges clusters", r.Alert)
+		}
+	}
 }

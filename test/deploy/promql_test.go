@@ -165,8 +165,9 @@ func walk(v any, f func(string)) {
 	}
 }
 
-// targetLabels are added by Prometheus to every scraped series.
-var targetLabels = map[string]bool{"job": true, "instance": true}
+// targetLabels are added by Prometheus to every scraped series; cluster is the external
+// label a fleet's global view (Thanos, Mimir) adds (docs/operate.md "Many clusters").
+var targetLabels = map[string]bool{"job": true, "instance": true, "cluster": true}
 
 // literalAlternation is a regex that only lists values: a|b|c.
 var literalAlternation = regexp.MustCompile(`^[A-Za-z0-9_.:/-]+(\|[A-Za-z0-9_.:/-]+)*$`)

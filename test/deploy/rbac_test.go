@@ -55,14 +55,15 @@ func readGrants(t *testing.T, r *rendered) map[grant][]string {
 	return out
 }
 
-// TestRBACMatchesWatchedResources: the base grants get/list/watch on exactly the
-// resources the auditor watches (auditor.KnownResources and OwnerResources), cluster-wide,
-// except Kyverno's health Lease, granted by name in Kyverno's namespace (RBAC authorizes
+// TestRBACMatchesWatchedResources: the base with the kyverno-health component grants
+// get/list/watch on exactly the resources the auditor watches (auditor.KnownResources
+// and OwnerResources), cluster-wide, except Kyverno's health Lease, granted by name in
+// Kyverno's namespace (RBAC authorizes
 // list/watch by resourceNames when the request's field selector names the object, which
 // is how auditor/live watches it). Adding a resource without its grant fails here, and so
 // does a grant nothing reads.
 func TestRBACMatchesWatchedResources(t *testing.T) {
-	got := readGrants(t, decodeVariant(t, render(t, "deploy/base")))
+	got := readGrants(t, decodeVariant(t, render(t, "deploy/examples/kyverno-health")))
 
 	want := map[grant][]string{}
 	for _, list := range [][]auditor.ResourceInfo{auditor.KnownResources, auditor.OwnerResources} {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -44,12 +45,14 @@ const (
 	grafana        = "grafana-dashboards"
 	evidence       = "evidence"
 	leaderElection = "leader-election"
-	metricsAuth    = "metrics-auth"
+	// insecureServing is not a kustomize component: the Helm value insecureServing=true.
+	insecureServing = "insecure-serving"
+	kyvernoHealth   = "kyverno-health"
+	otlp            = "otlp"
 )
 
-// allComponents are the components of deploy/overlays/full. metrics-auth is left out of
-// it: the scraper then needs a token (see deploy/components/metrics-auth).
-var allComponents = []string{probes, promOperator, grafana, evidence, leaderElection}
+// allComponents are the components of deploy/overlays/full.
+var allComponents = []string{probes, promOperator, grafana, evidence, leaderElection, kyvernoHealth}
 
 // expectedComponents says which components each variant of deploy/variants.txt
 // composes; a variant missing here fails the test, so every variant states what it is.
@@ -61,7 +64,8 @@ var expectedComponents = map[string][]string{
 	"deploy/examples/grafana-dashboards":  {grafana},
 	"deploy/examples/evidence":            {evidence},
 	"deploy/examples/leader-election":     {leaderElection},
-	"deploy/examples/metrics-auth":        {metricsAuth},
+	"deploy/examples/kyverno-health":      {kyvernoHealth},
+	"deploy/examples/otlp":                {otlp},
 }
 
 // rendered is one variant decoded into typed objects (custom resources stay unstructured).
@@ -147,19 +151,43 @@ func TestVariantsRender(t *testing.T) {
 	require.ElementsMatch(t, listed, vs, "deploy/variants.txt and expectedComponents must list the same variants")
 	for _, v := range vs {
 		t.Run(v, func(t *testing.T) {
-			r := decodeVariant(t, render(t, v))
-			checkNamespaces(t, r)
-			checkRBAC(t, r)
-			checkDeployment(t, r.deployment)
-			checkService(t, r)
-			checkNetworkPolicy(t, r)
-			has := func(c string) bool { return slices.Contains(expectedComponents[v], c) }
-			checkProbes(t, r, has(probes))
-			checkEvidence(t, r, has(evidence))
-			checkLeaderElection(t, r, has(leaderElection))
-			checkPrometheusOperator(t, r, has(promOperator))
-			checkGrafana(t, r, has(grafana))
+			checkRendered(t, decodeVariant(t, render(t, v)), expectedComponents[v])
 		})
+	}
+}
+
+// checkRendered runs every check on one rendering (a kustomize variant or a Helm
+// values case) that composes the given components.
+func checkRendered(t *testing.T, r *rendered, components []string) {
+	t.Helper()
+	checkNamespaces(t, r)
+	checkRBAC(t, r)
+	checkDeployment(t, r.deployment, !slices.Contains(components, insecureServing))
+	checkService(t, r)
+	has := func(c string) bool { return slices.Contains(components, c) }
+	checkNetworkPolicy(t, r, has(otlp))
+	checkProbes(t, r, has(probes))
+	checkEvidence(t, r, has(evidence))
+	checkLeaderElection(t, r, has(leaderElection))
+	checkPrometheusOperator(t, r, has(promOperator), !has(insecureServing))
+	checkSecureServing(t, r, !has(insecureServing))
+	checkGrafana(t, r, has(grafana))
+	checkKyvernoHealth(t, r, has(kyvernoHealth))
+}
+
+// checkKyvernoHealth: the Kyverno health Lease grant (the only object outside the
+// auditor's namespace) only with the component: the base applies without Kyverno.
+func checkKyvernoHealth(t *testing.T, r *rendered, on bool) {
+	_, role := r.find("Role", kyvernoNS, "enforcement-auditor-kyverno-health").(*rbacv1.Role)
+	_, binding := r.find("RoleBinding", kyvernoNS, "enforcement-auditor-kyverno-health").(*rbacv1.RoleBinding)
+	assert.Equal(t, on, role)
+	assert.Equal(t, on, binding)
+	for _, o := range r.objects {
+		m, err := metaOf(o)
+		require.NoError(t, err)
+		if !on {
+			assert.NotEqual(t, kyvernoNS, m.GetNamespace(), "%s in the kyverno namespace without the kyverno-health component", m.GetName())
+		}
 	}
 }
 
@@ -180,12 +208,15 @@ func checkNamespaces(t *testing.T, r *rendered) {
 		require.NoError(t, err)
 		kind := o.GetObjectKind().GroupVersionKind().Kind
 		switch kind {
-		case "Namespace", "ClusterRole", "ClusterRoleBinding":
+		case "Namespace", "ClusterRole", "ClusterRoleBinding", "PriorityClass", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
 			assert.Empty(t, m.GetNamespace(), "%s %s is cluster-scoped", kind, m.GetName())
 		default:
 			want := auditorNS
 			if strings.HasSuffix(m.GetName(), "-kyverno-health") {
 				want = kyvernoNS
+			}
+			if kind == "RoleBinding" && m.GetName() == "enforcement-auditor-probes" {
+				continue // Helm's probes.namespaces: one RoleBinding per probed namespace
 			}
 			assert.Equal(t, want, m.GetNamespace(), "%s %s", kind, m.GetName())
 		}
@@ -201,13 +232,16 @@ func checkNamespaces(t *testing.T, r *rendered) {
 var writeGrants = map[string]map[string][]string{
 	"ClusterRole/enforcement-auditor-probes":                       {"pods": {"create"}},
 	"Role/enforcement-auditor/enforcement-auditor-leader-election": {"leases": {"create", "update"}, "configmaps": {"create", "update"}},
-	// metrics-auth: review the scraper's token and permission (creates nothing persistent).
+	// Secure serving: review a client's token and permission (creates nothing persistent).
 	"ClusterRole/enforcement-auditor-auth-delegator": {"tokenreviews": {"create"}, "subjectaccessreviews": {"create"}},
 }
 
 // nonResourceGrants are the only roles that may name non-resource URLs: the role a user
-// binds to their scraper under metrics-auth (not bound to the auditor).
-var nonResourceGrants = map[string]bool{"ClusterRole/enforcement-auditor-metrics-reader": true}
+// binds to their scraper, and the evidence role (not bound to the auditor).
+var nonResourceGrants = map[string][]string{
+	"ClusterRole/enforcement-auditor-metrics-reader":  {"/metrics"},
+	"ClusterRole/enforcement-auditor-evidence-reader": {"/evidence"},
+}
 
 var readVerbs = []string{"get", "list", "watch"}
 
@@ -231,9 +265,8 @@ func checkRBAC(t *testing.T, r *rendered) {
 		roles[id] = true
 		for i, rule := range rules {
 			where := fmt.Sprintf("%s rule %d", id, i)
-			if !nonResourceGrants[id] {
-				assert.Empty(t, rule.NonResourceURLs, where)
-			}
+			// The scraper's role must not grant /evidence: it has its own.
+			assert.Subset(t, nonResourceGrants[id], rule.NonResourceURLs, "%s: non-resource URLs", where)
 			for _, list := range [][]string{rule.APIGroups, rule.Resources, rule.Verbs, rule.ResourceNames} {
 				assert.NotContains(t, list, "*", "%s: no wildcard", where)
 			}
@@ -259,8 +292,12 @@ func checkRBAC(t *testing.T, r *rendered) {
 			ref = "ClusterRole/" + x.RoleRef.Name
 		case *rbacv1.RoleBinding:
 			id, subjects = "RoleBinding/"+x.Namespace+"/"+x.Name, x.Subjects
-			require.Equal(t, "Role", x.RoleRef.Kind, id)
 			ref = "Role/" + x.Namespace + "/" + x.RoleRef.Name
+			if x.RoleRef.Kind == "ClusterRole" { // a cluster role granted in one namespace
+				ref = "ClusterRole/" + x.RoleRef.Name
+			} else {
+				require.Equal(t, "Role", x.RoleRef.Kind, id)
+			}
 		default:
 			continue
 		}
@@ -273,7 +310,7 @@ func checkRBAC(t *testing.T, r *rendered) {
 
 // checkDeployment: the restricted security context, the image, the probes and the
 // resources every variant keeps.
-func checkDeployment(t *testing.T, d *appsv1.Deployment) {
+func checkDeployment(t *testing.T, d *appsv1.Deployment, secure bool) {
 	assert.Equal(t, auditorNS, d.Namespace)
 	spec := d.Spec.Template.Spec
 	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
@@ -306,6 +343,11 @@ func checkDeployment(t *testing.T, d *appsv1.Deployment) {
 		require.NotNil(t, p.HTTPGet, name)
 		assert.Equal(t, name, p.HTTPGet.Path)
 		assert.Equal(t, "metrics", p.HTTPGet.Port.String())
+		want := corev1.URISchemeHTTPS
+		if !secure {
+			want = corev1.URISchemeHTTP
+		}
+		assert.Equal(t, want, p.HTTPGet.Scheme, "%s: the kubelet must speak what the auditor serves", name)
 	}
 	assert.True(t, c.Resources.Requests.Cpu().Cmp(mustQuantity("100m")) == 0, "cpu request %s", c.Resources.Requests.Cpu())
 	assert.True(t, c.Resources.Requests.Memory().Cmp(mustQuantity("128Mi")) == 0, "memory request %s", c.Resources.Requests.Memory())
@@ -328,6 +370,12 @@ func checkDeployment(t *testing.T, d *appsv1.Deployment) {
 	for _, e := range c.Env {
 		envs[e.Name] = e
 	}
+	require.Contains(t, envs, "GOMEMLIMIT")
+	gomem, err := resource.ParseQuantity(strings.TrimSuffix(envs["GOMEMLIMIT"].Value, "B"))
+	require.NoError(t, err, "GOMEMLIMIT %q", envs["GOMEMLIMIT"].Value)
+	ratio := float64(gomem.Value()) / float64(c.Resources.Limits.Memory().Value())
+	assert.InDelta(t, 0.9, ratio, 0.01, "GOMEMLIMIT must leave the runtime ~10%% headroom below the memory limit")
+	assert.Equal(t, "enforcement-auditor", spec.PriorityClassName)
 	require.Contains(t, envs, "POD_NAMESPACE", "the probes check the auditor's own namespace")
 	require.NotNil(t, envs["POD_NAMESPACE"].ValueFrom)
 	assert.Equal(t, "metadata.namespace", envs["POD_NAMESPACE"].ValueFrom.FieldRef.FieldPath)
@@ -349,8 +397,9 @@ func checkService(t *testing.T, r *rendered) {
 }
 
 // checkNetworkPolicy: ingress only from the monitoring namespace on 8080; egress to the
-// API server and DNS (by port), plus the protected namespaces with probes (checkProbes).
-func checkNetworkPolicy(t *testing.T, r *rendered) {
+// API server (by port) and nothing else but the protected namespaces with probes
+// (checkProbes) and, with otlp, the collector named in OTEL_EXPORTER_OTLP_ENDPOINT and DNS.
+func checkNetworkPolicy(t *testing.T, r *rendered, withOTLP bool) {
 	np, ok := r.find("NetworkPolicy", auditorNS, auditorName).(*networkingv1.NetworkPolicy)
 	require.True(t, ok, "NetworkPolicy not rendered")
 	sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
@@ -370,16 +419,43 @@ func checkNetworkPolicy(t *testing.T, r *rendered) {
 	require.Len(t, in.Ports, 1)
 	assert.Equal(t, "8080", in.Ports[0].Port.String())
 
-	var ports []string
+	var ports, toNamespaces []string
 	for _, e := range np.Spec.Egress {
+		if len(e.To) > 0 && e.To[0].IPBlock != nil { // the API server's addresses (Helm: networkPolicy.apiServer.cidrs)
+			for _, p := range e.Ports {
+				ports = append(ports, fmt.Sprintf("%s/%s", *p.Protocol, p.Port.String()))
+			}
+			continue
+		}
 		if len(e.To) > 0 {
-			continue // the probes' rule, checked there
+			require.Len(t, e.To, 1)
+			ns := e.To[0].NamespaceSelector
+			require.NotNil(t, ns, "egress to a namespace, never to any address")
+			if len(ns.MatchExpressions) > 0 {
+				continue // the probes' rule, checked there
+			}
+			for _, p := range e.Ports {
+				toNamespaces = append(toNamespaces, fmt.Sprintf("%s:%s/%s", ns.MatchLabels["kubernetes.io/metadata.name"], *p.Protocol, p.Port.String()))
+			}
+			continue
 		}
 		for _, p := range e.Ports {
 			ports = append(ports, fmt.Sprintf("%s/%s", *p.Protocol, p.Port.String()))
 		}
 	}
-	assert.ElementsMatch(t, []string{"TCP/443", "TCP/6443", "UDP/53", "TCP/53"}, ports)
+	assert.ElementsMatch(t, []string{"TCP/443", "TCP/6443"}, ports, "egress to any address: the API server's ports only (no DNS)")
+	env := map[string]string{}
+	for _, e := range r.deployment.Spec.Template.Spec.Containers[0].Env {
+		env[e.Name] = e.Value
+	}
+	if !withOTLP {
+		assert.Empty(t, toNamespaces)
+		assert.NotContains(t, env, "OTEL_EXPORTER_OTLP_ENDPOINT")
+		return
+	}
+	assert.ElementsMatch(t, []string{"observability:TCP/4317", "kube-system:UDP/53", "kube-system:TCP/53"}, toNamespaces)
+	assert.Equal(t, "http://otel-collector.observability.svc:4317", env["OTEL_EXPORTER_OTLP_ENDPOINT"],
+		"the egress rule must allow the collector the endpoint names")
 }
 
 func args(r *rendered) []string { return r.deployment.Spec.Template.Spec.Containers[0].Args }
@@ -394,17 +470,40 @@ func checkProbes(t *testing.T, r *rendered, on bool) {
 	np := r.find("NetworkPolicy", auditorNS, auditorName).(*networkingv1.NetworkPolicy)
 	var probeEgress []networkingv1.NetworkPolicyEgressRule
 	for _, e := range np.Spec.Egress {
-		if len(e.To) > 0 {
+		// The probes' rule selects namespaces by expression (checkNetworkPolicy checks
+		// the others: the API server, the OTLP collector, DNS).
+		if len(e.To) > 0 && e.To[0].NamespaceSelector != nil && len(e.To[0].NamespaceSelector.MatchExpressions) > 0 {
 			probeEgress = append(probeEgress, e)
 		}
 	}
+	vap, hasVAP := r.find("ValidatingAdmissionPolicy", "", "enforcement-auditor-probe-dry-run-only").(*admissionregistrationv1.ValidatingAdmissionPolicy)
+	vapb, hasVAPB := r.find("ValidatingAdmissionPolicyBinding", "", "enforcement-auditor-probe-dry-run-only").(*admissionregistrationv1.ValidatingAdmissionPolicyBinding)
+	assert.Equal(t, on, hasVAP, "the create grant comes with the policy that limits it to dry runs")
+	assert.Equal(t, on, hasVAPB)
 	if !on {
-		assert.Empty(t, probeEgress, "egress beyond the API server and DNS only with probes")
+		assert.Empty(t, probeEgress, "egress beyond the API server only with probes")
 		return
 	}
 	assert.Contains(t, cr.Rules, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"create"}})
 	_, bound := r.find("ClusterRoleBinding", "", "enforcement-auditor-probes").(*rbacv1.ClusterRoleBinding)
-	assert.True(t, bound)
+	var nsBound bool
+	for _, o := range r.objects {
+		if rb, ok := o.(*rbacv1.RoleBinding); ok && rb.Name == "enforcement-auditor-probes" {
+			nsBound = true
+			assert.Equal(t, "enforcement-auditor-probes", rb.RoleRef.Name)
+		}
+	}
+	assert.True(t, bound != nsBound, "probes are bound cluster-wide or per namespace, not both, not neither")
+	// The policy: every pod CREATE by the auditor's account, denied unless a dry run.
+	assert.Equal(t, vap.Name, vapb.Spec.PolicyName)
+	assert.Equal(t, []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny}, vapb.Spec.ValidationActions)
+	assert.Nil(t, vapb.Spec.MatchResources, "every namespace")
+	require.NotNil(t, vap.Spec.FailurePolicy)
+	assert.Equal(t, admissionregistrationv1.Fail, *vap.Spec.FailurePolicy)
+	require.Len(t, vap.Spec.MatchConditions, 1)
+	assert.Equal(t, `request.userInfo.username == "system:serviceaccount:`+auditorNS+`:`+auditorName+`"`, vap.Spec.MatchConditions[0].Expression)
+	require.Len(t, vap.Spec.Validations, 1)
+	assert.Equal(t, "request.dryRun == true", vap.Spec.Validations[0].Expression)
 	require.Len(t, probeEgress, 1)
 	e := probeEgress[0]
 	assert.Empty(t, e.Ports, "the probe tries every Service port")
@@ -425,6 +524,10 @@ func checkEvidence(t *testing.T, r *rendered, on bool) {
 	pvc, ok := r.find("PersistentVolumeClaim", auditorNS, "enforcement-auditor-evidence").(*corev1.PersistentVolumeClaim)
 	assert.Equal(t, on, ok)
 	spec := r.deployment.Spec.Template.Spec
+	// The chart's tls.secretName adds the certificate's volume: checkServingCertificate.
+	spec.Volumes = slices.DeleteFunc(slices.Clone(spec.Volumes), func(v corev1.Volume) bool { return v.Name == "tls" })
+	spec.Containers = []corev1.Container{*spec.Containers[0].DeepCopy()}
+	spec.Containers[0].VolumeMounts = slices.DeleteFunc(spec.Containers[0].VolumeMounts, func(m corev1.VolumeMount) bool { return m.Name == "tls" })
 	if !on {
 		assert.Empty(t, spec.Volumes)
 		assert.Empty(t, spec.Containers[0].VolumeMounts)
@@ -487,7 +590,7 @@ func checkLeaderElection(t *testing.T, r *rendered, on bool) {
 // checkPrometheusOperator: the ServiceMonitor scrapes the Service's metrics port and
 // restores the findings' namespace label; the PrometheusRule carries exactly the groups
 // of deploy/alerts/rules.yaml (the file promtool tests).
-func checkPrometheusOperator(t *testing.T, r *rendered, on bool) {
+func checkPrometheusOperator(t *testing.T, r *rendered, on, auth bool) {
 	sm := r.findCustom("ServiceMonitor", auditorNS, auditorName)
 	pr := r.findCustom("PrometheusRule", auditorNS, auditorName)
 	assert.Equal(t, on, sm != nil)
@@ -507,6 +610,13 @@ func checkPrometheusOperator(t *testing.T, r *rendered, on bool) {
 	assert.Equal(t, svc.Spec.Ports[0].Name, ep["port"])
 	assert.Equal(t, "/metrics", ep["path"])
 	assert.NotEqual(t, true, ep["honorLabels"])
+	if auth {
+		assert.Equal(t, "/var/run/secrets/kubernetes.io/serviceaccount/token", ep["bearerTokenFile"], "the scraper presents its token")
+		assert.Equal(t, "https", ep["scheme"], "the token never travels in clear")
+	} else {
+		assert.NotContains(t, ep, "bearerTokenFile")
+		assert.NotContains(t, ep, "scheme")
+	}
 	relabel, err := json.Marshal(ep["metricRelabelings"])
 	require.NoError(t, err)
 	assert.JSONEq(t, `[
@@ -588,4 +698,24 @@ func TestComponentsReadme(t *testing.T) {
 	for _, s := range []string{"dryRun=All", "RBAC cannot restrict", "outside the trusted namespaces"} {
 		assert.Contains(t, string(b), s)
 	}
+}
+
+// checkSecureServing: by default the auditor serves HTTPS with delegated authentication
+// and authorization (no --insecure-serving), may review tokens and access, and ships the
+// scraper's role (/metrics) apart from the evidence role (/evidence).
+func checkSecureServing(t *testing.T, r *rendered, on bool) {
+	assert.Equal(t, !on, slices.Contains(args(r), "--insecure-serving"))
+	assert.NotContains(t, args(r), "--metrics-auth=kubernetes", "HTTPS serving authenticates by itself")
+	reader, okReader := r.find("ClusterRole", "", "enforcement-auditor-metrics-reader").(*rbacv1.ClusterRole)
+	evidenceRole, okEvidence := r.find("ClusterRole", "", "enforcement-auditor-evidence-reader").(*rbacv1.ClusterRole)
+	_, okDelegator := r.find("ClusterRole", "", "enforcement-auditor-auth-delegator").(*rbacv1.ClusterRole)
+	_, okBinding := r.find("ClusterRoleBinding", "", "enforcement-auditor-auth-delegator").(*rbacv1.ClusterRoleBinding)
+	for _, ok := range []bool{okReader, okEvidence, okDelegator, okBinding} {
+		assert.Equal(t, on, ok)
+	}
+	if !on {
+		return
+	}
+	assert.Equal(t, []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}}, reader.Rules, "the scraper's role never grants /evidence")
+	assert.Equal(t, []rbacv1.PolicyRule{{NonResourceURLs: []string{"/evidence"}, Verbs: []string{"get"}}}, evidenceRole.Rules)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -22,11 +23,12 @@ import (
 
 // auditorProcess is the real binary running `run` against the test apiserver.
 type auditorProcess struct {
-	cmd  *exec.Cmd
-	addr string
-	mu   sync.Mutex
-	logs bytes.Buffer
-	done chan error
+	cmd    *exec.Cmd
+	addr   string
+	scheme string // https with --insecure-serving=false
+	mu     sync.Mutex
+	logs   bytes.Buffer
+	done   chan error
 }
 
 func freeAddr(t testing.TB) string {
@@ -47,9 +49,16 @@ func startAuditor(t testing.TB, extraArgs ...string) *auditorProcess {
 // startAuditorWithEnv is startAuditor with extra environment variables (KEY=value).
 func startAuditorWithEnv(t testing.TB, env []string, extraArgs ...string) *auditorProcess {
 	t.Helper()
-	p := &auditorProcess{addr: freeAddr(t), done: make(chan error, 1)}
+	p := &auditorProcess{addr: freeAddr(t), scheme: "http", done: make(chan error, 1)}
+	// Plain HTTP unless the test asks for the default serving chain (serving_test.go):
+	// the tests read /metrics without tokens.
 	args := append([]string{"run", "--kubeconfig", kubeconfig, "--listen-address", p.addr,
-		"--discovery-interval", "1s", "--debounce", "100ms", "--max-delay", "1s"}, extraArgs...)
+		"--discovery-interval", "1s", "--debounce", "100ms", "--max-delay", "1s", "--insecure-serving"}, extraArgs...)
+	for _, a := range extraArgs {
+		if a == "--insecure-serving=false" {
+			p.scheme = "https"
+		}
+	}
 	p.cmd = exec.Command(binary, args...)
 	p.cmd.Env = append(os.Environ(), env...)
 	stderr, err := p.cmd.StderrPipe()
@@ -89,8 +98,9 @@ func (p *auditorProcess) Logs() string {
 }
 
 func (p *auditorProcess) get(path string) (int, string) {
-	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get("http://" + p.addr + path)
+	c := http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} // a self-signed certificate
+	resp, err := c.Get(p.scheme + "://" + p.addr + path)
 	if err != nil {
 		return 0, err.Error()
 	}

@@ -129,7 +129,7 @@ func TestDeployVariantsAreValid(t *testing.T) {
 }
 
 // TestDeployRBACIsLeastPrivilege runs the daemon as the deploy/ ServiceAccount with the
-// base RBAC applied for real: every cache syncs with no Forbidden, and
+// base RBAC and the kyverno-health component applied for real: every cache syncs with no Forbidden, and
 // SubjectAccessReviews show it can neither read Secrets nor write anything.
 func TestDeployRBACIsLeastPrivilege(t *testing.T) {
 	bin := toolsBin(t)
@@ -139,7 +139,7 @@ func TestDeployRBACIsLeastPrivilege(t *testing.T) {
 	cnpg := installCRDs(t, cnpgModule, "config/crd/bases/postgresql.cnpg.io_clusters.yaml")
 	defer func() { uninstallCRDs(t, kyverno); uninstallCRDs(t, kueue); uninstallCRDs(t, cnpg) }()
 	ensureNamespace(t, "kyverno")
-	objs := render(t, bin, "deploy/base")
+	objs := render(t, bin, "deploy/examples/kyverno-health")
 	var sa *unstructured.Unstructured
 	for _, o := range objs {
 		if o.GetKind() == "ServiceAccount" {

@@ -65,9 +65,9 @@ func faultsStartAuditor(t testing.TB, o faultsAuditorOpts) *auditorProcess {
 	if o.kubeconfig == "" {
 		o.kubeconfig = kubeconfig
 	}
-	p := &auditorProcess{addr: freeAddr(t), done: make(chan error, 1)}
+	p := &auditorProcess{addr: freeAddr(t), scheme: "http", done: make(chan error, 1)}
 	args := append([]string{"run", "--kubeconfig", o.kubeconfig, "--listen-address", p.addr,
-		"--discovery-interval", "1s", "--debounce", "100ms", "--max-delay", "1s"}, o.args...)
+		"--discovery-interval", "1s", "--debounce", "100ms", "--max-delay", "1s", "--insecure-serving"}, o.args...)
 	if o.shell != "" {
 		p.cmd = exec.Command("sh", append([]string{"-c", o.shell + `; exec "$0" "$@"`, binary}, args...)...)
 	} else {

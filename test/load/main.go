@@ -180,14 +180,14 @@ func harness(pods, samples, concurrency int, pipeline bool, jsonOut string, debo
 	logf("loaded in %.0fs", f.LoadSeconds)
 
 	cs := kubernetes.NewForConfigOrDie(cfg)
-	binRun, err := measure("daemon (enforcement-auditor run)", exec.Command(binary, "run", "--kubeconfig", kubeconfig, "--debounce", debounce.String()), cs, samples)
+	binRun, err := measure("daemon (enforcement-auditor run)", exec.Command(binary, "run", "--kubeconfig", kubeconfig, "--debounce", debounce.String(), "--insecure-serving"), cs, samples)
 	if err != nil {
 		return err
 	}
 	f.Auditors = append(f.Auditors, binRun)
 	// The same binary with client-go's streaming initial list (off by default in
 	// client-go 1.34): the informers no longer hold a whole LIST response at once.
-	wl := exec.Command(binary, "run", "--kubeconfig", kubeconfig, "--debounce", debounce.String())
+	wl := exec.Command(binary, "run", "--kubeconfig", kubeconfig, "--debounce", debounce.String(), "--insecure-serving")
 	wl.Env = append(os.Environ(), "KUBE_FEATURE_WatchListClient=true")
 	wlRun, err := measure("daemon, KUBE_FEATURE_WatchListClient=true", wl, cs, samples)
 	if err != nil {

@@ -16,11 +16,14 @@ const (
 	repoDocs = "https://github.com/llm-platform/enforcement-auditor/blob/main/docs"
 	// defaultEvidenceURL is the auditor's /evidence endpoint through its Service; operators
 	// who reach it through an ingress or a port-forward change the evidence_url variable.
-	defaultEvidenceURL = "http://enforcement-auditor.enforcement-auditor.svc:8080/evidence"
+	defaultEvidenceURL = "https://enforcement-auditor.enforcement-auditor.svc:8080/evidence"
 )
 
-// sel is the series selector every query starts from: the chosen auditor jobs.
-const sel = `job=~"$job"`
+// sel is the series selector every query starts from: the chosen cluster and auditor
+// jobs. One cluster at a time: behind Thanos or Mimir every series carries the cluster
+// external label, and no panel may merge two clusters' findings. A single Prometheus
+// without that label leaves $cluster empty, which matches series without it.
+const sel = `cluster=~"$cluster", job=~"$job"`
 
 // Dedupe across replicas (leader election runs two): findings and facts are the same
 // on every replica that evaluates, so the dashboards take the max per identity.
@@ -67,6 +70,13 @@ func newBoard(title, uid, description string, tags ...string) *board {
 		WithVariable(dashboard.NewDatasourceVariableBuilder("datasource").
 			Label("Data source").
 			Type("prometheus")).
+		WithVariable(dashboard.NewQueryVariableBuilder("cluster").
+			Label("Cluster").
+			Description("The cluster (the cluster external label of a Thanos or Mimir global view); empty on a single Prometheus.").
+			Datasource(dsRef).
+			Query(strOrMap(`label_values(enforcement_auditor_build_info, cluster)`)).
+			Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
+			Sort(1)).
 		WithVariable(dashboard.NewQueryVariableBuilder("job").
 			Label("Auditor job").
 			Description("Prometheus job(s) scraping the enforcement auditor.").

@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -73,6 +74,9 @@ type Options struct {
 	Evidence EvidenceOptions
 	// TLSCertFile and TLSKeyFile serve HTTPS when both are set.
 	TLSCertFile, TLSKeyFile string
+	// Secure, when set, wraps the HTTP handler (authentication, authorization) and
+	// returns the TLS configuration to serve it with (auditor/serving.Secure).
+	Secure func(ctx context.Context, h http.Handler) (http.Handler, *tls.Config, error)
 }
 
 // Prober runs one kind of active probe. Probes are a source: they fill their own
@@ -283,10 +287,18 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		log.Info("serving", "address", ln.Addr().String(), "paths", "/metrics /healthz /readyz /evidence")
+	if o.Secure != nil {
 		var err error
-		if o.TLSCertFile != "" && o.TLSKeyFile != "" {
+		if srv.Handler, srv.TLSConfig, err = o.Secure(gctx, srv.Handler); err != nil {
+			return err
+		}
+	}
+	g.Go(func() error {
+		log.Info("serving", "address", ln.Addr().String(), "paths", "/metrics /healthz /readyz /evidence", "https", srv.TLSConfig != nil || o.TLSCertFile != "")
+		var err error
+		if srv.TLSConfig != nil {
+			err = srv.ServeTLS(ln, "", "")
+		} else if o.TLSCertFile != "" && o.TLSKeyFile != "" {
 			err = srv.ServeTLS(ln, o.TLSCertFile, o.TLSKeyFile)
 		} else {
 			err = srv.Serve(ln)

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"net/http"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/llm-platform/enforcement-auditor/serving"
+	"github.com/llm-platform/enforcement-auditor/exporters/evidence"
+)
+
+// secureServing is the daemon's default serving chain: HTTPS (--tls-cert-file, or a
+// self-signed certificate) and delegated authentication and authorization of /metrics
+// and /evidence, each its own non-resource URL permission.
+func secureServing(rc *rest.Config, f *runFlags, log *slog.Logger) func(context.Context, http.Handler) (http.Handler, *tls.Config, error) {
+	return func(ctx context.Context, h http.Handler) (http.Handler, *tls.Config, error) {
+		return serving.Secure(ctx, serving.Options{
+			Config:    rc,
+			CertFile:  f.tlsCertFile,
+			KeyFile:   f.tlsKeyFile,
+			Protected: []string{"/metrics", evidence.Path},
+			Logger:    log.With("component", "serving"),
+		}, h)
+	}
+}
