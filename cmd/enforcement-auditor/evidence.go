@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/llm-platform/enforcement-auditor/auditor/engine"
+	"github.com/llm-platform/enforcement-auditor/auditor/fileinput"
 	"github.com/llm-platform/enforcement-auditor/auditor/store"
 	"github.com/llm-platform/enforcement-auditor/auditor/version"
 	"github.com/llm-platform/enforcement-auditor/exporters/evidence"
@@ -22,6 +23,7 @@ type evidenceFlags struct {
 	signingKey string
 	output     string
 	timeout    time.Duration
+	input      inputFlags
 }
 
 func newEvidenceCommand(g *globalFlags) *cobra.Command {
@@ -47,11 +49,16 @@ canonical document and, with --signing-key, an ed25519 signature.`,
 	fl.StringVar(&f.signingKey, "signing-key", "", "ed25519 private key (PEM, PKCS#8) to sign the document")
 	fl.StringVarP(&f.output, "output", "o", "-", "file to write (- for stdout)")
 	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the cluster's caches to sync")
+	f.input.register(cmd)
 	cmd.AddCommand(newEvidenceVerifyCommand())
 	return cmd
 }
 
 func runEvidence(ctx context.Context, g *globalFlags, f *evidenceFlags, stdin io.Reader, out, errOut io.Writer) error {
+	opts, err := f.input.options()
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
 	cfg, err := g.loadConfig()
 	if err != nil {
 		return err
@@ -66,7 +73,7 @@ func runEvidence(ctx context.Context, g *globalFlags, f *evidenceFlags, stdin io
 			return &exitError{code: 2, err: err}
 		}
 	}
-	snap, err := loadSnapshot(ctx, g, f.files, f.timeout, stdin, log)
+	snap, err := loadSnapshot(ctx, g, f.files, opts, f.timeout, stdin, log)
 	if err != nil {
 		return err
 	}
@@ -116,6 +123,10 @@ func writeFileAtomic(path string, b []byte) error {
 	return os.Rename(tmp, path)
 }
 
+// maxEvidenceFile bounds the document evidence verify reads (the documents the auditor
+// writes are a few MiB at most).
+const maxEvidenceFile = 64 << 20
+
 func newEvidenceVerifyCommand() *cobra.Command {
 	var publicKey string
 	cmd := &cobra.Command{
@@ -126,9 +137,9 @@ func newEvidenceVerifyCommand() *cobra.Command {
 to the document, however small.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			data, err := os.ReadFile(args[0])
+			data, err := fileinput.ReadFile(args[0], maxEvidenceFile)
 			if err != nil {
-				return &exitError{code: 2, err: err}
+				return &exitError{code: 2, err: fmt.Errorf("%s: %w", args[0], err)}
 			}
 			var pub ed25519.PublicKey
 			if publicKey != "" {

@@ -1,16 +1,19 @@
 package evidence
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"math"
-	"os"
 	"sort"
 	"time"
 	"unicode/utf8"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/auditor/engine"
+	"github.com/llm-platform/enforcement-auditor/auditor/fileinput"
 	"github.com/llm-platform/enforcement-auditor/auditor/store"
 )
 
@@ -370,11 +373,25 @@ func HashFiles(paths []string) ([]SourceFile, error) {
 			out = append(out, SourceFile{Path: "<stdin>"})
 			continue
 		}
-		b, err := os.ReadFile(p)
+		// Streamed: a manifest set may be larger than memory should hold.
+		sum, err := hashFile(p)
 		if err != nil {
 			return nil, fmt.Errorf("evidence: hashing %s: %w", p, err)
 		}
-		out = append(out, SourceFile{Path: p, SHA256: SHA256Hex(b)})
+		out = append(out, SourceFile{Path: p, SHA256: sum})
 	}
 	return out, nil
+}
+
+func hashFile(path string) (string, error) {
+	f, err := fileinput.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
