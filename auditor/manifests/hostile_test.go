@@ -152,3 +152,36 @@ func TestNestedListErrorNamesEveryIndex(t *testing.T) {
 }
 
 var _ io.Reader = (*endless)(nil)
+
+// TestMessagesNameFieldAndAbsoluteLine: type errors name the field path; YAML errors
+// and object errors give lines of the file, not of the document.
+func TestMessagesNameFieldAndAbsoluteLine(t *testing.T) {
+	tests := map[string]struct {
+		in, decodeErr, snapErr string
+	}{
+		"labels as a list": {
+			in:      "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  labels: [a, b]\n",
+			snapErr: `f.yaml: document 2 (line 5): Namespace "a": metadata.labels: a list where an object is expected`,
+		},
+		"limits as a string": {
+			in:      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    resources:\n      limits: 'x'\n",
+			snapErr: `f.yaml: document 1 (line 1): Pod "p": spec.containers.resources.limits: a string where an object is expected`,
+		},
+		"YAML error line of the file": {
+			in:        "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n   x: [\n",
+			decodeErr: "f.yaml: document 2 (line 5): yaml: line 10: did not find expected key",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			objs, err := Decode("f.yaml", strings.NewReader(tc.in))
+			if tc.decodeErr != "" {
+				require.EqualError(t, err, tc.decodeErr)
+				return
+			}
+			require.NoError(t, err)
+			_, err = Snapshot(objs)
+			require.EqualError(t, err, tc.snapErr)
+		})
+	}
+}

@@ -13,7 +13,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
@@ -58,6 +61,8 @@ type Object struct {
 	*unstructured.Unstructured
 	File string
 	Doc  int
+	// Line is the 1-based line where the document starts.
+	Line int
 }
 
 // Default input budget of one read: together with the objects they decode to, they
@@ -316,7 +321,7 @@ func (r *reader) decode(name string, in io.Reader) error {
 				return &BudgetError{What: "objects", Limit: int64(r.opts.MaxObjects)}
 			}
 			if len(errs) < maxErrors {
-				errs = append(errs, &InputError{File: name, Doc: n, Line: d.line, Err: err})
+				errs = append(errs, &InputError{File: name, Doc: n, Line: d.line, Err: absoluteLines(err, d.line)})
 			} else if len(errs) == maxErrors {
 				errs = append(errs, &InputError{File: name, Err: fmt.Errorf("more than %d documents cannot be read; the others are not listed", maxErrors)})
 			}
@@ -326,7 +331,7 @@ func (r *reader) decode(name string, in io.Reader) error {
 			return &BudgetError{What: "objects", Limit: int64(r.opts.MaxObjects)}
 		}
 		for _, u := range o {
-			r.objs = append(r.objs, Object{Unstructured: u, File: name, Doc: n})
+			r.objs = append(r.objs, Object{Unstructured: u, File: name, Doc: n, Line: d.line})
 		}
 		return nil
 	})
@@ -337,6 +342,21 @@ func (r *reader) decode(name string, in io.Reader) error {
 		errs = append(errs, &InputError{File: name, Err: errors.New("no Kubernetes object in file")})
 	}
 	return errors.Join(errs...)
+}
+
+var yamlLine = regexp.MustCompile(`\byaml: line (\d+):`)
+
+// absoluteLines turns the YAML decoder's line, counted in the document, into a line of
+// the file.
+func absoluteLines(err error, start int) error {
+	msg := err.Error()
+	if start <= 1 || !yamlLine.MatchString(msg) {
+		return err
+	}
+	return errors.New(yamlLine.ReplaceAllStringFunc(msg, func(m string) string {
+		n, _ := strconv.Atoi(yamlLine.FindStringSubmatch(m)[1])
+		return fmt.Sprintf("yaml: line %d:", n+start-1)
+	}))
 }
 
 func stripComments(b []byte) []byte {
@@ -458,7 +478,7 @@ func Snapshot(objs []Object) (*auditor.Snapshot, error) {
 			o.SetNamespace("default")
 		}
 		if err := add(s, o, info, known); err != nil {
-			errs = append(errs, &InputError{File: o.File, Doc: o.Doc, Err: fmt.Errorf("%s %q: %w", gvk.Kind, o.GetName(), err)})
+			errs = append(errs, &InputError{File: o.File, Doc: o.Doc, Line: o.Line, Err: fmt.Errorf("%s %q: %w", gvk.Kind, o.GetName(), err)})
 			continue
 		}
 		s.Owners = append(s.Owners, &auditor.Owner{
@@ -478,9 +498,56 @@ func Snapshot(objs []Object) (*auditor.Snapshot, error) {
 func convert[T any](o Object) (*T, error) {
 	var t T
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(o.Object, &t, true); err != nil {
-		return nil, err
+		return nil, fieldError[T](o, err)
 	}
 	return &t, nil
+}
+
+// fieldError names the field of a type error ("cannot restore map from slice" does
+// not): the object is decoded again with encoding/json, whose errors carry the path.
+// Types are named, values never.
+func fieldError[T any](o Object, err error) error {
+	j, jerr := json.Marshal(o.Object)
+	if jerr != nil {
+		return err
+	}
+	var t T
+	var te *json.UnmarshalTypeError
+	if errors.As(json.Unmarshal(j, &t), &te) && te.Field != "" {
+		return fmt.Errorf("%s: %s where %s is expected", te.Field, jsonKind(te.Value), goKind(te.Type))
+	}
+	return err
+}
+
+// jsonKind names what encoding/json found: "array", "string", "number"...
+func jsonKind(v string) string {
+	switch v {
+	case "array":
+		return "a list"
+	case "object":
+		return "an object"
+	case "string", "number", "bool":
+		return "a " + v
+	}
+	return "a " + strings.Fields(v)[0]
+}
+
+func goKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "a " + t.String()
 }
 
 func add(s *auditor.Snapshot, o Object, info auditor.ResourceInfo, known bool) error {

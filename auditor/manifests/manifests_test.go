@@ -187,7 +187,7 @@ func TestSnapshotRejectsWrongFieldTypes(t *testing.T) {
 	require.NoError(t, err)
 	_, err = Snapshot(objs)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `bad.yaml: document 1: Pod "p"`)
+	assert.EqualError(t, err, `bad.yaml: document 1 (line 1): Pod "p": spec.containers: a number where a list is expected`)
 }
 
 func TestPolicyTypesDefaulting(t *testing.T) {
