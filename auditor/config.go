@@ -11,6 +11,7 @@ import (
 	yamlv3 "go.yaml.in/yaml/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
 	kjson "sigs.k8s.io/json"
 
@@ -35,6 +36,10 @@ type Config struct {
 
 	Metrics MetricsConfig `json:"metrics"`
 	Waivers WaiverConfig  `json:"waivers"`
+
+	// SensitiveKinds are kinds (`Kind.group`, `Secret` for the core group) that a scan
+	// drops unread, like Secrets, which always are.
+	SensitiveKinds []string `json:"sensitiveKinds,omitempty"`
 }
 
 // SR1Config: the budget path.
@@ -285,6 +290,12 @@ func (c *Config) Validate() error {
 	if c.SR3.MinDatabaseInstances < 1 {
 		errs = append(errs, fmt.Errorf("sr3.minDatabaseInstances: %d, must be at least 1", c.SR3.MinDatabaseInstances))
 	}
+	for i, k := range c.SensitiveKinds {
+		gk := schema.ParseGroupKind(k)
+		if msgs := validation.IsDNS1035Label(strings.ToLower(gk.Kind)); len(msgs) > 0 || (gk.Group != "" && len(validation.IsDNS1123Subdomain(gk.Group)) > 0) {
+			errs = append(errs, fmt.Errorf("sensitiveKinds[%d]: %q is not Kind or Kind.group", i, k))
+		}
+	}
 	if c.Metrics.MaxFindingSeries < 0 {
 		errs = append(errs, fmt.Errorf("metrics.maxFindingSeries: %d, must not be negative", c.Metrics.MaxFindingSeries))
 	}
@@ -294,6 +305,15 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("waivers.maxDuration: %s, must be at most %s (366 days)", c.Waivers.MaxDuration.Duration, maxWaiverDuration))
 	}
 	return errors.Join(errs...)
+}
+
+// SensitiveGroupKinds returns SensitiveKinds parsed (validated by Validate).
+func (c *Config) SensitiveGroupKinds() []schema.GroupKind {
+	out := make([]schema.GroupKind, 0, len(c.SensitiveKinds))
+	for _, k := range c.SensitiveKinds {
+		out = append(out, schema.ParseGroupKind(k))
+	}
+	return out
 }
 
 // KueueManagedSelector returns the parsed managed-namespace selector (validated by Validate).

@@ -116,6 +116,17 @@ func TestLoadConfig(t *testing.T) {
 			file:    "/dev/zero",
 			wantErr: "not a regular file (a device)",
 		},
+		"sensitive kinds": {
+			file: header + "sensitiveKinds: [Credential.vault.example.com, ConfigMap]\n",
+			check: func(t *testing.T, c Config) {
+				assert.Equal(t, "Credential.vault.example.com", c.SensitiveGroupKinds()[0].String())
+				assert.Equal(t, "ConfigMap", c.SensitiveGroupKinds()[1].String())
+			},
+		},
+		"invalid sensitive kind": {
+			file:    header + "sensitiveKinds: ['not a kind']\n",
+			wantErr: "sensitiveKinds[0]",
+		},
 		"empty prod profiles": {
 			file:    header + "sr3:\n  prodProfiles: []\n",
 			wantErr: "sr3.prodProfiles: must not be empty",

@@ -73,6 +73,7 @@ func runEvidence(ctx context.Context, g *globalFlags, f *evidenceFlags, stdin io
 			return &exitError{code: 2, err: err}
 		}
 	}
+	opts.SensitiveKinds = cfg.SensitiveGroupKinds()
 	snap, err := loadSnapshot(ctx, g, f.files, opts, f.timeout, stdin, log)
 	if err != nil {
 		return err

@@ -101,6 +101,7 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 	if err != nil {
 		return err
 	}
+	opts.SensitiveKinds = cfg.SensitiveGroupKinds()
 	snap, err := loadSnapshot(ctx, g, f.files, opts, f.timeout, stdin, log)
 	if err != nil {
 		return err
