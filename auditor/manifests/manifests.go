@@ -65,12 +65,12 @@ type Object struct {
 	Line int
 }
 
-// Default input budget of one read: together with the objects they decode to, they
-// fit the 512Mi the daemon's Deployment allows with room (docs/benchmarks.md measures
-// peak memory per input byte).
+// Default input budget of one read. A scan's live heap measured about 11 bytes per
+// input byte and 2.8 KB per object (docs/benchmarks.md), so either limit keeps it near
+// 300 MB: inside the 512Mi of the deploy/ manifests, with room.
 const (
-	DefaultMaxBytes   = 128 << 20
-	DefaultMaxObjects = 200_000
+	DefaultMaxBytes   = 24 << 20
+	DefaultMaxObjects = 75_000
 )
 
 // Options bound and direct one read. The zero value means the defaults.

@@ -35,7 +35,7 @@ type inputFlags struct {
 
 func (in *inputFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&in.maxBytes, "max-input-bytes", "128Mi", "stop with exit 2 when -f inputs exceed this many bytes in total (a quantity: 512Mi, 1Gi)")
+	fl.StringVar(&in.maxBytes, "max-input-bytes", "24Mi", "stop with exit 2 when -f inputs exceed this many bytes in total (a quantity: 512Mi, 1Gi)")
 	fl.IntVar(&in.maxObjects, "max-input-objects", manifests.DefaultMaxObjects, "stop with exit 2 when -f inputs hold more objects than this (List items included)")
 }
 
