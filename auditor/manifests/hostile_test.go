@@ -32,7 +32,7 @@ func TestJSONKeepsNEL(t *testing.T) {
 type endless struct{ off int }
 
 func (e *endless) Read(p []byte) (int, error) {
-	const doc = "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: n}\n"
+	const doc = "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n"
 	n := 0
 	for n < len(p) {
 		c := copy(p[n:], doc[e.off:])

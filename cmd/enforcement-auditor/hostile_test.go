@@ -96,7 +96,7 @@ func TestNELInJSONManifestIsFailOpen(t *testing.T) {
 type endlessDocs struct{ off int }
 
 func (e *endlessDocs) Read(p []byte) (int, error) {
-	const doc = "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: n}\n"
+	const doc = "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n"
 	n := 0
 	for n < len(p) {
 		c := copy(p[n:], doc[e.off:])
@@ -111,7 +111,7 @@ func TestEndlessStdinStopsAtTheBudget(t *testing.T) {
 		args []string
 		want string
 	}{
-		"bytes":   {[]string{"--max-input-bytes", "4Mi"}, "raise the budget with --max-input-bytes"},
+		"bytes":   {[]string{"--max-input-bytes", "1Mi"}, "raise the budget with --max-input-bytes"},
 		"objects": {[]string{"--max-input-objects", "5000"}, "raise the budget with --max-input-objects"},
 	}
 	for name, tc := range tests {
