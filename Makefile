@@ -12,7 +12,7 @@ FUZZTIME ?= 10s
 STATICCHECK_VERSION ?= v0.7.0
 
 
-.PHONY: all build scan release test test-unit test-integration test-binaries test-deploy lint fuzz bench bench-live verify verify-generated generate image-binary clean
+.PHONY: all build scan release test test-pyyaml test-unit test-integration test-binaries test-deploy lint fuzz bench bench-live verify verify-generated generate image-binary clean
 
 all: build
 
@@ -27,8 +27,13 @@ scan:
 ## test: everything: lint, generated files, unit tests (race), fuzz, deploy/alerts/dashboards, integration on a real apiserver
 test: lint verify-generated test-unit fuzz test-deploy test-integration
 
-test-unit:
+test-unit: test-pyyaml
 	$(GO) test -race -count=1 $(UNIT_PKGS)
+
+## test-pyyaml: PyYAML for the LiteLLM reader's differential test (Debian's python3-yaml, installed only when missing)
+test-pyyaml:
+	@python3 -c 'import yaml' 2>/dev/null || { sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get install -y python3-yaml || { $$sudo apt-get update && $$sudo apt-get install -y python3-yaml; }; }
 
 ## test-binaries: build kube-apiserver and etcd from Go modules (cached; ~10 minutes the first time)
 test-binaries:

@@ -4,15 +4,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"strings"
 	"time"
 
+	yamlv3 "go.yaml.in/yaml/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
 	kjson "sigs.k8s.io/json"
+
+	"github.com/llm-platform/enforcement-auditor/auditor/fileinput"
 	"sigs.k8s.io/yaml"
 )
 
@@ -33,6 +36,10 @@ type Config struct {
 
 	Metrics MetricsConfig `json:"metrics"`
 	Waivers WaiverConfig  `json:"waivers"`
+
+	// SensitiveKinds are kinds (`Kind.group`, `Secret` for the core group) that a scan
+	// drops unread, like Secrets, which always are.
+	SensitiveKinds []string `json:"sensitiveKinds,omitempty"`
 }
 
 // SR1Config: the budget path.
@@ -109,6 +116,9 @@ func DefaultConfig() Config {
 	}
 }
 
+// maxConfigFile bounds the config file (the full reference is a few KiB).
+const maxConfigFile = 1 << 20
+
 // LoadConfig reads a config file strictly over the defaults: unknown fields are an error
 // naming them. An empty path returns the defaults.
 func LoadConfig(file string) (Config, error) {
@@ -116,9 +126,14 @@ func LoadConfig(file string) (Config, error) {
 	if file == "" {
 		return cfg, cfg.Validate()
 	}
-	b, err := os.ReadFile(file)
+	b, err := fileinput.ReadFile(file, maxConfigFile)
 	if err != nil {
-		return cfg, fmt.Errorf("reading config: %w", err)
+		return cfg, fmt.Errorf("reading config %s: %w", file, err)
+	}
+	// The YAML decoder keeps the last of duplicate keys silently; a second
+	// protectedNamespaces further down must not quietly replace the first.
+	if err := duplicateKeys(b); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", file, err)
 	}
 	j, err := yaml.YAMLToJSON(b)
 	if err != nil {
@@ -147,6 +162,57 @@ func LoadConfig(file string) (Config, error) {
 	}
 	return cfg, nil
 }
+
+// duplicateKeys reports the first key given twice in one mapping, with its path and
+// both lines (keys are field names, never secrets).
+func duplicateKeys(b []byte) error {
+	var doc yamlv3.Node
+	if err := yamlv3.Unmarshal(b, &doc); err != nil {
+		return nil // the YAML decoder reports syntax errors itself
+	}
+	var walk func(n *yamlv3.Node, path string, depth int) error
+	walk = func(n *yamlv3.Node, path string, depth int) error {
+		if n == nil || depth > 100 {
+			return nil
+		}
+		switch n.Kind {
+		case yamlv3.DocumentNode:
+			for _, c := range n.Content {
+				if err := walk(c, path, depth+1); err != nil {
+					return err
+				}
+			}
+		case yamlv3.SequenceNode:
+			for i, c := range n.Content {
+				if err := walk(c, fmt.Sprintf("%s[%d]", path, i), depth+1); err != nil {
+					return err
+				}
+			}
+		case yamlv3.MappingNode:
+			seen := map[string]int{}
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i].Value
+				p := k
+				if path != "" {
+					p = path + "." + k
+				}
+				if line, ok := seen[k]; ok {
+					return fmt.Errorf("line %d: duplicate key %q (first at line %d)", n.Content[i].Line, p, line)
+				}
+				seen[k] = n.Content[i].Line
+				if err := walk(n.Content[i+1], p, depth+1); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return walk(&doc, "", 0)
+}
+
+// maxWaiverDuration bounds waivers.maxDuration: a waiver is an exception with an end,
+// not a way to switch a check off for good.
+const maxWaiverDuration = 366 * 24 * time.Hour
 
 // Validate checks the configuration before anything starts.
 func (c *Config) Validate() error {
@@ -182,32 +248,72 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("sr2.gpuResources: must not be empty"))
 	}
 	for i, r := range c.SR2.GPUResources {
-		if msgs := validation.IsQualifiedName(strings.TrimSuffix(r, "*") + "x"); len(msgs) > 0 || strings.Count(r, "*") > 1 || (strings.Contains(r, "*") && !strings.HasSuffix(r, "*")) {
-			errs = append(errs, fmt.Errorf("sr2.gpuResources[%d]: %q is not a resource name or a prefix ending in *", i, r))
+		// Extended resources are domain-prefixed: a pattern must fix the domain, so `*`
+		// (every resource, CPU and memory included) is refused.
+		prefix := strings.TrimSuffix(r, "*")
+		if msgs := validation.IsQualifiedName(prefix + "x"); len(msgs) > 0 || !strings.Contains(prefix, "/") || strings.Contains(prefix, "*") {
+			errs = append(errs, fmt.Errorf("sr2.gpuResources[%d]: %q is not an extended resource name (domain/name) or such a prefix ending in *", i, r))
 		}
 	}
 	if len(c.SR2.GatePolicyNames) == 0 {
 		errs = append(errs, errors.New("sr2.gatePolicyNames: must not be empty"))
 	}
+	for i, n := range c.SR2.GatePolicyNames {
+		if msgs := validation.IsDNS1123Subdomain(n); len(msgs) > 0 {
+			errs = append(errs, fmt.Errorf("sr2.gatePolicyNames[%d]: %q is not a policy name: %s", i, n, strings.Join(msgs, "; ")))
+		}
+	}
+	if msgs := validation.IsDNS1123Label(c.SR2.KyvernoNamespace); len(msgs) > 0 {
+		errs = append(errs, fmt.Errorf("sr2.kyvernoNamespace: %q is not a namespace name: %s", c.SR2.KyvernoNamespace, strings.Join(msgs, "; ")))
+	}
 	if c.SR3.ProfileLabel == "" {
 		errs = append(errs, errors.New("sr3.profileLabel: must not be empty"))
+	} else if msgs := validation.IsQualifiedName(c.SR3.ProfileLabel); len(msgs) > 0 {
+		errs = append(errs, fmt.Errorf("sr3.profileLabel: %q is not a label key: %s", c.SR3.ProfileLabel, strings.Join(msgs, "; ")))
 	}
 	if len(c.SR3.ProdProfiles) == 0 {
 		errs = append(errs, errors.New("sr3.prodProfiles: must not be empty"))
 	}
+	for i, p := range c.SR3.ProdProfiles {
+		// An empty profile would match namespaces without the label.
+		if p == "" {
+			errs = append(errs, fmt.Errorf("sr3.prodProfiles[%d]: must not be empty", i))
+		} else if msgs := validation.IsValidLabelValue(p); len(msgs) > 0 {
+			errs = append(errs, fmt.Errorf("sr3.prodProfiles[%d]: %q is not a label value: %s", i, p, strings.Join(msgs, "; ")))
+		}
+	}
 	if c.SR3.ConfigKey == "" {
 		errs = append(errs, errors.New("sr3.configKey: must not be empty"))
+	} else if msgs := validation.IsConfigMapKey(c.SR3.ConfigKey); len(msgs) > 0 {
+		errs = append(errs, fmt.Errorf("sr3.configKey: %q is not a ConfigMap key: %s", c.SR3.ConfigKey, strings.Join(msgs, "; ")))
 	}
 	if c.SR3.MinDatabaseInstances < 1 {
 		errs = append(errs, fmt.Errorf("sr3.minDatabaseInstances: %d, must be at least 1", c.SR3.MinDatabaseInstances))
+	}
+	for i, k := range c.SensitiveKinds {
+		gk := schema.ParseGroupKind(k)
+		if msgs := validation.IsDNS1035Label(strings.ToLower(gk.Kind)); len(msgs) > 0 || (gk.Group != "" && len(validation.IsDNS1123Subdomain(gk.Group)) > 0) {
+			errs = append(errs, fmt.Errorf("sensitiveKinds[%d]: %q is not Kind or Kind.group", i, k))
+		}
 	}
 	if c.Metrics.MaxFindingSeries < 0 {
 		errs = append(errs, fmt.Errorf("metrics.maxFindingSeries: %d, must not be negative", c.Metrics.MaxFindingSeries))
 	}
 	if c.Waivers.MaxDuration.Duration <= 0 {
 		errs = append(errs, errors.New("waivers.maxDuration: must be positive"))
+	} else if c.Waivers.MaxDuration.Duration > maxWaiverDuration {
+		errs = append(errs, fmt.Errorf("waivers.maxDuration: %s, must be at most %s (366 days)", c.Waivers.MaxDuration.Duration, maxWaiverDuration))
 	}
 	return errors.Join(errs...)
+}
+
+// SensitiveGroupKinds returns SensitiveKinds parsed (validated by Validate).
+func (c *Config) SensitiveGroupKinds() []schema.GroupKind {
+	out := make([]schema.GroupKind, 0, len(c.SensitiveKinds))
+	for _, k := range c.SensitiveKinds {
+		out = append(out, schema.ParseGroupKind(k))
+	}
+	return out
 }
 
 // KueueManagedSelector returns the parsed managed-namespace selector (validated by Validate).

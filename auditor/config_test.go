@@ -3,6 +3,7 @@ package auditor
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -67,6 +68,65 @@ func TestLoadConfig(t *testing.T) {
 			file:    header + "sr2:\n  gpuResources: ['nvidia.com/*-gpu']\n",
 			wantErr: "sr2.gpuResources[0]",
 		},
+		"duplicate key, last would win": {
+			file:    header + "sr1:\n  protectedNamespaces: [serving]\n  protectedNamespaces: [nothing-here]\n",
+			wantErr: `line 5: duplicate key "sr1.protectedNamespaces" (first at line 4)`,
+		},
+		"duplicate section": {
+			file:    header + "sr1: {}\nsr1: {}\n",
+			wantErr: `duplicate key "sr1"`,
+		},
+		"invalid profile label": {
+			file:    header + "sr3:\n  profileLabel: 'not a label'\n",
+			wantErr: "sr3.profileLabel",
+		},
+		"empty prod profile": {
+			file:    header + "sr3:\n  prodProfiles: ['']\n",
+			wantErr: "sr3.prodProfiles[0]: must not be empty",
+		},
+		"invalid prod profile": {
+			file:    header + "sr3:\n  prodProfiles: [prod, 'pr od']\n",
+			wantErr: "sr3.prodProfiles[1]",
+		},
+		"GPU pattern matching everything": {
+			file:    header + "sr2:\n  gpuResources: ['*']\n",
+			wantErr: "sr2.gpuResources[0]",
+		},
+		"GPU name without domain": {
+			file:    header + "sr2:\n  gpuResources: ['gpu']\n",
+			wantErr: "sr2.gpuResources[0]",
+		},
+		"GPU domain prefix is fine": {
+			file:  header + "sr2:\n  gpuResources: ['nvidia.com/*']\n",
+			check: func(t *testing.T, c Config) { assert.True(t, c.SR2.IsGPUResource("nvidia.com/mig-1g.10gb")) },
+		},
+		"invalid gate policy name": {
+			file:    header + "sr2:\n  gatePolicyNames: ['Not A Name']\n",
+			wantErr: "sr2.gatePolicyNames[0]",
+		},
+		"invalid config key": {
+			file:    header + "sr3:\n  configKey: 'a/b'\n",
+			wantErr: "sr3.configKey",
+		},
+		"waiver duration of a century": {
+			file:    header + "waivers:\n  maxDuration: 876000h\n",
+			wantErr: "waivers.maxDuration: 876000h0m0s, must be at most 8784h0m0s",
+		},
+		"config that is not a regular file": {
+			file:    "/dev/zero",
+			wantErr: "not a regular file (a device)",
+		},
+		"sensitive kinds": {
+			file: header + "sensitiveKinds: [Credential.vault.example.com, ConfigMap]\n",
+			check: func(t *testing.T, c Config) {
+				assert.Equal(t, "Credential.vault.example.com", c.SensitiveGroupKinds()[0].String())
+				assert.Equal(t, "ConfigMap", c.SensitiveGroupKinds()[1].String())
+			},
+		},
+		"invalid sensitive kind": {
+			file:    header + "sensitiveKinds: ['not a kind']\n",
+			wantErr: "sensitiveKinds[0]",
+		},
 		"empty prod profiles": {
 			file:    header + "sr3:\n  prodProfiles: []\n",
 			wantErr: "sr3.prodProfiles: must not be empty",
@@ -74,8 +134,8 @@ func TestLoadConfig(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			path := ""
-			if tc.file != "" {
+			path := tc.file
+			if tc.file != "" && !strings.HasPrefix(tc.file, "/dev/") {
 				path = writeConfig(t, tc.file)
 			}
 			c, err := LoadConfig(path)

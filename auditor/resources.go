@@ -1,6 +1,12 @@
 package auditor
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -237,12 +243,59 @@ func DefaultNetworkPolicy(p *networkingv1.NetworkPolicy) {
 	}
 }
 
-// convert decodes an unstructured object into a typed one, rejecting unknown fields'
-// types (a list where a map belongs) with the field path.
+// convert decodes an unstructured object into a typed one; a type error names the field
+// (see fieldError).
 func convert[T any](u *unstructured.Unstructured) (*T, error) {
 	var t T
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(u.Object, &t, true); err != nil {
-		return nil, err
+		return nil, fieldError[T](u, err)
 	}
 	return &t, nil
+}
+
+// fieldError names the field of a type error ("cannot restore map from slice" does
+// not): the object is decoded again with encoding/json, whose errors carry the path.
+// Types are named, values never.
+func fieldError[T any](u *unstructured.Unstructured, err error) error {
+	j, jerr := json.Marshal(u.Object)
+	if jerr != nil {
+		return err
+	}
+	var t T
+	var te *json.UnmarshalTypeError
+	if errors.As(json.Unmarshal(j, &t), &te) && te.Field != "" {
+		return fmt.Errorf("%s: %s where %s is expected", te.Field, jsonKind(te.Value), goKind(te.Type))
+	}
+	return err
+}
+
+// jsonKind names what encoding/json found: "array", "string", "number"...
+func jsonKind(v string) string {
+	switch v {
+	case "array":
+		return "a list"
+	case "object":
+		return "an object"
+	case "string", "number", "bool":
+		return "a " + v
+	}
+	return "a " + strings.Fields(v)[0]
+}
+
+func goKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "a " + t.String()
 }

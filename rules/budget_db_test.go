@@ -107,3 +107,18 @@ func TestBudgetDBNotHAInProd(t *testing.T) {
 		})
 	}
 }
+
+// TestDatabaseURLHostNeedsAURL: a database_url or DATABASE_URL that is not a URL may
+// be a secret pasted in the wrong place: it is never printed as a "database host".
+func TestDatabaseURLHostNeedsAURL(t *testing.T) {
+	cases := map[string]struct{ in, want string }{
+		"url":              {"postgresql://u:p@pg-rw.litellm.svc:5432/db", "pg-rw.litellm.svc"},
+		"a bare word":      {"hunter2secret", ""},
+		"bare host":        {"pg-rw.litellm", ""},
+		"bare host, port":  {"pg-rw.litellm:5432", ""},
+		"unexpanded parts": {"postgresql://$(USER):$(PASS)@pg-rw/db", "pg-rw"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) { assert.Equal(t, tc.want, databaseURLHost(tc.in)) })
+	}
+}

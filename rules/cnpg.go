@@ -117,12 +117,12 @@ func databaseTarget(conf *litellm.Config, env litellm.Env) dbTarget {
 		}
 		switch r.Kind {
 		case litellm.Str:
-			if h := urlHost(r.Str); h != "" {
+			if h := databaseURLHost(r.Str); h != "" {
 				return dbTarget{Host: h, From: from, Known: true}
 			}
 			return dbTarget{From: from, Why: from + " names no host the auditor can read"}
 		case litellm.Unknown:
-			if h := urlHost(r.EnvValue.Partial); h != "" {
+			if h := databaseURLHost(r.EnvValue.Partial); h != "" {
 				return dbTarget{Host: h, From: from, Known: true}
 			}
 			note(r.EnvValue.Why)
@@ -138,7 +138,11 @@ func databaseTarget(conf *litellm.Config, env litellm.Env) dbTarget {
 		if v.State == litellm.EnvUnknown {
 			raw = v.Partial
 		}
-		if h := urlHost(raw); h != "" {
+		h := databaseURLHost(raw)
+		if name == "DATABASE_HOST" {
+			h = urlHost(raw) // a host by definition: LiteLLM builds the URL around it
+		}
+		if h != "" {
 			return dbTarget{Host: h, From: "env " + name, Known: true}
 		}
 		if v.State == litellm.EnvUnknown {
@@ -149,6 +153,16 @@ func databaseTarget(conf *litellm.Config, env litellm.Env) dbTarget {
 		return dbTarget{Why: "neither general_settings.database_url nor env DATABASE_URL / DATABASE_HOST names one"}
 	}
 	return dbTarget{Why: strings.Join(unknown, "; ")}
+}
+
+// databaseURLHost is urlHost for a value that must be a URL (database_url,
+// DATABASE_URL): anything without a scheme:// may be a password pasted in the wrong
+// place, and is never printed as a host.
+func databaseURLHost(raw string) string {
+	if !strings.Contains(raw, "://") {
+		return ""
+	}
+	return urlHost(raw)
 }
 
 // urlHost returns the (first) host of a postgres URL or a bare host[:port], lower-case,

@@ -6,13 +6,17 @@ package manifests
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -20,6 +24,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/auditor/fileinput"
 )
 
 // InputError names the file and document that could not be read as Kubernetes objects.
@@ -50,6 +55,49 @@ type Object struct {
 	*unstructured.Unstructured
 	File string
 	Doc  int
+	// Line is the 1-based line where the document starts.
+	Line int
+}
+
+// Default input budget of one read. A scan's live heap measured about 11 bytes per
+// input byte and 2.8 KB per object (docs/benchmarks.md), so either limit keeps it near
+// 300 MB: inside the 512Mi of the deploy/ manifests, with room.
+const (
+	DefaultMaxBytes   = 24 << 20
+	DefaultMaxObjects = 75_000
+)
+
+// Options bound and direct one read. The zero value means the defaults.
+type Options struct {
+	// MaxBytes bounds the bytes read from all inputs together (0: DefaultMaxBytes).
+	MaxBytes int64
+	// MaxObjects bounds the objects decoded, List items included (0: DefaultMaxObjects).
+	MaxObjects int
+	// SensitiveKinds are dropped unread, recognised from apiVersion and kind before the
+	// rest of the document is decoded. Secrets always are.
+	SensitiveKinds []schema.GroupKind
+	// Warn receives what is skipped (non-regular files found in directories).
+	Warn func(msg string)
+}
+
+// BudgetError says the input went over Options.MaxBytes or MaxObjects.
+type BudgetError struct {
+	// What is "bytes" or "objects"; Limit the budget.
+	What  string
+	Limit int64
+}
+
+func (e *BudgetError) Error() string {
+	if e.What == "bytes" {
+		return fmt.Sprintf("the input exceeds the budget of %d bytes (%d MiB) for one scan", e.Limit, e.Limit>>20)
+	}
+	return fmt.Sprintf("the input exceeds the budget of %d objects for one scan", e.Limit)
+}
+
+// Read loads every path (a file, a directory read recursively for .yaml, .yml and .json,
+// or "-" for stdin) and returns the objects in them, within the default budget.
+func Read(paths []string, stdin io.Reader) ([]Object, error) {
+	return ReadWith(paths, stdin, Options{})
 }
 
 // Source is one input read whole, once: the bytes decoded are the bytes evidence hashes,
@@ -60,72 +108,148 @@ type Source struct {
 	Data []byte
 }
 
-// maxInput bounds one input (a file or stdin) held in memory.
-const maxInput = 256 << 20
-
 // Load reads every path (a file, a directory read recursively for .yaml, .yml and .json,
-// or "-" for stdin) whole. All errors are returned joined, with the inputs that could
-// be read.
-func Load(paths []string, stdin io.Reader) ([]Source, error) {
+// or "-" for stdin) whole, within the byte budget of opts. Non-regular files are refused
+// when named and skipped (with a warning) in directories. All errors are returned
+// joined, with the inputs that could be read; going over the budget stops the read (the
+// error wraps a *BudgetError).
+func Load(paths []string, stdin io.Reader, opts Options) ([]Source, error) {
+	r := newReader(opts)
 	var srcs []Source
 	var errs []error
-	read := func(name string, r io.Reader) {
-		b, err := io.ReadAll(io.LimitReader(r, maxInput+1))
-		switch {
-		case err != nil:
-			errs = append(errs, &InputError{File: name, Err: err})
-		case len(b) > maxInput:
-			errs = append(errs, &InputError{File: name, Err: fmt.Errorf("larger than %d MiB", maxInput>>20)})
-		default:
-			srcs = append(srcs, Source{Name: name, Data: b})
+	read := func(name string, in io.Reader) error {
+		b, err := io.ReadAll(budgetReader{r: in, reader: r})
+		if err != nil {
+			return &InputError{File: name, Err: err}
 		}
+		srcs = append(srcs, Source{Name: name, Data: b})
+		return nil
+	}
+	open := func(f string) error {
+		fh, err := fileinput.Open(f)
+		if err != nil {
+			return &InputError{File: f, Err: err}
+		}
+		defer fh.Close()
+		return read(f, fh)
 	}
 	for _, p := range paths {
+		var err error
 		if p == "-" {
-			read("<stdin>", stdin)
-			continue
-		}
-		files, err := expand(p)
-		if err != nil {
-			errs = append(errs, &InputError{File: p, Err: err})
-			continue
-		}
-		for _, f := range files {
-			fh, err := os.Open(f)
-			if err != nil {
-				errs = append(errs, &InputError{File: f, Err: err})
+			err = read("<stdin>", stdin)
+		} else {
+			files, xerr := r.expand(p)
+			if xerr != nil {
+				errs = append(errs, &InputError{File: p, Err: xerr})
 				continue
 			}
-			read(f, fh)
-			fh.Close()
+			for _, f := range files {
+				if err = open(f); err != nil && isBudget(err) {
+					break
+				} else if err != nil {
+					errs = append(errs, err)
+					err = nil
+				}
+			}
+		}
+		if err != nil {
+			if errs = append(errs, err); isBudget(err) {
+				break
+			}
 		}
 	}
 	return srcs, errors.Join(errs...)
 }
 
-// DecodeSources decodes inputs Load read. All input errors are returned joined;
-// objects from readable documents are returned as well.
-func DecodeSources(srcs []Source) ([]Object, error) {
-	var objs []Object
+// DecodeSources decodes inputs Load read, within the object budget of opts (their bytes
+// were counted when they were read). All input errors are returned joined; objects from
+// readable documents are returned as well.
+func DecodeSources(srcs []Source, opts Options) ([]Object, error) {
+	r := newReader(opts)
+	r.bytesLeft = math.MaxInt64
 	var errs []error
 	for _, s := range srcs {
-		o, err := Decode(s.Name, bytes.NewReader(s.Data))
-		objs = append(objs, o...)
-		if err != nil {
-			errs = append(errs, err)
+		if err := r.decode(s.Name, bytes.NewReader(s.Data)); err != nil {
+			if errs = append(errs, err); isBudget(err) {
+				break
+			}
 		}
 	}
-	return objs, errors.Join(errs...)
+	return r.objs, errors.Join(errs...)
 }
 
-// Read loads and decodes every path (see Load).
-func Read(paths []string, stdin io.Reader) ([]Object, error) {
-	srcs, lerr := Load(paths, stdin)
-	objs, derr := DecodeSources(srcs)
+// ReadWith is Read with a budget: Load, then DecodeSources.
+func ReadWith(paths []string, stdin io.Reader, opts Options) ([]Object, error) {
+	srcs, lerr := Load(paths, stdin, opts)
+	objs, derr := DecodeSources(srcs, opts)
 	return objs, errors.Join(lerr, derr)
 }
 
-func expand(p string) ([]string, error) {
+func isBudget(err error) bool {
+	var b *BudgetError
+	return errors.As(err, &b)
+}
+
+// reader holds the state of one read: the budget left and the objects so far.
+type reader struct {
+	opts      Options
+	bytesLeft int64
+	objs      []Object
+	// bad counts documents that could not be decoded.
+	bad int
+}
+
+// maxErrors bounds the errors listed for one input.
+const maxErrors = 50
+
+func newReader(opts Options) *reader {
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = DefaultMaxBytes
+	}
+	if opts.MaxObjects <= 0 {
+		opts.MaxObjects = DefaultMaxObjects
+	}
+	return &reader{opts: opts, bytesLeft: opts.MaxBytes}
+}
+
+func (r *reader) warn(msg string) {
+	if r.opts.Warn != nil {
+		r.opts.Warn(msg)
+	}
+}
+
+// readFile opens a named file, refusing anything but a regular file: a FIFO or a
+// device would block or never end.
+func (r *reader) readFile(f string) error {
+	fh, err := fileinput.Open(f)
+	if err != nil {
+		return &InputError{File: f, Err: err}
+	}
+	defer fh.Close()
+	return r.decode(f, fh)
+}
+
+// budgetReader fails a read once the whole read has gone over its byte budget.
+type budgetReader struct {
+	r io.Reader
+	*reader
+}
+
+func (b budgetReader) Read(p []byte) (int, error) {
+	if b.bytesLeft < 0 {
+		return 0, &BudgetError{What: "bytes", Limit: b.opts.MaxBytes}
+	}
+	if int64(len(p)) > b.bytesLeft+1 {
+		p = p[:b.bytesLeft+1]
+	}
+	n, err := b.r.Read(p)
+	if b.bytesLeft -= int64(n); b.bytesLeft < 0 {
+		return n, &BudgetError{What: "bytes", Limit: b.opts.MaxBytes}
+	}
+	return n, err
+}
+
+func (r *reader) expand(p string) ([]string, error) {
 	st, err := os.Stat(p)
 	if err != nil {
 		return nil, err
@@ -146,8 +270,19 @@ func expand(p string) ([]string, error) {
 		}
 		switch strings.ToLower(filepath.Ext(path)) {
 		case ".yaml", ".yml", ".json":
-			files = append(files, path)
+		default:
+			return nil
 		}
+		// A FIFO named *.yaml would hang the scan; a symlink is followed to what it names.
+		st, err := os.Stat(path)
+		if err == nil {
+			err = fileinput.Regular(st.Mode())
+		}
+		if err != nil {
+			r.warn(fmt.Sprintf("%s: skipped: %v", path, err))
+			return nil
+		}
+		files = append(files, path)
 		return nil
 	})
 	if err != nil {
@@ -168,66 +303,103 @@ type document struct {
 	line int
 }
 
-// splitDocuments splits a YAML stream on `---` separator lines, remembering where each
-// document starts so errors can point at absolute lines.
-func splitDocuments(r io.Reader) ([]document, error) {
+// eachDocument splits a YAML stream on `---` separator lines and hands each document
+// to fn as soon as it ends, remembering where it starts so errors can point at
+// absolute lines. Only one document is held at a time.
+func eachDocument(r io.Reader, fn func(document) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), maxDocument)
-	var docs []document
 	var cur bytes.Buffer
 	start, line := 1, 0
-	flush := func() {
-		docs = append(docs, document{data: append([]byte(nil), cur.Bytes()...), line: start})
+	flush := func() error {
+		d := document{data: cur.Bytes(), line: start}
+		err := fn(d)
 		cur.Reset()
+		return err
 	}
 	for sc.Scan() {
 		line++
 		t := sc.Bytes()
 		if bytes.Equal(bytes.TrimRight(t, " \t\r"), []byte("---")) || bytes.HasPrefix(t, []byte("--- ")) {
-			flush()
+			if err := flush(); err != nil {
+				return err
+			}
 			start = line + 1
 			continue
 		}
 		if cur.Len()+len(t) > maxDocument {
-			return docs, fmt.Errorf("document starting at line %d is larger than %d MiB", start, maxDocument>>20)
+			return fmt.Errorf("document starting at line %d is larger than %d MiB", start, maxDocument>>20)
 		}
 		cur.Write(t)
 		cur.WriteByte('\n')
 	}
 	if err := sc.Err(); err != nil {
-		return docs, err
+		if errors.Is(err, bufio.ErrTooLong) {
+			return fmt.Errorf("line %d is longer than %d MiB", line+1, maxDocument>>20)
+		}
+		return err
 	}
-	flush()
-	return docs, nil
+	return flush()
 }
 
-// Decode reads one stream of YAML documents or JSON.
+// Decode reads one stream of YAML documents or JSON, within the default budget.
 func Decode(name string, r io.Reader) ([]Object, error) {
-	docs, err := splitDocuments(r)
-	if err != nil {
-		return nil, &InputError{File: name, Err: err}
-	}
-	var objs []Object
+	rd := newReader(Options{})
+	err := rd.decode(name, r)
+	return rd.objs, err
+}
+
+func (r *reader) decode(name string, in io.Reader) error {
 	var errs []error
 	n := 0
-	for _, d := range docs {
+	err := eachDocument(budgetReader{in, r}, func(d document) error {
 		if len(bytes.TrimSpace(stripComments(d.data))) == 0 {
-			continue
+			return nil
 		}
 		n++
-		o, err := decodeDocument(d.data)
+		o, err := r.decodeDocument(d.data)
 		if err != nil {
-			errs = append(errs, &InputError{File: name, Doc: n, Line: d.line, Err: err})
-			continue
+			// A bad document counts against the object budget, so endless garbage ends too.
+			if r.bad++; len(r.objs)+r.bad > r.opts.MaxObjects {
+				return &BudgetError{What: "objects", Limit: int64(r.opts.MaxObjects)}
+			}
+			if len(errs) < maxErrors {
+				errs = append(errs, &InputError{File: name, Doc: n, Line: d.line, Err: absoluteLines(err, d.line)})
+			} else if len(errs) == maxErrors {
+				errs = append(errs, &InputError{File: name, Err: fmt.Errorf("more than %d documents cannot be read; the others are not listed", maxErrors)})
+			}
+			return nil
+		}
+		if len(r.objs)+r.bad+len(o) > r.opts.MaxObjects {
+			return &BudgetError{What: "objects", Limit: int64(r.opts.MaxObjects)}
 		}
 		for _, u := range o {
-			objs = append(objs, Object{Unstructured: u, File: name, Doc: n})
+			r.objs = append(r.objs, Object{Unstructured: u, File: name, Doc: n, Line: d.line})
 		}
+		return nil
+	})
+	if err != nil {
+		return errors.Join(append(errs, &InputError{File: name, Err: err})...)
 	}
 	if n == 0 && len(errs) == 0 {
 		errs = append(errs, &InputError{File: name, Err: errors.New("no Kubernetes object in file")})
 	}
-	return objs, errors.Join(errs...)
+	return errors.Join(errs...)
+}
+
+var yamlLine = regexp.MustCompile(`\byaml: line (\d+):`)
+
+// absoluteLines turns the YAML decoder's line, counted in the document, into a line of
+// the file.
+func absoluteLines(err error, start int) error {
+	msg := err.Error()
+	if start <= 1 || !yamlLine.MatchString(msg) {
+		return err
+	}
+	return errors.New(yamlLine.ReplaceAllStringFunc(msg, func(m string) string {
+		n, _ := strconv.Atoi(yamlLine.FindStringSubmatch(m)[1])
+		return fmt.Sprintf("yaml: line %d:", n+start-1)
+	}))
 }
 
 func stripComments(b []byte) []byte {
@@ -241,19 +413,57 @@ func stripComments(b []byte) []byte {
 	return out
 }
 
-func decodeDocument(b []byte) ([]*unstructured.Unstructured, error) {
+// decodeDocument decodes one document. JSON is decoded as JSON, as kubectl does: a YAML
+// parser would take a raw NEL (U+0085) inside a JSON string for a line break and fold
+// it, changing a LiteLLM config the API server stores verbatim.
+func (r *reader) decodeDocument(b []byte) ([]*unstructured.Unstructured, error) {
+	isJSON := false
+	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+		isJSON = json.Valid(b)
+	}
+	// Sensitive objects are recognised from apiVersion and kind and dropped before
+	// anything else of them is decoded.
+	if r.mentionsSensitive(b) {
+		var drop bool
+		var err error
+		if isJSON {
+			b, drop, err = r.dropSensitiveJSON(b)
+		} else {
+			b, drop, err = r.dropSensitiveYAML(b)
+		}
+		if err != nil || drop {
+			return nil, err
+		}
+	}
+	if isJSON {
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err == nil {
+			if m == nil {
+				return nil, errors.New("not a Kubernetes object: the document is not a mapping")
+			}
+			return r.toObjects(m, "")
+		}
+	}
 	j, err := yaml.YAMLToJSON(b)
 	if err != nil {
-		return nil, err
+		return nil, scrub(err)
 	}
 	var m map[string]any
-	if err := yaml.Unmarshal(j, &m); err != nil || m == nil {
+	if err := json.Unmarshal(j, &m); err != nil || m == nil {
 		return nil, errors.New("not a Kubernetes object: the document is not a mapping")
 	}
-	return toObjects(m, "")
+	return r.toObjects(m, "")
 }
 
-func toObjects(m map[string]any, where string) ([]*unstructured.Unstructured, error) {
+// itemPath names item i of a List inside the place where: " (items[2].items[0])".
+func itemPath(where string, i int) string {
+	if where == "" {
+		return fmt.Sprintf(" (items[%d])", i)
+	}
+	return fmt.Sprintf("%s.items[%d])", strings.TrimSuffix(where, ")"), i)
+}
+
+func (r *reader) toObjects(m map[string]any, where string) ([]*unstructured.Unstructured, error) {
 	apiVersion, _ := m["apiVersion"].(string)
 	kind, _ := m["kind"].(string)
 	if apiVersion == "" || kind == "" {
@@ -271,7 +481,7 @@ func toObjects(m map[string]any, where string) ([]*unstructured.Unstructured, er
 				if !ok {
 					return nil, fmt.Errorf("%s%s: items[%d] is not an object", kind, where, i)
 				}
-				o, err := toObjects(im, fmt.Sprintf(" (items[%d])", i))
+				o, err := r.toObjects(im, itemPath(where, i))
 				if err != nil {
 					return nil, err
 				}
@@ -292,9 +502,10 @@ func toObjects(m map[string]any, where string) ([]*unstructured.Unstructured, er
 	return []*unstructured.Unstructured{u}, nil
 }
 
-// Snapshot builds a Snapshot from decoded objects. Namespaced objects without a
-// namespace land in "default", as `kubectl apply` would put them. Objects of kinds no
-// rule reads are kept only as possible pod owners. Secrets are dropped unread.
+// Snapshot builds a Snapshot from decoded objects through the table of kinds
+// (auditor.Kinds). Namespaced objects without a namespace land in "default", as
+// `kubectl apply` would put them. Objects of kinds no rule reads are kept only as
+// possible pod owners. Secrets are dropped unread.
 func Snapshot(objs []Object) (*auditor.Snapshot, error) {
 	s := &auditor.Snapshot{
 		Custom:       map[schema.GroupKind][]*unstructured.Unstructured{},
@@ -313,7 +524,7 @@ func Snapshot(objs []Object) (*auditor.Snapshot, error) {
 		if known {
 			v, err := info.Decode(o.Unstructured)
 			if err != nil {
-				errs = append(errs, &InputError{File: o.File, Doc: o.Doc, Err: fmt.Errorf("%s %q: %w", gvk.Kind, o.GetName(), err)})
+				errs = append(errs, &InputError{File: o.File, Doc: o.Doc, Line: o.Line, Err: fmt.Errorf("%s %q: %w", gvk.Kind, o.GetName(), err)})
 				continue
 			}
 			info.Add(s, v)

@@ -187,7 +187,7 @@ func TestSnapshotRejectsWrongFieldTypes(t *testing.T) {
 	require.NoError(t, err)
 	_, err = Snapshot(objs)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `bad.yaml: document 1: Pod "p"`)
+	assert.EqualError(t, err, `bad.yaml: document 1 (line 1): Pod "p": spec.containers: a number where a list is expected`)
 }
 
 func TestPolicyTypesDefaulting(t *testing.T) {
@@ -260,7 +260,7 @@ func TestLoadReadsEachInputOnce(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			srcs, err := Load(c.paths, strings.NewReader(c.stdin))
+			srcs, err := Load(c.paths, strings.NewReader(c.stdin), Options{})
 			if c.err != "" {
 				require.ErrorContains(t, err, c.err)
 			} else {
@@ -278,7 +278,7 @@ func TestLoadReadsEachInputOnce(t *testing.T) {
 				}
 			}
 			assert.Equal(t, c.names, names)
-			objs, err := DecodeSources(srcs)
+			objs, err := DecodeSources(srcs, Options{})
 			require.NoError(t, err)
 			assert.Len(t, objs, len(srcs))
 		})

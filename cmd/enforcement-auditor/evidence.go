@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/llm-platform/enforcement-auditor/auditor/engine"
+	"github.com/llm-platform/enforcement-auditor/auditor/fileinput"
 	"github.com/llm-platform/enforcement-auditor/auditor/store"
 	"github.com/llm-platform/enforcement-auditor/auditor/version"
 	"github.com/llm-platform/enforcement-auditor/exporters/evidence"
@@ -28,6 +29,7 @@ type evidenceFlags struct {
 	attestationFile string
 	previous        string
 	timeout         time.Duration
+	input           inputFlags
 }
 
 // Evidence output formats (-o).
@@ -77,6 +79,7 @@ attestation too).
 	fl.StringVar(&f.attestationFile, "attestation-file", "", "with -o oscal: also write the attestation the assessment results reference")
 	fl.StringVar(&f.previous, "previous", "", "the previous attestation of the series, to link this one to it")
 	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the cluster's caches to sync")
+	f.input.register(cmd)
 	cmd.AddCommand(newEvidenceVerifyCommand())
 	return cmd
 }
@@ -103,6 +106,10 @@ func runEvidence(ctx context.Context, g *globalFlags, f *evidenceFlags, stdin io
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	opts, err := f.input.options()
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
 	cfg, err := g.loadConfig()
 	if err != nil {
 		return err
@@ -126,7 +133,8 @@ func runEvidence(ctx context.Context, g *globalFlags, f *evidenceFlags, stdin io
 			return &exitError{code: 2, err: err}
 		}
 	}
-	snap, srcs, err := loadSnapshot(ctx, g, f.files, f.timeout, stdin, log)
+	opts.SensitiveKinds = cfg.SensitiveGroupKinds()
+	snap, srcs, err := loadSnapshot(ctx, g, f.files, opts, f.timeout, stdin, log)
 	if err != nil {
 		return err
 	}
@@ -225,6 +233,10 @@ func writeFileAtomic(path string, b []byte) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// maxEvidenceFile bounds the document evidence verify reads (the documents the auditor
+// writes are a few MiB at most).
+const maxEvidenceFile = 64 << 20
 
 func newEvidenceVerifyCommand() *cobra.Command {
 	var publicKey string
@@ -330,7 +342,7 @@ func evidenceFiles(args []string) ([]string, error) {
 }
 
 func verifyFile(ctx context.Context, path string, v *evidence.Verifier) (string, *evidence.Link, error) {
-	data, err := os.ReadFile(path)
+	data, err := fileinput.ReadFile(path, maxEvidenceFile)
 	if err != nil {
 		return "", nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/auditor/engine"
@@ -22,6 +23,30 @@ type scanFlags struct {
 	output  string
 	failOn  string
 	timeout time.Duration
+	input   inputFlags
+}
+
+// inputFlags bound what -f reads in one run.
+type inputFlags struct {
+	maxBytes   string
+	maxObjects int
+}
+
+func (in *inputFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&in.maxBytes, "max-input-bytes", "24Mi", "stop with exit 2 when -f inputs exceed this many bytes in total (a quantity: 512Mi, 1Gi)")
+	fl.IntVar(&in.maxObjects, "max-input-objects", manifests.DefaultMaxObjects, "stop with exit 2 when -f inputs hold more objects than this (List items included)")
+}
+
+func (in *inputFlags) options() (manifests.Options, error) {
+	q, err := resource.ParseQuantity(in.maxBytes)
+	if err != nil || q.Sign() <= 0 {
+		return manifests.Options{}, fmt.Errorf("--max-input-bytes: %q is not a positive quantity of bytes (e.g. 128Mi)", in.maxBytes)
+	}
+	if in.maxObjects <= 0 {
+		return manifests.Options{}, fmt.Errorf("--max-input-objects: %d, must be positive", in.maxObjects)
+	}
+	return manifests.Options{MaxBytes: q.Value(), MaxObjects: in.maxObjects}, nil
 }
 
 func newScanCommand(g *globalFlags) *cobra.Command {
@@ -51,6 +76,7 @@ input cannot be read or is not Kubernetes objects.`,
 	fl.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 	fl.StringVar(&f.failOn, "fail-on", "high", "exit 1 when a finding is at or above this severity: info, low, medium, high, critical")
 	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the cluster's caches to sync")
+	f.input.register(cmd)
 	return cmd
 }
 
@@ -62,6 +88,10 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 	if f.output != "table" && f.output != "json" {
 		return &exitError{code: 2, err: fmt.Errorf("--output: %q, want table or json", f.output)}
 	}
+	opts, err := f.input.options()
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
 	cfg, err := g.loadConfig()
 	if err != nil {
 		return err
@@ -70,7 +100,8 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 	if err != nil {
 		return err
 	}
-	snap, _, err := loadSnapshot(ctx, g, f.files, f.timeout, stdin, log)
+	opts.SensitiveKinds = cfg.SensitiveGroupKinds()
+	snap, _, err := loadSnapshot(ctx, g, f.files, opts, f.timeout, stdin, log)
 	if err != nil {
 		return err
 	}
@@ -96,15 +127,27 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 }
 
 // loadSnapshot reads manifests when files are given, else syncs the live cluster once.
-// It returns the manifest inputs as read (once: the bytes scanned are the bytes hashed).
-func loadSnapshot(ctx context.Context, g *globalFlags, files []string, timeout time.Duration, stdin io.Reader, log interface {
+// It returns the manifest inputs as read (once: the bytes scanned are the bytes hashed),
+// within the input budget of opts.
+func loadSnapshot(ctx context.Context, g *globalFlags, files []string, opts manifests.Options, timeout time.Duration, stdin io.Reader, log interface {
 	Info(string, ...any)
+	Warn(string, ...any)
 }) (*auditor.Snapshot, []manifests.Source, error) {
 	now := time.Now()
 	if len(files) > 0 {
-		srcs, lerr := manifests.Load(files, stdin)
-		objs, derr := manifests.DecodeSources(srcs)
-		if err := errors.Join(lerr, derr); err != nil {
+		opts.Warn = func(msg string) { log.Warn(msg) }
+		srcs, lerr := manifests.Load(files, stdin, opts)
+		objs, derr := manifests.DecodeSources(srcs, opts)
+		err := errors.Join(lerr, derr)
+		var budget *manifests.BudgetError
+		if errors.As(err, &budget) {
+			flag := "--max-input-bytes"
+			if budget.What == "objects" {
+				flag = "--max-input-objects"
+			}
+			return nil, nil, &exitError{code: 2, err: fmt.Errorf("cannot read input (raise the budget with %s):\n%w", flag, indent(err))}
+		}
+		if err != nil {
 			return nil, nil, &exitError{code: 2, err: fmt.Errorf("cannot read input:\n%w", indent(err))}
 		}
 		snap, err := manifests.Snapshot(objs)

@@ -8,8 +8,8 @@ import (
 
 	"k8s.io/client-go/rest"
 
-	"github.com/llm-platform/enforcement-auditor/serving"
 	"github.com/llm-platform/enforcement-auditor/exporters/evidence"
+	"github.com/llm-platform/enforcement-auditor/serving"
 )
 
 // secureServing is the daemon's default serving chain: HTTPS (--tls-cert-file, or a

@@ -10,9 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
+
+	"github.com/llm-platform/enforcement-auditor/auditor/fileinput"
 )
 
 // AlgorithmEd25519 is Signature.Algorithm.
@@ -247,10 +248,13 @@ func LoadPublicKey(path string) (ed25519.PublicKey, error) {
 	return ek, nil
 }
 
+// maxKeyFile bounds a key file: an ed25519 key in PEM is about 120 bytes.
+const maxKeyFile = 64 << 10
+
 func readPEM(path string, types ...string) (*pem.Block, error) {
-	b, err := os.ReadFile(path)
+	b, err := fileinput.ReadFile(path, maxKeyFile)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	block, rest := pem.Decode(b)
 	if block != nil && block.Type == "EC PARAMETERS" {

@@ -70,6 +70,7 @@ const maxDepth = 1000
 
 // Parse reads a config.yaml. Errors are *Error.
 func Parse(data []byte) (cfg *Config, err error) {
+	data = pyDirectives(data)
 	root, err := parseYAML(data)
 	if err != nil {
 		if pe, ok := err.(*Error); ok && pe.Kind == ErrSyntax && pe.Column == 0 {

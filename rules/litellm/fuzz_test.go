@@ -9,20 +9,30 @@ import (
 // prefixes, so very large inputs only slow the fuzzer down).
 const maxFuzzInput = 16 << 10
 
+// fuzzSeeds are FuzzParseConfig's seeds; the PyYAML differential test runs them too.
+// They hold every line break PyYAML knows (CR, CRLF, NEL, LS, PS) and the %YAML and
+// %TAG directives, where they change what LiteLLM reads.
+var fuzzSeeds = []string{
+	"general_settings:\n  allow_requests_on_db_unavailable: yes\n",
+	"general_settings: {allow_requests_on_db_unavailable: \"True\"}\n",
+	"a: &a {allow_requests_on_db_unavailable: on}\ngeneral_settings: {<<: [*a]}\n",
+	"litellm_settings:\n  cache: true\n  cache_params: {type: redis, host: os.environ/REDIS_HOST}\n",
+	"a: &x [*x]\n",
+	"? [a]\n: 1\n",
+	"a: !!binary aGVsbG8=\nb: 2024-02-30\n",
+	"general_settings:\n  allow_requests_on_db_unavailable: false # fail closed\u0085  allow_requests_on_db_unavailable: true\n",
+	"general_settings:\r  allow_requests_on_db_unavailable: false\u2028  allow_requests_on_db_unavailable: true\u2029",
+	"general_settings:\r\n  allow_requests_on_db_unavailable: \"fa\u0085lse\"\r\n",
+	"%YAML 1.2\n%TAG !e! tag:example.com,2000:\n---\ngeneral_settings: {allow_requests_on_db_unavailable: !e!x yes}\n",
+	"%FOO bar\n---\ngeneral_settings:\n  allow_requests_on_db_unavailable: On\n",
+}
+
 // FuzzParseConfig: no input panics or hangs the reader; an error is always an *Error
 // with a sane position; a parsed config answers every lookup the rules make. The seed
 // corpus (testdata/fuzz/FuzzParseConfig) holds tricky YAML: merges, aliases, tags,
 // YAML 1.1 booleans, bad indentation.
 func FuzzParseConfig(f *testing.F) {
-	for _, seed := range []string{
-		"general_settings:\n  allow_requests_on_db_unavailable: yes\n",
-		"general_settings: {allow_requests_on_db_unavailable: \"True\"}\n",
-		"a: &a {allow_requests_on_db_unavailable: on}\ngeneral_settings: {<<: [*a]}\n",
-		"litellm_settings:\n  cache: true\n  cache_params: {type: redis, host: os.environ/REDIS_HOST}\n",
-		"a: &x [*x]\n",
-		"? [a]\n: 1\n",
-		"a: !!binary aGVsbG8=\nb: 2024-02-30\n",
-	} {
+	for _, seed := range fuzzSeeds {
 		f.Add([]byte(seed))
 	}
 	env := mapEnv{"ALLOW": "true", "REDIS_HOST": "?"}

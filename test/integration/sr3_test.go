@@ -522,6 +522,12 @@ func TestSR3SecretsNeverLeak(t *testing.T) {
 		"gamma config database_url password":   "it-sr3-GAMMAPW-UVWXYZ7713",
 		"Secret master-key":                    "sk-it-sr3-SECRETOBJ-JKLMNO8824",
 		"Secret uri password":                  "it-sr3-SECRETDBPW-PQRSTU9935",
+		// Offline reproducers (hostile input): a Secret manifest whose YAML fails to
+		// decode, and database URLs that are not URLs (once printed as "database host",
+		// lower-cased, hence lower-case here).
+		"Secret manifest, bad !!int":          "it-sr3-SECRETYAML-BCDEFG1246",
+		"offline config database_url, no URL": "it-sr3-notaurl-hjklmn2357",
+		"offline env DATABASE_URL, no URL":    "it-sr3-envnotaurl-opqrst3468",
 	}
 	s := func(k string) string {
 		v, ok := secrets[k]
@@ -713,7 +719,17 @@ router_settings:
 	require.Contains(t, logs, `"level":"DEBUG`, "the daemon did not log at debug level")
 	require.Contains(t, logs, "budget-fail-open-in-prod")
 
+	// Offline: the same commands over manifests holding the hostile-input reproducers.
+	offline := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(offline, "all.yaml"), []byte(sr3OfflineManifests(
+		s("Secret manifest, bad !!int"), s("offline config database_url, no URL"), s("offline env DATABASE_URL, no URL"))), 0o644))
+	offlineScan, offlineScanErr, code := sr3CLI(t, "scan", "-f", offline, "-o", "json", "--log-level", "debug")
+	require.Equal(t, 1, code, "offline scan exits 1 on the HA finding; stderr:\n%s", offlineScanErr)
+	assert.Contains(t, offlineScan, "database host unknown")
+
 	outputs := map[string]string{
+		"offline scan":      offlineScan,
+		"offline scan logs": offlineScanErr,
 		"daemon logs":       logs,
 		"/metrics":          metrics,
 		"/evidence":         evidenceBody,
@@ -742,4 +758,54 @@ router_settings:
 			}
 		}
 	}
+}
+
+// sr3OfflineManifests: a prod proxy whose database_url and DATABASE_URL are not URLs, a
+// one-instance Cluster beside it, and a Secret whose data cannot decode.
+func sr3OfflineManifests(secretData, configURL, envURL string) string {
+	return `apiVersion: v1
+kind: Namespace
+metadata: {name: it-sr3-offline, labels: {llm-platform/profile: prod}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: broken, namespace: it-sr3-offline}
+data:
+  token: !!int ` + secretData + `
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: litellm-config, namespace: it-sr3-offline, labels: {app.kubernetes.io/name: litellm}}
+data:
+  config.yaml: |
+    general_settings:
+      database_url: ` + configURL + `
+      allow_requests_on_db_unavailable: false
+    litellm_settings:
+      cache: true
+      cache_params: {type: redis, host: redis.it-sr3-offline.svc, port: 6379}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: litellm, namespace: it-sr3-offline}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: litellm}}
+  template:
+    metadata: {labels: {app: litellm}}
+    spec:
+      containers:
+      - name: litellm
+        image: ghcr.io/berriai/litellm-database:main-stable
+        args: ["--config", "/etc/litellm/config.yaml"]
+        env:
+        - {name: DATABASE_URL, value: ` + envURL + `}
+        volumeMounts: [{name: c, mountPath: /etc/litellm/config.yaml, subPath: config.yaml}]
+      volumes: [{name: c, configMap: {name: litellm-config}}]
+---
+apiVersion: postgresql.cnpg.io/v1
+kind: Cluster
+metadata: {name: litellm-pg, namespace: it-sr3-offline}
+spec: {instances: 1}
+`
 }
