@@ -161,12 +161,12 @@ func Load(paths []string, stdin io.Reader, opts Options) ([]Source, error) {
 	return srcs, errors.Join(errs...)
 }
 
-// DecodeSources decodes inputs Load read, within the object budget of opts (their bytes
+// DecodeSources decodes inputs Load read (evidence keeps their bytes to hash them), within the object budget of opts (their bytes
 // were counted when they were read). All input errors are returned joined; objects from
 // readable documents are returned as well.
 func DecodeSources(srcs []Source, opts Options) ([]Object, error) {
 	r := newReader(opts)
-	r.bytesLeft = math.MaxInt64
+	r.bytesLeft = math.MaxInt64 / 2 // counted by Load; halved so budgetReader cannot overflow
 	var errs []error
 	for _, s := range srcs {
 		if err := r.decode(s.Name, bytes.NewReader(s.Data)); err != nil {
@@ -178,11 +178,40 @@ func DecodeSources(srcs []Source, opts Options) ([]Object, error) {
 	return r.objs, errors.Join(errs...)
 }
 
-// ReadWith is Read with a budget: Load, then DecodeSources.
+// ReadWith is Read with a budget. All input errors are returned joined; objects from
+// readable documents are returned as well. Going over the budget stops the read: the
+// error wraps a *BudgetError.
 func ReadWith(paths []string, stdin io.Reader, opts Options) ([]Object, error) {
-	srcs, lerr := Load(paths, stdin, opts)
-	objs, derr := DecodeSources(srcs, opts)
-	return objs, errors.Join(lerr, derr)
+	r := newReader(opts)
+	var errs []error
+	for _, p := range paths {
+		if p == "-" {
+			if err := r.decode("<stdin>", stdin); err != nil {
+				if errs = append(errs, err); isBudget(err) {
+					break
+				}
+			}
+			continue
+		}
+		files, err := r.expand(p)
+		if err != nil {
+			errs = append(errs, &InputError{File: p, Err: err})
+			continue
+		}
+		stop := false
+		for _, f := range files {
+			if err := r.readFile(f); err != nil {
+				if errs = append(errs, err); isBudget(err) {
+					stop = true
+					break
+				}
+			}
+		}
+		if stop {
+			break
+		}
+	}
+	return r.objs, errors.Join(errs...)
 }
 
 func isBudget(err error) bool {

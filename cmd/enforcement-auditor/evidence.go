@@ -134,7 +134,7 @@ func runEvidence(ctx context.Context, g *globalFlags, f *evidenceFlags, stdin io
 		}
 	}
 	opts.SensitiveKinds = cfg.SensitiveGroupKinds()
-	snap, srcs, err := loadSnapshot(ctx, g, f.files, opts, f.timeout, stdin, log)
+	snap, srcs, err := loadSnapshot(ctx, g, f.files, opts, true, f.timeout, stdin, log)
 	if err != nil {
 		return err
 	}
@@ -284,6 +284,13 @@ func runVerify(ctx context.Context, args []string, publicKey string, insecure bo
 	files, err := evidenceFiles(args)
 	if err != nil {
 		return &exitError{code: 2, err: err}
+	}
+	// Every document must be a readable regular file within the size bound before any
+	// is judged: a device or a FIFO is bad input (exit 2), not a failed verification.
+	for _, path := range files {
+		if _, err := fileinput.ReadFile(path, maxEvidenceFile); err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("%s: %w", path, err)}
+		}
 	}
 	var links []evidence.Link
 	failed := 0

@@ -141,7 +141,7 @@ func TestFilesThatNeverEnd(t *testing.T) {
 		"config":           {[]string{"--config", "/dev/zero", "scan", "-f", ns}, "/dev/zero: not a regular file (a device)"},
 		"signing key":      {[]string{"evidence", "-f", ns, "--signing-key", "/dev/zero"}, "/dev/zero: not a regular file (a device)"},
 		"public key":       {[]string{"evidence", "verify", ns, "--public-key", "/dev/zero"}, "/dev/zero: not a regular file (a device)"},
-		"document":         {[]string{"evidence", "verify", "/dev/zero"}, "/dev/zero: not a regular file (a device)"},
+		"document":         {[]string{"evidence", "verify", "/dev/zero", "--insecure-digest-only"}, "/dev/zero: not a regular file (a device)"},
 		"FIFO named by -f": {[]string{"scan", "-f", fifo}, "pipe.yaml: not a regular file (a FIFO)"},
 		"config as a FIFO": {[]string{"--config", fifo, "scan", "-f", ns}, "not a regular file (a FIFO)"},
 	}

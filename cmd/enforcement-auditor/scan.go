@@ -101,7 +101,7 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 		return err
 	}
 	opts.SensitiveKinds = cfg.SensitiveGroupKinds()
-	snap, _, err := loadSnapshot(ctx, g, f.files, opts, f.timeout, stdin, log)
+	snap, _, err := loadSnapshot(ctx, g, f.files, opts, false, f.timeout, stdin, log)
 	if err != nil {
 		return err
 	}
@@ -129,16 +129,26 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 // loadSnapshot reads manifests when files are given, else syncs the live cluster once.
 // It returns the manifest inputs as read (once: the bytes scanned are the bytes hashed),
 // within the input budget of opts.
-func loadSnapshot(ctx context.Context, g *globalFlags, files []string, opts manifests.Options, timeout time.Duration, stdin io.Reader, log interface {
+func loadSnapshot(ctx context.Context, g *globalFlags, files []string, opts manifests.Options, keepSources bool, timeout time.Duration, stdin io.Reader, log interface {
 	Info(string, ...any)
 	Warn(string, ...any)
 }) (*auditor.Snapshot, []manifests.Source, error) {
 	now := time.Now()
 	if len(files) > 0 {
 		opts.Warn = func(msg string) { log.Warn(msg) }
-		srcs, lerr := manifests.Load(files, stdin, opts)
-		objs, derr := manifests.DecodeSources(srcs, opts)
-		err := errors.Join(lerr, derr)
+		var objs []manifests.Object
+		var srcs []manifests.Source
+		var err error
+		if keepSources {
+			// Evidence hashes the very bytes it scanned: read each input whole, once.
+			var lerr, derr error
+			srcs, lerr = manifests.Load(files, stdin, opts)
+			objs, derr = manifests.DecodeSources(srcs, opts)
+			err = errors.Join(lerr, derr)
+		} else {
+			// A scan streams its input, document by document, within the budget.
+			objs, err = manifests.ReadWith(files, stdin, opts)
+		}
 		var budget *manifests.BudgetError
 		if errors.As(err, &budget) {
 			flag := "--max-input-bytes"
