@@ -20,6 +20,8 @@ type MetaObject interface {
 // WithNamespaces, Annotations) iterate over the distinct slots of Kinds.
 type slot interface {
 	key(r ResourceInfo) string
+	// empty reports whether the slot holds no object in s (owner kinds share one slot).
+	empty(r ResourceInfo, s *Snapshot) bool
 	decode(r ResourceInfo, u *unstructured.Unstructured) (any, error)
 	add(r ResourceInfo, s *Snapshot, obj any) bool
 	count(r ResourceInfo, s *Snapshot) int
@@ -37,7 +39,9 @@ type slot interface {
 }
 
 // slots returns one resource per distinct slot, in Kinds order.
-func slots() []ResourceInfo {
+func slots() []ResourceInfo { return distinctSlots }
+
+var distinctSlots = func() []ResourceInfo {
 	seen := map[string]bool{}
 	var out []ResourceInfo
 	for _, r := range Kinds {
@@ -47,7 +51,7 @@ func slots() []ResourceInfo {
 		}
 	}
 	return out
-}
+}()
 
 // typedSlot keeps a built-in kind in its typed Snapshot field.
 type typedSlot[T any] struct {
@@ -82,6 +86,8 @@ func (t typedSlot[T]) groupKey(o *T) string {
 }
 
 func (t typedSlot[T]) key(r ResourceInfo) string { return r.ID }
+
+func (t typedSlot[T]) empty(r ResourceInfo, s *Snapshot) bool { return len(*t.field(s)) == 0 }
 
 func (t typedSlot[T]) decode(r ResourceInfo, u *unstructured.Unstructured) (any, error) {
 	v, err := convert[T](u)
@@ -147,6 +153,8 @@ func (t typedSlot[T]) merge(r ResourceInfo, dst, flat *Snapshot, old, fresh any,
 type custom struct{}
 
 func (custom) key(r ResourceInfo) string { return "custom:" + r.Group + "/" + r.Kind }
+
+func (custom) empty(r ResourceInfo, s *Snapshot) bool { return len(s.Custom[r.GroupKind()]) == 0 }
 
 func (custom) decode(r ResourceInfo, u *unstructured.Unstructured) (any, error) { return u, nil }
 
@@ -215,6 +223,8 @@ func (custom) merge(r ResourceInfo, dst, flat *Snapshot, old, fresh any, nss []s
 type owners struct{}
 
 func (owners) key(ResourceInfo) string { return "owners" }
+
+func (owners) empty(r ResourceInfo, s *Snapshot) bool { return len(s.Owners) == 0 }
 
 func (owners) decode(r ResourceInfo, u *unstructured.Unstructured) (any, error) {
 	return OwnerOf(u), nil

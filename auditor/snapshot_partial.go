@@ -81,6 +81,10 @@ func (s *Snapshot) WithNamespaces(part *Snapshot, namespaces []string) *Snapshot
 	}
 	for _, r := range slots() {
 		k := r.store.key(r)
+		if r.store.empty(r, s) && r.store.empty(r, part) {
+			g[k] = old[k] // nothing to merge (most CRD kinds of most clusters)
+			continue
+		}
 		g[k] = r.store.merge(r, out, s, old[k], fresh[k], nss)
 	}
 	return out
@@ -103,7 +107,7 @@ func (s *Snapshot) prepareGroups() nsGroups {
 type nsGroups map[string]any
 
 func groupSnapshot(s *Snapshot) nsGroups {
-	g := nsGroups{}
+	g := make(nsGroups, len(slots()))
 	for _, r := range slots() {
 		g[r.store.key(r)] = r.store.group(r, s)
 	}
