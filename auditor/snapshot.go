@@ -77,7 +77,7 @@ type Snapshot struct {
 	Owners []*Owner
 
 	// Custom holds CRD-backed objects as unstructured, keyed by group and kind. Rules read
-	// them through the small typed views in package rules/views.
+	// them through the typed views of the rules/ leaf packages (rules/kyverno, rules/kueue...).
 	Custom map[schema.GroupKind][]*unstructured.Unstructured
 
 	// NetworkProbes and AdmissionProbes hold the latest active probe results (daemon with

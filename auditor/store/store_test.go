@@ -1,11 +1,13 @@
 package store
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 )
@@ -238,4 +240,25 @@ func TestOpenIsSafeDuringApply(t *testing.T) {
 	}()
 	wg.Wait()
 	assert.Equal(t, 200, s.Evaluations())
+}
+
+// TestSubscriptionKeepsTheLatestState: publishing never blocks; a consumer that has not
+// taken a state gets the newest one, and the replaced ones are counted.
+func TestSubscriptionKeepsTheLatestState(t *testing.T) {
+	s := New()
+	sub := s.Subscribe("slow")
+	for i := 1; i <= 3; i++ {
+		at := t0.Add(time.Duration(i) * time.Second)
+		s.Publish(&auditor.Evaluation{At: at, Findings: []auditor.Finding{gpuFinding("p", auditor.SeverityHigh, fmt.Sprint(i))}})
+	}
+	st := <-sub.C()
+	require.Equal(t, uint64(3), st.Seq)
+	require.Equal(t, "3", st.Open[0].Message)
+	require.Equal(t, uint64(2), sub.Coalesced())
+	select {
+	case <-sub.C():
+		t.Fatal("a state was delivered twice")
+	default:
+	}
+	require.Same(t, st, s.State(), "State is the published state, whole")
 }

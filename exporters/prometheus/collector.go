@@ -52,6 +52,9 @@ type Options struct {
 	Rules []auditor.RuleMeta
 	// Sources may be nil (offline scan).
 	Sources SourceStatus
+	// Consumers are the store's subscribers (the event emitter): each reports the
+	// published states it skipped because a newer one replaced it in its mailbox.
+	Consumers []*store.Subscription
 	// OTelDropped returns the OpenTelemetry events dropped since start; nil when OTel
 	// export is off (the metric is then absent).
 	OTelDropped func() uint64
@@ -95,6 +98,7 @@ var (
 	descStale          = desc("stale", "1 when the API server is unreachable and the auditor serves the last known findings, else 0.")
 	descInconclusive   = desc("rule_inconclusive", "1 when the rule could not fully judge in the last evaluation (an input not visible, unexpected input); 1 for every rule before the first evaluation.", "rule", "control")
 	descOTelDropped    = desc("otel_events_dropped_total", "OpenTelemetry finding events dropped since start (queue full or export failed).")
+	descStatesSkipped  = desc("published_states_skipped_total", "Published evaluations a consumer skipped because a newer one replaced it before it was taken (the consumer then works from the newer, complete state: nothing is lost, transitions are coalesced).", "consumer")
 	descEvidenceErrs   = desc("evidence_write_errors_total", "Evidence documents that could not be written (directory unwritable or full) since start.")
 	descLeader         = desc("leader", "1 when this replica is the elected leader (emits events, writes evidence, probes), else 0. Absent without --leader-elect.")
 	descEvidenceLast   = desc("evidence_last_write_success_timestamp_seconds", "When the last evidence document was written (0 before the first).")
@@ -116,7 +120,7 @@ var fixedNames = map[string]bool{}
 func init() {
 	for _, n := range []string{"findings", "findings_waived", "finding", "finding_series_dropped", "control_status",
 		"facts_skipped", "build_info", "last_evaluation_success_timestamp_seconds", "resource_sync_state",
-		"list_watch_errors_total", "stale", "rule_inconclusive", "otel_events_dropped_total", "evaluation_errors_total",
+		"list_watch_errors_total", "stale", "rule_inconclusive", "otel_events_dropped_total", "published_states_skipped_total", "evaluation_errors_total",
 		"evidence_write_errors_total", "evidence_last_write_success_timestamp_seconds", "leader"} {
 		fixedNames[Prefix+n] = true
 	}
@@ -361,6 +365,9 @@ func (c *Collector) collectSelf(ch chan<- prom.Metric, stale bool) {
 	gauge(ch, descStale, boolValue(stale))
 	if c.opts.OTelDropped != nil {
 		emit(ch, descOTelDropped, prom.CounterValue, float64(c.opts.OTelDropped()))
+	}
+	for _, sub := range c.opts.Consumers {
+		emit(ch, descStatesSkipped, prom.CounterValue, float64(sub.Coalesced()), sub.Name)
 	}
 	if c.opts.IsLeader != nil {
 		v := 0.0

@@ -511,6 +511,22 @@ enforcement_auditor_resource_sync_state{resource="weird",state="failing"} 0
 	}
 }
 
+// TestPublishedStatesSkipped: a consumer that falls behind skips to the newest state;
+// the count is exported per consumer.
+func TestPublishedStatesSkipped(t *testing.T) {
+	st := store.New()
+	sub := st.Subscribe("emitter")
+	for i := 0; i < 4; i++ {
+		st.Publish(&auditor.Evaluation{At: t0.Add(time.Duration(i) * time.Second)})
+	}
+	c := New(Options{Store: st, Consumers: []*store.Subscription{sub}})
+	compare(t, c, `
+# HELP enforcement_auditor_published_states_skipped_total Published evaluations a consumer skipped because a newer one replaced it before it was taken (the consumer then works from the newer, complete state: nothing is lost, transitions are coalesced).
+# TYPE enforcement_auditor_published_states_skipped_total counter
+enforcement_auditor_published_states_skipped_total{consumer="emitter"} 3
+`, "published_states_skipped_total")
+}
+
 func TestObserveEvaluation(t *testing.T) {
 	c := New(Options{Store: store.New()})
 	compare(t, c, `

@@ -216,6 +216,7 @@ func New(o Options) (*Daemon, error) {
 		Rules:            metas,
 		Sources:          src,
 		OTelDropped:      o.OTelDropped,
+		Consumers:        []*store.Subscription{d.emitterSub},
 		Evidence:         evStatus,
 		IsLeader:         isLeaderMetric(d, o.LeaderElection != nil),
 		MaxFindingSeries: o.Config.Metrics.MaxFindingSeries,
