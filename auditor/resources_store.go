@@ -30,12 +30,13 @@ type slot interface {
 	// restrict copies into dst the objects of src whose namespace keep accepts
 	// (cluster-scoped objects have namespace "").
 	restrict(r ResourceInfo, dst, src *Snapshot, keep func(string) bool)
-	// group returns src's objects grouped by namespace (a groups[T]).
+	// group returns src's objects grouped by namespace (a *groups[T]).
 	group(r ResourceInfo, src *Snapshot) any
-	// merge sets dst's objects to old's groups with the namespaces nss and the
-	// cluster-scoped group replaced by fresh's, and returns the merged groups. flat is
-	// the source snapshot holding old's objects flattened.
-	merge(r ResourceInfo, dst, flat *Snapshot, old, fresh any, nss []string) any
+	// merge sets dst's objects to old's groups with the groups replaced (namespaces and
+	// "" for cluster-scoped objects, sorted) taken from fresh's, and returns the merged
+	// groups: old itself when nothing changed, nil when empty. old and fresh may be nil
+	// (no object). flat is the snapshot holding old's objects flattened.
+	merge(r ResourceInfo, dst, flat *Snapshot, old, fresh any, replaced []string) any
 }
 
 // slots returns one resource per distinct slot, in Kinds order.
@@ -140,13 +141,40 @@ func (t typedSlot[T]) restrict(r ResourceInfo, dst, src *Snapshot, keep func(str
 }
 
 func (t typedSlot[T]) group(r ResourceInfo, src *Snapshot) any {
-	return groupBy(*t.field(src), t.groupKey)
+	g := groupBy(*t.field(src), t.groupKey)
+	return &g
 }
 
-func (t typedSlot[T]) merge(r ResourceInfo, dst, flat *Snapshot, old, fresh any, nss []string) any {
-	g, objs := merge(old.(groups[*T]), fresh.(groups[*T]), nss, *t.field(flat))
+func (t typedSlot[T]) merge(r ResourceInfo, dst, flat *Snapshot, old, fresh any, replaced []string) any {
+	g, objs := mergeAny[*T](old, fresh, replaced, *t.field(flat))
 	*t.field(dst) = objs
 	return g
+}
+
+// mergeAny is merge over the boxed groups of a slot (nil: empty), returning old's box
+// when nothing changed so that an unchanged kind costs no allocation.
+func mergeAny[T comparable](old, fresh any, replaced []string, flat []T) (any, []T) {
+	var o, f groups[T]
+	op, _ := old.(*groups[T])
+	if op != nil {
+		o = *op
+	}
+	if fp, _ := fresh.(*groups[T]); fp != nil {
+		f = *fp
+	}
+	g, objs := merge(o, f, replaced, flat)
+	switch {
+	case len(g.keys) == 0:
+		return nil, objs
+	case op != nil && sameGroups(g, o):
+		return op, objs
+	}
+	return &g, objs
+}
+
+// sameGroups reports whether merge handed back the groups it was given.
+func sameGroups[T comparable](a, b groups[T]) bool {
+	return len(a.keys) == len(b.keys) && (len(a.keys) == 0 || &a.keys[0] == &b.keys[0])
 }
 
 // custom keeps a CRD kind as unstructured objects in Snapshot.Custom.
@@ -203,13 +231,14 @@ func (custom) restrict(r ResourceInfo, dst, src *Snapshot, keep func(string) boo
 }
 
 func (custom) group(r ResourceInfo, src *Snapshot) any {
-	return groupBy(src.Custom[r.GroupKind()], (*unstructured.Unstructured).GetNamespace)
+	g := groupBy(src.Custom[r.GroupKind()], (*unstructured.Unstructured).GetNamespace)
+	return &g
 }
 
-func (custom) merge(r ResourceInfo, dst, flat *Snapshot, old, fresh any, nss []string) any {
+func (custom) merge(r ResourceInfo, dst, flat *Snapshot, old, fresh any, replaced []string) any {
 	gk := r.GroupKind()
 	prev, had := flat.Custom[gk]
-	g, objs := merge(old.(groups[*unstructured.Unstructured]), fresh.(groups[*unstructured.Unstructured]), nss, prev)
+	g, objs := mergeAny[*unstructured.Unstructured](old, fresh, replaced, prev)
 	if had || len(objs) > 0 {
 		if dst.Custom == nil {
 			dst.Custom = map[schema.GroupKind][]*unstructured.Unstructured{}
@@ -257,11 +286,12 @@ func (owners) restrict(r ResourceInfo, dst, src *Snapshot, keep func(string) boo
 }
 
 func (owners) group(r ResourceInfo, src *Snapshot) any {
-	return groupBy(src.Owners, func(o *Owner) string { return o.Namespace })
+	g := groupBy(src.Owners, func(o *Owner) string { return o.Namespace })
+	return &g
 }
 
-func (owners) merge(r ResourceInfo, dst, flat *Snapshot, old, fresh any, nss []string) any {
-	g, objs := merge(old.(groups[*Owner]), fresh.(groups[*Owner]), nss, flat.Owners)
+func (owners) merge(r ResourceInfo, dst, flat *Snapshot, old, fresh any, replaced []string) any {
+	g, objs := mergeAny[*Owner](old, fresh, replaced, flat.Owners)
 	dst.Owners = objs
 	return g
 }

@@ -79,13 +79,19 @@ func (s *Snapshot) WithNamespaces(part *Snapshot, namespaces []string) *Snapshot
 		lazy:            &lazyIndex{},
 		groups:          g,
 	}
+	// The namespaces re-read, and the cluster-scoped group "": what part replaces.
+	replaced := nss
+	if len(nss) == 0 || nss[0] != "" {
+		replaced = append([]string{""}, nss...)
+	}
 	for _, r := range slots() {
 		k := r.store.key(r)
 		if r.store.empty(r, s) && r.store.empty(r, part) {
-			g[k] = old[k] // nothing to merge (most CRD kinds of most clusters)
-			continue
+			continue // nothing to merge (most CRD kinds of most clusters)
 		}
-		g[k] = r.store.merge(r, out, s, old[k], fresh[k], nss)
+		if m := r.store.merge(r, out, s, old[k], fresh[k], replaced); m != nil {
+			g[k] = m
+		}
 	}
 	return out
 }
@@ -102,14 +108,18 @@ func (s *Snapshot) prepareGroups() nsGroups {
 	return s.groups
 }
 
-// nsGroups are a snapshot's objects by namespace, one groups[T] per slot (see slots);
+// nsGroups are a snapshot's objects by namespace, one *groups[T] per slot (see slots);
 // Namespace objects are grouped under their own name, cluster-scoped objects under "".
 type nsGroups map[string]any
 
+// groupSnapshot groups the objects of every slot that holds some; a slot absent from
+// the map is empty.
 func groupSnapshot(s *Snapshot) nsGroups {
 	g := make(nsGroups, len(slots()))
 	for _, r := range slots() {
-		g[r.store.key(r)] = r.store.group(r, s)
+		if !r.store.empty(r, s) {
+			g[r.store.key(r)] = r.store.group(r, s)
+		}
 	}
 	return g
 }
@@ -149,11 +159,7 @@ func (g groups[T]) get(key string) []T {
 // merge replaces the groups of the namespaces nss (sorted) and of the cluster-scoped
 // key "" by fresh's, and returns the merged groups and their objects flattened. When
 // nothing changed it returns old and flat (the previous objects) unchanged.
-func merge[T comparable](old, fresh groups[T], nss []string, flat []T) (groups[T], []T) {
-	replaced := nss
-	if len(nss) == 0 || nss[0] != "" {
-		replaced = append([]string{""}, nss...)
-	}
+func merge[T comparable](old, fresh groups[T], replaced []string, flat []T) (groups[T], []T) {
 	same := true
 	for _, k := range replaced {
 		if !sameObjects(old.get(k), fresh.get(k)) {
