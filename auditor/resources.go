@@ -117,6 +117,10 @@ func (r ResourceInfo) Decode(u *unstructured.Unstructured) (any, error) { return
 // snapshot. It reports false when obj is not of this kind's type.
 func (r ResourceInfo) Add(s *Snapshot, obj any) bool { return r.store.add(r, s, obj) }
 
+// Reserve makes room in the snapshot for n more objects of this kind (a source about
+// to add a whole list).
+func (r ResourceInfo) Reserve(s *Snapshot, n int) { r.store.reserve(r, s, n) }
+
 // Len returns how many objects of this kind the snapshot holds.
 func (r ResourceInfo) Len(s *Snapshot) int { return r.store.count(r, s) }
 

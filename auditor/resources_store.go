@@ -1,6 +1,8 @@
 package auditor
 
 import (
+	"slices"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -24,6 +26,8 @@ type slot interface {
 	empty(r ResourceInfo, s *Snapshot) bool
 	decode(r ResourceInfo, u *unstructured.Unstructured) (any, error)
 	add(r ResourceInfo, s *Snapshot, obj any) bool
+	// reserve makes room for n more objects (a source about to add a whole list).
+	reserve(r ResourceInfo, s *Snapshot, n int)
 	count(r ResourceInfo, s *Snapshot) int
 	metas(r ResourceInfo, s *Snapshot) []MetaObject
 	find(r ResourceInfo, s *Snapshot, namespace, name string) MetaObject
@@ -108,6 +112,11 @@ func (t typedSlot[T]) add(r ResourceInfo, s *Snapshot, obj any) bool {
 		*f = append(*f, v)
 	}
 	return ok
+}
+
+func (t typedSlot[T]) reserve(r ResourceInfo, s *Snapshot, n int) {
+	f := t.field(s)
+	*f = slices.Grow(*f, n)
 }
 
 func (t typedSlot[T]) count(r ResourceInfo, s *Snapshot) int { return len(*t.field(s)) }
@@ -197,6 +206,13 @@ func (custom) add(r ResourceInfo, s *Snapshot, obj any) bool {
 	return ok
 }
 
+func (custom) reserve(r ResourceInfo, s *Snapshot, n int) {
+	if s.Custom == nil {
+		s.Custom = map[schema.GroupKind][]*unstructured.Unstructured{}
+	}
+	s.Custom[r.GroupKind()] = slices.Grow(s.Custom[r.GroupKind()], n)
+}
+
 func (custom) count(r ResourceInfo, s *Snapshot) int { return len(s.Custom[r.GroupKind()]) }
 
 func (custom) metas(r ResourceInfo, s *Snapshot) []MetaObject {
@@ -266,6 +282,8 @@ func (owners) add(r ResourceInfo, s *Snapshot, obj any) bool {
 	}
 	return ok
 }
+
+func (owners) reserve(r ResourceInfo, s *Snapshot, n int) { s.Owners = slices.Grow(s.Owners, n) }
 
 func (owners) count(r ResourceInfo, s *Snapshot) int {
 	n := 0

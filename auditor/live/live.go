@@ -617,7 +617,9 @@ func (s *Source) snapshot(now time.Time, namespaces []string) (*auditor.Snapshot
 		if w == nil {
 			continue
 		}
-		for _, it := range w.objects(namespaces) {
+		items := w.objects(namespaces)
+		w.info.Reserve(snap, len(items))
+		for _, it := range items {
 			switch o := it.(type) {
 			case *ownerMeta:
 				w.info.Add(snap, o.owner)
