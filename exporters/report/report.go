@@ -29,6 +29,8 @@ type Report struct {
 	Summary      Summary                                  `json:"summary"`
 
 	ruleControl map[string]auditor.Control
+	rules       []auditor.RuleMeta
+	failOn      auditor.Severity
 }
 
 // Summary counts findings and states the verdict against --fail-on.
@@ -50,6 +52,8 @@ func New(ev *auditor.Evaluation, failOn auditor.Severity, rules []auditor.RuleMe
 		Inconclusive: ev.Inconclusive,
 		Summary:      Summary{BySeverity: map[string]int{}, FailOn: failOn.String()},
 		ruleControl:  map[string]auditor.Control{},
+		rules:        rules,
+		failOn:       failOn,
 	}
 	for _, m := range rules {
 		r.ruleControl[m.ID] = m.Control
