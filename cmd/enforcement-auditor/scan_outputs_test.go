@@ -73,3 +73,108 @@ func TestReadmeJSONSample(t *testing.T) {
 	real["findings"] = kept
 	assert.Equal(t, real, readmeDoc)
 }
+
+func TestParseOutputs(t *testing.T) {
+	cases := map[string]struct {
+		in      []string
+		want    []output
+		wantErr string
+	}{
+		"default":                {in: []string{"table"}, want: []output{{format: "table"}}},
+		"table and files":        {in: []string{"table", "sarif=out/results.sarif", "junit=junit.xml"}, want: []output{{format: "table"}, {format: "sarif", path: "out/results.sarif"}, {format: "junit", path: "junit.xml"}}},
+		"every format to a file": {in: []string{"table=t", "json=j", "sarif=s", "junit=u", "github=g"}, want: []output{{"table", "t"}, {"json", "j"}, {"sarif", "s"}, {"junit", "u"}, {"github", "g"}}},
+		"two to stdout":          {in: []string{"table", "json"}, wantErr: "table and json both go to stdout"},
+		"unknown format":         {in: []string{"xml"}, wantErr: `"xml", want one of table, json, sarif, junit, github`},
+		"unknown format to file": {in: []string{"html=r.html"}, wantErr: `"html=r.html"`},
+		"empty path":             {in: []string{"sarif="}, wantErr: "the path after = is empty"},
+		"one file twice":         {in: []string{"sarif=a/r", "json=a/../a/r"}, wantErr: "a/../a/r is written twice"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, err := parseOutputs(tc.in)
+			if tc.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// TestScanSeveralOutputs: one run, the table on stdout and other formats in files, each
+// the same as that format alone on stdout; the exit status is --fail-on's.
+func TestScanSeveralOutputs(t *testing.T) {
+	dir := t.TempDir()
+	sarifPath, junitPath := filepath.Join(dir, "results.sarif"), filepath.Join(dir, "sub", "junit.xml")
+	require.NoError(t, os.MkdirAll(filepath.Dir(junitPath), 0o755))
+	table := testdata(t, "platform.txt")
+	out := scanExample(t, "-o", "table", "-o", "sarif="+sarifPath, "-o", "junit="+junitPath)
+	golden(t, table, out)
+	for path, format := range map[string]string{sarifPath: "sarif", junitPath: "junit"} {
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		alone, _, _ := execute(t, "", "scan", "-f", "examples/platform", "-o", format)
+		assert.Equal(t, alone, string(b), format)
+	}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 2, "no temporary file left behind")
+
+	_, _, code := execute(t, "", "scan", "-f", "examples/platform", "--fail-on", "critical", "-o", "sarif="+sarifPath)
+	assert.Equal(t, 1, code, "two critical findings")
+	_, errOut, code := execute(t, "", "scan", "-f", "examples/platform", "-o", "json="+filepath.Join(dir, "missing", "r.json"))
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "--output json=")
+}
+
+// TestScanExampleSARIF: each result of the example points at the file and line where
+// its object's document starts.
+func TestScanExampleSARIF(t *testing.T) {
+	var log struct {
+		Runs []struct {
+			Results []struct {
+				RuleID    string
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct{ URI string }
+						Region           struct{ StartLine int }
+					}
+				}
+				PartialFingerprints map[string]string
+			}
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(scanExample(t, "-o", "sarif")), &log))
+	require.Len(t, log.Runs, 1)
+	type at struct {
+		Rule, URI string
+		Line      int
+	}
+	var got []at
+	for _, r := range log.Runs[0].Results {
+		require.Len(t, r.Locations, 1)
+		got = append(got, at{r.RuleID, r.Locations[0].PhysicalLocation.ArtifactLocation.URI, r.Locations[0].PhysicalLocation.Region.StartLine})
+		assert.Len(t, r.PartialFingerprints["enforcementAuditorFingerprint/v1"], 16)
+	}
+	assert.Equal(t, []at{
+		{"netpol-ingress-outside-allowlist", "examples/platform/10-sr1-network.yaml", 116}, // NetworkPolicy inference/allow-search-evaluation
+		{"gpu-gate-policy-not-enforcing", "examples/platform/20-sr2-gpu.yaml", 1},          // ClusterPolicy require-kueue-queue-name
+		{"gpu-pod-missing-queue-name", "examples/platform/20-sr2-gpu.yaml", 257},           // Pod team-search/adhoc-mig-notebook
+		{"budget-db-not-ha-in-prod", "examples/platform/30-sr3-litellm.yaml", 125},         // Cluster litellm/litellm-pg
+	}, got)
+	// The lines are where those objects' documents start in the example: after a
+	// separator (or at the top), and the document names the object.
+	for i, name := range []string{"allow-search-evaluation", "require-kueue-queue-name", "adhoc-mig-notebook", "litellm-pg"} {
+		a := got[i]
+		b, err := os.ReadFile(a.URI)
+		require.NoError(t, err)
+		lines := strings.Split(string(b), "\n")
+		if a.Line > 1 {
+			assert.Equal(t, "---", lines[a.Line-2], "line %d of %s follows a document separator", a.Line, a.URI)
+		}
+		doc, _, _ := strings.Cut(strings.Join(lines[a.Line-1:], "\n"), "\n---")
+		assert.Contains(t, doc, "name: "+name, "the document at %s:%d", a.URI, a.Line)
+	}
+}
