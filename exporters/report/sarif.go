@@ -61,8 +61,8 @@ func (r *Report) WriteSARIF(w io.Writer) error {
 			WithName(m.ID).
 			WithShortDescription(sarif.NewMultiformatMessageString(orID(m.Title, m.ID))).
 			WithHelpURI(toolURI + "#" + m.ID).
-			WithHelp(sarif.NewMultiformatMessageString(orID(m.Remediation, m.Title)).
-				WithMarkdown("**" + string(m.Control) + "**: " + orID(m.Remediation, m.Title))).
+			// Text only: remediation reads <placeholders> that markdown would take for HTML.
+			WithHelp(sarif.NewMultiformatMessageString(orID(m.Remediation, m.Title))).
 			WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel(sarifLevel(m.Severity)))
 		pb := sarif.NewPropertyBag()
 		pb.Add("tags", []string{"security", string(m.Control)})
