@@ -178,3 +178,25 @@ func TestScanExampleSARIF(t *testing.T) {
 		assert.Contains(t, doc, "name: "+name, "the document at %s:%d", a.URI, a.Line)
 	}
 }
+
+// TestReadmeSARIFSample keeps the README's SARIF result the real one of the example.
+func TestReadmeSARIFSample(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	const open = "A result of `scan -f examples/platform -o sarif`:\n\n```json\n"
+	_, rest, ok := strings.Cut(string(readme), open)
+	require.True(t, ok, "the README's SARIF sample moved")
+	sample, _, _ := strings.Cut(rest, "```")
+	var readmeResult map[string]any
+	require.NoError(t, json.Unmarshal([]byte(sample), &readmeResult))
+
+	var log struct{ Runs []struct{ Results []map[string]any } }
+	require.NoError(t, json.Unmarshal([]byte(scanExample(t, "-o", "sarif")), &log))
+	for _, r := range log.Runs[0].Results {
+		if r["ruleId"] == readmeResult["ruleId"] {
+			assert.Equal(t, r, readmeResult)
+			return
+		}
+	}
+	t.Fatalf("no result of %v", readmeResult["ruleId"])
+}
