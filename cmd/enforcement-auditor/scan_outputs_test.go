@@ -190,7 +190,9 @@ func TestReadmeSARIFSample(t *testing.T) {
 	var readmeResult map[string]any
 	require.NoError(t, json.Unmarshal([]byte(sample), &readmeResult))
 
-	var log struct{ Runs []struct{ Results []map[string]any } }
+	var log struct {
+		Runs []struct{ Results []map[string]any }
+	}
 	require.NoError(t, json.Unmarshal([]byte(scanExample(t, "-o", "sarif")), &log))
 	for _, r := range log.Runs[0].Results {
 		if r["ruleId"] == readmeResult["ruleId"] {
