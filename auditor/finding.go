@@ -102,6 +102,8 @@ type Finding struct {
 	// Waiver is set when an active waiver on the object accepts this risk: the finding
 	// stays visible but does not count as a violation.
 	Waiver *Waiver `json:"waiver,omitempty"`
+	// Location is where the object was read from (manifest scans only).
+	Location *Location `json:"location,omitempty"`
 }
 
 // Waiver records a team's knowing acceptance of a finding.

@@ -89,6 +89,10 @@ type Snapshot struct {
 	// the map is treated as Synced with no objects.
 	Availability map[string]Availability
 
+	// Locations holds where each object was read, when the source is manifest files;
+	// nil for the live source. Findings on an object carry its location.
+	Locations map[ObjectKey]Location
+
 	nsByName  map[string]*corev1.Namespace
 	podsByNS  map[string][]*corev1.Pod
 	npByNS    map[string][]*networkingv1.NetworkPolicy

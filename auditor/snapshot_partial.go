@@ -22,6 +22,7 @@ func (s *Snapshot) Restrict(namespaces []string) *Snapshot {
 		NetworkProbes:   s.NetworkProbes,
 		AdmissionProbes: s.AdmissionProbes,
 		Availability:    s.Availability,
+		Locations:       s.Locations,
 	}
 	for _, r := range slots() {
 		r.store.restrict(r, out, s, keep)
@@ -75,6 +76,7 @@ func (s *Snapshot) WithNamespaces(part *Snapshot, namespaces []string) *Snapshot
 		NetworkProbes:   s.NetworkProbes,
 		AdmissionProbes: s.AdmissionProbes,
 		Availability:    part.Availability,
+		Locations:       part.Locations,
 		Custom:          make(map[schema.GroupKind][]*unstructured.Unstructured, len(s.Custom)+len(part.Custom)),
 		lazy:            &lazyIndex{},
 		groups:          g,

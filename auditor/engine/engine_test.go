@@ -160,3 +160,41 @@ loop:
 	}
 	assert.GreaterOrEqual(t, src.n.Load(), int32(3), "triggers every 10ms never go quiet, yet evaluation happens every MaxDelay")
 }
+
+func TestEvaluateAttachesLocations(t *testing.T) {
+	r := fakeRule{meta: auditor.RuleMeta{ID: "r", Control: auditor.SR3}, eval: func(*auditor.Snapshot) auditor.Result {
+		onFile := finding("r", auditor.SR3, auditor.SeverityHigh, "cm")
+		onFile.Object.Kind = "ConfigMap"
+		unknown := finding("r", auditor.SR3, auditor.SeverityHigh, "elsewhere")
+		unknown.Object.Kind = "ConfigMap"
+		cluster := auditor.Finding{Rule: "r", Control: auditor.SR3, Severity: auditor.SeverityHigh}
+		return auditor.Result{Findings: []auditor.Finding{onFile, unknown, cluster}}
+	}}
+	loc := auditor.Location{File: "deploy/litellm.yaml", Document: 2, Line: 14}
+	cases := map[string]struct {
+		locations map[auditor.ObjectKey]auditor.Location
+		want      map[string]*auditor.Location
+	}{
+		"manifest scan": {
+			locations: map[auditor.ObjectKey]auditor.Location{{Kind: "ConfigMap", Namespace: "ns", Name: "cm"}: loc},
+			want:      map[string]*auditor.Location{"cm": &loc, "elsewhere": nil, "": nil},
+		},
+		"live source": {want: map[string]*auditor.Location{"cm": nil, "elsewhere": nil, "": nil}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s := &auditor.Snapshot{Locations: tc.locations}
+			s.Index()
+			ev := Evaluate([]auditor.Rule{r}, s, 0)
+			got := map[string]*auditor.Location{}
+			for _, f := range ev.Findings {
+				n := ""
+				if f.Object != nil {
+					n = f.Object.Name
+				}
+				got[n] = f.Location
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}

@@ -42,6 +42,7 @@ func evaluate(rules []auditor.Rule, s *auditor.Snapshot, maxWaiver time.Duration
 		}
 	}
 	applyWaivers(ev.Findings, s, maxWaiver)
+	applyLocations(ev.Findings, s)
 	sort.SliceStable(ev.Findings, func(i, j int) bool { return auditor.Less(&ev.Findings[i], &ev.Findings[j]) })
 	ev.Controls = auditor.ControlStatus(rules, ev.Findings, ev.Inconclusive)
 	return ev, facts

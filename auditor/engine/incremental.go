@@ -255,6 +255,7 @@ func (r *Runner) evaluatePartial(start time.Time, last *auditor.Evaluation, last
 		facts[i] = all[from:len(all):len(all)]
 	}
 	applyWaivers(findings, part, r.opts.WaiverMaxDuration)
+	applyLocations(findings, part)
 	sort.SliceStable(findings, func(i, j int) bool { return auditor.Less(&findings[i], &findings[j]) })
 	rerun := make(map[string]bool, len(run))
 	for _, i := range run {

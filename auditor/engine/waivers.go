@@ -18,3 +18,14 @@ func applyWaivers(findings []auditor.Finding, s *auditor.Snapshot, maxWaiver tim
 		}
 	}
 }
+
+// applyLocations points findings at the file, document and line their object was read
+// from, when the snapshot knows it (manifest scans).
+func applyLocations(findings []auditor.Finding, s *auditor.Snapshot) {
+	if s.Locations == nil {
+		return
+	}
+	for i := range findings {
+		findings[i].Location = s.LocationOf(findings[i].Object)
+	}
+}

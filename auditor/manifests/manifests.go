@@ -539,6 +539,7 @@ func Snapshot(objs []Object) (*auditor.Snapshot, error) {
 	s := &auditor.Snapshot{
 		Custom:       map[schema.GroupKind][]*unstructured.Unstructured{},
 		Availability: map[string]auditor.Availability{},
+		Locations:    map[auditor.ObjectKey]auditor.Location{},
 	}
 	var errs []error
 	for _, o := range objs {
@@ -549,6 +550,10 @@ func Snapshot(objs []Object) (*auditor.Snapshot, error) {
 		info, known := auditor.LookupKind(gvk.GroupKind())
 		if known && info.Namespaced && o.GetNamespace() == "" {
 			o.SetNamespace("default")
+		}
+		key := auditor.ObjectKeyOf(gvk.GroupKind(), o.GetNamespace(), o.GetName())
+		if _, dup := s.Locations[key]; !dup && o.File != "" {
+			s.Locations[key] = auditor.Location{File: o.File, Document: o.Doc, Line: o.Line}
 		}
 		if known {
 			v, err := info.Decode(o.Unstructured)

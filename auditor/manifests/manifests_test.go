@@ -180,6 +180,16 @@ metadata: {name: w, namespace: team}
 		assert.NotEqual(t, "Secret", o.Kind, "Secrets are dropped unread")
 	}
 	assert.NotNil(t, s.Owner("team", metav1OwnerRef("Job", "train")))
+
+	assert.Equal(t, map[auditor.ObjectKey]auditor.Location{
+		{Kind: "Namespace", Name: "serving"}:                                                     {File: "in.yaml", Document: 1, Line: 1},
+		{Group: "networking.k8s.io", Kind: "NetworkPolicy", Namespace: "serving", Name: "allow"}: {File: "in.yaml", Document: 3, Line: 10},
+		{Group: "batch", Kind: "Job", Namespace: "team", Name: "train"}:                          {File: "in.yaml", Document: 4, Line: 18},
+		{Kind: "Pod", Namespace: "default", Name: "p"}:                                           {File: "in.yaml", Document: 5, Line: 22},
+		{Group: "kueue.x-k8s.io", Kind: "Workload", Namespace: "team", Name: "w"}:                {File: "in.yaml", Document: 6, Line: 26},
+	}, s.Locations, "every object but the Secret, at the line its document starts, in its defaulted namespace")
+	assert.Equal(t, &auditor.Location{File: "in.yaml", Document: 5, Line: 22},
+		s.LocationOf(&auditor.ObjectRef{APIVersion: "v1", Kind: "Pod", Namespace: "default", Name: "p"}))
 }
 
 func TestSnapshotRejectsWrongFieldTypes(t *testing.T) {

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,7 +24,7 @@ import (
 
 type scanFlags struct {
 	files   []string
-	output  string
+	outputs []string
 	failOn  string
 	timeout time.Duration
 	input   inputFlags
@@ -73,7 +77,7 @@ input cannot be read or is not Kubernetes objects.`,
 	}
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&f.files, "filename", "f", nil, "manifest file, directory or - for stdin (repeatable); without it the live cluster is scanned")
-	fl.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
+	fl.StringArrayVarP(&f.outputs, "output", "o", []string{"table"}, "output format, "+strings.Join(report.Formats, ", ")+"; FORMAT=PATH writes it to a file (repeatable; at most one to stdout)")
 	fl.StringVar(&f.failOn, "fail-on", "high", "exit 1 when a finding is at or above this severity: info, low, medium, high, critical")
 	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the cluster's caches to sync")
 	f.input.register(cmd)
@@ -85,8 +89,9 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("--fail-on: %w", err)}
 	}
-	if f.output != "table" && f.output != "json" {
-		return &exitError{code: 2, err: fmt.Errorf("--output: %q, want table or json", f.output)}
+	outputs, err := parseOutputs(f.outputs)
+	if err != nil {
+		return &exitError{code: 2, err: err}
 	}
 	opts, err := f.input.options()
 	if err != nil {
@@ -112,16 +117,59 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 		metas = append(metas, r.Meta())
 	}
 	rep := report.New(ev, failOn, metas)
-	if f.output == "json" {
-		err = rep.WriteJSON(out)
-	} else {
-		err = rep.WriteTable(out)
-	}
-	if err != nil {
-		return &exitError{code: 2, err: err}
+	for _, o := range outputs {
+		if err := o.write(rep, out); err != nil {
+			return &exitError{code: 2, err: err}
+		}
 	}
 	if rep.Summary.Failed {
 		return &exitError{code: 1}
+	}
+	return nil
+}
+
+// output is one -o: a format, and the file it goes to ("" for stdout).
+type output struct{ format, path string }
+
+// parseOutputs reads the -o values: FORMAT or FORMAT=PATH, at most one to stdout, no
+// file twice.
+func parseOutputs(values []string) ([]output, error) {
+	var outs []output
+	stdout, paths := "", map[string]bool{}
+	for _, v := range values {
+		format, path, toFile := strings.Cut(v, "=")
+		if !slices.Contains(report.Formats, format) {
+			return nil, fmt.Errorf("--output: %q, want one of %s, optionally =PATH", v, strings.Join(report.Formats, ", "))
+		}
+		switch {
+		case toFile && path == "":
+			return nil, fmt.Errorf("--output %s: the path after = is empty", v)
+		case toFile && paths[filepath.Clean(path)]:
+			return nil, fmt.Errorf("--output %s: %s is written twice", v, path)
+		case toFile:
+			paths[filepath.Clean(path)] = true
+		case stdout != "":
+			return nil, fmt.Errorf("--output: %s and %s both go to stdout; write one to a file with FORMAT=PATH", stdout, format)
+		default:
+			stdout = format
+		}
+		outs = append(outs, output{format: format, path: path})
+	}
+	return outs, nil
+}
+
+// write renders the report to stdout, or whole to a temporary file renamed over the
+// path, so a reader never sees half a report.
+func (o output) write(rep *report.Report, stdout io.Writer) error {
+	if o.path == "" {
+		return rep.Write(o.format, stdout)
+	}
+	var b bytes.Buffer
+	if err := rep.Write(o.format, &b); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(o.path, b.Bytes()); err != nil {
+		return fmt.Errorf("--output %s=%s: %w", o.format, o.path, err)
 	}
 	return nil
 }

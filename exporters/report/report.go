@@ -3,6 +3,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,6 +29,8 @@ type Report struct {
 	Summary      Summary                                  `json:"summary"`
 
 	ruleControl map[string]auditor.Control
+	rules       []auditor.RuleMeta
+	failOn      auditor.Severity
 }
 
 // Summary counts findings and states the verdict against --fail-on.
@@ -49,6 +52,8 @@ func New(ev *auditor.Evaluation, failOn auditor.Severity, rules []auditor.RuleMe
 		Inconclusive: ev.Inconclusive,
 		Summary:      Summary{BySeverity: map[string]int{}, FailOn: failOn.String()},
 		ruleControl:  map[string]auditor.Control{},
+		rules:        rules,
+		failOn:       failOn,
 	}
 	for _, m := range rules {
 		r.ruleControl[m.ID] = m.Control
@@ -73,11 +78,49 @@ func New(ev *auditor.Evaluation, failOn auditor.Severity, rules []auditor.RuleMe
 	return r
 }
 
-// WriteJSON writes the report as indented JSON.
-func (r *Report) WriteJSON(w io.Writer) error {
+// Finding is a finding as the JSON contract shows it: with its fingerprint, the
+// identifier OpenTelemetry events and SARIF results carry too.
+type Finding struct {
+	auditor.Finding
+	Fingerprint string `json:"fingerprint"`
+}
+
+// jsonReport is Report on the wire, field for field, its findings fingerprinted.
+type jsonReport struct {
+	APIVersion   string                                   `json:"apiVersion"`
+	Kind         string                                   `json:"kind"`
+	Findings     []Finding                                `json:"findings"`
+	Controls     map[auditor.Control]auditor.ControlState `json:"controls"`
+	Inconclusive map[string][]string                      `json:"inconclusive,omitempty"`
+	Summary      Summary                                  `json:"summary"`
+}
+
+// MarshalJSON writes the contract: every finding with its fingerprint.
+func (r *Report) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	if err := r.encode(&b, ""); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// WriteJSON writes the report as indented JSON. Messages keep <, > and & as they are:
+// the contract is read by programs, not embedded in HTML.
+func (r *Report) WriteJSON(w io.Writer) error { return r.encode(w, "  ") }
+
+func (r *Report) encode(w io.Writer, indent string) error {
+	out := jsonReport{
+		APIVersion: r.APIVersion, Kind: r.Kind,
+		Findings: make([]Finding, len(r.Findings)),
+		Controls: r.Controls, Inconclusive: r.Inconclusive, Summary: r.Summary,
+	}
+	for i, f := range r.Findings {
+		out.Findings[i] = Finding{Finding: f, Fingerprint: f.Fingerprint()}
+	}
 	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", indent)
+	return enc.Encode(out)
 }
 
 var controlTitles = map[auditor.Control]string{

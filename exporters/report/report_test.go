@@ -43,7 +43,8 @@ func sampleEvaluation() (*auditor.Evaluation, []auditor.RuleMeta) {
 				Message: "no NetworkPolicy in serving isolates every pod for ingress", Remediation: "Apply a default-deny ingress policy."},
 			{Rule: "gpu-pod-missing-queue-name", Control: auditor.SR2, Severity: auditor.SeverityHigh,
 				Object:  &auditor.ObjectRef{APIVersion: "v1", Kind: "Pod", Namespace: "team-a", Name: "train-0"},
-				Message: "pod requests 1 GPU without a queue name", Remediation: "Label the Job with kueue.x-k8s.io/queue-name."},
+				Message: "pod requests 1 GPU without a queue name", Remediation: "Label the Job with kueue.x-k8s.io/queue-name=<local-queue> & resubmit.",
+				Location: &auditor.Location{File: "jobs/train.yaml", Document: 2, Line: 9}},
 			{Rule: "budget-fail-open-in-prod", Control: auditor.SR3, Severity: auditor.SeverityCritical,
 				Object:  &auditor.ObjectRef{APIVersion: "v1", Kind: "ConfigMap", Namespace: "litellm", Name: "litellm-config"},
 				Message: "allow_requests_on_db_unavailable is true", Remediation: "Set it to false.",
@@ -64,14 +65,26 @@ func TestJSONContract(t *testing.T) {
 	// The documented contract, read back generically.
 	var doc struct {
 		Findings []struct {
-			Rule, Control, Severity, Message, Remediation string
-			Object                                        map[string]string
+			Rule, Control, Severity, Message, Remediation, Fingerprint string
+			Object                                                     map[string]string
+			Location                                                   *auditor.Location
 		}
 		Summary Summary
 	}
 	require.NoError(t, json.Unmarshal(b.Bytes(), &doc))
 	require.Len(t, doc.Findings, 3)
 	assert.Equal(t, map[string]string{"apiVersion": "v1", "kind": "Namespace", "name": "serving"}, doc.Findings[0].Object)
+	for i, f := range doc.Findings {
+		assert.Equal(t, ev.Findings[i].Fingerprint(), f.Fingerprint, "the fingerprint of OTel events")
+	}
+	assert.Nil(t, doc.Findings[0].Location, "no location: no field")
+	assert.Equal(t, &auditor.Location{File: "jobs/train.yaml", Document: 2, Line: 9}, doc.Findings[1].Location)
+	assert.Contains(t, b.String(), "queue-name=<local-queue> & resubmit", "not HTML-escaped")
+
+	// json.Marshal of the report is the same contract.
+	m, err := json.Marshal(r)
+	require.NoError(t, err)
+	assert.JSONEq(t, b.String(), string(m))
 	assert.Equal(t, "critical", doc.Findings[2].Severity)
 	assert.True(t, doc.Summary.Failed, "two high findings at --fail-on high")
 	assert.Equal(t, 1, doc.Summary.Waived)
