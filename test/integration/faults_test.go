@@ -954,13 +954,19 @@ func TestFaultsEvidenceUnwritable(t *testing.T) {
 		a.stop(t, 20*time.Second)
 	}
 
-	// A path under a regular file: creating anything there fails with ENOTDIR, root or not.
+	// A path under a regular file: the daemon refuses it before anything starts, naming
+	// the flag, instead of logging a failed write every cycle; nothing is created.
 	t.Run("path inside a file", func(t *testing.T) {
 		parent := t.TempDir()
 		file := filepath.Join(parent, "not-a-directory")
 		require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
-		a := faultsStartAuditor(t, faultsAuditorOpts{args: []string{"--evidence-dir", filepath.Join(file, "evidence"), "--evidence-interval", "1s"}})
-		check(t, a, "not a directory")
+		cmd := exec.Command(binary, "run", "--kubeconfig", kubeconfig, "--listen-address", freeAddr(t), "--insecure-serving",
+			"--evidence-dir", filepath.Join(file, "evidence"), "--evidence-interval", "1s")
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		require.ErrorAs(t, err, &exit, "the daemon must refuse to start: %s", out)
+		require.Equal(t, 2, exit.ExitCode(), "%s", out)
+		require.Contains(t, string(out), "--evidence-dir: "+filepath.Join(file, "evidence")+" does not exist and "+file+" is not a directory")
 		entries, err := os.ReadDir(parent)
 		require.NoError(t, err)
 		require.Len(t, entries, 1, "nothing but the file")
