@@ -226,12 +226,26 @@ func writeOutput(path string, b []byte, out io.Writer) error {
 	return writeFileAtomic(path, b)
 }
 
+// writeFileAtomic writes b to a temporary file of its own beside path, then renames it:
+// a reader sees the old file or the new one, never half of one, and two writers of the
+// same path never share a temporary file.
 func writeFileAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	tmp := f.Name()
+	_, werr := f.Write(b)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr, os.Chmod(tmp, 0o644)); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
 }
 
 // maxEvidenceFile bounds the document evidence verify reads (the documents the auditor
