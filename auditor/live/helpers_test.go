@@ -23,6 +23,7 @@ type lockedDiscovery struct {
 	discovery.DiscoveryInterface
 	mu        sync.Mutex
 	resources []*metav1.APIResourceList
+	delay     time.Duration // a slow discovery (a large cluster, a loaded apiserver)
 }
 
 func (d *lockedDiscovery) set(r []*metav1.APIResourceList) {
@@ -32,6 +33,10 @@ func (d *lockedDiscovery) set(r []*metav1.APIResourceList) {
 }
 
 func (d *lockedDiscovery) ServerGroupsAndResources() ([]*metav1.APIGroup, []*metav1.APIResourceList, error) {
+	d.mu.Lock()
+	delay := d.delay
+	d.mu.Unlock()
+	time.Sleep(delay)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return nil, append([]*metav1.APIResourceList(nil), d.resources...), nil

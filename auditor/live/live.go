@@ -281,8 +281,10 @@ func (s *Source) Run(ctx context.Context) error {
 		f.Start(ctx.Done())
 		defer f.Shutdown()
 	}
-	s.started.Store(true)
+	// The first discovery registers the CRD kinds' informers before the source counts as
+	// started: Synced (and so WaitForSync) must not see only the built-in kinds.
 	s.discover(ctx)
+	s.started.Store(true)
 	s.discoveryLoop(ctx)
 	return nil
 }

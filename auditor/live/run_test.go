@@ -62,3 +62,26 @@ func TestEveryTypedKindIsWatched(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitForSyncCoversTheFirstDiscovery: a one-off snapshot taken right after
+// WaitForSync (scan without -f) holds the CRD kinds discovery shows, not only the
+// built-in ones.
+func TestWaitForSyncCoversTheFirstDiscovery(t *testing.T) {
+	for i := 0; i < 3; i++ {
+		src, _, dyn := newFakeSource(t, nil)
+		src.disc.(*lockedDiscovery).delay = 300 * time.Millisecond // discovery slower than the sync poll
+		wl := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "kueue.x-k8s.io/v1beta1", "kind": "Workload",
+			"metadata": map[string]any{"name": "w", "namespace": "team"},
+		}}
+		_, err := dyn.Resource(workloadGVR).Namespace("team").Create(context.Background(), wl, metav1.CreateOptions{})
+		require.NoError(t, err)
+		setServed(src, []*metav1.APIResourceList{{GroupVersion: "kueue.x-k8s.io/v1beta1", APIResources: []metav1.APIResource{{Name: "workloads", Namespaced: true, Kind: "Workload"}}}})
+		ctx := runSource(t, context.Background(), src)
+		require.NoError(t, src.WaitForSync(ctx))
+		s, err := src.Snapshot(time.Now())
+		require.NoError(t, err)
+		require.True(t, s.Visible(auditor.ResourceKueueWorkloads), "round %d: %v", i, s.AvailabilityOf(auditor.ResourceKueueWorkloads))
+		require.Len(t, s.CustomObjects("kueue.x-k8s.io", "Workload"), 1, "round %d", i)
+	}
+}

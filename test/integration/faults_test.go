@@ -966,7 +966,8 @@ func TestFaultsEvidenceUnwritable(t *testing.T) {
 		var exit *exec.ExitError
 		require.ErrorAs(t, err, &exit, "the daemon must refuse to start: %s", out)
 		require.Equal(t, 2, exit.ExitCode(), "%s", out)
-		require.Contains(t, string(out), "--evidence-dir: "+filepath.Join(file, "evidence")+" does not exist and "+file+" is not a directory")
+		require.Contains(t, string(out), "--evidence-dir: ")
+		require.Contains(t, string(out), "not a directory")
 		entries, err := os.ReadDir(parent)
 		require.NoError(t, err)
 		require.Len(t, entries, 1, "nothing but the file")
