@@ -162,13 +162,25 @@ func TestSourceRecordsChanges(t *testing.T) {
 	src.Changes()
 	_, err := cs.CoreV1().Pods("team").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "team"}}, metav1.CreateOptions{})
 	require.NoError(t, err)
+	// The informer updates its store before it notifies handlers: the change may be
+	// recorded a moment after a snapshot shows the pod, so collect until it is.
+	got := map[string]map[string]bool{}
+	full := false
 	require.Eventually(t, func() bool {
-		s, _ := src.Snapshot(time.Now())
-		return len(s.Pods) == 1
+		cs := src.Changes()
+		full = full || cs.Full
+		for res, nss := range cs.Objects {
+			if got[res] == nil {
+				got[res] = map[string]bool{}
+			}
+			for ns := range nss {
+				got[res][ns] = true
+			}
+		}
+		return got[auditor.ResourcePods]["team"]
 	}, 2*time.Second, 5*time.Millisecond)
-	cs1 := src.Changes()
-	assert.False(t, cs1.Full)
-	assert.Equal(t, map[string]map[string]bool{auditor.ResourcePods: {"team": true}}, cs1.Objects)
+	assert.False(t, full)
+	assert.Equal(t, map[string]map[string]bool{auditor.ResourcePods: {"team": true}}, got)
 	assert.Empty(t, src.Changes().Objects, "changes are drained")
 
 	setServed(src, []*metav1.APIResourceList{{GroupVersion: "kueue.x-k8s.io/v1beta1", APIResources: []metav1.APIResource{{Name: "workloads", Namespaced: true, Kind: "Workload"}}}})
