@@ -116,49 +116,15 @@ type Source struct {
 func Load(paths []string, stdin io.Reader, opts Options) ([]Source, error) {
 	r := newReader(opts)
 	var srcs []Source
-	var errs []error
-	read := func(name string, in io.Reader) error {
+	err := r.eachInput(paths, stdin, func(name string, in io.Reader) error {
 		b, err := io.ReadAll(budgetReader{r: in, reader: r})
 		if err != nil {
 			return &InputError{File: name, Err: err}
 		}
 		srcs = append(srcs, Source{Name: name, Data: b})
 		return nil
-	}
-	open := func(f string) error {
-		fh, err := fileinput.Open(f)
-		if err != nil {
-			return &InputError{File: f, Err: err}
-		}
-		defer fh.Close()
-		return read(f, fh)
-	}
-	for _, p := range paths {
-		var err error
-		if p == "-" {
-			err = read("<stdin>", stdin)
-		} else {
-			files, xerr := r.expand(p)
-			if xerr != nil {
-				errs = append(errs, &InputError{File: p, Err: xerr})
-				continue
-			}
-			for _, f := range files {
-				if err = open(f); err != nil && isBudget(err) {
-					break
-				} else if err != nil {
-					errs = append(errs, err)
-					err = nil
-				}
-			}
-		}
-		if err != nil {
-			if errs = append(errs, err); isBudget(err) {
-				break
-			}
-		}
-	}
-	return srcs, errors.Join(errs...)
+	})
+	return srcs, err
 }
 
 // DecodeSources decodes inputs Load read (evidence keeps their bytes to hash them), within the object budget of opts (their bytes
@@ -183,13 +149,33 @@ func DecodeSources(srcs []Source, opts Options) ([]Object, error) {
 // error wraps a *BudgetError.
 func ReadWith(paths []string, stdin io.Reader, opts Options) ([]Object, error) {
 	r := newReader(opts)
+	err := r.eachInput(paths, stdin, r.decode)
+	return r.objs, err
+}
+
+// eachInput hands fn every input of paths (a file, a directory walked for .yaml, .yml and
+// .json, or "-" for stdin), opening only regular files: a FIFO or a device would block
+// or never end. Errors are collected and returned joined; going over the budget stops
+// the walk.
+func (r *reader) eachInput(paths []string, stdin io.Reader, fn func(name string, in io.Reader) error) error {
 	var errs []error
+	use := func(name string, open func() (io.ReadCloser, error)) bool {
+		in, err := open()
+		if err != nil {
+			errs = append(errs, &InputError{File: name, Err: err})
+			return true
+		}
+		err = fn(name, in)
+		in.Close()
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return !isBudget(err)
+	}
 	for _, p := range paths {
 		if p == "-" {
-			if err := r.decode("<stdin>", stdin); err != nil {
-				if errs = append(errs, err); isBudget(err) {
-					break
-				}
+			if !use("<stdin>", func() (io.ReadCloser, error) { return io.NopCloser(stdin), nil }) {
+				break
 			}
 			continue
 		}
@@ -198,20 +184,17 @@ func ReadWith(paths []string, stdin io.Reader, opts Options) ([]Object, error) {
 			errs = append(errs, &InputError{File: p, Err: err})
 			continue
 		}
-		stop := false
+		more := true
 		for _, f := range files {
-			if err := r.readFile(f); err != nil {
-				if errs = append(errs, err); isBudget(err) {
-					stop = true
-					break
-				}
+			if more = use(f, func() (io.ReadCloser, error) { return fileinput.Open(f) }); !more {
+				break
 			}
 		}
-		if stop {
+		if !more {
 			break
 		}
 	}
-	return r.objs, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 func isBudget(err error) bool {
@@ -245,17 +228,6 @@ func (r *reader) warn(msg string) {
 	if r.opts.Warn != nil {
 		r.opts.Warn(msg)
 	}
-}
-
-// readFile opens a named file, refusing anything but a regular file: a FIFO or a
-// device would block or never end.
-func (r *reader) readFile(f string) error {
-	fh, err := fileinput.Open(f)
-	if err != nil {
-		return &InputError{File: f, Err: err}
-	}
-	defer fh.Close()
-	return r.decode(f, fh)
 }
 
 // budgetReader fails a read once the whole read has gone over its byte budget.

@@ -301,15 +301,16 @@ func runVerify(ctx context.Context, args []string, publicKey string, insecure bo
 	}
 	// Every document must be a readable regular file within the size bound before any
 	// is judged: a device or a FIFO is bad input (exit 2), not a failed verification.
-	for _, path := range files {
-		if _, err := fileinput.ReadFile(path, maxEvidenceFile); err != nil {
+	docs := make([][]byte, len(files))
+	for i, path := range files {
+		if docs[i], err = fileinput.ReadFile(path, maxEvidenceFile); err != nil {
 			return &exitError{code: 2, err: fmt.Errorf("%s: %w", path, err)}
 		}
 	}
 	var links []evidence.Link
 	failed := 0
-	for _, path := range files {
-		line, link, err := verifyFile(ctx, path, v)
+	for i, path := range files {
+		line, link, err := verifyFile(ctx, path, docs[i], v)
 		if err != nil {
 			failed++
 			fmt.Fprintf(out, "%s: verification FAILED: %v\n", path, err)
@@ -362,11 +363,7 @@ func evidenceFiles(args []string) ([]string, error) {
 	return files, nil
 }
 
-func verifyFile(ctx context.Context, path string, v *evidence.Verifier) (string, *evidence.Link, error) {
-	data, err := fileinput.ReadFile(path, maxEvidenceFile)
-	if err != nil {
-		return "", nil, err
-	}
+func verifyFile(ctx context.Context, path string, data []byte, v *evidence.Verifier) (string, *evidence.Link, error) {
 	if !evidence.IsEnvelope(data) {
 		var pub ed25519.PublicKey
 		if v != nil {
