@@ -25,6 +25,7 @@ func IngressOutsideAllowlist(cfg auditor.Config) auditor.Rule {
 			"Remove rules without `from`, `namespaceSelector: {}` and ipBlock peers: untrusted clients must go through LiteLLM.",
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceNetworkPolicies, auditor.ResourceAdminNetworkPolicies, auditor.ResourceBaselineAdminNetworkPolicies, auditor.ResourceClusterNetworkPolicies},
 		Scope:  auditor.ScopeNamespace, Subjects: b.protected, ReadsNamespaces: true,
+		Needs: []string{auditor.ResourceNetworkPolicies},
 	}
 	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result

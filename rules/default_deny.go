@@ -30,6 +30,7 @@ func DefaultDenyMissing(cfg auditor.Config) auditor.Rule {
 		// depend on them, so they are not an input that can make the rule inconclusive.
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceNetworkPolicies},
 		Scope:  auditor.ScopeNamespace, Subjects: b.protected,
+		Needs: []string{auditor.ResourceNamespaces, auditor.ResourceNetworkPolicies},
 	}
 	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result

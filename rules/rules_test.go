@@ -70,3 +70,13 @@ func TestNewRule(t *testing.T) {
 	assert.Equal(t, meta, r.Meta())
 	assert.Equal(t, []string{"0001-01-01 00:00:00 +0000 UTC"}, r.Evaluate(snapshottest.New()).Inconclusive)
 }
+
+// Needs are inputs the rule's silence rests on: each must be one it reads (Inputs), so
+// the live source's availability of it is reported too.
+func TestRuleNeedsAreInputs(t *testing.T) {
+	for _, m := range Catalogue() {
+		for _, n := range m.Needs {
+			assert.Contains(t, m.Inputs, n, "%s needs %s but does not declare it in Inputs", m.ID, n)
+		}
+	}
+}

@@ -21,6 +21,7 @@ func SelectorUnpinned(cfg auditor.Config) auditor.Rule {
 			"`namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: litellm}}` (or matchExpressions " +
 			"`{key: kubernetes.io/metadata.name, operator: In, values: [litellm, monitoring]}`), one value per trusted namespace.",
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceNetworkPolicies},
+		Needs:  []string{auditor.ResourceNetworkPolicies},
 	}
 	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result

@@ -63,8 +63,26 @@ func judge(r auditor.Rule, m auditor.RuleMeta, s *auditor.Snapshot) ([]string, a
 			inconclusive = append(inconclusive, msg)
 		}
 	}
+	if s.Offline() {
+		for _, in := range m.Needs {
+			if !s.Saw(in) {
+				inconclusive = append(inconclusive, NotSeen(in))
+			}
+		}
+	}
 	res := safeEvaluate(r, s)
 	return append(inconclusive, res.Inconclusive...), res
+}
+
+// NotSeen says that a scan's inputs held no object of a resource the rule needs, naming
+// the input (the prefix "not judged: no <Kind>" is part of the JSON contract's
+// inconclusive reasons).
+func NotSeen(resource string) string {
+	kind := resource
+	if r, ok := auditor.LookupResource(resource); ok {
+		kind = r.Kind
+	}
+	return fmt.Sprintf("not judged: no %s among the inputs (%s); add them to the scan or scan the live cluster", kind, resource)
 }
 
 func safeEvaluate(r auditor.Rule, s *auditor.Snapshot) (res auditor.Result) {
