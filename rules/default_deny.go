@@ -38,7 +38,7 @@ func DefaultDenyMissing(cfg auditor.Config) auditor.Rule {
 			res.Inconclusive = append(res.Inconclusive, "cannot judge isolation of "+strings.Join(b.protected, ", ")+": "+why)
 			return res
 		}
-		_, nsUnseen := inputs.Unseen(s, auditor.ResourceNamespaces)
+		nsUnseen := !s.Saw(auditor.ResourceNamespaces) // offline: none among the inputs
 		for _, ns := range b.protected {
 			policies := s.NetworkPoliciesIn(ns)
 			if s.Namespace(ns) == nil && len(policies) == 0 {

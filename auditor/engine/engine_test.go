@@ -115,7 +115,7 @@ func TestEvaluateControlStatus(t *testing.T) {
 				assert.Contains(t, ev.Inconclusive["panicking"][0], "rule failed on unexpected input")
 			}
 			if tc.seen != nil && len(tc.inconclusive) > 0 {
-				assert.Equal(t, []string{"not judged: no Namespace among the inputs (namespaces); add them to the scan or scan the live cluster"}, ev.Inconclusive["needs-namespaces"])
+				assert.Equal(t, []string{"no Namespace among the inputs (namespaces): add them to the scan or scan the live cluster"}, ev.Inconclusive["needs-namespaces"])
 			}
 		})
 	}

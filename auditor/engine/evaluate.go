@@ -75,14 +75,14 @@ func judge(r auditor.Rule, m auditor.RuleMeta, s *auditor.Snapshot) ([]string, a
 }
 
 // NotSeen says that a scan's inputs held no object of a resource the rule needs, naming
-// the input (the prefix "not judged: no <Kind>" is part of the JSON contract's
+// the input (the prefix "no <Kind> among the inputs" is part of the JSON contract's
 // inconclusive reasons).
 func NotSeen(resource string) string {
 	kind := resource
 	if r, ok := auditor.LookupResource(resource); ok {
 		kind = r.Kind
 	}
-	return fmt.Sprintf("not judged: no %s among the inputs (%s); add them to the scan or scan the live cluster", kind, resource)
+	return fmt.Sprintf("no %s among the inputs (%s): add them to the scan or scan the live cluster", kind, resource)
 }
 
 func safeEvaluate(r auditor.Rule, s *auditor.Snapshot) (res auditor.Result) {
