@@ -42,7 +42,7 @@ func TestKyvernoWebhook(t *testing.T) {
 		"healthy": {objs: []any{sr2Webhooks()}, failurePolicy: "Fail"},
 		"webhook configurations hidden": {objs: []any{sr2Webhooks(), sr2Unavailable(auditor.ResourceValidatingWebhookConfigurations, auditor.Forbidden)},
 			inconclusive: "Kyverno's webhook cannot be judged: validatingwebhookconfigurations.admissionregistration.k8s.io is forbidden"},
-		"offline, none among the inputs": {objs: []any{snapshottest.Offline()}, inconclusive: "no ValidatingWebhookConfiguration among the inputs"},
+		"offline, none among the inputs":                            {objs: []any{snapshottest.Offline()}, inconclusive: "no ValidatingWebhookConfiguration among the inputs"},
 		"live, synced and empty: Kyverno's configuration is absent": {ids: []string{"webhook-missing high"}, contains: "kyverno-resource-validating-webhook-cfg does not exist"},
 		"live, not synced yet": {objs: []any{sr2Unavailable(auditor.ResourceValidatingWebhookConfigurations, auditor.Pending)},
 			inconclusive: "validatingwebhookconfigurations.admissionregistration.k8s.io is pending"},
