@@ -25,6 +25,9 @@ func SelectorUnpinned(cfg auditor.Config) auditor.Rule {
 	}
 	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
+		if s.Offline() && !s.Saw(auditor.ResourceNamespaces) {
+			return res // judged at full severity by netpol-ingress-outside-allowlist
+		}
 		_, nsUnseen := inputs.Unseen(s, auditor.ResourceNamespaces)
 		namespaces := netpol.NamespacesFrom(s.Namespaces)
 		for _, ns := range b.protected {
