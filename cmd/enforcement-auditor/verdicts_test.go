@@ -116,3 +116,72 @@ func TestScanOfOneUnrelatedConfigMapProvesNothing(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &v))
 	assert.Equal(t, map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Unknown, auditor.SR2: auditor.Unknown, auditor.SR3: auditor.Unknown}, v.Controls)
 }
+
+// The exit status follows --fail-on (none: never on findings) and --fail-on-control, and
+// the table's last line says which, so a control line and the status never disagree
+// without a reason printed.
+func TestScanExitStatusForCI(t *testing.T) {
+	network := "../../examples/platform/10-sr1-network.yaml" // one critical finding; SR2 and SR3 unknown
+	cm := writeFile(t, t.TempDir(), "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app-settings, namespace: web}\n")
+	cases := map[string]struct {
+		args     []string
+		code     int
+		lastLine string
+	}{
+		"a critical finding fails at the default --fail-on high": {
+			args: []string{"-f", network}, code: 1,
+			lastLine: "exit status 1: 1 finding at or above --fail-on high"},
+		"--fail-on none: findings never fail, and the line says what is not proven": {
+			args: []string{"-f", network, "--fail-on", "none"}, code: 0,
+			lastLine: "exit status 0: --fail-on none, findings never fail the scan; SR1 violated, SR2 unknown, SR3 unknown do not fail the scan (--fail-on-control violated or unknown would)"},
+		"--fail-on-control violated fails on a violated control": {
+			args: []string{"-f", network, "--fail-on", "none", "--fail-on-control", "violated"}, code: 1,
+			lastLine: "exit status 1: SR1 violated (--fail-on-control violated)"},
+		"--fail-on-control unknown fails on unknown and violated controls": {
+			args: []string{"-f", network, "--fail-on", "none", "--fail-on-control", "unknown"}, code: 1,
+			lastLine: "exit status 1: SR1 violated, SR2 unknown, SR3 unknown (--fail-on-control unknown)"},
+		"both reasons are given": {
+			args: []string{"-f", network, "--fail-on-control", "violated"}, code: 1,
+			lastLine: "exit status 1: 1 finding at or above --fail-on high; SR1 violated (--fail-on-control violated)"},
+		"nothing proven, no finding: exit 0 says the unknown controls do not fail it": {
+			args: []string{"-f", cm}, code: 0,
+			lastLine: "exit status 0: no finding at or above --fail-on high; SR1 unknown, SR2 unknown, SR3 unknown do not fail the scan (--fail-on-control violated or unknown would)"},
+		"--fail-on-control violated passes unknown controls, saying so": {
+			args: []string{"-f", cm, "--fail-on-control", "violated"}, code: 0,
+			lastLine: "exit status 0: no finding at or above --fail-on high; SR1 unknown, SR2 unknown, SR3 unknown do not fail the scan (--fail-on-control unknown would)"},
+		"--fail-on-control unknown fails a scan that proves nothing": {
+			args: []string{"-f", cm, "--fail-on-control", "unknown"}, code: 1,
+			lastLine: "exit status 1: SR1 unknown, SR2 unknown, SR3 unknown (--fail-on-control unknown)"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			out, errOut, code := execute(t, "", append([]string{"scan"}, tc.args...)...)
+			require.Equal(t, tc.code, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+			lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+			assert.Equal(t, tc.lastLine, lines[len(lines)-1])
+
+			js, _, jcode := execute(t, "", append([]string{"scan", "-o", "json"}, tc.args...)...)
+			require.Equal(t, tc.code, jcode)
+			var rep struct {
+				Summary struct {
+					Failed        bool   `json:"failed"`
+					FailOn        string `json:"failOn"`
+					FailOnControl string `json:"failOnControl"`
+				} `json:"summary"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(js), &rep))
+			assert.Equal(t, tc.code == 1, rep.Summary.Failed)
+		})
+	}
+}
+
+func TestScanFailOnFlagsRejectUnknownValues(t *testing.T) {
+	cm := writeFile(t, t.TempDir(), "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+	_, errOut, code := execute(t, "", "scan", "-f", cm, "--fail-on-control", "enforced")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, `--fail-on-control: unknown value "enforced" (want violated, unknown or none)`)
+	_, errOut, code = execute(t, "", "scan", "-f", cm, "--fail-on", "never")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "--fail-on: ")
+	assert.Contains(t, errOut, "or none")
+}

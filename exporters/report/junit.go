@@ -73,7 +73,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 			case f.Severity >= r.failOn:
 				tc.Failure = &junitMessage{Message: f.Message, Type: f.Severity.String(), Body: detail}
 			default:
-				tc.SystemOut = fmt.Sprintf("%s (below --fail-on %s): %s", f.Severity, r.failOn, detail)
+				tc.SystemOut = fmt.Sprintf("%s (below --fail-on %s): %s", f.Severity, failOnName(r.failOn), detail)
 			}
 			s.add(tc)
 		}
