@@ -66,6 +66,9 @@ type Result struct {
 	Inconclusive []string
 	// Facts are measurements exported as gauges (see Fact).
 	Facts []Fact
+	// NotApplicable, when set, says why the rule's control does not apply to this
+	// snapshot (the control is then not-applicable unless a finding violates it).
+	NotApplicable string
 }
 
 // Rule is a pure function over a Snapshot: no client, no clock, no globals. Everything

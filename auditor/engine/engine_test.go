@@ -42,6 +42,12 @@ func TestEvaluateControlStatus(t *testing.T) {
 		eval: func(*auditor.Snapshot) auditor.Result { return auditor.Result{} }}
 	needsNamespaces := fakeRule{meta: auditor.RuleMeta{ID: "needs-namespaces", Control: auditor.SR1, Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceAdminNetworkPolicies}, Needs: []string{auditor.ResourceNamespaces}},
 		eval: func(*auditor.Snapshot) auditor.Result { return auditor.Result{} }}
+	notApplicable := func(c auditor.Control) auditor.Rule {
+		return fakeRule{meta: auditor.RuleMeta{ID: "scope-" + string(c), Control: c},
+			eval: func(*auditor.Snapshot) auditor.Result {
+				return auditor.Result{NotApplicable: string(c) + " is not claimed"}
+			}}
+	}
 
 	cases := map[string]struct {
 		rules        []auditor.Rule
@@ -93,6 +99,15 @@ func TestEvaluateControlStatus(t *testing.T) {
 			availability: map[string]auditor.Availability{auditor.ResourceNamespaces: {State: auditor.Synced}},
 			want:         map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Enforced, auditor.SR2: auditor.Enforced, auditor.SR3: auditor.Enforced},
 		},
+		"a control with nothing in scope and not claimed is not-applicable, even with a rule inconclusive": {
+			rules:        []auditor.Rule{notApplicable(auditor.SR3), panicking},
+			want:         map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Enforced, auditor.SR2: auditor.Enforced, auditor.SR3: auditor.NotApplicable},
+			inconclusive: []string{"panicking"},
+		},
+		"a violation wins over not-applicable": {
+			rules: []auditor.Rule{notApplicable(auditor.SR1), violating},
+			want:  map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Violated, auditor.SR2: auditor.Enforced, auditor.SR3: auditor.Enforced},
+		},
 		"live, a needed input not synced yet: unknown": {
 			rules:        []auditor.Rule{needsNamespaces},
 			availability: map[string]auditor.Availability{auditor.ResourceNamespaces: {State: auditor.Pending}},
@@ -111,7 +126,7 @@ func TestEvaluateControlStatus(t *testing.T) {
 				inc = append(inc, id)
 			}
 			assert.ElementsMatch(t, tc.inconclusive, inc)
-			if len(tc.inconclusive) > 0 && tc.inconclusive[0] == "panicking" {
+			if len(tc.inconclusive) > 0 && tc.inconclusive[0] == "panicking" && len(ev.Inconclusive["panicking"]) > 0 {
 				assert.Contains(t, ev.Inconclusive["panicking"][0], "rule failed on unexpected input")
 			}
 			if tc.seen != nil && len(tc.inconclusive) > 0 {

@@ -40,11 +40,17 @@ func evaluate(rules []auditor.Rule, s *auditor.Snapshot, maxWaiver time.Duration
 		if len(inconclusive) > 0 {
 			ev.Inconclusive[m.ID] = append(ev.Inconclusive[m.ID], inconclusive...)
 		}
+		if res.NotApplicable != "" {
+			if ev.NotApplicable == nil {
+				ev.NotApplicable = map[auditor.Control]string{}
+			}
+			ev.NotApplicable[m.Control] = res.NotApplicable
+		}
 	}
 	applyWaivers(ev.Findings, s, maxWaiver)
 	applyLocations(ev.Findings, s)
 	sort.SliceStable(ev.Findings, func(i, j int) bool { return auditor.Less(&ev.Findings[i], &ev.Findings[j]) })
-	ev.Controls = auditor.ControlStatus(rules, ev.Findings, ev.Inconclusive)
+	ev.Controls = auditor.ControlStatus(rules, ev.Findings, ev.Inconclusive, ev.NotApplicable)
 	return ev, facts
 }
 

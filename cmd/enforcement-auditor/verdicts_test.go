@@ -185,3 +185,29 @@ func TestScanFailOnFlagsRejectUnknownValues(t *testing.T) {
 	assert.Contains(t, errOut, "--fail-on: ")
 	assert.Contains(t, errOut, "or none")
 }
+
+// A control the configuration does not claim, with nothing in scope among the inputs, is
+// not-applicable in every output, and never fails the scan.
+func TestScanUnclaimedControlsAreNotApplicable(t *testing.T) {
+	dir := t.TempDir()
+	cm := writeFile(t, dir, "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app-settings, namespace: web}\n")
+	cfg := writeFile(t, dir, "auditor.yaml", "apiVersion: enforcement-auditor.llm-platform.io/v1alpha1\nkind: AuditorConfig\ncontrols: [SR1]\n")
+
+	js, errOut, code := execute(t, "", "scan", "-f", cm, "--config", cfg, "--fail-on-control", "unknown", "-o", "json")
+	require.Equal(t, 1, code, "SR1 is claimed and unknown: stderr %s", errOut)
+	var rep struct {
+		Controls      map[auditor.Control]auditor.ControlState `json:"controls"`
+		NotApplicable map[auditor.Control]string               `json:"notApplicable"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(js), &rep))
+	assert.Equal(t, map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Unknown, auditor.SR2: auditor.NotApplicable, auditor.SR3: auditor.NotApplicable}, rep.Controls)
+	assert.Contains(t, rep.NotApplicable[auditor.SR2], "SR2 is not claimed (config controls) and the inputs hold no Kueue-managed namespace")
+	assert.NotContains(t, rep.NotApplicable, auditor.SR1)
+
+	table, _, _ := execute(t, "", "scan", "-f", cm, "--config", cfg, "--fail-on-control", "unknown")
+	assert.Contains(t, table, "SR2  GPU quota: GPU pods cannot bypass Kueue  [NOT-APPLICABLE]\n  not applicable: SR2 is not claimed")
+	assert.True(t, strings.HasSuffix(table, "exit status 1: SR1 unknown (--fail-on-control unknown)\n"), table)
+
+	junit, _, _ := execute(t, "", "scan", "-f", cm, "--config", cfg, "-o", "junit")
+	assert.Contains(t, junit, `<skipped message="not applicable: SR3 is not claimed (config controls) and the inputs hold no LiteLLM proxy with profile prod"></skipped>`)
+}

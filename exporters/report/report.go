@@ -27,7 +27,9 @@ type Report struct {
 	Findings     []auditor.Finding                        `json:"findings"`
 	Controls     map[auditor.Control]auditor.ControlState `json:"controls"`
 	Inconclusive map[string][]string                      `json:"inconclusive,omitempty"`
-	Summary      Summary                                  `json:"summary"`
+	// NotApplicable says, per not-applicable control, why it does not apply.
+	NotApplicable map[auditor.Control]string `json:"notApplicable,omitempty"`
+	Summary       Summary                    `json:"summary"`
 
 	ruleControl map[string]auditor.Control
 	rules       []auditor.RuleMeta
@@ -141,13 +143,14 @@ func plural(n int, one, many string) string {
 func New(ev *auditor.Evaluation, failOn auditor.Severity, rules []auditor.RuleMeta) *Report {
 	r := &Report{
 		APIVersion: APIVersion, Kind: Kind,
-		Findings:     ev.Findings,
-		Controls:     ev.Controls,
-		Inconclusive: ev.Inconclusive,
-		Summary:      Summary{BySeverity: map[string]int{}, FailOn: failOnName(failOn)},
-		ruleControl:  map[string]auditor.Control{},
-		rules:        rules,
-		failOn:       failOn,
+		Findings:      ev.Findings,
+		Controls:      ev.Controls,
+		Inconclusive:  ev.Inconclusive,
+		NotApplicable: notApplicable(ev),
+		Summary:       Summary{BySeverity: map[string]int{}, FailOn: failOnName(failOn)},
+		ruleControl:   map[string]auditor.Control{},
+		rules:         rules,
+		failOn:        failOn,
 	}
 	for _, m := range rules {
 		r.ruleControl[m.ID] = m.Control
@@ -173,6 +176,20 @@ func New(ev *auditor.Evaluation, failOn auditor.Severity, rules []auditor.RuleMe
 	return r
 }
 
+// notApplicable keeps the reasons of the controls that are not-applicable.
+func notApplicable(ev *auditor.Evaluation) map[auditor.Control]string {
+	var out map[auditor.Control]string
+	for c, why := range ev.NotApplicable {
+		if ev.Controls[c] == auditor.NotApplicable {
+			if out == nil {
+				out = map[auditor.Control]string{}
+			}
+			out[c] = why
+		}
+	}
+	return out
+}
+
 // Finding is a finding as the JSON contract shows it: with its fingerprint, the
 // identifier OpenTelemetry events and SARIF results carry too.
 type Finding struct {
@@ -182,12 +199,13 @@ type Finding struct {
 
 // jsonReport is Report on the wire, field for field, its findings fingerprinted.
 type jsonReport struct {
-	APIVersion   string                                   `json:"apiVersion"`
-	Kind         string                                   `json:"kind"`
-	Findings     []Finding                                `json:"findings"`
-	Controls     map[auditor.Control]auditor.ControlState `json:"controls"`
-	Inconclusive map[string][]string                      `json:"inconclusive,omitempty"`
-	Summary      Summary                                  `json:"summary"`
+	APIVersion    string                                   `json:"apiVersion"`
+	Kind          string                                   `json:"kind"`
+	Findings      []Finding                                `json:"findings"`
+	Controls      map[auditor.Control]auditor.ControlState `json:"controls"`
+	Inconclusive  map[string][]string                      `json:"inconclusive,omitempty"`
+	NotApplicable map[auditor.Control]string               `json:"notApplicable,omitempty"`
+	Summary       Summary                                  `json:"summary"`
 }
 
 // MarshalJSON writes the contract: every finding with its fingerprint.
@@ -207,7 +225,7 @@ func (r *Report) encode(w io.Writer, indent string) error {
 	out := jsonReport{
 		APIVersion: r.APIVersion, Kind: r.Kind,
 		Findings: make([]Finding, len(r.Findings)),
-		Controls: r.Controls, Inconclusive: r.Inconclusive, Summary: r.Summary,
+		Controls: r.Controls, Inconclusive: r.Inconclusive, NotApplicable: r.NotApplicable, Summary: r.Summary,
 	}
 	for i, f := range r.Findings {
 		out.Findings[i] = Finding{Finding: f, Fingerprint: f.Fingerprint()}
@@ -231,6 +249,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	for _, c := range auditor.Controls {
 		state := r.Controls[c]
 		fmt.Fprintf(bw, "%s  %s  [%s]\n", c, controlTitles[c], strings.ToUpper(string(state)))
+		if why := r.NotApplicable[c]; why != "" && state == auditor.NotApplicable {
+			fmt.Fprintf(bw, "  not applicable: %s\n", why)
+		}
 		var fs []auditor.Finding
 		for _, f := range r.Findings {
 			if f.Control == c {
