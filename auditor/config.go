@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +30,11 @@ const (
 type Config struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
+
+	// Controls are the controls the platform claims (default: all three). A claimed
+	// control with nothing in scope is a finding live and unknown in a scan, never
+	// vacuously enforced; a control not claimed is not-applicable when nothing is in scope.
+	Controls []Control `json:"controls"`
 
 	SR1 SR1Config `json:"sr1"`
 	SR2 SR2Config `json:"sr2"`
@@ -88,11 +94,15 @@ type WaiverConfig struct {
 	MaxDuration metav1.Duration `json:"maxDuration"`
 }
 
+// Claims reports whether the platform claims the control (Controls).
+func (c Config) Claims(ctl Control) bool { return slices.Contains(c.Controls, ctl) }
+
 // DefaultConfig returns the platform's design.
 func DefaultConfig() Config {
 	return Config{
 		APIVersion: ConfigAPIVersion,
 		Kind:       ConfigKind,
+		Controls:   append([]Control(nil), Controls...),
 		SR1: SR1Config{
 			ProtectedNamespaces: []string{"serving", "inference"},
 			TrustedNamespaces:   []string{"litellm", "inference", "agentgateway-system", "monitoring"},
@@ -232,6 +242,16 @@ func (c *Config) Validate() error {
 				errs = append(errs, fmt.Errorf("%s[%d]: %q is not a namespace name: %s", field, i, n, strings.Join(msgs, "; ")))
 			}
 		}
+	}
+	claimed := map[Control]bool{}
+	for i, ctl := range c.Controls {
+		switch {
+		case !slices.Contains(Controls, ctl):
+			errs = append(errs, fmt.Errorf("controls[%d]: %q is not a control (want SR1, SR2 or SR3)", i, ctl))
+		case claimed[ctl]:
+			errs = append(errs, fmt.Errorf("controls[%d]: %s given twice", i, ctl))
+		}
+		claimed[ctl] = true
 	}
 	checkNames("sr1.protectedNamespaces", c.SR1.ProtectedNamespaces, true)
 	checkNames("sr1.trustedNamespaces", c.SR1.TrustedNamespaces, false)

@@ -32,7 +32,28 @@ func TestLoadConfig(t *testing.T) {
 				assert.Equal(t, []string{"require-kueue-queue-name"}, c.SR2.GatePolicyNames)
 				assert.Equal(t, "llm-platform/profile", c.SR3.ProfileLabel)
 				assert.Equal(t, []string{"prod"}, c.SR3.ProdProfiles)
+				assert.Equal(t, []Control{SR1, SR2, SR3}, c.Controls, "every control is claimed by default")
 			},
+		},
+		"claimed controls replace the default list": {
+			file: header + "controls: [SR1, SR3]\n",
+			check: func(t *testing.T, c Config) {
+				assert.True(t, c.Claims(SR1))
+				assert.False(t, c.Claims(SR2))
+				assert.True(t, c.Claims(SR3))
+			},
+		},
+		"no control claimed": {
+			file:  header + "controls: []\n",
+			check: func(t *testing.T, c Config) { assert.False(t, c.Claims(SR1)) },
+		},
+		"an unknown control is named": {
+			file:    header + "controls: [SR1, SR4]\n",
+			wantErr: `controls[1]: "SR4" is not a control (want SR1, SR2 or SR3)`,
+		},
+		"a control claimed twice": {
+			file:    header + "controls: [SR2, SR2]\n",
+			wantErr: "controls[1]: SR2 given twice",
 		},
 		"partial file keeps other defaults": {
 			file: header + "sr1:\n  protectedNamespaces: [vllm]\n",

@@ -12,10 +12,14 @@ const (
 	Enforced ControlState = "enforced"
 	Violated ControlState = "violated"
 	Unknown  ControlState = "unknown"
+	// NotApplicable: the cluster holds nothing the control covers (no protected
+	// namespace, no Kueue-managed namespace, no LiteLLM prod proxy) and the configuration
+	// does not claim it (Config.Controls). A claimed control is never not-applicable.
+	NotApplicable ControlState = "not-applicable"
 )
 
 // ControlStates lists the states in display order.
-var ControlStates = []ControlState{Enforced, Violated, Unknown}
+var ControlStates = []ControlState{Enforced, Violated, Unknown, NotApplicable}
 
 // Evaluation is the outcome of running every rule once over a snapshot.
 type Evaluation struct {
@@ -24,7 +28,10 @@ type Evaluation struct {
 	Findings []Finding
 	// Inconclusive maps a rule ID to why it could not fully judge.
 	Inconclusive map[string][]string
-	Controls     map[Control]ControlState
+	// NotApplicable maps a control to why it does not apply (see NotApplicable); nil
+	// when every control applies.
+	NotApplicable map[Control]string
+	Controls      map[Control]ControlState
 	// Facts are the rules' measurements, in rule order.
 	Facts []Fact
 	// Snapshot is the input the evaluation judged (read-only). After an incremental
@@ -50,13 +57,21 @@ type ChangeSet struct {
 }
 
 // ControlStatus derives each control's state: violated when a finding at or above
-// medium severity counts against it, else unknown when a rule could not judge, else
-// enforced. Waived findings do not count as violations.
-func ControlStatus(rules []Rule, findings []Finding, inconclusive map[string][]string) map[Control]ControlState {
+// medium severity counts against it, else not-applicable when a rule said the control
+// does not apply, else unknown when a rule could not judge, else enforced. Waived
+// findings do not count as violations.
+func ControlStatus(rules []Rule, findings []Finding, inconclusive map[string][]string, notApplicable map[Control]string) map[Control]ControlState {
 	out := map[Control]ControlState{}
 	for _, c := range Controls {
 		out[c] = Enforced
 	}
+	defer func() {
+		for c, why := range notApplicable {
+			if why != "" && out[c] != Violated {
+				out[c] = NotApplicable
+			}
+		}
+	}()
 	for _, r := range rules {
 		m := r.Meta()
 		if len(inconclusive[m.ID]) > 0 && out[m.Control] == Enforced {

@@ -14,6 +14,11 @@ type RuleMeta struct {
 	// it to tell when the rule cannot judge (an input not served or forbidden) and the
 	// evidence writer to list what was inspected.
 	Inputs []string
+	// Needs lists the Inputs the rule's silence rests on: when one was not seen
+	// (Snapshot.Saw: offline, no object of the kind among the inputs), the rule has not
+	// judged and its control is not `enforced` but `unknown`, naming the input. An input
+	// left out may only add findings or detail (an AdminNetworkPolicy, a pod's owner).
+	Needs []string
 	// Pods says which pods the rule reads whole; nil when it reads none. The live
 	// source keeps whole only the pods some configured rule wants (PodsRead) and caches
 	// the others as stubs no snapshot shows, so a rule that reads pods must say which.
@@ -61,6 +66,9 @@ type Result struct {
 	Inconclusive []string
 	// Facts are measurements exported as gauges (see Fact).
 	Facts []Fact
+	// NotApplicable, when set, says why the rule's control does not apply to this
+	// snapshot (the control is then not-applicable unless a finding violates it).
+	NotApplicable string
 }
 
 // Rule is a pure function over a Snapshot: no client, no clock, no globals. Everything

@@ -93,6 +93,11 @@ type Snapshot struct {
 	// nil for the live source. Findings on an object carry its location.
 	Locations map[ObjectKey]Location
 
+	// Seen, set by the manifests source only, holds the resources of which at least one
+	// object was among the inputs: a scan sees only what it is given, so a kind absent
+	// from it is unknown, not empty (see Saw). Nil for the live source.
+	Seen map[string]bool
+
 	nsByName  map[string]*corev1.Namespace
 	podsByNS  map[string][]*corev1.Pod
 	npByNS    map[string][]*networkingv1.NetworkPolicy
@@ -213,6 +218,24 @@ func (s *Snapshot) AvailabilityOf(resource string) Availability {
 	}
 	return Availability{State: Synced}
 }
+
+// Saw reports whether the snapshot's objects of the resource are knowledge: live, its
+// cache synced (a synced, empty list says there is none) or the API server does not
+// serve it (there is none); offline, at least one object of the kind was among the
+// inputs.
+func (s *Snapshot) Saw(resource string) bool {
+	if s.Seen != nil {
+		return s.Seen[resource]
+	}
+	switch s.AvailabilityOf(resource).State {
+	case Synced, NotServed:
+		return true
+	}
+	return false
+}
+
+// Offline reports whether the snapshot was read from manifests (see Seen).
+func (s *Snapshot) Offline() bool { return s.Seen != nil }
 
 // Visible reports whether the resource's objects can be trusted to be complete.
 func (s *Snapshot) Visible(resource string) bool { return s.AvailabilityOf(resource).State == Synced }

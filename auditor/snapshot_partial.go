@@ -23,6 +23,7 @@ func (s *Snapshot) Restrict(namespaces []string) *Snapshot {
 		AdmissionProbes: s.AdmissionProbes,
 		Availability:    s.Availability,
 		Locations:       s.Locations,
+		Seen:            s.Seen,
 	}
 	for _, r := range slots() {
 		r.store.restrict(r, out, s, keep)
@@ -77,6 +78,7 @@ func (s *Snapshot) WithNamespaces(part *Snapshot, namespaces []string) *Snapshot
 		AdmissionProbes: s.AdmissionProbes,
 		Availability:    part.Availability,
 		Locations:       part.Locations,
+		Seen:            part.Seen,
 		Custom:          make(map[schema.GroupKind][]*unstructured.Unstructured, len(s.Custom)+len(part.Custom)),
 		lazy:            &lazyIndex{},
 		groups:          g,

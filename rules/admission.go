@@ -33,6 +33,7 @@ func GPUPodNotAdmitted(cfg auditor.Config) auditor.Rule {
 			"and include the namespace in managedJobsNamespaceSelector; delete the pod so it is recreated under Kueue admission; " +
 			"check `kubectl get workloads -n <ns>` for its Workload and why it is not Admitted.",
 		Inputs: append(append([]string(nil), gpuPodInputs...), auditor.ResourceKueueWorkloads),
+		Needs:  []string{auditor.ResourceNamespaces, auditor.ResourcePods},
 		Scope:  auditor.ScopeNamespace,
 	}
 	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {

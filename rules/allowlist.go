@@ -25,6 +25,7 @@ func IngressOutsideAllowlist(cfg auditor.Config) auditor.Rule {
 			"Remove rules without `from`, `namespaceSelector: {}` and ipBlock peers: untrusted clients must go through LiteLLM.",
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceNetworkPolicies, auditor.ResourceAdminNetworkPolicies, auditor.ResourceBaselineAdminNetworkPolicies, auditor.ResourceClusterNetworkPolicies},
 		Scope:  auditor.ScopeNamespace, Subjects: b.protected, ReadsNamespaces: true,
+		Needs: []string{auditor.ResourceNetworkPolicies},
 	}
 	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
@@ -32,6 +33,8 @@ func IngressOutsideAllowlist(cfg auditor.Config) auditor.Rule {
 			res.Inconclusive = append(res.Inconclusive, "cannot read the NetworkPolicies of "+strings.Join(b.protected, ", ")+": "+why)
 		}
 		nsWhy, nsUnseen := inputs.Unseen(s, auditor.ResourceNamespaces)
+		// Offline without Namespace objects, a selector is judged on its own terms.
+		unresolved := s.Offline() && !s.Saw(auditor.ResourceNamespaces)
 		namespaces := netpol.NamespacesFrom(s.Namespaces)
 		skippedSelectors := 0
 		for _, ns := range b.protected {
@@ -44,6 +47,12 @@ func IngressOutsideAllowlist(cfg auditor.Config) auditor.Rule {
 						case netpol.Invalid:
 							res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("NetworkPolicy %s/%s spec.ingress[%d].%v (the API server rejects such a policy)", p.Namespace, p.Name, i, peer.Err))
 						case netpol.NamespaceSelector:
+							if unresolved {
+								if d := b.unresolvedSources(ns, peer); d != "" {
+									admits = append(admits, d)
+								}
+								continue
+							}
 							if nsUnseen {
 								skippedSelectors++
 								continue
@@ -104,6 +113,26 @@ func (b budgetPath) peerSources(dst string, peer netpol.Peer) string {
 			except = " except " + strings.Join(peer.Except, ", ")
 		}
 		return fmt.Sprintf("CIDR %s%s (%s.ipBlock; pod, node and external addresses can fall inside it)", peer.CIDR, except, peer.Field)
+	}
+	return ""
+}
+
+// unresolvedSources judges a namespaceSelector peer without the Namespace objects (a scan
+// that holds none): pinned by kubernetes.io/metadata.name to trusted names it admits
+// nothing untrusted; otherwise it may admit any namespace, at full severity.
+func (b budgetPath) unresolvedSources(dst string, peer netpol.Peer) string {
+	and := ""
+	if peer.PodSelector != nil {
+		and = " AND podSelector " + netpol.SelectorString(peer.PodSelector)
+	}
+	sel := netpol.SelectorString(peer.NamespaceSelector)
+	names, pinned := netpol.PinnedNames(peer.NamespaceSelector)
+	if !pinned {
+		return fmt.Sprintf("any namespace carrying these labels (%s.namespaceSelector %s%s does not pin %s to trusted names; "+
+			"which namespaces it matches could not be resolved: no Namespace among the inputs)", peer.Field, sel, and, "kubernetes.io/metadata.name")
+	}
+	if bad := b.untrusted(dst, names); len(bad) > 0 {
+		return fmt.Sprintf("namespaces %s (%s.namespaceSelector %s%s)", joinBounded(bad, 10), peer.Field, sel, and)
 	}
 	return ""
 }

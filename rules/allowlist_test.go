@@ -129,6 +129,23 @@ func TestIngressOutsideAllowlist(t *testing.T) {
 			want:     []string{"netpol-ingress-outside-allowlist|NetworkPolicy|serving|bad|ingress[0] critical"},
 			contains: []string{"CIDR 0.0.0.0/0"}, inconclusive: true,
 		},
+		"offline without Namespace objects: an unpinned selector is judged at full severity": {
+			objs: []any{snapshottest.Offline(), netPol("serving", "sel", ingressRule(fromNamespaces(sr1Sel("llm-platform/team", "search"))))},
+			want: []string{"netpol-ingress-outside-allowlist|NetworkPolicy|serving|sel|ingress[0] critical"},
+			contains: []string{"any namespace carrying these labels (from[0].namespaceSelector {llm-platform/team=search} does not pin kubernetes.io/metadata.name to trusted names",
+				"could not be resolved: no Namespace among the inputs"},
+		},
+		"offline without Namespace objects: a selector pinned to trusted names admits nothing untrusted": {
+			objs: []any{snapshottest.Offline(), netPol("serving", "sel", ingressRule(fromNamespaces(pinnedNS("litellm")), fromNamespaces(pinnedNS("serving"))))},
+		},
+		"offline without Namespace objects: a selector pinned to an untrusted name is named": {
+			objs:     []any{snapshottest.Offline(), netPol("serving", "sel", ingressRule(fromNamespaces(pinnedNS("team-search"))))},
+			want:     []string{"netpol-ingress-outside-allowlist|NetworkPolicy|serving|sel|ingress[0] critical"},
+			contains: []string{"namespaces team-search (from[0].namespaceSelector {kubernetes.io/metadata.name=team-search})"},
+		},
+		"offline with Namespace objects: selectors resolved against them": {
+			objs: []any{snapshottest.Offline(), sr1Platform(), netPol("serving", "sel", ingressRule(fromNamespaces(sr1Sel("llm-platform/profile", "prod"))))},
+		},
 		"namespaces forbidden: selectors skipped, open rules still found": {
 			objs: []any{sr1Forbidden(auditor.ResourceNamespaces),
 				netPol("serving", "sel", ingressRule(fromNamespaces(sr1Sel("llm-platform/team", "search")))), netPol("serving", "open", ingressRule())},

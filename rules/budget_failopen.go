@@ -19,6 +19,7 @@ func BudgetFailOpenInProd(cfg auditor.Config) auditor.Rule {
 		Remediation: "Set general_settings.allow_requests_on_db_unavailable: false in the prod LiteLLM config (or remove it: the default is false), " +
 			"make sure no os.environ/ variable behind it resolves to \"true\", and roll the Deployment so the proxy reloads its config.",
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceConfigMaps, auditor.ResourceDeployments},
+		Needs:  []string{auditor.ResourceConfigMaps, auditor.ResourceDeployments},
 	}
 	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result

@@ -30,6 +30,7 @@ func DefaultDenyMissing(cfg auditor.Config) auditor.Rule {
 		// depend on them, so they are not an input that can make the rule inconclusive.
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceNetworkPolicies},
 		Scope:  auditor.ScopeNamespace, Subjects: b.protected,
+		Needs: []string{auditor.ResourceNamespaces, auditor.ResourceNetworkPolicies},
 	}
 	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
@@ -37,7 +38,7 @@ func DefaultDenyMissing(cfg auditor.Config) auditor.Rule {
 			res.Inconclusive = append(res.Inconclusive, "cannot judge isolation of "+strings.Join(b.protected, ", ")+": "+why)
 			return res
 		}
-		_, nsUnseen := inputs.Unseen(s, auditor.ResourceNamespaces)
+		nsUnseen := !s.Saw(auditor.ResourceNamespaces) // offline: none among the inputs
 		for _, ns := range b.protected {
 			policies := s.NetworkPoliciesIn(ns)
 			if s.Namespace(ns) == nil && len(policies) == 0 {

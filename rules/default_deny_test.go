@@ -66,6 +66,14 @@ func TestDefaultDenyMissing(t *testing.T) {
 			objs: []any{sr1NS("inference"), netPol("inference", "d"), netPol("serving", "only-vllm", withPodSel("app", "vllm"))},
 			want: []string{"netpol-default-deny-missing|Namespace||serving high"},
 		},
+		"offline, no Namespace among the inputs: absence is not reported": {
+			objs: []any{snapshottest.Offline(), netPol("inference", "d")},
+		},
+		"offline, a Namespace among the inputs: a missing protected one is reported": {
+			objs:     []any{snapshottest.Offline(), sr1NS("inference"), netPol("inference", "d")},
+			want:     []string{"netpol-default-deny-missing|Namespace||serving info"},
+			contains: []string{"protected namespace serving does not exist"},
+		},
 		"namespaces forbidden: absence is not reported": {
 			objs: []any{sr1Forbidden(auditor.ResourceNamespaces), netPol("inference", "d")},
 		},

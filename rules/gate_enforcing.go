@@ -46,6 +46,7 @@ func GPUGatePolicyNotEnforcing(cfg auditor.Config) auditor.Rule {
 			"(ValidatingAdmissionPolicy binding), a match covering Pods in every managed namespace, a check naming every GPU resource, " +
 			"failurePolicy Fail, and a healthy Kyverno webhook.",
 		Inputs: append([]string{auditor.ResourceNamespaces, auditor.ResourceValidatingWebhookConfigurations, auditor.ResourceLeases, auditor.ResourceConfigMaps}, gateInputs...),
+		Needs:  []string{auditor.ResourceNamespaces},
 	}
 	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result

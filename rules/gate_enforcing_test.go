@@ -295,8 +295,13 @@ func TestGPUGatePolicyNotEnforcingClusterPolicy(t *testing.T) {
 		},
 		"no webhook configuration among the inputs (offline)": {
 			policy:       sr2Policy(t),
-			objs:         []any{},
+			objs:         []any{snapshottest.Offline(), sr2Lease(time.Second)},
 			inconclusive: true,
+		},
+		"live, the webhook configurations synced and empty: Kyverno's is absent": {
+			policy: sr2Policy(t),
+			objs:   []any{sr2Lease(time.Second)},
+			want:   []string{cp + "#webhook-missing high"},
 		},
 		"webhook configurations forbidden": {
 			policy:       sr2Policy(t),

@@ -27,7 +27,7 @@ func (c gateChecker) kyvernoWebhook(s *auditor.Snapshot, v *gateVerdict, what, h
 		v.Inconclusive = append(v.Inconclusive, fmt.Sprintf("Kyverno's webhook cannot be judged: %s is %s", auditor.ResourceValidatingWebhookConfigurations, a.State))
 		return
 	}
-	if len(s.ValidatingWebhookConfigurations) == 0 {
+	if !s.Saw(auditor.ResourceValidatingWebhookConfigurations) { // offline, none among the inputs; live, a synced empty list is knowledge
 		v.Inconclusive = append(v.Inconclusive, fmt.Sprintf("Kyverno's webhook cannot be judged: no ValidatingWebhookConfiguration among the inputs (Kyverno creates %s at run time)", kyverno.ResourceWebhookConfig))
 		return
 	}

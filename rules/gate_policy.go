@@ -92,6 +92,7 @@ func GPUGatePolicyMissing(cfg auditor.Config) auditor.Rule {
 			"ValidatingAdmissionPolicy of that name together with a ValidatingAdmissionPolicyBinding with validationActions [Deny].",
 			first, cfg.SR2.QueueNameLabel),
 		Inputs: append([]string{auditor.ResourceNamespaces}, gateInputs...),
+		Needs:  []string{auditor.ResourceNamespaces},
 	}
 	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result

@@ -22,6 +22,7 @@ func GPUPodMissingQueueName(cfg auditor.Config) auditor.Rule {
 			"so Kueue admits it against quota; delete the running pod; then check why the admission gate %s let it in.",
 			label, strings.Join(cfg.SR2.GatePolicyNames, ", ")),
 		Inputs: gpuPodInputs,
+		Needs:  []string{auditor.ResourceNamespaces, auditor.ResourcePods},
 		Scope:  auditor.ScopeNamespace,
 	}
 	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {

@@ -62,6 +62,7 @@ func sr1Rules(cfg auditor.Config) []auditor.Rule {
 		CNINotEnforcing(cfg),
 		CNIUnknown(cfg),
 		ServingReachableFromUntrusted(cfg),
+		ProtectedNamespaceAbsent(cfg),
 	}
 }
 
@@ -73,6 +74,7 @@ func sr2Rules(cfg auditor.Config) []auditor.Rule {
 		GPUGatePolicyMissing(cfg),
 		GPUGatePolicyNotEnforcing(cfg),
 		GPUGateBypassed(cfg),
+		KueueManagedNamespaceAbsent(cfg),
 	}
 }
 
@@ -84,5 +86,6 @@ func sr3Rules(cfg auditor.Config) []auditor.Rule {
 		BudgetDBNotHAInProd(cfg),
 		BudgetCacheNotRedisInProd(cfg),
 		LiteLLMConfigUnparseable(cfg),
+		LiteLLMProdAbsent(cfg),
 	}
 }

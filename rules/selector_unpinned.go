@@ -21,9 +21,13 @@ func SelectorUnpinned(cfg auditor.Config) auditor.Rule {
 			"`namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: litellm}}` (or matchExpressions " +
 			"`{key: kubernetes.io/metadata.name, operator: In, values: [litellm, monitoring]}`), one value per trusted namespace.",
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceNetworkPolicies},
+		Needs:  []string{auditor.ResourceNetworkPolicies},
 	}
 	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
+		if s.Offline() && !s.Saw(auditor.ResourceNamespaces) {
+			return res // judged at full severity by netpol-ingress-outside-allowlist
+		}
 		_, nsUnseen := inputs.Unseen(s, auditor.ResourceNamespaces)
 		namespaces := netpol.NamespacesFrom(s.Namespaces)
 		for _, ns := range b.protected {

@@ -32,6 +32,14 @@ func TestSelectorUnpinned(t *testing.T) {
 			want:     []string{"netpol-selector-unpinned|NetworkPolicy|inference|nothing|ingress[0].from[0] medium"},
 			contains: []string{"it matches no namespace today"},
 		},
+		"offline without Namespace objects: left to the allow-list rule at full severity": {
+			objs: []any{snapshottest.Offline(), netPol("inference", "nothing", ingressRule(fromNamespaces(sr1Sel("team", "gateway"))))},
+		},
+		"offline with Namespace objects: judged against them": {
+			objs:     []any{snapshottest.Offline(), sr1Platform(), netPol("inference", "nothing", ingressRule(fromNamespaces(sr1Sel("team", "gateway"))))},
+			want:     []string{"netpol-selector-unpinned|NetworkPolicy|inference|nothing|ingress[0].from[0] medium"},
+			contains: []string{"it matches no namespace today"},
+		},
 		"pinned by matchLabels": {
 			objs: []any{sr1Platform(), netPol("serving", "ok", ingressRule(networkingv1.NetworkPolicyPeer{NamespaceSelector: pinnedNS("litellm"), PodSelector: sr1Sel("app", "litellm")}))},
 		},

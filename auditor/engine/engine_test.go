@@ -40,10 +40,19 @@ func TestEvaluateControlStatus(t *testing.T) {
 		eval: func(*auditor.Snapshot) auditor.Result { return auditor.Result{} }}
 	notServedInput := fakeRule{meta: auditor.RuleMeta{ID: "not-served", Control: auditor.SR3, Inputs: []string{auditor.ResourceCNPGClusters}},
 		eval: func(*auditor.Snapshot) auditor.Result { return auditor.Result{} }}
+	needsNamespaces := fakeRule{meta: auditor.RuleMeta{ID: "needs-namespaces", Control: auditor.SR1, Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceAdminNetworkPolicies}, Needs: []string{auditor.ResourceNamespaces}},
+		eval: func(*auditor.Snapshot) auditor.Result { return auditor.Result{} }}
+	notApplicable := func(c auditor.Control) auditor.Rule {
+		return fakeRule{meta: auditor.RuleMeta{ID: "scope-" + string(c), Control: c},
+			eval: func(*auditor.Snapshot) auditor.Result {
+				return auditor.Result{NotApplicable: string(c) + " is not claimed"}
+			}}
+	}
 
 	cases := map[string]struct {
 		rules        []auditor.Rule
 		availability map[string]auditor.Availability
+		seen         map[string]bool // offline snapshots only
 		want         map[auditor.Control]auditor.ControlState
 		inconclusive []string
 	}{
@@ -74,10 +83,41 @@ func TestEvaluateControlStatus(t *testing.T) {
 			availability: map[string]auditor.Availability{auditor.ResourceCNPGClusters: {State: auditor.NotServed}},
 			want:         map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Enforced, auditor.SR2: auditor.Enforced, auditor.SR3: auditor.Enforced},
 		},
+		"offline, a needed input absent from the inputs: unknown, naming it": {
+			rules:        []auditor.Rule{needsNamespaces},
+			seen:         map[string]bool{auditor.ResourceNetworkPolicies: true},
+			want:         map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Unknown, auditor.SR2: auditor.Enforced, auditor.SR3: auditor.Enforced},
+			inconclusive: []string{"needs-namespaces"},
+		},
+		"offline, the needed input among the inputs, an optional one absent: enforced": {
+			rules: []auditor.Rule{needsNamespaces},
+			seen:  map[string]bool{auditor.ResourceNamespaces: true},
+			want:  map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Enforced, auditor.SR2: auditor.Enforced, auditor.SR3: auditor.Enforced},
+		},
+		"live, a synced empty list of a needed input is knowledge: enforced": {
+			rules:        []auditor.Rule{needsNamespaces},
+			availability: map[string]auditor.Availability{auditor.ResourceNamespaces: {State: auditor.Synced}},
+			want:         map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Enforced, auditor.SR2: auditor.Enforced, auditor.SR3: auditor.Enforced},
+		},
+		"a control with nothing in scope and not claimed is not-applicable, even with a rule inconclusive": {
+			rules:        []auditor.Rule{notApplicable(auditor.SR3), panicking},
+			want:         map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Enforced, auditor.SR2: auditor.Enforced, auditor.SR3: auditor.NotApplicable},
+			inconclusive: []string{"panicking"},
+		},
+		"a violation wins over not-applicable": {
+			rules: []auditor.Rule{notApplicable(auditor.SR1), violating},
+			want:  map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Violated, auditor.SR2: auditor.Enforced, auditor.SR3: auditor.Enforced},
+		},
+		"live, a needed input not synced yet: unknown": {
+			rules:        []auditor.Rule{needsNamespaces},
+			availability: map[string]auditor.Availability{auditor.ResourceNamespaces: {State: auditor.Pending}},
+			want:         map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Unknown, auditor.SR2: auditor.Enforced, auditor.SR3: auditor.Enforced},
+			inconclusive: []string{"needs-namespaces"},
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			s := &auditor.Snapshot{Availability: tc.availability}
+			s := &auditor.Snapshot{Availability: tc.availability, Seen: tc.seen}
 			s.Index()
 			ev := Evaluate(tc.rules, s, 0)
 			assert.Equal(t, tc.want, ev.Controls)
@@ -86,8 +126,11 @@ func TestEvaluateControlStatus(t *testing.T) {
 				inc = append(inc, id)
 			}
 			assert.ElementsMatch(t, tc.inconclusive, inc)
-			if len(tc.inconclusive) > 0 && tc.inconclusive[0] == "panicking" {
+			if len(tc.inconclusive) > 0 && tc.inconclusive[0] == "panicking" && len(ev.Inconclusive["panicking"]) > 0 {
 				assert.Contains(t, ev.Inconclusive["panicking"][0], "rule failed on unexpected input")
+			}
+			if tc.seen != nil && len(tc.inconclusive) > 0 {
+				assert.Equal(t, []string{"no Namespace among the inputs (namespaces): add them to the scan or scan the live cluster"}, ev.Inconclusive["needs-namespaces"])
 			}
 		})
 	}

@@ -40,11 +40,17 @@ func evaluate(rules []auditor.Rule, s *auditor.Snapshot, maxWaiver time.Duration
 		if len(inconclusive) > 0 {
 			ev.Inconclusive[m.ID] = append(ev.Inconclusive[m.ID], inconclusive...)
 		}
+		if res.NotApplicable != "" {
+			if ev.NotApplicable == nil {
+				ev.NotApplicable = map[auditor.Control]string{}
+			}
+			ev.NotApplicable[m.Control] = res.NotApplicable
+		}
 	}
 	applyWaivers(ev.Findings, s, maxWaiver)
 	applyLocations(ev.Findings, s)
 	sort.SliceStable(ev.Findings, func(i, j int) bool { return auditor.Less(&ev.Findings[i], &ev.Findings[j]) })
-	ev.Controls = auditor.ControlStatus(rules, ev.Findings, ev.Inconclusive)
+	ev.Controls = auditor.ControlStatus(rules, ev.Findings, ev.Inconclusive, ev.NotApplicable)
 	return ev, facts
 }
 
@@ -63,8 +69,26 @@ func judge(r auditor.Rule, m auditor.RuleMeta, s *auditor.Snapshot) ([]string, a
 			inconclusive = append(inconclusive, msg)
 		}
 	}
+	if s.Offline() {
+		for _, in := range m.Needs {
+			if !s.Saw(in) {
+				inconclusive = append(inconclusive, NotSeen(in))
+			}
+		}
+	}
 	res := safeEvaluate(r, s)
 	return append(inconclusive, res.Inconclusive...), res
+}
+
+// NotSeen says that a scan's inputs held no object of a resource the rule needs, naming
+// the input (the prefix "no <Kind> among the inputs" is part of the JSON contract's
+// inconclusive reasons).
+func NotSeen(resource string) string {
+	kind := resource
+	if r, ok := auditor.LookupResource(resource); ok {
+		kind = r.Kind
+	}
+	return fmt.Sprintf("no %s among the inputs (%s): add them to the scan or scan the live cluster", kind, resource)
 }
 
 func safeEvaluate(r auditor.Rule, s *auditor.Snapshot) (res auditor.Result) {

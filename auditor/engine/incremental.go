@@ -272,10 +272,12 @@ func (r *Runner) evaluatePartial(start time.Time, last *auditor.Evaluation, last
 		At:           start,
 		Findings:     mergeFindings(last.Findings, findings, inScope),
 		Inconclusive: last.Inconclusive,
-		Snapshot:     merged,
-		Namespaces:   namespaces,
-		Facts:        all,
+		// Scope is judged by cluster-scoped rules, which an incremental pass does not re-run.
+		NotApplicable: last.NotApplicable,
+		Snapshot:      merged,
+		Namespaces:    namespaces,
+		Facts:         all,
 	}
-	ev.Controls = auditor.ControlStatus(r.opts.Rules, ev.Findings, ev.Inconclusive)
+	ev.Controls = auditor.ControlStatus(r.opts.Rules, ev.Findings, ev.Inconclusive, ev.NotApplicable)
 	return &partial{ev: ev, facts: facts, findings: findings, inScope: inScope}, ""
 }

@@ -512,6 +512,7 @@ func Snapshot(objs []Object) (*auditor.Snapshot, error) {
 		Custom:       map[schema.GroupKind][]*unstructured.Unstructured{},
 		Availability: map[string]auditor.Availability{},
 		Locations:    map[auditor.ObjectKey]auditor.Location{},
+		Seen:         map[string]bool{},
 	}
 	var errs []error
 	for _, o := range objs {
@@ -539,6 +540,11 @@ func Snapshot(objs []Object) (*auditor.Snapshot, error) {
 			}
 		}
 		s.Owners = append(s.Owners, auditor.OwnerOf(o.Unstructured))
+	}
+	for _, r := range auditor.Kinds {
+		if r.Len(s) > 0 {
+			s.Seen[r.ID] = true
+		}
 	}
 	for _, r := range auditor.KnownResources {
 		if r.Custom && r.Len(s) == 0 {

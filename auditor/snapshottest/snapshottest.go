@@ -18,6 +18,11 @@ type Option func(*auditor.Snapshot)
 // At sets the snapshot's Now.
 func At(now time.Time) Option { return func(s *auditor.Snapshot) { s.Now = now } }
 
+// Offline makes the snapshot one of manifests: as the manifests source does, it records
+// the kinds of which it holds at least one object (Snapshot.Seen); the others were not
+// seen.
+func Offline() Option { return func(s *auditor.Snapshot) { s.Seen = map[string]bool{} } }
+
 // New returns an indexed snapshot holding objs. It accepts a pointer to any typed kind
 // of auditor.Snapshot, *unstructured.Unstructured (into Custom, by group and kind),
 // *auditor.Owner, network and admission probe results (one or a slice), a
@@ -30,6 +35,13 @@ func New(objs ...any) *auditor.Snapshot {
 	}
 	for _, o := range objs {
 		add(s, o)
+	}
+	if s.Seen != nil {
+		for _, r := range auditor.Kinds {
+			if r.Len(s) > 0 {
+				s.Seen[r.ID] = true
+			}
+		}
 	}
 	s.Index()
 	return s

@@ -26,8 +26,10 @@ type scanFlags struct {
 	files   []string
 	outputs []string
 	failOn  string
-	timeout time.Duration
-	input   inputFlags
+	// failOnControl: none, violated or unknown (see report.FailOnControl).
+	failOnControl string
+	timeout       time.Duration
+	input         inputFlags
 }
 
 // inputFlags bound what -f reads in one run.
@@ -65,11 +67,13 @@ syncs its caches, evaluates once and exits. With -f it audits manifests: files,
 directories (recursive: .yaml, .yml, .json) or - for stdin; multi-document YAML, JSON and
 kind: List are accepted.
 
-Exit status: 0 when no finding is at or above --fail-on, 1 when some is, 2 when the
-input cannot be read or is not Kubernetes objects.`,
+Exit status: 0 when no finding is at or above --fail-on (none: findings never fail) and
+no control is in a state --fail-on-control fails on, 1 otherwise, 2 when the input cannot
+be read or is not Kubernetes objects. The table's last line says why.`,
 		Example: `  enforcement-auditor scan -f examples/platform
   kubectl get netpol,ns,pods -A -o yaml | enforcement-auditor scan -f - -o json
-  enforcement-auditor scan --fail-on critical`,
+  enforcement-auditor scan --fail-on critical
+  enforcement-auditor scan -f deploy/ --fail-on none --fail-on-control unknown   # fail unless every control is proven`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runScan(cmd.Context(), g, f, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -78,16 +82,21 @@ input cannot be read or is not Kubernetes objects.`,
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&f.files, "filename", "f", nil, "manifest file, directory or - for stdin (repeatable); without it the live cluster is scanned")
 	fl.StringArrayVarP(&f.outputs, "output", "o", []string{"table"}, "output format, "+strings.Join(report.Formats, ", ")+"; FORMAT=PATH writes it to a file (repeatable; at most one to stdout)")
-	fl.StringVar(&f.failOn, "fail-on", "high", "exit 1 when a finding is at or above this severity: info, low, medium, high, critical")
+	fl.StringVar(&f.failOn, "fail-on", "high", "exit 1 when a finding is at or above this severity: info, low, medium, high, critical; none: never on findings")
+	fl.StringVar(&f.failOnControl, "fail-on-control", "none", "exit 1 when a control is not proven: violated (a control is violated), unknown (a control is unknown or violated), none")
 	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the cluster's caches to sync")
 	f.input.register(cmd)
 	return cmd
 }
 
 func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader, out, errOut io.Writer) error {
-	failOn, err := auditor.ParseSeverity(f.failOn)
+	failOn, err := parseFailOn(f.failOn)
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("--fail-on: %w", err)}
+	}
+	failOnControl, err := parseFailOnControl(f.failOnControl)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("--fail-on-control: %w", err)}
 	}
 	outputs, err := parseOutputs(f.outputs)
 	if err != nil {
@@ -117,6 +126,7 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 		metas = append(metas, r.Meta())
 	}
 	rep := report.New(ev, failOn, metas)
+	rep.FailOnControl(failOnControl)
 	for _, o := range outputs {
 		if err := o.write(rep, out); err != nil {
 			return &exitError{code: 2, err: err}
@@ -126,6 +136,31 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 		return &exitError{code: 1}
 	}
 	return nil
+}
+
+// parseFailOn reads --fail-on: a severity, or none.
+func parseFailOn(v string) (auditor.Severity, error) {
+	if strings.EqualFold(v, "none") {
+		return report.FailOnNone, nil
+	}
+	s, err := auditor.ParseSeverity(v)
+	if err != nil {
+		return 0, fmt.Errorf("%w, or none", err)
+	}
+	return s, nil
+}
+
+// parseFailOnControl reads --fail-on-control: violated, unknown or none ("").
+func parseFailOnControl(v string) (auditor.ControlState, error) {
+	switch strings.ToLower(v) {
+	case "none":
+		return "", nil
+	case string(auditor.Violated):
+		return auditor.Violated, nil
+	case string(auditor.Unknown):
+		return auditor.Unknown, nil
+	}
+	return "", fmt.Errorf("unknown value %q (want violated, unknown or none)", v)
 }
 
 // output is one -o: a format, and the file it goes to ("" for stdout).

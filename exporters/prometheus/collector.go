@@ -89,7 +89,7 @@ var (
 	descFindingsWaived = desc("findings_waived", "Open findings covered by an active waiver, by rule. Every known rule has a series (0 when none).", "rule", "control")
 	descFinding        = desc("finding", "Open findings per object, rule and severity (usually 1; more when a rule reports several places on one object). Capped at metrics.maxFindingSeries series, worst severity first.", "rule", "control", "severity", "namespace", "kind", "name", "waived")
 	descDropped        = desc("finding_series_dropped", "Open findings left out of enforcement_auditor_finding by the series cap now.")
-	descControl        = desc("control_status", "State set of each control: 1 for the current state (enforced, violated, unknown), 0 for the others. Unknown before the first evaluation and while the auditor is stale.", "control", "state")
+	descControl        = desc("control_status", "State set of each control: 1 for the current state (enforced, violated, unknown, not-applicable), 0 for the others. Unknown before the first evaluation and while the auditor is stale.", "control", "state")
 	descFactsSkipped   = desc("facts_skipped", "Facts of the last evaluation not exported because of an invalid name or labels, label names inconsistent with the first fact of the metric, or a duplicate label set.")
 	descBuild          = desc("build_info", "Build of the auditor; always 1.", "version", "revision", "goversion")
 	descLastSuccess    = desc("last_evaluation_success_timestamp_seconds", "Unix time when the last successful evaluation completed; absent before the first.")

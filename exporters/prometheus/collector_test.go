@@ -96,7 +96,7 @@ const (
 	helpDropped = `# HELP enforcement_auditor_finding_series_dropped Open findings left out of enforcement_auditor_finding by the series cap now.
 # TYPE enforcement_auditor_finding_series_dropped gauge
 `
-	helpControl = `# HELP enforcement_auditor_control_status State set of each control: 1 for the current state (enforced, violated, unknown), 0 for the others. Unknown before the first evaluation and while the auditor is stale.
+	helpControl = `# HELP enforcement_auditor_control_status State set of each control: 1 for the current state (enforced, violated, unknown, not-applicable), 0 for the others. Unknown before the first evaluation and while the auditor is stale.
 # TYPE enforcement_auditor_control_status gauge
 `
 	helpInconclusive = `# HELP enforcement_auditor_rule_inconclusive 1 when the rule could not fully judge in the last evaluation (an input not visible, unexpected input); 1 for every rule before the first evaluation.
@@ -291,12 +291,15 @@ func TestControlStatus(t *testing.T) {
 enforcement_auditor_control_status{control="SR1",state="enforced"} 0
 enforcement_auditor_control_status{control="SR1",state="violated"} 1
 enforcement_auditor_control_status{control="SR1",state="unknown"} 0
+enforcement_auditor_control_status{control="SR1",state="not-applicable"} 0
 enforcement_auditor_control_status{control="SR2",state="enforced"} 1
 enforcement_auditor_control_status{control="SR2",state="violated"} 0
 enforcement_auditor_control_status{control="SR2",state="unknown"} 0
+enforcement_auditor_control_status{control="SR2",state="not-applicable"} 0
 enforcement_auditor_control_status{control="SR3",state="enforced"} 0
 enforcement_auditor_control_status{control="SR3",state="violated"} 0
 enforcement_auditor_control_status{control="SR3",state="unknown"} 1
+enforcement_auditor_control_status{control="SR3",state="not-applicable"} 0
 `,
 		},
 		"stale sources make every control unknown": {

@@ -48,7 +48,7 @@ type junitMessage struct {
 // WriteJUnit writes the report as JUnit XML: a test suite per control, a test case per
 // finding (rule and object) failing when at or above --fail-on, skipped when waived,
 // passing below it with the message as output; a rule without findings is one passing
-// case, or a skipped one when it could not judge.
+// case, or a skipped one when it could not judge or its control is not-applicable.
 func (r *Report) WriteJUnit(w io.Writer) error {
 	doc := junitSuites{Name: "enforcement-auditor"}
 	for _, c := range auditor.Controls {
@@ -73,7 +73,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 			case f.Severity >= r.failOn:
 				tc.Failure = &junitMessage{Message: f.Message, Type: f.Severity.String(), Body: detail}
 			default:
-				tc.SystemOut = fmt.Sprintf("%s (below --fail-on %s): %s", f.Severity, r.failOn, detail)
+				tc.SystemOut = fmt.Sprintf("%s (below --fail-on %s): %s", f.Severity, failOnName(r.failOn), detail)
 			}
 			s.add(tc)
 		}
@@ -84,6 +84,9 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 			tc := junitCase{Name: m.ID, Classname: string(c) + "." + m.ID}
 			if reasons := r.Inconclusive[m.ID]; len(reasons) > 0 {
 				tc.Skipped = &junitMessage{Message: "could not judge: " + strings.Join(reasons, "; ")}
+			}
+			if r.Controls[c] == auditor.NotApplicable {
+				tc.Skipped = &junitMessage{Message: "not applicable: " + r.NotApplicable[c]}
 			}
 			s.add(tc)
 		}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -26,11 +27,17 @@ type Report struct {
 	Findings     []auditor.Finding                        `json:"findings"`
 	Controls     map[auditor.Control]auditor.ControlState `json:"controls"`
 	Inconclusive map[string][]string                      `json:"inconclusive,omitempty"`
-	Summary      Summary                                  `json:"summary"`
+	// NotApplicable says, per not-applicable control, why it does not apply.
+	NotApplicable map[auditor.Control]string `json:"notApplicable,omitempty"`
+	Summary       Summary                    `json:"summary"`
 
 	ruleControl map[string]auditor.Control
 	rules       []auditor.RuleMeta
 	failOn      auditor.Severity
+	// failOnControl is the --fail-on-control level ("" when control states never fail).
+	failOnControl auditor.ControlState
+	// findingsFailed: a finding alone fails the scan (the summary line's verdict).
+	findingsFailed bool
 }
 
 // Summary counts findings and states the verdict against --fail-on.
@@ -39,21 +46,111 @@ type Summary struct {
 	Waived     int            `json:"waived"`
 	BySeverity map[string]int `json:"bySeverity"`
 	FailOn     string         `json:"failOn"`
-	// Failed is true when a non-waived finding is at or above FailOn (exit status 1).
+	// Failed is true when a non-waived finding is at or above FailOn, or a control's
+	// state is one FailOnControl fails on (exit status 1).
 	Failed bool `json:"failed"`
+	// FailOnControl is the control state from which the scan fails (violated, or
+	// unknown: unknown or violated); absent when control states never fail it.
+	FailOnControl string `json:"failOnControl,omitempty"`
+}
+
+// FailOnNone is the --fail-on level no finding reaches: findings never fail the scan.
+const FailOnNone = auditor.SeverityCritical + 1
+
+// failOnName is a --fail-on level as the summary and messages spell it.
+func failOnName(s auditor.Severity) string {
+	if s >= FailOnNone {
+		return "none"
+	}
+	return s.String()
+}
+
+// FailOnControl makes the scan fail when a control is not proven: at Violated when a
+// control is violated, at Unknown when one is unknown or violated (not-applicable and
+// enforced never fail). Other levels leave control states out of the verdict.
+func (r *Report) FailOnControl(level auditor.ControlState) {
+	if level != auditor.Violated && level != auditor.Unknown {
+		return
+	}
+	r.failOnControl = level
+	r.Summary.FailOnControl = string(level)
+	if len(r.failingControls()) > 0 {
+		r.Summary.Failed = true
+	}
+}
+
+// failingControls lists the controls whose state fails the scan under --fail-on-control.
+func (r *Report) failingControls() []string {
+	var out []string
+	for _, c := range auditor.Controls {
+		st := r.Controls[c]
+		if st == auditor.Violated && r.failOnControl != "" || st == auditor.Unknown && r.failOnControl == auditor.Unknown {
+			out = append(out, string(c)+" "+string(st))
+		}
+	}
+	return out
+}
+
+// ExitReason says in words why the scan exits with its status, so that a control line
+// that reads violated or unknown and an exit status 0 (or enforced everywhere and 1)
+// never disagree silently.
+func (r *Report) ExitReason() string {
+	n := 0
+	for _, f := range r.Findings {
+		if !f.Waived() && f.Severity >= r.failOn {
+			n++
+		}
+	}
+	var failing, other []string
+	failing = r.failingControls()
+	for _, c := range auditor.Controls {
+		if st := r.Controls[c]; (st == auditor.Violated || st == auditor.Unknown) && !slices.Contains(failing, string(c)+" "+string(st)) {
+			other = append(other, string(c)+" "+string(st))
+		}
+	}
+	var why []string
+	if n > 0 {
+		why = append(why, fmt.Sprintf("%d %s at or above --fail-on %s", n, plural(n, "finding", "findings"), failOnName(r.failOn)))
+	}
+	if len(failing) > 0 {
+		why = append(why, fmt.Sprintf("%s (--fail-on-control %s)", strings.Join(failing, ", "), r.failOnControl))
+	}
+	if r.Summary.Failed {
+		return "exit status 1: " + strings.Join(why, "; ")
+	}
+	msg := "exit status 0: no finding at or above --fail-on " + failOnName(r.failOn)
+	if r.failOn >= FailOnNone {
+		msg = "exit status 0: --fail-on none, findings never fail the scan"
+	}
+	if len(other) > 0 {
+		hint := "--fail-on-control violated or unknown"
+		if r.failOnControl == auditor.Violated {
+			hint = "--fail-on-control unknown"
+		}
+		msg += fmt.Sprintf("; %s %s not fail the scan (%s would)", strings.Join(other, ", "), plural(len(other), "does", "do"), hint)
+	}
+	return msg
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // New builds the report of an evaluation; rules tell which control each rule proves.
 func New(ev *auditor.Evaluation, failOn auditor.Severity, rules []auditor.RuleMeta) *Report {
 	r := &Report{
 		APIVersion: APIVersion, Kind: Kind,
-		Findings:     ev.Findings,
-		Controls:     ev.Controls,
-		Inconclusive: ev.Inconclusive,
-		Summary:      Summary{BySeverity: map[string]int{}, FailOn: failOn.String()},
-		ruleControl:  map[string]auditor.Control{},
-		rules:        rules,
-		failOn:       failOn,
+		Findings:      ev.Findings,
+		Controls:      ev.Controls,
+		Inconclusive:  ev.Inconclusive,
+		NotApplicable: notApplicable(ev),
+		Summary:       Summary{BySeverity: map[string]int{}, FailOn: failOnName(failOn)},
+		ruleControl:   map[string]auditor.Control{},
+		rules:         rules,
+		failOn:        failOn,
 	}
 	for _, m := range rules {
 		r.ruleControl[m.ID] = m.Control
@@ -73,9 +170,24 @@ func New(ev *auditor.Evaluation, failOn auditor.Severity, rules []auditor.RuleMe
 		r.Summary.BySeverity[f.Severity.String()]++
 		if f.Severity >= failOn {
 			r.Summary.Failed = true
+			r.findingsFailed = true
 		}
 	}
 	return r
+}
+
+// notApplicable keeps the reasons of the controls that are not-applicable.
+func notApplicable(ev *auditor.Evaluation) map[auditor.Control]string {
+	var out map[auditor.Control]string
+	for c, why := range ev.NotApplicable {
+		if ev.Controls[c] == auditor.NotApplicable {
+			if out == nil {
+				out = map[auditor.Control]string{}
+			}
+			out[c] = why
+		}
+	}
+	return out
 }
 
 // Finding is a finding as the JSON contract shows it: with its fingerprint, the
@@ -87,12 +199,13 @@ type Finding struct {
 
 // jsonReport is Report on the wire, field for field, its findings fingerprinted.
 type jsonReport struct {
-	APIVersion   string                                   `json:"apiVersion"`
-	Kind         string                                   `json:"kind"`
-	Findings     []Finding                                `json:"findings"`
-	Controls     map[auditor.Control]auditor.ControlState `json:"controls"`
-	Inconclusive map[string][]string                      `json:"inconclusive,omitempty"`
-	Summary      Summary                                  `json:"summary"`
+	APIVersion    string                                   `json:"apiVersion"`
+	Kind          string                                   `json:"kind"`
+	Findings      []Finding                                `json:"findings"`
+	Controls      map[auditor.Control]auditor.ControlState `json:"controls"`
+	Inconclusive  map[string][]string                      `json:"inconclusive,omitempty"`
+	NotApplicable map[auditor.Control]string               `json:"notApplicable,omitempty"`
+	Summary       Summary                                  `json:"summary"`
 }
 
 // MarshalJSON writes the contract: every finding with its fingerprint.
@@ -112,7 +225,7 @@ func (r *Report) encode(w io.Writer, indent string) error {
 	out := jsonReport{
 		APIVersion: r.APIVersion, Kind: r.Kind,
 		Findings: make([]Finding, len(r.Findings)),
-		Controls: r.Controls, Inconclusive: r.Inconclusive, Summary: r.Summary,
+		Controls: r.Controls, Inconclusive: r.Inconclusive, NotApplicable: r.NotApplicable, Summary: r.Summary,
 	}
 	for i, f := range r.Findings {
 		out.Findings[i] = Finding{Finding: f, Fingerprint: f.Fingerprint()}
@@ -136,6 +249,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	for _, c := range auditor.Controls {
 		state := r.Controls[c]
 		fmt.Fprintf(bw, "%s  %s  [%s]\n", c, controlTitles[c], strings.ToUpper(string(state)))
+		if why := r.NotApplicable[c]; why != "" && state == auditor.NotApplicable {
+			fmt.Fprintf(bw, "  not applicable: %s\n", why)
+		}
 		var fs []auditor.Finding
 		for _, f := range r.Findings {
 			if f.Control == c {
@@ -180,11 +296,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	s := r.Summary
 	verdict := "PASS"
-	if s.Failed {
+	if r.findingsFailed {
 		verdict = "FAIL"
 	}
 	fmt.Fprintf(bw, "%d findings (critical %d, high %d, medium %d, low %d, info %d, waived %d); --fail-on %s: %s\n",
 		s.Total, s.BySeverity["critical"], s.BySeverity["high"], s.BySeverity["medium"], s.BySeverity["low"], s.BySeverity["info"], s.Waived, s.FailOn, verdict)
+	fmt.Fprintln(bw, r.ExitReason())
 	return bw.err
 }
 

@@ -43,7 +43,7 @@ var securitySeverity = map[auditor.Severity]string{
 // WriteSARIF writes the report as a SARIF 2.1.0 log: one rule per rule ID (title,
 // remediation as help), one result per finding at its file and line when the finding
 // came from a manifest, its fingerprint as a partial fingerprint, waived findings as
-// accepted suppressions.
+// accepted suppressions; the run's properties carry the control states.
 func (r *Report) WriteSARIF(w io.Writer) error {
 	log, err := sarif.New(sarif.Version210, false)
 	if err != nil {
@@ -98,6 +98,18 @@ func (r *Report) WriteSARIF(w io.Writer) error {
 		pb.Add("severity", f.Severity.String())
 		res.AttachPropertyBag(pb)
 	}
+	// The control states (not-applicable included), so that a SARIF consumer sees what was
+	// proven, not only what was found.
+	rp := sarif.NewPropertyBag()
+	states := map[string]string{}
+	for c, st := range r.Controls {
+		states[string(c)] = string(st)
+	}
+	rp.Add("controls", states)
+	if len(r.NotApplicable) > 0 {
+		rp.Add("notApplicable", r.NotApplicable)
+	}
+	run.AttachPropertyBag(rp)
 	log.AddRun(run)
 
 	// go-sarif writes unset optional fields of a suppression as null, which the schema

@@ -28,17 +28,27 @@ const sel = `cluster=~"$cluster", job=~"$job"`
 // Dedupe across replicas (leader election runs two): findings and facts are the same
 // on every replica that evaluates, so the dashboards take the max per identity.
 
-// controlState encodes the control state set as one number per control: 0 enforced,
-// 1 unknown, 2 violated. Violated is the max over replicas (one replica proving a
-// violation is enough); unknown the min (a standby that never evaluated must not hide
-// the leader's verdict).
+// controlState encodes the control state set as one number per control: -1
+// not-applicable, 0 enforced, 1 unknown, 2 violated. Violated is the max over replicas
+// (one replica proving a violation is enough); unknown and not-applicable the min (a
+// standby that never evaluated must not hide the leader's verdict).
 const controlState = `max by (control) (enforcement_auditor_control_status{` + sel + `, state="violated"}) * 2
-  + min by (control) (enforcement_auditor_control_status{` + sel + `, state="unknown"})`
+  + min by (control) (enforcement_auditor_control_status{` + sel + `, state="unknown"})
+  - min by (control) (enforcement_auditor_control_status{` + sel + `, state="not-applicable"})`
+
+// controlStateOf is controlState for one control.
+func controlStateOf(control string) string {
+	c := `, control="` + control + `"`
+	return `max by (control) (enforcement_auditor_control_status{` + sel + c + `, state="violated"}) * 2
+  + min by (control) (enforcement_auditor_control_status{` + sel + c + `, state="unknown"})
+  - min by (control) (enforcement_auditor_control_status{` + sel + c + `, state="not-applicable"})`
+}
 
 var controlStateMappings = []dashboard.ValueMapping{valueText(map[string][2]string{
-	"0": {"Enforced", "green"},
-	"1": {"Unknown", "orange"},
-	"2": {"Violated", "red"},
+	"-1": {"Not applicable", "blue"},
+	"0":  {"Enforced", "green"},
+	"1":  {"Unknown", "orange"},
+	"2":  {"Violated", "red"},
 })}
 
 var (

@@ -39,9 +39,8 @@ func gpuQuotaAndSpend() *dashboard.DashboardBuilder {
 	b.add(b.stat("Bypassing GPU-hours (range)", "GPU-hours requested around Kueue quota over the dashboard's time range: what the quota did not account for.", 6, 5).
 		WithTarget(instant("A", `sum(`+bypassingGPUHours+`) or vector(0)`, "")).
 		Unit("h").Decimals(1).Thresholds(steps("green", 0.1, "red")))
-	b.add(b.stat("SR2 GPU quota", "Control status: 0 enforced, 1 unknown, 2 violated.", 6, 5).
-		WithTarget(instant("A", `max by (control) (enforcement_auditor_control_status{`+sel+`, control="SR2", state="violated"}) * 2
-  + min by (control) (enforcement_auditor_control_status{`+sel+`, control="SR2", state="unknown"})`, "{{control}}")).
+	b.add(b.stat("SR2 GPU quota", "Control status: -1 not applicable, 0 enforced, 1 unknown, 2 violated.", 6, 5).
+		WithTarget(instant("A", controlStateOf("SR2"), "{{control}}")).
 		Mappings(controlStateMappings).Thresholds(steps("green", 1.0, "orange", 2.0, "red")))
 	b.add(b.stat("Gate findings", "Open findings of the admission gate rules: gpu-gate-policy-missing, gpu-gate-policy-not-enforcing, gpu-gate-bypassed.", 6, 5).
 		WithTarget(instant("A", `sum(max by (rule, control, severity) (enforcement_auditor_findings{`+sel+`, rule=~"gpu-gate-policy-missing|gpu-gate-policy-not-enforcing|gpu-gate-bypassed", severity=~"medium|high|critical"}))`, "")).
@@ -65,9 +64,8 @@ func gpuQuotaAndSpend() *dashboard.DashboardBuilder {
 		WithTarget(tableQuery("A", `max by (rule, severity, namespace, kind, name, waived) (enforcement_auditor_finding{`+sel+`, rule=~"gpu-gate-policy-missing|gpu-gate-policy-not-enforcing|gpu-gate-bypassed"})`)))
 
 	b.row("Budgets (SR3)")
-	b.add(b.stat("SR3 fail-closed budgets", "Control status: 0 enforced, 1 unknown, 2 violated.", 6, 5).
-		WithTarget(instant("A", `max by (control) (enforcement_auditor_control_status{`+sel+`, control="SR3", state="violated"}) * 2
-  + min by (control) (enforcement_auditor_control_status{`+sel+`, control="SR3", state="unknown"})`, "{{control}}")).
+	b.add(b.stat("SR3 fail-closed budgets", "Control status: -1 not applicable, 0 enforced, 1 unknown, 2 violated.", 6, 5).
+		WithTarget(instant("A", controlStateOf("SR3"), "{{control}}")).
 		Mappings(controlStateMappings).Thresholds(steps("green", 1.0, "orange", 2.0, "red")))
 	b.add(b.stat("Prod LiteLLM failing open", "Prod LiteLLM deployments that let requests through when the database is unavailable (budget-fail-open-in-prod): spend is not limited during a DB outage.", 6, 5).
 		WithTarget(instant("A", `sum(max by (rule, control, severity) (enforcement_auditor_findings{`+sel+`, rule="budget-fail-open-in-prod"})) or vector(0)`, "")).

@@ -24,7 +24,7 @@ func securityPosture() *dashboard.DashboardBuilder {
 		}))
 
 	b.row("Controls")
-	b.add(b.stat("Control status", "0 enforced, 1 unknown (inconclusive rule or stale auditor), 2 violated (an unwaived finding of medium severity or above).", 12, 5).
+	b.add(b.stat("Control status", "-1 not applicable (nothing in scope, control not claimed), 0 enforced, 1 unknown (inconclusive rule, input not seen or stale auditor), 2 violated (an unwaived finding of medium severity or above).", 12, 5).
 		WithTarget(instant("A", controlState, "{{control}}")).
 		Mappings(controlStateMappings).
 		Thresholds(steps("green", 1.0, "orange", 2.0, "red")).
@@ -40,7 +40,7 @@ func securityPosture() *dashboard.DashboardBuilder {
 		WithTarget(instant("A", `max(enforcement_auditor_finding_series_dropped{`+sel+`})`, "")).
 		Thresholds(steps("green", 1.0, "orange")))
 	b.add(statetimeline.NewPanelBuilder().Id(b.id()).Title("Control status over time").Datasource(dsRef).
-		Description("Enforced, unknown or violated, per control.").
+		Description("Enforced, unknown, violated or not applicable, per control.").
 		Span(24).Height(5).
 		WithTarget(query("A", controlState, "{{control}}")).
 		Mappings(controlStateMappings).
