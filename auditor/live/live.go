@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
+	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
@@ -169,7 +170,7 @@ func NewForClients(client kubernetes.Interface, dyn dynamic.Interface, meta meta
 	}
 	s := &Source{
 		opts: o, client: client, dyn: dyn, meta: meta, disc: client.Discovery(),
-		factory:   informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(transformKeeping(o.KeepPod))),
+		factory:   informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(newProjection(o.Config, o.KeepPod).transform)),
 		narrowed:  map[string]informers.SharedInformerFactory{},
 		resources: map[string]*watched{},
 	}
@@ -224,6 +225,10 @@ func namespaceOf(obj any) string {
 		ns, _, _ := cache.SplitMetaNamespaceKey(t.Key)
 		return ns
 	}
+	if k, ok := obj.(podStub); ok {
+		ns, _, _ := cache.SplitMetaNamespaceKey(string(k))
+		return ns
+	}
 	if m, ok := obj.(metav1.Object); ok {
 		return m.GetNamespace()
 	}
@@ -260,6 +265,11 @@ func (s *Source) register(info auditor.ResourceInfo, gvr schema.GroupVersionReso
 // the informer factories are shut down.
 func (s *Source) Run(ctx context.Context) error {
 	defer s.workers.Wait()
+	// The pod informer's namespace index leaves pod stubs out (see podStub); registered
+	// before ForResource, which then returns it.
+	s.factory.InformerFor(&corev1.Pod{}, func(c kubernetes.Interface, resync time.Duration) cache.SharedIndexInformer {
+		return coreinformers.NewPodInformer(c, metav1.NamespaceAll, resync, cache.Indexers{cache.NamespaceIndex: namespaceIndex})
+	})
 	for _, r := range auditor.Kinds {
 		if !r.Typed() {
 			continue
