@@ -120,11 +120,17 @@ func (w *watched) availability() auditor.Availability {
 	return auditor.Availability{State: auditor.Synced}
 }
 
-// ClientConfig is cfg with the auditor's user agent and client-side rate limits.
+// ClientConfig is cfg with the auditor's user agent and client-side rate limits, and
+// protobuf for built-in kinds: a typed list decodes with a fraction of JSON's garbage
+// (the dynamic client keeps asking for JSON, which custom resources need).
 func ClientConfig(cfg *rest.Config) *rest.Config {
 	cfg = rest.CopyConfig(cfg)
 	if cfg.QPS == 0 {
 		cfg.QPS, cfg.Burst = 50, 100
+	}
+	if cfg.ContentType == "" {
+		cfg.ContentType = "application/vnd.kubernetes.protobuf"
+		cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
 	}
 	cfg.UserAgent = "enforcement-auditor"
 	return cfg

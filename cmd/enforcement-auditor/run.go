@@ -109,6 +109,7 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
+	tuneMemory(log, "/sys/fs/cgroup")
 	if f.metricsAuth != "none" && f.metricsAuth != "kubernetes" {
 		return &exitError{code: 2, err: fmt.Errorf("--metrics-auth: %q, want none or kubernetes", f.metricsAuth)}
 	}
