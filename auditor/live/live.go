@@ -69,7 +69,12 @@ type Source struct {
 
 	mu        sync.RWMutex
 	resources map[string]*watched // by resource ID
-	stale     atomic.Bool
+	// stale: the apiserver did not answer the last discovery. recovering: it answered
+	// again after an outage, and some informer's watch has not resumed yet (see streams;
+	// nil with fake clients, which have no transport: then recovery ends with discovery).
+	stale      atomic.Bool
+	recovering atomic.Bool
+	streams    *streams
 	started   atomic.Bool
 	changes   changeLog
 	released  sync.Once
@@ -89,12 +94,17 @@ type watched struct {
 	errState auditor.AvailabilityState // "" when healthy
 	errMsg   string
 	errors   uint64
+	// answered: the last error is the apiserver's own answer (a status), not a
+	// connection failure, so the resource's state is known.
+	answered bool
 }
 
 func (w *watched) setError(err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.errors++
+	var st apierrors.APIStatus
+	w.answered = errors.As(err, &st)
 	if apierrors.IsForbidden(err) {
 		w.errState, w.errMsg = auditor.Forbidden, err.Error()
 	} else {
@@ -146,9 +156,16 @@ func New(cfg *rest.Config, o Options) (*Source, error) {
 }
 
 // NewWithClient builds the source around an existing typed clientset (shared with the
-// rest of the process); the dynamic and metadata clients come from cfg.
+// rest of the process, returned by Client); the informers' clients come from cfg, with
+// a transport that sees their watch streams open and close (see streams).
 func NewWithClient(cfg *rest.Config, client kubernetes.Interface, o Options) (*Source, error) {
 	cfg = ClientConfig(cfg)
+	st := newStreams()
+	cfg.Wrap(st.wrap)
+	watching, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -157,11 +174,23 @@ func NewWithClient(cfg *rest.Config, client kubernetes.Interface, o Options) (*S
 	if err != nil {
 		return nil, err
 	}
-	return NewForClients(client, dyn, meta, o), nil
+	s := newSource(client, watching, dyn, meta, o)
+	s.streams = st
+	st.opened = func() {
+		if s.recovering.Load() {
+			time.AfterFunc(resumeGrace, s.checkResumed)
+		}
+	}
+	return s, nil
 }
 
 // NewForClients builds the source from existing clients (fake clientsets in tests).
 func NewForClients(client kubernetes.Interface, dyn dynamic.Interface, meta metadata.Interface, o Options) *Source {
+	return newSource(client, client, dyn, meta, o)
+}
+
+// newSource builds the source; watching is the typed client the informers use.
+func newSource(client, watching kubernetes.Interface, dyn dynamic.Interface, meta metadata.Interface, o Options) *Source {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -176,7 +205,7 @@ func NewForClients(client kubernetes.Interface, dyn dynamic.Interface, meta meta
 	}
 	s := &Source{
 		opts: o, client: client, dyn: dyn, meta: meta, disc: client.Discovery(),
-		factory:   informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(newProjection(o.Config, o.KeepPod).transform)),
+		factory:   informers.NewSharedInformerFactoryWithOptions(watching, 0, informers.WithTransform(newProjection(o.Config, o.KeepPod).transform)),
 		narrowed:  map[string]informers.SharedInformerFactory{},
 		resources: map[string]*watched{},
 	}
@@ -184,7 +213,7 @@ func NewForClients(client kubernetes.Interface, dyn dynamic.Interface, meta meta
 		if n := r.Narrow; n != nil && r.Typed() {
 			// One object only (Kyverno's health Lease: node leases change every 10s and
 			// would wake the engine).
-			s.narrowed[r.ID] = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(transform),
+			s.narrowed[r.ID] = informers.NewSharedInformerFactoryWithOptions(watching, 0, informers.WithTransform(transform),
 				informers.WithNamespace(n.Namespace(o.Config)),
 				informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
 					lo.FieldSelector = fields.OneTermEqualSelector("metadata.name", n.Name).String()
@@ -323,6 +352,7 @@ func (s *Source) discoveryLoop(ctx context.Context) {
 		case <-t.C:
 			s.discover(ctx)
 			s.recheckErrors(ctx)
+			s.checkResumed()
 		}
 	}
 }
@@ -344,6 +374,9 @@ func (s *Source) discover(ctx context.Context) {
 	}
 	if err != nil && len(lists) == 0 {
 		if !s.stale.Swap(true) {
+			if s.streams != nil {
+				s.recovering.Store(true)
+			}
 			s.opts.Logger.Error("apiserver unreachable; serving the last known findings as stale", "err", err)
 			s.notifyFull("apiserver unreachable")
 		}
@@ -354,8 +387,13 @@ func (s *Source) discover(ctx context.Context) {
 		s.opts.Logger.Debug("partial discovery", "err", err)
 	}
 	if s.stale.Swap(false) {
-		s.opts.Logger.Info("apiserver reachable again")
-		s.notifyFull("apiserver reachable again")
+		if s.recovering.Load() {
+			s.opts.Logger.Info("apiserver reachable again; stale until every informer's watch has resumed")
+			s.checkResumed()
+		} else {
+			s.opts.Logger.Info("apiserver reachable again")
+			s.notifyFull("apiserver reachable again")
+		}
 	}
 	served := map[schema.GroupResource][]string{}
 	for _, l := range lists {
@@ -378,6 +416,15 @@ func (s *Source) discover(ctx context.Context) {
 		s.mu.RUnlock()
 		switch {
 		case version != "" && !running:
+			s.startCustom(ctx, r, version)
+		case version != "" && running && w.stop != nil && w.gvr.Version != version:
+			// Kueue v0.15 to v0.16 serves v1beta2 in place: the running informer would
+			// keep reading the old version until it is no longer served.
+			s.opts.Logger.Info("preferred served version changed; restarting its informer", "resource", r.ID, "from", w.gvr.Version, "to", version)
+			close(w.stop)
+			s.mu.Lock()
+			delete(s.resources, r.ID)
+			s.mu.Unlock()
 			s.startCustom(ctx, r, version)
 		case version == "" && running && w.stop != nil:
 			s.opts.Logger.Info("resource no longer served; stopping its informer", "resource", r.ID)
@@ -525,9 +572,48 @@ func (s *Source) WaitForSync(ctx context.Context) error {
 	return nil
 }
 
-// Stale reports whether the apiserver was unreachable at the last discovery: the caches
-// then hold the last known state.
-func (s *Source) Stale() bool { return s.stale.Load() }
+// Stale reports whether the caches may be behind the cluster: the apiserver was
+// unreachable at the last discovery, or it answers again but some informer has not
+// resumed its watch yet (client-go's watch backoff reaches 30 s).
+func (s *Source) Stale() bool { return s.stale.Load() || s.recovering.Load() }
+
+// resumeGrace is how long a watch stream must stay open to count as resumed: a watch
+// from a resource version the apiserver no longer has opens, then ends at once with
+// "too old resource version", and the informer relists.
+const resumeGrace = time.Second
+
+// checkResumed ends a recovery when every informer's watch stream has been open for
+// resumeGrace, or its resource answered with an error of its own (forbidden, a failing
+// conversion webhook: its availability says so and its rules are inconclusive).
+func (s *Source) checkResumed() {
+	if s.streams == nil || s.stale.Load() || !s.recovering.Load() {
+		return
+	}
+	now := time.Now()
+	var waiting []string
+	s.mu.RLock()
+	for id, w := range s.resources {
+		w.mu.Lock()
+		answered := w.errState != "" && w.answered
+		w.mu.Unlock()
+		if answered {
+			continue
+		}
+		if since := s.streams.openSince(w.gvr.GroupResource()); since.IsZero() || now.Sub(since) < resumeGrace {
+			waiting = append(waiting, id)
+		}
+	}
+	s.mu.RUnlock()
+	if len(waiting) > 0 {
+		sort.Strings(waiting)
+		s.opts.Logger.Debug("waiting for watches to resume", "resources", waiting)
+		return
+	}
+	if s.recovering.Swap(false) {
+		s.opts.Logger.Info("every informer's watch resumed; findings are current again")
+		s.notifyFull("watches resumed")
+	}
+}
 
 // ResourceStates returns the availability of every known resource.
 func (s *Source) ResourceStates() map[string]auditor.Availability {
