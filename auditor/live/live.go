@@ -75,9 +75,9 @@ type Source struct {
 	stale      atomic.Bool
 	recovering atomic.Bool
 	streams    *streams
-	started   atomic.Bool
-	changes   changeLog
-	released  sync.Once
+	started    atomic.Bool
+	changes    changeLog
+	released   sync.Once
 	// workers counts the goroutines Run starts besides the factories' (custom
 	// informers and their sync watchers): Run returns after all of them.
 	workers sync.WaitGroup
