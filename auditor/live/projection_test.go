@@ -1,6 +1,7 @@
 package live
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -182,4 +183,15 @@ func TestProjectionDropsWhatNoRuleReads(t *testing.T) {
 	idx, err := namespaceIndex(stub)
 	require.NoError(t, err)
 	assert.Empty(t, idx, "stubs are not in the namespace index")
+}
+
+// TestProjectionSharesEqualResourceLists: pods asking for the same GPUs share one list.
+func TestProjectionSharesEqualResourceLists(t *testing.T) {
+	p := newProjection(auditor.DefaultConfig(), nil)
+	a, b := p.pod(richPods("team")[3]), p.pod(richPods("other")[3])
+	ra, rb := a.Spec.Containers[0].Resources.Requests, b.Spec.Containers[0].Resources.Requests
+	require.Len(t, ra, 1)
+	assert.Equal(t, reflect.ValueOf(ra).Pointer(), reflect.ValueOf(rb).Pointer(), "one shared map")
+	c := p.pod(richPods("team")[0])
+	assert.NotEqual(t, reflect.ValueOf(ra).Pointer(), reflect.ValueOf(c.Spec.Containers[0].Resources.Requests).Pointer(), "2 GPUs is another list")
 }

@@ -2,7 +2,9 @@ package live
 
 import (
 	"slices"
+	"sort"
 	"strings"
+	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -40,10 +42,52 @@ type projection struct {
 	queueLabel string
 	// keep, when set, decides which pods are kept projected; the others become stubs.
 	keep func(*corev1.Pod) bool
+	// lists shares equal GPU resource lists between pods (nil: no sharing).
+	lists *resourceLists
+}
+
+// resourceLists interns GPU resource lists: the pods of a Job, a Deployment or a
+// notebook image all ask for the same "nvidia.com/gpu: 1", and a list is a map of about
+// 300 bytes. Cached objects are read-only, so pods can share one. Bounded: past
+// maxResourceLists distinct lists, new ones are not shared.
+type resourceLists struct {
+	mu sync.Mutex
+	m  map[string]corev1.ResourceList
+}
+
+const maxResourceLists = 4096
+
+func (r *resourceLists) intern(l corev1.ResourceList) corev1.ResourceList {
+	if r == nil || l == nil {
+		return l
+	}
+	names := make([]string, 0, len(l))
+	for name := range l {
+		names = append(names, string(name))
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		q := l[corev1.ResourceName(n)]
+		b.WriteString(n)
+		b.WriteByte('=')
+		b.WriteString(q.String())
+		b.WriteByte(';')
+	}
+	key := b.String()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if shared, ok := r.m[key]; ok {
+		return shared
+	}
+	if len(r.m) < maxResourceLists {
+		r.m[key] = l
+	}
+	return l
 }
 
 func newProjection(cfg auditor.Config, keep func(*corev1.Pod) bool) projection {
-	p := projection{queueLabel: cfg.SR2.QueueNameLabel, keep: keep}
+	p := projection{queueLabel: cfg.SR2.QueueNameLabel, keep: keep, lists: &resourceLists{m: map[string]corev1.ResourceList{}}}
 	if len(cfg.SR2.GPUResources) > 0 {
 		sr2 := cfg.SR2
 		p.gpu = sr2.IsGPUResource
@@ -82,7 +126,7 @@ func (p projection) resources(r corev1.ResourceRequirements) (corev1.ResourceReq
 		}
 		return out
 	}
-	out := corev1.ResourceRequirements{Requests: gpus(r.Requests), Limits: gpus(r.Limits)}
+	out := corev1.ResourceRequirements{Requests: p.lists.intern(gpus(r.Requests)), Limits: p.lists.intern(gpus(r.Limits))}
 	return out, out.Requests != nil || out.Limits != nil
 }
 
