@@ -103,6 +103,8 @@ func main() {
 	pipeline := flag.Bool("pipeline", false, "also measure the pipeline child (the daemon's wiring in this process; the daemon now has it)")
 	jsonOut := flag.String("json", "", "write the figures to this file")
 	debounce := flag.Duration("debounce", 200*time.Millisecond, "the auditors' --debounce (the daemon's default is 200ms)")
+	baseline := flag.String("baseline", "", "also measure this enforcement-auditor binary (e.g. built from an earlier commit), in the same run")
+	variants := flag.Bool("variants", true, "also measure the daemon at GOGC=100 and with KUBE_FEATURE_WatchListClient=true")
 	flag.Parse()
 	var err error
 	switch *mode {
@@ -111,7 +113,7 @@ func main() {
 	case "pipeline":
 		err = runPipeline(*kubeconfig, *listen, *debounce)
 	default:
-		err = harness(*pods, *samples, *concurrency, *pipeline, *jsonOut, *debounce)
+		err = harness(*pods, *samples, *concurrency, *pipeline, *jsonOut, *debounce, *baseline, *variants)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -123,7 +125,7 @@ func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05 ")+format+"\n", args...)
 }
 
-func harness(pods, samples, concurrency int, pipeline bool, jsonOut string, debounce time.Duration) error {
+func harness(pods, samples, concurrency int, pipeline bool, jsonOut string, debounce time.Duration, baseline string, variants bool) error {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		return errors.New("KUBEBUILDER_ASSETS is not set: run hack/bench-live.sh")
 	}
@@ -187,38 +189,46 @@ func harness(pods, samples, concurrency int, pipeline bool, jsonOut string, debo
 		return err
 	}
 	f.Auditors = append(f.Auditors, binRun)
-	// The same binary with Go's default GC target: the daemon sets GOGC 50 when the
-	// environment does not (cmd/enforcement-auditor/memory.go).
-	gc := exec.Command(binary, "run", "--kubeconfig", kubeconfig, "--debounce", debounce.String(), "--insecure-serving")
-	gc.Env = append(os.Environ(), "GOGC=100")
-	gcRun, err := measure("daemon, GOGC=100 (Go's default)", gc, cs, samples)
-	if err != nil {
-		return err
-	}
-	f.Auditors = append(f.Auditors, gcRun)
-	// The same binary with client-go's streaming initial list (off by default in
-	// client-go 1.34): the informers no longer hold a whole LIST response at once.
-	wl := exec.Command(binary, "run", "--kubeconfig", kubeconfig, "--debounce", debounce.String(), "--insecure-serving")
-	wl.Env = append(os.Environ(), "KUBE_FEATURE_WatchListClient=true")
-	wlRun, err := measure("daemon, KUBE_FEATURE_WatchListClient=true", wl, cs, samples)
-	if err != nil {
-		return err
-	}
-	f.Auditors = append(f.Auditors, wlRun)
-	if pipeline {
-		self, err := os.Executable()
+	if baseline != "" {
+		bRun, err := measure("baseline: "+filepath.Base(baseline), exec.Command(baseline, "run", "--kubeconfig", kubeconfig, "--debounce", debounce.String(), "--insecure-serving"), cs, samples)
 		if err != nil {
 			return err
 		}
-		pc := exec.Command(self, "-mode", "pipeline", "-cluster", kubeconfig, "-debounce", debounce.String())
-		pc.Env = append(os.Environ(), "KUBE_FEATURE_WatchListClient=true")
-		pRun, err := measure("pipeline: incremental + stub pods + watch-list", pc, cs, samples)
+		f.Auditors = append(f.Auditors, bRun)
+	}
+	if variants {
+		// The same binary with Go's default GC target: the daemon sets GOGC 50 when the
+		// environment does not (cmd/enforcement-auditor/memory.go).
+		gc := exec.Command(binary, "run", "--kubeconfig", kubeconfig, "--debounce", debounce.String(), "--insecure-serving")
+		gc.Env = append(os.Environ(), "GOGC=100")
+		gcRun, err := measure("daemon, GOGC=100 (Go's default)", gc, cs, samples)
 		if err != nil {
 			return err
 		}
-		f.Auditors = append(f.Auditors, pRun)
+		f.Auditors = append(f.Auditors, gcRun)
+		// The same binary with client-go's streaming initial list (off by default in
+		// client-go 1.34): the informers no longer hold a whole LIST response at once.
+		wl := exec.Command(binary, "run", "--kubeconfig", kubeconfig, "--debounce", debounce.String(), "--insecure-serving")
+		wl.Env = append(os.Environ(), "KUBE_FEATURE_WatchListClient=true")
+		wlRun, err := measure("daemon, KUBE_FEATURE_WatchListClient=true", wl, cs, samples)
+		if err != nil {
+			return err
+		}
+		f.Auditors = append(f.Auditors, wlRun)
+		if pipeline {
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			pc := exec.Command(self, "-mode", "pipeline", "-cluster", kubeconfig, "-debounce", debounce.String())
+			pc.Env = append(os.Environ(), "KUBE_FEATURE_WatchListClient=true")
+			pRun, err := measure("pipeline: incremental + stub pods + watch-list", pc, cs, samples)
+			if err != nil {
+				return err
+			}
+			f.Auditors = append(f.Auditors, pRun)
+		}
 	}
-
 	logf("measuring a bare client-go informer holding the same objects")
 	self, err := os.Executable()
 	if err != nil {
