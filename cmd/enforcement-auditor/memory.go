@@ -9,10 +9,12 @@ import (
 	"strings"
 )
 
-// daemonGCPercent is the daemon's GOGC when the environment sets none. The daemon's
-// live heap is its informer caches, and Go's default (100) lets the heap grow to twice
-// that between collections: at 50 the resident set stays near 1.5x the caches, for GC
-// work that an idle watcher can afford (docs/benchmarks.md, section 8).
+// daemonGCPercent is the daemon's GOGC once its caches synced, when the environment sets
+// none. The daemon's live heap is its informer caches, and Go's default (100) lets the
+// heap grow to twice that between collections: at 50 the resident set stays near 1.5x
+// the caches, for GC work that an idle watcher can afford. The initial lists run at the
+// default: at 50 they took twice as long at 100k pods on loaded cores (docs/benchmarks.md,
+// section 8).
 const daemonGCPercent = 50
 
 // memoryLimitFraction of the container's memory limit becomes the Go runtime's soft
@@ -20,23 +22,25 @@ const daemonGCPercent = 50
 // the pod, and the rest is room for what the runtime does not count (stacks, the binary).
 const memoryLimitFraction = 0.9
 
-// tuneMemory applies the daemon's memory defaults unless GOGC or GOMEMLIMIT are set:
-// GOGC 50 and a soft limit of 90% of the cgroup's memory limit (cgroupRoot is
-// /sys/fs/cgroup; v2 memory.max, else v1 memory/memory.limit_in_bytes).
-func tuneMemory(log *slog.Logger, cgroupRoot string) {
+// tuneMemory applies the daemon's memory defaults unless GOGC or GOMEMLIMIT are set: a
+// soft limit of 90% of the cgroup's memory limit (cgroupRoot is /sys/fs/cgroup; v2
+// memory.max, else v1 memory/memory.limit_in_bytes), and it returns the GOGC to set once
+// the caches synced (0: leave it).
+func tuneMemory(log *slog.Logger, cgroupRoot string) (gcPercentAfterSync int) {
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(daemonGCPercent)
+		gcPercentAfterSync = daemonGCPercent
 	}
 	if os.Getenv("GOMEMLIMIT") != "" {
-		return
+		return gcPercentAfterSync
 	}
 	limit, ok := cgroupMemoryLimit(cgroupRoot)
 	if !ok {
-		return
+		return gcPercentAfterSync
 	}
 	soft := int64(float64(limit) * memoryLimitFraction)
 	debug.SetMemoryLimit(soft)
 	log.Info("Go memory limit set from the container's", "container_limit_bytes", limit, "gomemlimit_bytes", soft)
+	return gcPercentAfterSync
 }
 
 // cgroupMemoryLimit reads the memory limit of the process's cgroup; ok is false when
