@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
+	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
@@ -68,10 +69,15 @@ type Source struct {
 
 	mu        sync.RWMutex
 	resources map[string]*watched // by resource ID
-	stale     atomic.Bool
-	started   atomic.Bool
-	changes   changeLog
-	released  sync.Once
+	// stale: the apiserver did not answer the last discovery. recovering: it answered
+	// again after an outage, and some informer's watch has not resumed yet (see streams;
+	// nil with fake clients, which have no transport: then recovery ends with discovery).
+	stale      atomic.Bool
+	recovering atomic.Bool
+	streams    *streams
+	started    atomic.Bool
+	changes    changeLog
+	released   sync.Once
 	// workers counts the goroutines Run starts besides the factories' (custom
 	// informers and their sync watchers): Run returns after all of them.
 	workers sync.WaitGroup
@@ -88,12 +94,17 @@ type watched struct {
 	errState auditor.AvailabilityState // "" when healthy
 	errMsg   string
 	errors   uint64
+	// answered: the last error is the apiserver's own answer (a status), not a
+	// connection failure, so the resource's state is known.
+	answered bool
 }
 
 func (w *watched) setError(err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.errors++
+	var st apierrors.APIStatus
+	w.answered = errors.As(err, &st)
 	if apierrors.IsForbidden(err) {
 		w.errState, w.errMsg = auditor.Forbidden, err.Error()
 	} else {
@@ -119,11 +130,17 @@ func (w *watched) availability() auditor.Availability {
 	return auditor.Availability{State: auditor.Synced}
 }
 
-// ClientConfig is cfg with the auditor's user agent and client-side rate limits.
+// ClientConfig is cfg with the auditor's user agent and client-side rate limits, and
+// protobuf for built-in kinds: a typed list decodes with a fraction of JSON's garbage
+// (the dynamic client keeps asking for JSON, which custom resources need).
 func ClientConfig(cfg *rest.Config) *rest.Config {
 	cfg = rest.CopyConfig(cfg)
 	if cfg.QPS == 0 {
 		cfg.QPS, cfg.Burst = 50, 100
+	}
+	if cfg.ContentType == "" {
+		cfg.ContentType = "application/vnd.kubernetes.protobuf"
+		cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
 	}
 	cfg.UserAgent = "enforcement-auditor"
 	return cfg
@@ -139,9 +156,16 @@ func New(cfg *rest.Config, o Options) (*Source, error) {
 }
 
 // NewWithClient builds the source around an existing typed clientset (shared with the
-// rest of the process); the dynamic and metadata clients come from cfg.
+// rest of the process, returned by Client); the informers' clients come from cfg, with
+// a transport that sees their watch streams open and close (see streams).
 func NewWithClient(cfg *rest.Config, client kubernetes.Interface, o Options) (*Source, error) {
 	cfg = ClientConfig(cfg)
+	st := newStreams()
+	cfg.Wrap(st.wrap)
+	watching, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -150,11 +174,23 @@ func NewWithClient(cfg *rest.Config, client kubernetes.Interface, o Options) (*S
 	if err != nil {
 		return nil, err
 	}
-	return NewForClients(client, dyn, meta, o), nil
+	s := newSource(client, watching, dyn, meta, o)
+	s.streams = st
+	st.opened = func() {
+		if s.recovering.Load() {
+			time.AfterFunc(resumeGrace, s.checkResumed)
+		}
+	}
+	return s, nil
 }
 
 // NewForClients builds the source from existing clients (fake clientsets in tests).
 func NewForClients(client kubernetes.Interface, dyn dynamic.Interface, meta metadata.Interface, o Options) *Source {
+	return newSource(client, client, dyn, meta, o)
+}
+
+// newSource builds the source; watching is the typed client the informers use.
+func newSource(client, watching kubernetes.Interface, dyn dynamic.Interface, meta metadata.Interface, o Options) *Source {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -169,7 +205,7 @@ func NewForClients(client kubernetes.Interface, dyn dynamic.Interface, meta meta
 	}
 	s := &Source{
 		opts: o, client: client, dyn: dyn, meta: meta, disc: client.Discovery(),
-		factory:   informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(transformKeeping(o.KeepPod))),
+		factory:   informers.NewSharedInformerFactoryWithOptions(watching, 0, informers.WithTransform(newProjection(o.Config, o.KeepPod).transform)),
 		narrowed:  map[string]informers.SharedInformerFactory{},
 		resources: map[string]*watched{},
 	}
@@ -177,7 +213,7 @@ func NewForClients(client kubernetes.Interface, dyn dynamic.Interface, meta meta
 		if n := r.Narrow; n != nil && r.Typed() {
 			// One object only (Kyverno's health Lease: node leases change every 10s and
 			// would wake the engine).
-			s.narrowed[r.ID] = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(transform),
+			s.narrowed[r.ID] = informers.NewSharedInformerFactoryWithOptions(watching, 0, informers.WithTransform(transform),
 				informers.WithNamespace(n.Namespace(o.Config)),
 				informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
 					lo.FieldSelector = fields.OneTermEqualSelector("metadata.name", n.Name).String()
@@ -224,6 +260,10 @@ func namespaceOf(obj any) string {
 		ns, _, _ := cache.SplitMetaNamespaceKey(t.Key)
 		return ns
 	}
+	if k, ok := obj.(podStub); ok {
+		ns, _, _ := cache.SplitMetaNamespaceKey(string(k))
+		return ns
+	}
 	if m, ok := obj.(metav1.Object); ok {
 		return m.GetNamespace()
 	}
@@ -260,6 +300,11 @@ func (s *Source) register(info auditor.ResourceInfo, gvr schema.GroupVersionReso
 // the informer factories are shut down.
 func (s *Source) Run(ctx context.Context) error {
 	defer s.workers.Wait()
+	// The pod informer's namespace index leaves pod stubs out (see podStub); registered
+	// before ForResource, which then returns it.
+	s.factory.InformerFor(&corev1.Pod{}, func(c kubernetes.Interface, resync time.Duration) cache.SharedIndexInformer {
+		return coreinformers.NewPodInformer(c, metav1.NamespaceAll, resync, cache.Indexers{cache.NamespaceIndex: namespaceIndex})
+	})
 	for _, r := range auditor.Kinds {
 		if !r.Typed() {
 			continue
@@ -307,6 +352,7 @@ func (s *Source) discoveryLoop(ctx context.Context) {
 		case <-t.C:
 			s.discover(ctx)
 			s.recheckErrors(ctx)
+			s.checkResumed()
 		}
 	}
 }
@@ -328,6 +374,9 @@ func (s *Source) discover(ctx context.Context) {
 	}
 	if err != nil && len(lists) == 0 {
 		if !s.stale.Swap(true) {
+			if s.streams != nil {
+				s.recovering.Store(true)
+			}
 			s.opts.Logger.Error("apiserver unreachable; serving the last known findings as stale", "err", err)
 			s.notifyFull("apiserver unreachable")
 		}
@@ -338,8 +387,13 @@ func (s *Source) discover(ctx context.Context) {
 		s.opts.Logger.Debug("partial discovery", "err", err)
 	}
 	if s.stale.Swap(false) {
-		s.opts.Logger.Info("apiserver reachable again")
-		s.notifyFull("apiserver reachable again")
+		if s.recovering.Load() {
+			s.opts.Logger.Info("apiserver reachable again; stale until every informer's watch has resumed")
+			s.checkResumed()
+		} else {
+			s.opts.Logger.Info("apiserver reachable again")
+			s.notifyFull("apiserver reachable again")
+		}
 	}
 	served := map[schema.GroupResource][]string{}
 	for _, l := range lists {
@@ -362,6 +416,15 @@ func (s *Source) discover(ctx context.Context) {
 		s.mu.RUnlock()
 		switch {
 		case version != "" && !running:
+			s.startCustom(ctx, r, version)
+		case version != "" && running && w.stop != nil && w.gvr.Version != version:
+			// Kueue v0.15 to v0.16 serves v1beta2 in place: the running informer would
+			// keep reading the old version until it is no longer served.
+			s.opts.Logger.Info("preferred served version changed; restarting its informer", "resource", r.ID, "from", w.gvr.Version, "to", version)
+			close(w.stop)
+			s.mu.Lock()
+			delete(s.resources, r.ID)
+			s.mu.Unlock()
 			s.startCustom(ctx, r, version)
 		case version == "" && running && w.stop != nil:
 			s.opts.Logger.Info("resource no longer served; stopping its informer", "resource", r.ID)
@@ -509,9 +572,48 @@ func (s *Source) WaitForSync(ctx context.Context) error {
 	return nil
 }
 
-// Stale reports whether the apiserver was unreachable at the last discovery: the caches
-// then hold the last known state.
-func (s *Source) Stale() bool { return s.stale.Load() }
+// Stale reports whether the caches may be behind the cluster: the apiserver was
+// unreachable at the last discovery, or it answers again but some informer has not
+// resumed its watch yet (client-go's watch backoff reaches 30 s).
+func (s *Source) Stale() bool { return s.stale.Load() || s.recovering.Load() }
+
+// resumeGrace is how long a watch stream must stay open to count as resumed: a watch
+// from a resource version the apiserver no longer has opens, then ends at once with
+// "too old resource version", and the informer relists.
+const resumeGrace = time.Second
+
+// checkResumed ends a recovery when every informer's watch stream has been open for
+// resumeGrace, or its resource answered with an error of its own (forbidden, a failing
+// conversion webhook: its availability says so and its rules are inconclusive).
+func (s *Source) checkResumed() {
+	if s.streams == nil || s.stale.Load() || !s.recovering.Load() {
+		return
+	}
+	now := time.Now()
+	var waiting []string
+	s.mu.RLock()
+	for id, w := range s.resources {
+		w.mu.Lock()
+		answered := w.errState != "" && w.answered
+		w.mu.Unlock()
+		if answered {
+			continue
+		}
+		if since := s.streams.openSince(w.gvr.GroupResource()); since.IsZero() || now.Sub(since) < resumeGrace {
+			waiting = append(waiting, id)
+		}
+	}
+	s.mu.RUnlock()
+	if len(waiting) > 0 {
+		sort.Strings(waiting)
+		s.opts.Logger.Debug("waiting for watches to resume", "resources", waiting)
+		return
+	}
+	if s.recovering.Swap(false) {
+		s.opts.Logger.Info("every informer's watch resumed; findings are current again")
+		s.notifyFull("watches resumed")
+	}
+}
 
 // ResourceStates returns the availability of every known resource.
 func (s *Source) ResourceStates() map[string]auditor.Availability {

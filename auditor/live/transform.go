@@ -1,6 +1,11 @@
 package live
 
 import (
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,74 +32,209 @@ func stripMeta(m *metav1.ObjectMeta) {
 	}
 }
 
-func slimContainers(cs []corev1.Container) []corev1.Container {
-	out := make([]corev1.Container, len(cs))
-	for i, c := range cs {
-		out[i] = corev1.Container{Name: c.Name, Resources: c.Resources, RestartPolicy: c.RestartPolicy, Ports: c.Ports}
+// projection turns objects into what the rules read of them before they enter the
+// informer caches (see transform). Its zero value keeps every resource and annotation.
+type projection struct {
+	// gpu reports whether a resource name is a configured GPU resource; nil keeps
+	// every resource.
+	gpu func(string) bool
+	// queueLabel is Kueue's queue label: the rules also look for it as an annotation.
+	queueLabel string
+	// keep, when set, decides which pods are kept projected; the others become stubs.
+	keep func(*corev1.Pod) bool
+	// lists shares equal GPU resource lists between pods (nil: no sharing).
+	lists *resourceLists
+}
+
+// resourceLists interns GPU resource lists: the pods of a Job, a Deployment or a
+// notebook image all ask for the same "nvidia.com/gpu: 1", and a list is a map of about
+// 300 bytes. Cached objects are read-only, so pods can share one. Bounded: past
+// maxResourceLists distinct lists, new ones are not shared.
+type resourceLists struct {
+	mu sync.Mutex
+	m  map[string]corev1.ResourceList
+}
+
+const maxResourceLists = 4096
+
+func (r *resourceLists) intern(l corev1.ResourceList) corev1.ResourceList {
+	if r == nil || l == nil {
+		return l
+	}
+	names := make([]string, 0, len(l))
+	for name := range l {
+		names = append(names, string(name))
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		q := l[corev1.ResourceName(n)]
+		b.WriteString(n)
+		b.WriteByte('=')
+		b.WriteString(q.String())
+		b.WriteByte(';')
+	}
+	key := b.String()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if shared, ok := r.m[key]; ok {
+		return shared
+	}
+	if len(r.m) < maxResourceLists {
+		r.m[key] = l
+	}
+	return l
+}
+
+func newProjection(cfg auditor.Config, keep func(*corev1.Pod) bool) projection {
+	p := projection{queueLabel: cfg.SR2.QueueNameLabel, keep: keep, lists: &resourceLists{m: map[string]corev1.ResourceList{}}}
+	if len(cfg.SR2.GPUResources) > 0 {
+		sr2 := cfg.SR2
+		p.gpu = sr2.IsGPUResource
+	}
+	return p
+}
+
+// podAnnotation reports whether the rules read a pod annotation: the auditor's own
+// (waivers), Kueue's, and the queue label spelled as an annotation (a finding says
+// Kueue ignores it). Other annotations (sidecar injectors', Prometheus', kubectl's) can
+// be most of a pod's metadata. Without a configuration (tests) every annotation but
+// kubectl's last-applied copy is kept.
+func (p projection) podAnnotation(k string) bool {
+	if k == lastApplied {
+		return false
+	}
+	return p.queueLabel == "" || k == p.queueLabel || strings.HasPrefix(k, "kueue.x-k8s.io/") ||
+		strings.HasPrefix(k, auditor.WaiveAnnotation[:strings.IndexByte(auditor.WaiveAnnotation, '/')+1])
+}
+
+// resources keeps the GPU resources of a requirements block (the rules size GPU demand
+// only); the block is shared when nothing is dropped.
+func (p projection) resources(r corev1.ResourceRequirements) (corev1.ResourceRequirements, bool) {
+	if p.gpu == nil {
+		return corev1.ResourceRequirements{Requests: r.Requests, Limits: r.Limits}, len(r.Requests)+len(r.Limits) > 0
+	}
+	gpus := func(l corev1.ResourceList) corev1.ResourceList {
+		var out corev1.ResourceList
+		for name, q := range l {
+			if p.gpu(string(name)) {
+				if out == nil {
+					out = corev1.ResourceList{}
+				}
+				out[name] = q
+			}
+		}
+		return out
+	}
+	out := corev1.ResourceRequirements{Requests: p.lists.intern(gpus(r.Requests)), Limits: p.lists.intern(gpus(r.Limits))}
+	return out, out.Requests != nil || out.Limits != nil
+}
+
+// containers keeps the containers the rules and probes read: those asking for a GPU
+// resource (name, restart policy, GPU amounts: the GPU rules name the container) and
+// those exposing ports (the network probe targets them).
+func (p projection) containers(cs []corev1.Container) []corev1.Container {
+	var out []corev1.Container
+	for _, c := range cs {
+		r, gpu := p.resources(c.Resources)
+		if !gpu && len(c.Ports) == 0 {
+			continue
+		}
+		out = append(out, corev1.Container{Name: c.Name, Resources: r, RestartPolicy: c.RestartPolicy, Ports: c.Ports})
 	}
 	return out
 }
 
-// podStub is what the pod cache keeps of a pod Options.KeepPod rejects: enough metadata
-// for the informer to key it and notice updates. Snapshots do not show it, and its
-// events wake nobody.
-type podStub struct {
-	metav1.PartialObjectMetadata
+// pod projects a pod onto a new, minimal *corev1.Pod: identity, labels, the annotations
+// the rules read, owner references, GPU demand per container, scheduling gates, node,
+// phase and IP. Rules keep reading *corev1.Pod; TestProjectionKeepsWhatRulesRead holds
+// the projection to every rule's findings.
+func (p projection) pod(o *corev1.Pod) *corev1.Pod {
+	var ann map[string]string
+	for k, v := range o.Annotations {
+		if p.podAnnotation(k) {
+			if ann == nil {
+				ann = map[string]string{}
+			}
+			ann[k] = v
+		}
+	}
+	out := &corev1.Pod{
+		TypeMeta: o.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{Namespace: o.Namespace, Name: o.Name, UID: o.UID, ResourceVersion: o.ResourceVersion,
+			Labels: o.Labels, Annotations: ann, OwnerReferences: o.OwnerReferences, DeletionTimestamp: o.DeletionTimestamp},
+		Spec: corev1.PodSpec{
+			Containers:      p.containers(o.Spec.Containers),
+			InitContainers:  p.containers(o.Spec.InitContainers),
+			SchedulingGates: o.Spec.SchedulingGates,
+			NodeName:        o.Spec.NodeName,
+			HostNetwork:     o.Spec.HostNetwork,
+		},
+		Status: corev1.PodStatus{Phase: o.Status.Phase, PodIP: o.Status.PodIP},
+	}
+	for _, c := range o.Spec.EphemeralContainers {
+		if r, gpu := p.resources(c.Resources); gpu {
+			out.Spec.EphemeralContainers = append(out.Spec.EphemeralContainers,
+				corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: c.Name, Resources: r}})
+		}
+	}
+	if o.Spec.Resources != nil {
+		if r, gpu := p.resources(*o.Spec.Resources); gpu {
+			out.Spec.Resources = &r
+		}
+	}
+	return out
 }
 
-func stubOf(p *corev1.Pod) *podStub {
-	return &podStub{PartialObjectMetadata: metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{
-		Namespace: p.Namespace, Name: p.Name, UID: p.UID, ResourceVersion: p.ResourceVersion,
-	}}}
-}
+// podStub is what the pod cache keeps of a pod Options.KeepPod rejects: its key
+// ("namespace/name"), which is all the informer needs to notice its update or deletion
+// (cache.MetaNamespaceKeyFunc reads an ExplicitKey as the key itself). About 100 bytes
+// with its store entry, against ~3 KB for a typed pod. Snapshots do not show it, the
+// namespace index leaves it out, and its events wake nobody.
+type podStub = cache.ExplicitKey
 
 func isStub(obj any) bool {
 	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = t.Obj
 	}
-	_, ok := obj.(*podStub)
+	_, ok := obj.(podStub)
 	return ok
 }
 
-// transformKeeping is transform with a pod filter (nil keeps every pod).
-func transformKeeping(keep func(*corev1.Pod) bool) cache.TransformFunc {
-	if keep == nil {
-		return transform
+// namespaceIndex is cache.MetaNamespaceIndexFunc for caches that may hold pod stubs:
+// stubs are not indexed (partial snapshots never read them).
+func namespaceIndex(obj any) ([]string, error) {
+	if _, ok := obj.(podStub); ok {
+		return nil, nil
 	}
-	return func(obj any) (any, error) {
-		if p, ok := obj.(*corev1.Pod); ok && !keep(p) {
-			return stubOf(p), nil
+	return cache.MetaNamespaceIndexFunc(obj)
+}
+
+// transform is the projection's cache.TransformFunc.
+func (p projection) transform(obj any) (any, error) {
+	if o, ok := obj.(*corev1.Pod); ok {
+		if p.keep != nil && !p.keep(o) {
+			return podStub(o.Namespace + "/" + o.Name), nil
 		}
-		return transform(obj)
+		return p.pod(o), nil
 	}
+	return transform(obj)
 }
 
 // transform strips what no rule reads before objects enter the informer caches:
-// managedFields everywhere (30-50% of an object), and for pods everything but the
-// fields the rules join on. It runs on the informer's goroutine, so it must be cheap and
-// must not fail: unknown types pass through with managedFields stripped.
+// managedFields everywhere (30-50% of an object), and for some kinds everything but the
+// fields the rules read. It runs on the informer's goroutine, so it must be cheap and
+// must not fail: unknown types pass through with managedFields stripped. Pods go
+// through projection.transform.
 func transform(obj any) (any, error) {
 	switch o := obj.(type) {
 	case *corev1.Pod:
-		stripMeta(&o.ObjectMeta)
-		eph := make([]corev1.EphemeralContainer, len(o.Spec.EphemeralContainers))
-		for i, c := range o.Spec.EphemeralContainers {
-			eph[i] = corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: c.Name, Resources: c.Resources}}
-		}
-		o.Spec = corev1.PodSpec{
-			Containers:          slimContainers(o.Spec.Containers),
-			InitContainers:      slimContainers(o.Spec.InitContainers),
-			EphemeralContainers: eph,
-			Resources:           o.Spec.Resources,
-			SchedulingGates:     o.Spec.SchedulingGates,
-			NodeName:            o.Spec.NodeName,
-			HostNetwork:         o.Spec.HostNetwork,
-		}
-		o.Status = corev1.PodStatus{Phase: o.Status.Phase, PodIP: o.Status.PodIP}
+		return projection{}.pod(o), nil
 	case *corev1.Node:
 		stripMeta(&o.ObjectMeta)
+		// Capacity and allocatable say which GPU resources a node offers.
 		o.Spec = corev1.NodeSpec{Unschedulable: o.Spec.Unschedulable, Taints: o.Spec.Taints}
-		o.Status = corev1.NodeStatus{NodeInfo: o.Status.NodeInfo}
+		o.Status = corev1.NodeStatus{NodeInfo: o.Status.NodeInfo, Capacity: o.Status.Capacity, Allocatable: o.Status.Allocatable}
 	case *appsv1.DaemonSet:
 		stripMeta(&o.ObjectMeta)
 		stripMeta(&o.Spec.Template.ObjectMeta)
@@ -110,18 +250,45 @@ func transform(obj any) (any, error) {
 		stripMeta(&o.ObjectMeta)
 	case *corev1.Namespace:
 		stripMeta(&o.ObjectMeta)
+	case *unstructured.Unstructured:
+		o.SetManagedFields(nil)
+		if a := o.GetAnnotations(); a[lastApplied] != "" {
+			delete(a, lastApplied)
+			o.SetAnnotations(a)
+		}
+		if o.GetKind() == "Workload" && o.GroupVersionKind().Group == "kueue.x-k8s.io" {
+			projectWorkload(o)
+		}
 	case metav1.Object:
 		o.SetManagedFields(nil)
-		if u, ok := obj.(*unstructured.Unstructured); ok {
-			if a := u.GetAnnotations(); a[lastApplied] != "" {
-				delete(a, lastApplied)
-				u.SetAnnotations(a)
-			}
-		}
 	case cache.DeletedFinalStateUnknown:
 		// tombstones carry an object we never need to strip: it is about to be removed
 	}
 	return obj, nil
+}
+
+// projectWorkload keeps what the SR2 rules read of a Kueue Workload (rules/kueue
+// NewWorkload): metadata, spec.queueName, status.conditions and
+// status.admission.clusterQueue. spec.podSets (a copy of every pod template) and the
+// admission's assignments are most of a Workload. A field of an unexpected type is kept
+// as it is, so the rules still name it.
+func projectWorkload(u *unstructured.Unstructured) {
+	keep := func(parent map[string]any, fields ...string) {
+		for k := range parent {
+			if !slices.Contains(fields, k) {
+				delete(parent, k)
+			}
+		}
+	}
+	if spec, ok := u.Object["spec"].(map[string]any); ok {
+		keep(spec, "queueName")
+	}
+	if status, ok := u.Object["status"].(map[string]any); ok {
+		keep(status, "conditions", "admission")
+		if adm, ok := status["admission"].(map[string]any); ok {
+			keep(adm, "clusterQueue")
+		}
+	}
 }
 
 // ownerMeta is how metadata informers cache pod owners: the object's metadata and the

@@ -109,6 +109,7 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
+	gcPercent := tuneMemory(log, "/sys/fs/cgroup")
 	if f.metricsAuth != "none" && f.metricsAuth != "kubernetes" {
 		return &exitError{code: 2, err: fmt.Errorf("--metrics-auth: %q, want none or kubernetes", f.metricsAuth)}
 	}
@@ -124,18 +125,19 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 		return &exitError{code: 2, err: err}
 	}
 	opts := app.Options{
-		Client:            client,
-		Config:            cfg,
-		RESTConfig:        rc,
-		Logger:            log,
-		ListenAddress:     f.listen,
-		Debounce:          f.debounce,
-		MaxDelay:          f.maxDelay,
-		Resync:            f.resync,
-		DiscoveryInterval: f.discoveryInterval,
-		ShutdownTimeout:   f.shutdownTimeout,
-		TLSCertFile:       f.tlsCertFile,
-		TLSKeyFile:        f.tlsKeyFile,
+		Client:             client,
+		Config:             cfg,
+		RESTConfig:         rc,
+		Logger:             log,
+		ListenAddress:      f.listen,
+		Debounce:           f.debounce,
+		MaxDelay:           f.maxDelay,
+		Resync:             f.resync,
+		DiscoveryInterval:  f.discoveryInterval,
+		ShutdownTimeout:    f.shutdownTimeout,
+		TLSCertFile:        f.tlsCertFile,
+		TLSKeyFile:         f.tlsKeyFile,
+		GCPercentAfterSync: gcPercent,
 	}
 	if !f.insecure {
 		opts.Secure = secureServing(rc, f, log)

@@ -86,6 +86,8 @@ type run struct {
 	ResolveP50Ms   float64 `json:"resolveToMetricP50Ms"`
 	ResolveP99Ms   float64 `json:"resolveToMetricP99Ms"`
 	RSSMiB         float64 `json:"rssMiB"`
+	RSSAnonMiB     float64 `json:"rssAnonMiB"`
+	RSSFileMiB     float64 `json:"rssFileMiB"`
 	LiveHeapMiB    float64 `json:"liveHeapAfterLastGCMiB"`
 	HeapInuseMiB   float64 `json:"heapInuseMiB"`
 	HeapAllocMiB   float64 `json:"heapAllocMiB"`
@@ -98,9 +100,11 @@ func main() {
 	concurrency := flag.Int("concurrency", 32, "parallel API requests while loading")
 	kubeconfig := flag.String("cluster", "", "child modes: kubeconfig of the cluster")
 	listen := flag.String("listen", "", "pipeline mode: address for /metrics and /readyz")
-	pipeline := flag.Bool("pipeline", true, "also measure the incremental pipeline")
+	pipeline := flag.Bool("pipeline", false, "also measure the pipeline child (the daemon's wiring in this process; the daemon now has it)")
 	jsonOut := flag.String("json", "", "write the figures to this file")
 	debounce := flag.Duration("debounce", 200*time.Millisecond, "the auditors' --debounce (the daemon's default is 200ms)")
+	baseline := flag.String("baseline", "", "also measure this enforcement-auditor binary (e.g. built from an earlier commit), in the same run")
+	variants := flag.Bool("variants", true, "also measure the daemon at GOGC=100 and with KUBE_FEATURE_WatchListClient=true")
 	flag.Parse()
 	var err error
 	switch *mode {
@@ -109,7 +113,7 @@ func main() {
 	case "pipeline":
 		err = runPipeline(*kubeconfig, *listen, *debounce)
 	default:
-		err = harness(*pods, *samples, *concurrency, *pipeline, *jsonOut, *debounce)
+		err = harness(*pods, *samples, *concurrency, *pipeline, *jsonOut, *debounce, *baseline, *variants)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -121,7 +125,7 @@ func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05 ")+format+"\n", args...)
 }
 
-func harness(pods, samples, concurrency int, pipeline bool, jsonOut string, debounce time.Duration) error {
+func harness(pods, samples, concurrency int, pipeline bool, jsonOut string, debounce time.Duration, baseline string, variants bool) error {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		return errors.New("KUBEBUILDER_ASSETS is not set: run hack/bench-live.sh")
 	}
@@ -185,29 +189,46 @@ func harness(pods, samples, concurrency int, pipeline bool, jsonOut string, debo
 		return err
 	}
 	f.Auditors = append(f.Auditors, binRun)
-	// The same binary with client-go's streaming initial list (off by default in
-	// client-go 1.34): the informers no longer hold a whole LIST response at once.
-	wl := exec.Command(binary, "run", "--kubeconfig", kubeconfig, "--debounce", debounce.String(), "--insecure-serving")
-	wl.Env = append(os.Environ(), "KUBE_FEATURE_WatchListClient=true")
-	wlRun, err := measure("daemon, KUBE_FEATURE_WatchListClient=true", wl, cs, samples)
-	if err != nil {
-		return err
-	}
-	f.Auditors = append(f.Auditors, wlRun)
-	if pipeline {
-		self, err := os.Executable()
+	if baseline != "" {
+		bRun, err := measure("baseline: "+filepath.Base(baseline), exec.Command(baseline, "run", "--kubeconfig", kubeconfig, "--debounce", debounce.String(), "--insecure-serving"), cs, samples)
 		if err != nil {
 			return err
 		}
-		pc := exec.Command(self, "-mode", "pipeline", "-cluster", kubeconfig, "-debounce", debounce.String())
-		pc.Env = append(os.Environ(), "KUBE_FEATURE_WatchListClient=true")
-		pRun, err := measure("pipeline: incremental + stub pods + watch-list", pc, cs, samples)
+		f.Auditors = append(f.Auditors, bRun)
+	}
+	if variants {
+		// The same binary with Go's default GC target: the daemon sets GOGC 50 when the
+		// environment does not (cmd/enforcement-auditor/memory.go).
+		gc := exec.Command(binary, "run", "--kubeconfig", kubeconfig, "--debounce", debounce.String(), "--insecure-serving")
+		gc.Env = append(os.Environ(), "GOGC=100")
+		gcRun, err := measure("daemon, GOGC=100 (Go's default)", gc, cs, samples)
 		if err != nil {
 			return err
 		}
-		f.Auditors = append(f.Auditors, pRun)
+		f.Auditors = append(f.Auditors, gcRun)
+		// The same binary with client-go's streaming initial list (off by default in
+		// client-go 1.34): the informers no longer hold a whole LIST response at once.
+		wl := exec.Command(binary, "run", "--kubeconfig", kubeconfig, "--debounce", debounce.String(), "--insecure-serving")
+		wl.Env = append(os.Environ(), "KUBE_FEATURE_WatchListClient=true")
+		wlRun, err := measure("daemon, KUBE_FEATURE_WatchListClient=true", wl, cs, samples)
+		if err != nil {
+			return err
+		}
+		f.Auditors = append(f.Auditors, wlRun)
+		if pipeline {
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			pc := exec.Command(self, "-mode", "pipeline", "-cluster", kubeconfig, "-debounce", debounce.String())
+			pc.Env = append(os.Environ(), "KUBE_FEATURE_WatchListClient=true")
+			pRun, err := measure("pipeline: incremental + stub pods + watch-list", pc, cs, samples)
+			if err != nil {
+				return err
+			}
+			f.Auditors = append(f.Auditors, pRun)
+		}
 	}
-
 	logf("measuring a bare client-go informer holding the same objects")
 	self, err := os.Executable()
 	if err != nil {
@@ -545,6 +566,12 @@ func measure(name string, cmd *exec.Cmd, cs kubernetes.Interface, samples int) (
 	if rss, err := rssOf(cmd.Process.Pid); err == nil {
 		r.RSSMiB = mib(rss)
 	}
+	if anon, err := statusField(cmd.Process.Pid, "RssAnon:"); err == nil {
+		r.RSSAnonMiB = mib(anon)
+	}
+	if file, err := statusField(cmd.Process.Pid, "RssFile:"); err == nil {
+		r.RSSFileMiB = mib(file)
+	}
 	if m, err := scrape(base); err == nil {
 		r.HeapInuseMiB = mib(uint64(metricValue(m, "go_memstats_heap_inuse_bytes")))
 		r.HeapAllocMiB = mib(uint64(metricValue(m, "go_memstats_heap_alloc_bytes")))
@@ -646,18 +673,22 @@ func percentiles(ds []time.Duration) (p50, p99 float64) {
 	return ms(s[len(s)/2]), ms(s[min(len(s)-1, (len(s)*99)/100)])
 }
 
-func rssOf(pid int) (uint64, error) {
+func rssOf(pid int) (uint64, error) { return statusField(pid, "VmRSS:") }
+
+// statusField reads a size from /proc/<pid>/status: VmRSS, and its parts RssAnon (the
+// heap, stacks: what the process allocated) and RssFile (the binary's mapped pages).
+func statusField(pid int, field string) (uint64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
+		if strings.HasPrefix(line, field) {
 			kb, err := strconv.ParseUint(strings.Fields(line)[1], 10, 64)
 			return kb * 1024, err
 		}
 	}
-	return 0, errors.New("no VmRSS")
+	return 0, errors.New("no " + field)
 }
 
 func freeAddr() (string, error) {
@@ -678,11 +709,11 @@ func tail(s string) string {
 
 func report(w io.Writer, f figures) {
 	fmt.Fprintf(w, "\n%d pods (loaded in %.0fs), %d samples per auditor, debounce %dms, GOMAXPROCS=%d, load average %s\n\n", f.Pods, f.LoadSeconds, f.SamplesPerRun, f.DebounceMs, f.GoMaxProcs, f.LoadAverageNote)
-	fmt.Fprintln(w, "| process | start to ready | event to metric p50 / p99 | resolve to metric p50 / p99 | RSS | live heap (last GC) | heap in use | RSS / bare | live heap / bare |")
+	fmt.Fprintln(w, "| process | start to ready | event to metric p50 / p99 | resolve to metric p50 / p99 | RSS (anon + file) | live heap (last GC) | heap in use | RSS / bare | live heap / bare |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
 	for _, r := range f.Auditors {
-		fmt.Fprintf(w, "| %s | %.0f ms | %.0f / %.0f ms | %.0f / %.0f ms | %.0f MiB | %.0f MiB | %.0f MiB | %.2f | %.2f |\n", r.Name, r.StartToReadyMs,
-			r.OpenP50Ms, r.OpenP99Ms, r.ResolveP50Ms, r.ResolveP99Ms, r.RSSMiB, r.LiveHeapMiB, r.HeapInuseMiB, r.RSSMiB/f.BareRSSMiB, r.LiveHeapMiB/f.BareHeapMiB)
+		fmt.Fprintf(w, "| %s | %.0f ms | %.0f / %.0f ms | %.0f / %.0f ms | %.0f MiB (%.0f + %.0f) | %.0f MiB | %.0f MiB | %.2f | %.2f |\n", r.Name, r.StartToReadyMs,
+			r.OpenP50Ms, r.OpenP99Ms, r.ResolveP50Ms, r.ResolveP99Ms, r.RSSMiB, r.RSSAnonMiB, r.RSSFileMiB, r.LiveHeapMiB, r.HeapInuseMiB, r.RSSMiB/f.BareRSSMiB, r.LiveHeapMiB/f.BareHeapMiB)
 	}
 	fmt.Fprintf(w, "| bare client-go informers (floor, %d objects) | | | | %.0f MiB | %.0f MiB (after runtime.GC) | | 1.00 | 1.00 |\n", f.BareObjects, f.BareRSSMiB, f.BareHeapMiB)
 }

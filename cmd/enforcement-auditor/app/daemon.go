@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -51,6 +52,9 @@ type Options struct {
 	DiscoveryInterval time.Duration
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout time.Duration
+	// GCPercentAfterSync, when positive, is the GOGC set once the caches synced: the
+	// initial lists run at the runtime's setting, the steady state at this one.
+	GCPercentAfterSync int
 
 	// Probes are the opt-in active verifications; nil when off.
 	Probes []Prober
@@ -322,6 +326,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return nil // shutting down
 		}
 		log.Info("caches synced")
+		if o.GCPercentAfterSync > 0 {
+			debug.SetGCPercent(o.GCPercentAfterSync)
+		}
 		d.Runner.EvaluateNow()
 		d.ready.Store(true)
 		log.Info("first evaluation done; ready", "open_findings", len(d.Store.Open()))
