@@ -35,6 +35,16 @@ type gateChecker struct {
 	managed []*corev1.Namespace
 	// offer is what the cluster hands out of the GPU resources: it grades coverage gaps.
 	offer gpuOffer
+	// kyverno is Kyverno's admission controller (nil when not visible): its version
+	// decides how failure actions resolve.
+	kyverno *kyverno.AdmissionController
+}
+
+func (c gateChecker) kyvernoVersion() kyverno.Version {
+	if c.kyverno == nil {
+		return kyverno.Version{}
+	}
+	return c.kyverno.Version
 }
 
 // blocking reports whether a verdict has a condition that lets a GPU pod through today
@@ -59,7 +69,7 @@ func GPUGatePolicyNotEnforcing(cfg auditor.Config) auditor.Rule {
 			"(ValidatingAdmissionPolicy binding), a match covering Pods in every managed namespace, a check naming every GPU resource, " +
 			"failurePolicy Fail, and a healthy Kyverno webhook.",
 		Inputs: append([]string{auditor.ResourceNamespaces, auditor.ResourceValidatingWebhookConfigurations, auditor.ResourceLeases, auditor.ResourceConfigMaps,
-			auditor.ResourceNodes, auditor.ResourcePods}, gateInputs...),
+			auditor.ResourceNodes, auditor.ResourcePods, auditor.ResourceDeployments}, gateInputs...),
 		// Pods are read only when no Node is visible (see gpuOffered).
 		Pods: gpuPods(cfg),
 	}
@@ -70,7 +80,8 @@ func GPUGatePolicyNotEnforcing(cfg auditor.Config) auditor.Rule {
 			return res
 		}
 		found := findGates(s, cfg.SR2.GatePolicyNames)
-		c := gateChecker{cfg: cfg.SR2, managed: managed, offer: g.gpuOffered(s)}
+		c := gateChecker{cfg: cfg.SR2, managed: managed, offer: g.gpuOffered(s),
+			kyverno: kyverno.FindAdmissionController(s.Deployments, cfg.SR2.KyvernoNamespace)}
 		var verdicts []gateVerdict
 		for _, p := range found.clusterPolicies {
 			verdicts = append(verdicts, c.clusterPolicy(s, p))
@@ -153,7 +164,7 @@ func (c gateChecker) clusterPolicy(s *auditor.Snapshot, p *kyverno.ClusterPolicy
 			var froms []string
 			enforced := false
 			for _, r := range covering {
-				action, from := p.ActionIn(r, ns)
+				action, from := p.ActionIn(r, ns, c.kyvernoVersion())
 				if kyverno.Enforces(action) {
 					enforced = true
 					enforcing[r.Index] = true

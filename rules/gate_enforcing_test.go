@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -167,7 +168,7 @@ func TestGPUGatePolicyNotEnforcingClusterPolicy(t *testing.T) {
 			policy: sr2Policy(t, sr2Set([]any{map[string]any{"action": "Audit", "namespaceSelector": map[string]any{"matchLabels": map[string]any{"llm-platform/kueue-managed": "true"}}}},
 				"spec", "validationFailureActionOverrides")),
 			want:     []string{cp + "#failure-action critical"},
-			contains: []string{"team-research (spec.validationFailureActionOverrides[0].action: Audit), team-search"},
+			contains: []string{"team-research (spec.validationFailureActionOverrides[0].action (Kyverno version unknown: read as Kyverno v1.17 or later, under which the rule enforces least): Audit), team-search"},
 		},
 		"override for another namespace falls back to the rule's action": {
 			policy: sr2Policy(t, sr2SetRule([]any{map[string]any{"action": "Audit", "namespaces": []any{"dev"}}}, "validate", "failureActionOverrides")),
@@ -527,4 +528,36 @@ func TestGPUGatePolicyNotEnforcingHardeningGateStillEnforces(t *testing.T) {
 		"ClusterPolicy/require-kueue-queue-name#gpu-resources low",
 		"ValidatingAdmissionPolicy/require-kueue-queue-name#binding-actions low",
 	}, sr2Keys(res.Findings), sr2Messages(res.Findings))
+}
+
+// sr2KyvernoDeployment is Kyverno's admission controller at an image, with flags.
+func sr2KyvernoDeployment(image string, args ...string) *appsv1.Deployment {
+	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "kyverno", Name: "kyverno-admission-controller"},
+		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{
+			{Name: "kyverno", Image: image, Args: args}}}}}}
+}
+
+// The running Kyverno version decides whether a namespaceSelector override applies.
+func TestGPUGatePolicyNotEnforcingVersionAware(t *testing.T) {
+	policy := sr2Policy(t, sr2SetRule([]any{map[string]any{"action": "Audit", "namespaceSelector": map[string]any{"matchLabels": map[string]any{"llm-platform/kueue-managed": "true"}}}},
+		"validate", "failureActionOverrides"))
+	cases := map[string]struct {
+		objs     []any
+		want     []string
+		contains string
+	}{
+		"v1.16 ignores the selector override: enforced": {objs: []any{sr2KyvernoDeployment("ghcr.io/kyverno/kyverno:v1.16.2")}, want: []string{}},
+		"v1.17 applies it: audit only": {objs: []any{sr2KyvernoDeployment("ghcr.io/kyverno/kyverno:v1.17.0")},
+			want: []string{"ClusterPolicy/require-kueue-queue-name#failure-action critical"}, contains: "spec.rules[0].validate.failureActionOverrides[0].action: Audit"},
+		"unknown version: the least enforcing reading, said": {
+			want: []string{"ClusterPolicy/require-kueue-queue-name#failure-action critical"}, contains: "Kyverno version unknown: read as Kyverno v1.17 or later"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			objs := append([]any{policy, sr2Webhooks(), sr2Lease(time.Second)}, tc.objs...)
+			res := sr2Eval(t, GPUGatePolicyNotEnforcing, snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), objs))
+			assert.Equal(t, tc.want, sr2Keys(res.Findings), sr2Messages(res.Findings))
+			assert.Contains(t, sr2Messages(res.Findings), tc.contains)
+		})
+	}
 }
