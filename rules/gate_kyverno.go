@@ -6,8 +6,10 @@ import (
 	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/celmatch"
 	"github.com/llm-platform/enforcement-auditor/rules/internal/fields"
 	"github.com/llm-platform/enforcement-auditor/rules/kyverno"
 )
@@ -74,6 +76,10 @@ func (c gateChecker) kyvernoWebhook(s *auditor.Snapshot, v *gateVerdict, what, h
 			case w.ObjectSelector != nil && !fields.SelectorAllows(w.ObjectSelector, nil):
 				whys = append(whys, fmt.Sprintf("%s objectSelector %s", w.Name, fields.SelectorText(w.ObjectSelector)))
 			default:
+				if skip := c.matchConditionsSkip(w, ns); skip != "" {
+					whys = append(whys, skip)
+					continue
+				}
 				reach = append(reach, w)
 			}
 		}
@@ -154,4 +160,32 @@ func (c gateChecker) kyvernoResourceFilters(s *auditor.Snapshot, v *gateVerdict,
 			"ConfigMap %s/%s resourceFilters make Kyverno skip pods in Kueue-managed namespaces %s before %s runs",
 			c.cfg.KyvernoNamespace, kyverno.ConfigMap, strings.Join(skipped, ", "), what)
 	}
+}
+
+// matchConditionsSkip evaluates a webhook's matchConditions, with the API server's CEL
+// matcher, on the CREATE of a GPU pod a tenant could send in ns (no labels, one GPU, the
+// namespace's default ServiceAccount): the reason the webhook skips it, or "".
+func (c gateChecker) matchConditionsSkip(w admissionv1.ValidatingWebhook, ns *corev1.Namespace) string {
+	if len(w.MatchConditions) == 0 {
+		return ""
+	}
+	pod, requester := celmatch.TenantPod(ns.Name, c.representativeGPU())
+	r := celmatch.MatchPodCreate(w.Name, w.MatchConditions, w.FailurePolicy, pod, requester)
+	switch {
+	case r.Err != nil || r.Matches:
+		return "" // a failing condition under failurePolicy Fail rejects the pod: it does not pass
+	case r.Failed != "":
+		return fmt.Sprintf("%s matchConditions %q is false for a GPU pod created by %s", w.Name, r.Failed, requester.GetName())
+	}
+	return fmt.Sprintf("%s matchConditions error on a GPU pod and its failurePolicy is Ignore", w.Name)
+}
+
+// representativeGPU is the first configured GPU resource that is a name, not a prefix.
+func (c gateChecker) representativeGPU() string {
+	for _, r := range c.cfg.GPUResources {
+		if !strings.HasSuffix(r, "*") {
+			return r
+		}
+	}
+	return "nvidia.com/gpu"
 }
