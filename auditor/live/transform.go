@@ -1,6 +1,8 @@
 package live
 
 import (
+	"strings"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -94,7 +96,9 @@ func transform(obj any) (any, error) {
 	case *corev1.Node:
 		stripMeta(&o.ObjectMeta)
 		o.Spec = corev1.NodeSpec{Unschedulable: o.Spec.Unschedulable, Taints: o.Spec.Taints}
-		o.Status = corev1.NodeStatus{NodeInfo: o.Status.NodeInfo}
+		// Extended resources (vendor-domain names such as nvidia.com/gpu) grade the gate's GPU
+		// coverage; cpu, memory, pods and hugepages are read by no rule.
+		o.Status = corev1.NodeStatus{NodeInfo: o.Status.NodeInfo, Capacity: extendedResources(o.Status.Capacity), Allocatable: extendedResources(o.Status.Allocatable)}
 	case *appsv1.DaemonSet:
 		stripMeta(&o.ObjectMeta)
 		stripMeta(&o.Spec.Template.ObjectMeta)
@@ -146,4 +150,18 @@ func ownerTransform(apiVersion, kind string) cache.TransformFunc {
 			UID: o.UID, Labels: o.Labels, OwnerReferences: o.OwnerReferences,
 		}}, nil
 	}
+}
+
+// extendedResources keeps the resources whose names carry a domain (extended resources).
+func extendedResources(l corev1.ResourceList) corev1.ResourceList {
+	var out corev1.ResourceList
+	for name, q := range l {
+		if strings.Contains(string(name), "/") {
+			if out == nil {
+				out = corev1.ResourceList{}
+			}
+			out[name] = q
+		}
+	}
+	return out
 }
