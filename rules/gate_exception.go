@@ -145,9 +145,10 @@ func (c gateChecker) celExceptions(s *auditor.Snapshot, meta auditor.RuleMeta, f
 				continue
 			}
 			var hits, unjudged []string
+			m := celmatch.Compile("PolicyException "+e.Name, e.MatchConditions, nil)
 			for _, ns := range c.managed {
 				pod, requester := celmatch.TenantPod(ns.Name, c.representativeGPU())
-				r := celmatch.MatchPodCreate("PolicyException "+e.Name, e.MatchConditions, nil, pod, requester)
+				r := m.PodCreate(pod, requester)
 				switch {
 				case r.Err != nil:
 					unjudged = append(unjudged, fmt.Sprintf("%s (%v)", ns.Name, r.Err))

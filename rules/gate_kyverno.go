@@ -7,6 +7,7 @@ import (
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apiserver/pkg/authentication/user"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/rules/internal/celmatch"
@@ -66,6 +67,10 @@ func (c gateChecker) kyvernoWebhook(s *auditor.Snapshot, v *gateVerdict, what, h
 		return
 	}
 	var outOfScope, failOpen []string
+	matchers := map[string]*memoMatcher{}
+	for _, w := range hooks {
+		matchers[w.Name] = &memoMatcher{Matcher: celmatch.Compile(w.Name, w.MatchConditions, w.FailurePolicy)}
+	}
 	for _, ns := range c.managed {
 		var reach []admissionv1.ValidatingWebhook
 		var whys []string
@@ -76,7 +81,7 @@ func (c gateChecker) kyvernoWebhook(s *auditor.Snapshot, v *gateVerdict, what, h
 			case w.ObjectSelector != nil && !fields.SelectorAllows(w.ObjectSelector, nil):
 				whys = append(whys, fmt.Sprintf("%s objectSelector %s", w.Name, fields.SelectorText(w.ObjectSelector)))
 			default:
-				if skip := c.matchConditionsSkip(w, ns); skip != "" {
+				if skip := c.matchConditionsSkip(w, matchers[w.Name], ns); skip != "" {
 					whys = append(whys, skip)
 					continue
 				}
@@ -165,12 +170,12 @@ func (c gateChecker) kyvernoResourceFilters(s *auditor.Snapshot, v *gateVerdict,
 // matchConditionsSkip evaluates a webhook's matchConditions, with the API server's CEL
 // matcher, on the CREATE of a GPU pod a tenant could send in ns (no labels, one GPU, the
 // namespace's default ServiceAccount): the reason the webhook skips it, or "".
-func (c gateChecker) matchConditionsSkip(w admissionv1.ValidatingWebhook, ns *corev1.Namespace) string {
+func (c gateChecker) matchConditionsSkip(w admissionv1.ValidatingWebhook, m *memoMatcher, ns *corev1.Namespace) string {
 	if len(w.MatchConditions) == 0 {
 		return ""
 	}
 	pod, requester := celmatch.TenantPod(ns.Name, c.representativeGPU())
-	r := celmatch.MatchPodCreate(w.Name, w.MatchConditions, w.FailurePolicy, pod, requester)
+	r := m.podCreate(pod, requester)
 	switch {
 	case r.Err != nil || r.Matches:
 		return "" // a failing condition under failurePolicy Fail rejects the pod: it does not pass
@@ -188,4 +193,21 @@ func (c gateChecker) representativeGPU() string {
 		}
 	}
 	return "nvidia.com/gpu"
+}
+
+// memoMatcher evaluates once for all namespaces when no condition can tell them apart.
+type memoMatcher struct {
+	*celmatch.Matcher
+	once *celmatch.Result
+}
+
+func (m *memoMatcher) podCreate(pod *corev1.Pod, requester user.Info) celmatch.Result {
+	if m.PerNamespace() {
+		return m.PodCreate(pod, requester)
+	}
+	if m.once == nil {
+		r := m.PodCreate(pod, requester)
+		m.once = &r
+	}
+	return *m.once
 }

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -187,6 +188,37 @@ func TestGPUGateWebhookMatchConditions(t *testing.T) {
 			}
 			assert.Equal(t, want, sr2Keys(res.Findings), sr2Messages(res.Findings))
 			assert.Contains(t, sr2Messages(res.Findings), tc.contains)
+		})
+	}
+}
+
+// BenchmarkGateWebhookMatchConditions: the gate rule on 1000 managed namespaces, with and
+// without a matchCondition on Kyverno's webhook (compiled once per evaluation, evaluated
+// once per namespace).
+func BenchmarkGateWebhookMatchConditions(b *testing.B) {
+	conds := map[string][]admissionv1.MatchCondition{
+		"none": nil,
+		// Reads nothing a namespace changes: evaluated once per evaluation.
+		"namespace-independent": {{Name: "not-leases", Expression: `request.resource.resource != 'leases'`}},
+		// Reads the requester: evaluated per namespace.
+		"per-namespace": {{Name: "not-system", Expression: `!request.userInfo.username.startsWith('system:kube-')`}},
+	}
+	for _, name := range []string{"none", "namespace-independent", "per-namespace"} {
+		b.Run(name, func(b *testing.B) {
+			h := sr2Hook("validate.kyverno.svc-fail", admissionv1.Fail, sr2KyvernoNSSelector)
+			h.MatchConditions = conds[name]
+			objs := []any{sr2Obj(b, sr2GatePolicy), sr2Webhooks(h), sr2Lease(time.Second)}
+			for i := 0; i < 1000; i++ {
+				objs = append(objs, sr2Managed(fmt.Sprintf("team-%04d", i)))
+			}
+			s := snapshottest.New(snapshottest.At(sr2Now), objs)
+			r := GPUGatePolicyNotEnforcing(auditor.DefaultConfig())
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if res := r.Evaluate(s); len(res.Findings) != 0 {
+					b.Fatal(res.Findings)
+				}
+			}
 		})
 	}
 }

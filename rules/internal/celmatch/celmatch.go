@@ -8,6 +8,7 @@ package celmatch
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -48,24 +49,46 @@ func TenantPod(ns, resource string) (*corev1.Pod, user.Info) {
 	return pod, u
 }
 
-// MatchPodCreate evaluates conditions as the API server does for a webhook or policy
-// named name with the failure policy fp (nil: Fail), on the CREATE of pod by requester.
-// A condition that calls the authorizer errors (who may do what is not in a snapshot):
-// the failure policy then decides, and Err or a non-match says it could not be judged.
-func MatchPodCreate(name string, conds []admissionv1.MatchCondition, fp *admissionv1.FailurePolicyType, pod *corev1.Pod, requester user.Info) Result {
+// Matcher is a compiled set of match conditions.
+type Matcher struct {
+	m    matchconditions.Matcher
+	none bool
+	// perNamespace: some condition may read the namespace or the requester (whose
+	// ServiceAccount name holds the namespace); otherwise one answer holds for every
+	// namespace's TenantPod.
+	perNamespace bool
+}
+
+// PerNamespace reports whether the answer for a TenantPod may differ by namespace.
+func (m *Matcher) PerNamespace() bool { return m.perNamespace }
+
+// Compile compiles conditions as the API server does for a webhook or policy named name
+// with the failure policy fp (nil: Fail). Compile once, match many requests.
+func Compile(name string, conds []admissionv1.MatchCondition, fp *admissionv1.FailurePolicyType) *Matcher {
 	if len(conds) == 0 {
-		return Result{Matches: true}
+		return &Matcher{none: true}
 	}
 	exprs := make([]cel.ExpressionAccessor, len(conds))
+	perNS := false
 	for i, c := range conds {
 		exprs[i] = &matchconditions.MatchCondition{Name: c.Name, Expression: c.Expression}
+		perNS = perNS || strings.Contains(c.Expression, "amespace") || strings.Contains(c.Expression, "userInfo") || strings.Contains(c.Expression, "authorizer")
 	}
 	if fp == nil {
 		f := admissionv1.Fail
 		fp = &f
 	}
-	m := matchconditions.NewMatcher(compiler.CompileCondition(exprs, cel.OptionalVariableDeclarations{HasAuthorizer: true, StrictCost: true}, environment.StoredExpressions),
-		fp, "webhook", "validating", name)
+	return &Matcher{perNamespace: perNS, m: matchconditions.NewMatcher(compiler.CompileCondition(exprs, cel.OptionalVariableDeclarations{HasAuthorizer: true, StrictCost: true}, environment.StoredExpressions),
+		fp, "webhook", "validating", name)}
+}
+
+// PodCreate evaluates the conditions on the CREATE of pod by requester. A condition that
+// calls the authorizer errors (who may do what is not in a snapshot): the failure policy
+// then decides, and Err or a non-match says it could not be judged.
+func (m *Matcher) PodCreate(pod *corev1.Pod, requester user.Info) Result {
+	if m.none {
+		return Result{Matches: true}
+	}
 	gvk := schema.GroupVersionKind{Version: "v1", Kind: "Pod"}
 	attr := admission.NewAttributesRecord(pod, nil, gvk, pod.Namespace, pod.Name, schema.GroupVersionResource{Version: "v1", Resource: "pods"}, "",
 		admission.Create, &metav1.CreateOptions{}, false, requester)
@@ -73,8 +96,13 @@ func MatchPodCreate(name string, conds []admissionv1.MatchCondition, fp *admissi
 	if err != nil {
 		return Result{Err: err}
 	}
-	r := m.Match(context.Background(), va, nil, nil)
+	r := m.m.Match(context.Background(), va, nil, nil)
 	return Result{Matches: r.Matches, Failed: r.FailedConditionName, Err: r.Error}
+}
+
+// MatchPodCreate compiles and evaluates in one go (see Compile and PodCreate).
+func MatchPodCreate(name string, conds []admissionv1.MatchCondition, fp *admissionv1.FailurePolicyType, pod *corev1.Pod, requester user.Info) Result {
+	return Compile(name, conds, fp).PodCreate(pod, requester)
 }
 
 func resourceOne() *resource.Quantity { q := resource.MustParse("1"); return &q }
