@@ -224,6 +224,13 @@ func (c gateChecker) validatingPolicy(s *auditor.Snapshot, p *kyverno.Validating
 		v.add("not-ready", auditor.SeverityCritical, "Check `kubectl describe validatingpolicy "+p.Name+"` and the Kyverno logs; fix the policy until it reports ready.",
 			"%s is not ready (%s): Kyverno does not enforce it", what, p.Ready.Detail)
 	}
+	if _, ver, ok := strings.Cut(p.APIVersion, "/"); ok {
+		if served, known := c.kyvernoVersion().ServesPoliciesVersion(ver); known && !served {
+			v.add("api-version", auditor.SeverityCritical,
+				fmt.Sprintf("Write the policy in an API version Kyverno %s serves (policies.kyverno.io/v1alpha1 from v1.14, v1beta1 from v1.16, v1 from v1.17), or upgrade Kyverno.", c.kyvernoVersion()),
+				"%s is %s, which Kyverno %s (%s) does not serve: the API server rejects it, so the gate does not exist in the cluster", what, p.APIVersion, c.kyvernoVersion(), c.kyvernoVersion().From)
+		}
+	}
 	if !slices.Contains(p.ValidationActions, "Deny") {
 		v.add("validation-actions", auditor.SeverityCritical, "Set spec.validationActions: [Deny].",
 			"%s has validationActions %v without Deny: violations are only audited or warned about", what, p.ValidationActions)

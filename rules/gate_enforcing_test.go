@@ -390,6 +390,7 @@ spec:
 `
 	tests := map[string]struct {
 		muts     []sr2Mut
+		objs     []any
 		want     []string
 		contains []string
 	}{
@@ -419,6 +420,16 @@ spec:
 			muts: []sr2Mut{sr2Set("pods", "spec", "matchConstraints", "resourceRules")},
 			want: []string{vp + "#match critical"},
 		},
+		"v1 on Kyverno v1.16: not served": {
+			objs:     []any{sr2KyvernoDeployment("ghcr.io/kyverno/kyverno:v1.16.4")},
+			want:     []string{vp + "#api-version critical"},
+			contains: []string{"ValidatingPolicy require-kueue-queue-name is policies.kyverno.io/v1, which Kyverno v1.16.4 (image ghcr.io/kyverno/kyverno:v1.16.4) does not serve"},
+		},
+		"v1 on Kyverno v1.17: served": {objs: []any{sr2KyvernoDeployment("ghcr.io/kyverno/kyverno:v1.17.0")}},
+		"v1beta1 on Kyverno v1.16: served": {
+			muts: []sr2Mut{sr2Set("policies.kyverno.io/v1beta1", "apiVersion")},
+			objs: []any{sr2KyvernoDeployment("ghcr.io/kyverno/kyverno:v1.16.0")},
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -426,7 +437,7 @@ spec:
 			for _, m := range tc.muts {
 				m(u)
 			}
-			res := sr2Eval(t, GPUGatePolicyNotEnforcing, snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), u, sr2Webhooks(), sr2Lease(time.Second)))
+			res := sr2Eval(t, GPUGatePolicyNotEnforcing, snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), u, sr2Webhooks(), sr2Lease(time.Second), tc.objs))
 			want := tc.want
 			if want == nil {
 				want = []string{}

@@ -270,3 +270,15 @@ func (ac *AdmissionController) CELExceptionsEnabled() (enabled, known bool, why 
 	}
 	return b, true, fmt.Sprintf("%s sets --enablePolicyException=%t", where, b)
 }
+
+// ServesPoliciesVersion reports whether a Kyverno release serves a policies.kyverno.io API
+// version (FactCELExceptions: ValidatingPolicy and CEL PolicyException alike); ok is false
+// when the version does not tell.
+func (v Version) ServesPoliciesVersion(apiVersion string) (served, ok bool) {
+	since := map[string][3]int{"v1alpha1": {1, 14, 0}, "v1beta1": {1, 16, 0}, "v1": {1, 17, 0}}
+	at, known := since[apiVersion]
+	if !known {
+		return false, v.Known()
+	}
+	return v.AtLeast(at[0], at[1], at[2])
+}
