@@ -39,6 +39,8 @@ const (
 	ResourceKyvernoClusterPolicies          = "clusterpolicies.kyverno.io"
 	ResourceKyvernoPolicies                 = "policies.kyverno.io"
 	ResourceKyvernoValidatingPolicies       = "validatingpolicies.policies.kyverno.io"
+	ResourceKyvernoPolicyExceptions         = "policyexceptions.kyverno.io"
+	ResourceKyvernoCELPolicyExceptions      = "policyexceptions.policies.kyverno.io"
 	ResourceKueueWorkloads                  = "workloads.kueue.x-k8s.io"
 	ResourceCNPGClusters                    = "clusters.postgresql.cnpg.io"
 	ResourceAdminNetworkPolicies            = "adminnetworkpolicies.policy.networking.k8s.io"
@@ -166,6 +168,8 @@ var Kinds = []ResourceInfo{
 	{ID: ResourceKyvernoClusterPolicies, Group: "kyverno.io", Resource: "clusterpolicies", Kind: "ClusterPolicy", Versions: []string{"v1"}, Custom: true, store: custom{}},
 	{ID: ResourceKyvernoPolicies, Group: "kyverno.io", Resource: "policies", Kind: "Policy", Namespaced: true, Versions: []string{"v1"}, Custom: true, store: custom{}},
 	{ID: ResourceKyvernoValidatingPolicies, Group: "policies.kyverno.io", Resource: "validatingpolicies", Kind: "ValidatingPolicy", Versions: []string{"v1", "v1beta1", "v1alpha1"}, Custom: true, store: custom{}},
+	{ID: ResourceKyvernoPolicyExceptions, Group: "kyverno.io", Resource: "policyexceptions", Kind: "PolicyException", Namespaced: true, Versions: []string{"v2", "v2beta1"}, Custom: true, store: custom{}},
+	{ID: ResourceKyvernoCELPolicyExceptions, Group: "policies.kyverno.io", Resource: "policyexceptions", Kind: "PolicyException", Namespaced: true, Versions: []string{"v1", "v1beta1", "v1alpha1"}, Custom: true, store: custom{}},
 	{ID: ResourceKueueWorkloads, Group: "kueue.x-k8s.io", Resource: "workloads", Kind: "Workload", Namespaced: true, Versions: []string{"v1beta2", "v1beta1"}, Custom: true, Local: true, store: custom{}},
 	{ID: ResourceCNPGClusters, Group: "postgresql.cnpg.io", Resource: "clusters", Kind: "Cluster", Namespaced: true, Versions: []string{"v1"}, Custom: true, store: custom{}},
 	{ID: ResourceAdminNetworkPolicies, Group: "policy.networking.k8s.io", Resource: "adminnetworkpolicies", Kind: "AdminNetworkPolicy", Versions: []string{"v1alpha1"}, Custom: true, store: custom{}},

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/auditor/manifests"
@@ -98,4 +99,38 @@ func TestSR3Example(t *testing.T) {
 	require.Len(t, fs, 1)
 	assert.Contains(t, fs[0].Message, "spec.instances is 2, below the 3 prod requires")
 	assert.Contains(t, fs[0].Message, "database host litellm-pg-rw.litellm.svc.cluster.local from env DATABASE_HOST")
+}
+
+// TestSR2DocumentedPlatformOnNvidiaNodes is the documented platform without its
+// deliberate MIG pod, on Nodes that offer only nvidia.com/gpu: the seed's gate, which
+// names nvidia.com/gpu only, leaves no GPU resource of this cluster unchecked, so its
+// coverage gap is hardening (low) and nothing is reported above low.
+func TestSR2DocumentedPlatformOnNvidiaNodes(t *testing.T) {
+	objs, err := manifests.Read([]string{"../examples/platform/00-namespaces.yaml", "../examples/platform/20-sr2-gpu.yaml"}, nil)
+	require.NoError(t, err)
+	var keep []manifests.Object
+	for _, o := range objs {
+		if o.GetKind() == "Pod" && o.GetName() == "adhoc-mig-notebook" {
+			continue // the deliberate defect: a pod on a MIG slice these Nodes do not offer
+		}
+		keep = append(keep, o)
+	}
+	require.Len(t, keep, len(objs)-1)
+	s, err := manifests.Snapshot(keep)
+	require.NoError(t, err)
+	s.Now = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	s.Availability[auditor.ResourceNodes] = auditor.Availability{State: auditor.Synced}
+	s.Nodes = []*corev1.Node{sr2Node("gpu-h100-1", "nvidia.com/gpu", 8), sr2Node("gpu-h100-2", "nvidia.com/gpu", 8), sr2Node("cpu-1", "", 0)}
+	var gate []auditor.Finding
+	for _, r := range sr2Rules(auditor.DefaultConfig()) {
+		for _, f := range r.Evaluate(s).Findings {
+			assert.LessOrEqual(t, f.Severity, auditor.SeverityLow, "%s %s: %s", f.Rule, f.Object, f.Message)
+			if f.Rule == "gpu-gate-policy-not-enforcing" {
+				gate = append(gate, f)
+			}
+		}
+	}
+	require.Len(t, gate, 1)
+	assert.Equal(t, "gpu-resources", gate[0].Discriminator)
+	assert.Contains(t, gate[0].Message, "the cluster's Nodes offer only nvidia.com/gpu")
 }

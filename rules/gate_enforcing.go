@@ -33,6 +33,29 @@ func (v *gateVerdict) add(id string, sev auditor.Severity, remediation, format s
 type gateChecker struct {
 	cfg     auditor.SR2Config
 	managed []*corev1.Namespace
+	// offer is what the cluster hands out of the GPU resources: it grades coverage gaps.
+	offer gpuOffer
+	// kyverno is Kyverno's admission controller (nil when not visible): its version
+	// decides how failure actions resolve.
+	kyverno *kyverno.AdmissionController
+}
+
+func (c gateChecker) kyvernoVersion() kyverno.Version {
+	if c.kyverno == nil {
+		return kyverno.Version{}
+	}
+	return c.kyverno.Version
+}
+
+// blocking reports whether a verdict has a condition that lets a GPU pod through today
+// (a low condition is hardening only).
+func (v *gateVerdict) blocking() bool {
+	for _, c := range v.Conditions {
+		if c.Severity > auditor.SeverityLow {
+			return true
+		}
+	}
+	return false
 }
 
 // GPUGatePolicyNotEnforcing: the gate exists but would not deny a GPU pod without a queue
@@ -45,8 +68,11 @@ func GPUGatePolicyNotEnforcing(cfg auditor.Config) auditor.Rule {
 		Remediation: "Make the gate deny in every Kueue-managed namespace: failureAction Enforce (Kyverno) or validationActions [Deny] " +
 			"(ValidatingAdmissionPolicy binding), a match covering Pods in every managed namespace, a check naming every GPU resource, " +
 			"failurePolicy Fail, and a healthy Kyverno webhook.",
-		Inputs: append([]string{auditor.ResourceNamespaces, auditor.ResourceValidatingWebhookConfigurations, auditor.ResourceLeases, auditor.ResourceConfigMaps}, gateInputs...),
-		Needs:  []string{auditor.ResourceNamespaces},
+		Inputs: append([]string{auditor.ResourceNamespaces, auditor.ResourceValidatingWebhookConfigurations, auditor.ResourceLeases, auditor.ResourceConfigMaps,
+			auditor.ResourceNodes, auditor.ResourcePods, auditor.ResourceDeployments}, gateInputs...),
+		// Pods are read only when no Node is visible (see gpuOffered).
+		Pods:  gpuPods(cfg),
+		Needs: []string{auditor.ResourceNamespaces},
 	}
 	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
@@ -55,7 +81,8 @@ func GPUGatePolicyNotEnforcing(cfg auditor.Config) auditor.Rule {
 			return res
 		}
 		found := findGates(s, cfg.SR2.GatePolicyNames)
-		c := gateChecker{cfg: cfg.SR2, managed: managed}
+		c := gateChecker{cfg: cfg.SR2, managed: managed, offer: g.gpuOffered(s),
+			kyverno: kyverno.FindAdmissionController(s.Deployments, cfg.SR2.KyvernoNamespace)}
 		var verdicts []gateVerdict
 		for _, p := range found.clusterPolicies {
 			verdicts = append(verdicts, c.clusterPolicy(s, p))
@@ -70,7 +97,7 @@ func GPUGatePolicyNotEnforcing(cfg auditor.Config) auditor.Rule {
 		// they are still reported, at low severity.
 		var enforcing *gateVerdict
 		for i := range verdicts {
-			if len(verdicts[i].Conditions) == 0 && len(verdicts[i].Inconclusive) == 0 {
+			if !verdicts[i].blocking() && len(verdicts[i].Inconclusive) == 0 {
 				enforcing = &verdicts[i]
 				break
 			}
@@ -85,7 +112,7 @@ func GPUGatePolicyNotEnforcing(cfg auditor.Config) auditor.Rule {
 				if cond.Remediation != "" {
 					f.Remediation = cond.Remediation
 				}
-				if enforcing != nil {
+				if enforcing != nil && enforcing != v {
 					f.Severity = auditor.SeverityLow
 					f.Message += fmt.Sprintf(" (%s enforces, so this gate is redundant)", enforcing.Object.String())
 				}
@@ -120,6 +147,7 @@ func (c gateChecker) clusterPolicy(s *auditor.Snapshot, p *kyverno.ClusterPolicy
 	} else {
 		var uncovered, audited []string
 		enforcing := map[int]bool{}
+		auditedBy := map[int]string{} // rule index -> its effective action where it does not enforce
 		for _, ns := range c.managed {
 			var covering []kyverno.Rule
 			var whys []string
@@ -137,12 +165,15 @@ func (c gateChecker) clusterPolicy(s *auditor.Snapshot, p *kyverno.ClusterPolicy
 			var froms []string
 			enforced := false
 			for _, r := range covering {
-				action, from := p.ActionIn(r, ns)
+				action, from := p.ActionIn(r, ns, c.kyvernoVersion())
 				if kyverno.Enforces(action) {
 					enforced = true
 					enforcing[r.Index] = true
 				} else {
 					froms = append(froms, fmt.Sprintf("%s: %s", from, action))
+					if _, ok := auditedBy[r.Index]; !ok {
+						auditedBy[r.Index] = fmt.Sprintf("%s in %s (%s)", action, ns.Name, from)
+					}
 				}
 			}
 			if !enforced {
@@ -160,12 +191,15 @@ func (c gateChecker) clusterPolicy(s *auditor.Snapshot, p *kyverno.ClusterPolicy
 				"%s only audits GPU pods without a queue name in %s: the effective validation failure action there is Audit", what, strings.Join(audited, ", "))
 		}
 		var text []string
+		var others []ruleText
 		for _, r := range podRules {
 			if enforcing[r.Index] || len(enforcing) == 0 {
 				text = append(text, r.Text...)
+			} else if a, ok := auditedBy[r.Index]; ok {
+				others = append(others, ruleText{Name: fmt.Sprintf("rule %s (%s), whose failure action is %s", r.Name, r.Path(), a), Text: r.Text})
 			}
 		}
-		c.checkText(&v, what, text)
+		c.checkText(&v, what, text, others...)
 	}
 	if !strings.EqualFold(p.FailurePolicy, "Fail") {
 		v.add("failure-policy", auditor.SeverityHigh, "Set spec.webhookConfiguration.failurePolicy: Fail so that an unavailable Kyverno rejects GPU pods instead of admitting them.",
@@ -191,6 +225,13 @@ func (c gateChecker) validatingPolicy(s *auditor.Snapshot, p *kyverno.Validating
 		v.add("not-ready", auditor.SeverityCritical, "Check `kubectl describe validatingpolicy "+p.Name+"` and the Kyverno logs; fix the policy until it reports ready.",
 			"%s is not ready (%s): Kyverno does not enforce it", what, p.Ready.Detail)
 	}
+	if _, ver, ok := strings.Cut(p.APIVersion, "/"); ok {
+		if served, known := c.kyvernoVersion().ServesPoliciesVersion(ver); known && !served {
+			v.add("api-version", auditor.SeverityCritical,
+				fmt.Sprintf("Write the policy in an API version Kyverno %s serves (policies.kyverno.io/v1alpha1 from v1.14, v1beta1 from v1.16, v1 from v1.17), or upgrade Kyverno.", c.kyvernoVersion()),
+				"%s is %s, which Kyverno %s (%s) does not serve: the API server rejects it, so the gate does not exist in the cluster", what, p.APIVersion, c.kyvernoVersion(), c.kyvernoVersion().From)
+		}
+	}
 	if !slices.Contains(p.ValidationActions, "Deny") {
 		v.add("validation-actions", auditor.SeverityCritical, "Set spec.validationActions: [Deny].",
 			"%s has validationActions %v without Deny: violations are only audited or warned about", what, p.ValidationActions)
@@ -213,18 +254,49 @@ func (c gateChecker) validatingPolicy(s *auditor.Snapshot, p *kyverno.Validating
 	return v
 }
 
+// ruleText is the check text of a gate rule that covers the managed namespaces but does
+// not deny there (an Audit rule beside Enforce rules), and how to name it.
+type ruleText struct {
+	Name string
+	Text []string
+}
+
 // checkText reports the configured GPU resources and the queue label that the gate's
-// check never names.
-func (c gateChecker) checkText(v *gateVerdict, what string, text []string) {
+// denying check never names. others are rules that do not deny: what only they name is
+// said to be audited, not missing.
+func (c gateChecker) checkText(v *gateVerdict, what string, text []string, others ...ruleText) {
 	if missed := gpuResourcesMissed(text, c.cfg.GPUResources); len(missed) > 0 {
-		v.add("gpu-resources", auditor.SeverityCritical,
+		sev, why := c.offer.coverageSeverity(text)
+		audited := ""
+		if in := namedIn(others, func(t []string) bool { return len(gpuResourcesMissed(t, missed)) < len(missed) }); len(in) > 0 {
+			audited = " in a rule that denies (they are named only in " + strings.Join(in, "; ") + ")"
+		}
+		v.add("gpu-resources", sev,
 			"Make the check name every configured GPU resource in requests and limits of containers, init and ephemeral containers, e.g. "+
 				"a CEL test `r.startsWith('nvidia.com/mig-')` or a Kyverno pattern key `nvidia.com/mig-*` for MIG slices.",
-			"%s checks GPU requests but never names %s: a pod requesting only those is admitted without a queue name", what, strings.Join(missed, ", "))
+			"%s checks GPU requests but never names %s%s: a pod requesting only those is admitted without a queue name%s",
+			what, strings.Join(missed, ", "), audited, why)
 	}
 	if !textNames(text, c.cfg.QueueNameLabel) {
+		if in := namedIn(others, func(t []string) bool { return textNames(t, c.cfg.QueueNameLabel) }); len(in) > 0 {
+			v.add("queue-label", auditor.SeverityCritical,
+				fmt.Sprintf("Make the queue-label check deny: set failureAction: Enforce on the rule that requires label %s, or move the check into a rule that enforces.", c.cfg.QueueNameLabel),
+				"%s requires label %s only in %s: a GPU pod without a queue name is reported, not denied", what, c.cfg.QueueNameLabel, strings.Join(in, "; "))
+			return
+		}
 		v.add("queue-label", auditor.SeverityCritical,
 			fmt.Sprintf("Make the check require label %s on the pod.", c.cfg.QueueNameLabel),
 			"%s never names label %s: it cannot require a Kueue queue name", what, c.cfg.QueueNameLabel)
 	}
+}
+
+// namedIn names the non-denying rules whose text satisfies names.
+func namedIn(others []ruleText, names func([]string) bool) []string {
+	var in []string
+	for _, o := range others {
+		if names(o.Text) {
+			in = append(in, o.Name)
+		}
+	}
+	return in
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -167,7 +168,7 @@ func TestGPUGatePolicyNotEnforcingClusterPolicy(t *testing.T) {
 			policy: sr2Policy(t, sr2Set([]any{map[string]any{"action": "Audit", "namespaceSelector": map[string]any{"matchLabels": map[string]any{"llm-platform/kueue-managed": "true"}}}},
 				"spec", "validationFailureActionOverrides")),
 			want:     []string{cp + "#failure-action critical"},
-			contains: []string{"team-research (spec.validationFailureActionOverrides[0].action: Audit), team-search"},
+			contains: []string{"team-research (spec.validationFailureActionOverrides[0].action (Kyverno version unknown: read as Kyverno v1.17 or later, under which the rule enforces least): Audit), team-search"},
 		},
 		"override for another namespace falls back to the rule's action": {
 			policy: sr2Policy(t, sr2SetRule([]any{map[string]any{"action": "Audit", "namespaces": []any{"dev"}}}, "validate", "failureActionOverrides")),
@@ -231,14 +232,16 @@ func TestGPUGatePolicyNotEnforcingClusterPolicy(t *testing.T) {
 		"check names only nvidia.com/gpu: MIG and AMD missed": {
 			policy: sr2Policy(t, sr2SetRule("{{ request.object.spec.containers[].resources.limits.\"nvidia.com/gpu\" || '' }}",
 				"validate", "deny", "conditions", "all", "0", "key")),
+			objs:     append([]any{sr2Node("gpu-amd-1", "amd.com/gpu", 8)}, healthy...),
 			want:     []string{cp + "#gpu-resources critical"},
-			contains: []string{"never names nvidia.com/mig-*, amd.com/gpu"},
+			contains: []string{"never names nvidia.com/mig-*, amd.com/gpu", "offered by amd.com/gpu (Node gpu-amd-1)"},
 		},
 		"check lists one MIG profile only": {
 			policy: sr2Policy(t, sr2SetRule("{{ request.object.spec.containers[].resources.limits.[\"nvidia.com/gpu\", \"nvidia.com/mig-1g.10gb\", \"amd.com/gpu\"] }}",
 				"validate", "deny", "conditions", "all", "0", "key")),
+			objs:     append([]any{sr2Pod("team-web", "mig", sr2Requests("nvidia.com/mig-3g.40gb", 1))}, healthy...),
 			want:     []string{cp + "#gpu-resources critical"},
-			contains: []string{"never names nvidia.com/mig-*:"},
+			contains: []string{"never names nvidia.com/mig-*:", "requested by nvidia.com/mig-3g.40gb (pod team-web/mig)"},
 		},
 		"pattern keys with a MIG wildcard cover": {
 			policy: sr2Policy(t, sr2SetRule(map[string]any{"failureAction": "Enforce", "anyPattern": []any{
@@ -392,6 +395,7 @@ spec:
 `
 	tests := map[string]struct {
 		muts     []sr2Mut
+		objs     []any
 		want     []string
 		contains []string
 	}{
@@ -421,6 +425,16 @@ spec:
 			muts: []sr2Mut{sr2Set("pods", "spec", "matchConstraints", "resourceRules")},
 			want: []string{vp + "#match critical"},
 		},
+		"v1 on Kyverno v1.16: not served": {
+			objs:     []any{sr2KyvernoDeployment("ghcr.io/kyverno/kyverno:v1.16.4")},
+			want:     []string{vp + "#api-version critical"},
+			contains: []string{"ValidatingPolicy require-kueue-queue-name is policies.kyverno.io/v1, which Kyverno v1.16.4 (image ghcr.io/kyverno/kyverno:v1.16.4) does not serve"},
+		},
+		"v1 on Kyverno v1.17: served": {objs: []any{sr2KyvernoDeployment("ghcr.io/kyverno/kyverno:v1.17.0")}},
+		"v1beta1 on Kyverno v1.16: served": {
+			muts: []sr2Mut{sr2Set("policies.kyverno.io/v1beta1", "apiVersion")},
+			objs: []any{sr2KyvernoDeployment("ghcr.io/kyverno/kyverno:v1.16.0")},
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -428,7 +442,7 @@ spec:
 			for _, m := range tc.muts {
 				m(u)
 			}
-			res := sr2Eval(t, GPUGatePolicyNotEnforcing, snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), u, sr2Webhooks(), sr2Lease(time.Second)))
+			res := sr2Eval(t, GPUGatePolicyNotEnforcing, snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), u, sr2Webhooks(), sr2Lease(time.Second), tc.objs))
 			want := tc.want
 			if want == nil {
 				want = []string{}
@@ -467,4 +481,99 @@ func TestGPUGatePolicyNotEnforcingNoManagedNamespace(t *testing.T) {
 	res := sr2Eval(t, GPUGatePolicyNotEnforcing, snapshottest.New(snapshottest.At(sr2Now), sr2NS("team-web", nil), sr2Policy(t, sr2Set(false, "spec", "admission"))))
 	assert.Empty(t, res.Findings)
 	assert.Empty(t, res.Inconclusive)
+}
+
+// When the queue-label check sits in an Audit rule beside an Enforce rule, the message
+// says the rule audits; it does not say the policy never names the label.
+func TestGPUGatePolicyNotEnforcingAuditRuleBesideEnforce(t *testing.T) {
+	const doc = `
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: require-kueue-queue-name}
+spec:
+  rules:
+  - name: gpu-limits
+    match: {any: [{resources: {kinds: [Pod], namespaceSelector: {matchLabels: {llm-platform/kueue-managed: "true"}}}}]}
+    validate:
+      failureAction: Enforce
+      deny:
+        conditions:
+          all:
+          - key: "{{ request.object.spec.containers[].resources.limits.keys(@)[] | [?starts_with(@, 'nvidia.com/') || @ == 'amd.com/gpu'] | length(@) }}"
+            operator: GreaterThan
+            value: 8
+  - name: queue-label
+    match: {any: [{resources: {kinds: [Pod], namespaceSelector: {matchLabels: {llm-platform/kueue-managed: "true"}}}}]}
+    validate:
+      failureAction: Audit
+      pattern:
+        metadata:
+          labels: {kueue.x-k8s.io/queue-name: "?*"}
+`
+	res := sr2Eval(t, GPUGatePolicyNotEnforcing, snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), sr2Obj(t, doc), sr2Webhooks(), sr2Lease(time.Second)))
+	assert.Equal(t, []string{"ClusterPolicy/require-kueue-queue-name#queue-label critical"}, sr2Keys(res.Findings))
+	msg := sr2Messages(res.Findings)
+	assert.Contains(t, msg, "requires label kueue.x-k8s.io/queue-name only in rule queue-label (spec.rules[1]), whose failure action is Audit in team-research (spec.rules[1].validate.failureAction): a GPU pod without a queue name is reported, not denied")
+	assert.NotContains(t, msg, "never names label")
+
+	// The same policy with the label rule enforcing: no finding.
+	fixed := sr2Obj(t, doc)
+	sr2SetAt(fixed.Object, "Enforce", "spec", "rules", "1", "validate", "failureAction")
+	res = sr2Eval(t, GPUGatePolicyNotEnforcing, snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), fixed, sr2Webhooks(), sr2Lease(time.Second)))
+	assert.Empty(t, res.Findings, sr2Messages(res.Findings))
+}
+
+// A gate whose only shortcoming is hardening (a GPU resource no Node offers) still
+// enforces: another gate's shortcomings are then redundant, reported low.
+func TestGPUGatePolicyNotEnforcingHardeningGateStillEnforces(t *testing.T) {
+	nvidiaOnly := sr2Policy(t, sr2SetRule("{{ request.object.spec.containers[].resources.limits.\"nvidia.com/gpu\" || '' }}",
+		"validate", "deny", "conditions", "all", "0", "key"))
+	binding := &admissionv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "b"},
+		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: "require-kueue-queue-name", ValidationActions: []admissionv1.ValidationAction{admissionv1.Audit}}}
+	vap := &admissionv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "require-kueue-queue-name"},
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{RuleWithOperations: admissionv1.RuleWithOperations{
+				Operations: []admissionv1.OperationType{admissionv1.Create},
+				Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},
+			}}}},
+			Validations: []admissionv1.Validation{{Expression: "!object.spec.containers.exists(c, has(c.resources.limits) && c.resources.limits.exists(r, r.startsWith('nvidia.com/') || r == 'amd.com/gpu')) || 'kueue.x-k8s.io/queue-name' in object.metadata.labels"}},
+		}}
+	res := sr2Eval(t, GPUGatePolicyNotEnforcing, snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), nvidiaOnly, vap, binding,
+		sr2Node("gpu-1", "nvidia.com/gpu", 8), sr2Webhooks(), sr2Lease(time.Second)))
+	assert.Equal(t, []string{
+		"ClusterPolicy/require-kueue-queue-name#gpu-resources low",
+		"ValidatingAdmissionPolicy/require-kueue-queue-name#binding-actions low",
+	}, sr2Keys(res.Findings), sr2Messages(res.Findings))
+}
+
+// sr2KyvernoDeployment is Kyverno's admission controller at an image, with flags.
+func sr2KyvernoDeployment(image string, args ...string) *appsv1.Deployment {
+	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "kyverno", Name: "kyverno-admission-controller"},
+		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{
+			{Name: "kyverno", Image: image, Args: args}}}}}}
+}
+
+// The running Kyverno version decides whether a namespaceSelector override applies.
+func TestGPUGatePolicyNotEnforcingVersionAware(t *testing.T) {
+	policy := sr2Policy(t, sr2SetRule([]any{map[string]any{"action": "Audit", "namespaceSelector": map[string]any{"matchLabels": map[string]any{"llm-platform/kueue-managed": "true"}}}},
+		"validate", "failureActionOverrides"))
+	cases := map[string]struct {
+		objs     []any
+		want     []string
+		contains string
+	}{
+		"v1.16 ignores the selector override: enforced": {objs: []any{sr2KyvernoDeployment("ghcr.io/kyverno/kyverno:v1.16.2")}, want: []string{}},
+		"v1.17 applies it: audit only": {objs: []any{sr2KyvernoDeployment("ghcr.io/kyverno/kyverno:v1.17.0")},
+			want: []string{"ClusterPolicy/require-kueue-queue-name#failure-action critical"}, contains: "spec.rules[0].validate.failureActionOverrides[0].action: Audit"},
+		"unknown version: the least enforcing reading, said": {
+			want: []string{"ClusterPolicy/require-kueue-queue-name#failure-action critical"}, contains: "Kyverno version unknown: read as Kyverno v1.17 or later"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			objs := append([]any{policy, sr2Webhooks(), sr2Lease(time.Second)}, tc.objs...)
+			res := sr2Eval(t, GPUGatePolicyNotEnforcing, snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), objs))
+			assert.Equal(t, tc.want, sr2Keys(res.Findings), sr2Messages(res.Findings))
+			assert.Contains(t, sr2Messages(res.Findings), tc.contains)
+		})
+	}
 }

@@ -6,8 +6,11 @@ import (
 	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apiserver/pkg/authentication/user"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/celmatch"
 	"github.com/llm-platform/enforcement-auditor/rules/internal/fields"
 	"github.com/llm-platform/enforcement-auditor/rules/kyverno"
 )
@@ -64,6 +67,10 @@ func (c gateChecker) kyvernoWebhook(s *auditor.Snapshot, v *gateVerdict, what, h
 		return
 	}
 	var outOfScope, failOpen []string
+	matchers := map[string]*memoMatcher{}
+	for _, w := range hooks {
+		matchers[w.Name] = &memoMatcher{Matcher: celmatch.Compile(w.Name, w.MatchConditions, w.FailurePolicy)}
+	}
 	for _, ns := range c.managed {
 		var reach []admissionv1.ValidatingWebhook
 		var whys []string
@@ -74,6 +81,10 @@ func (c gateChecker) kyvernoWebhook(s *auditor.Snapshot, v *gateVerdict, what, h
 			case w.ObjectSelector != nil && !fields.SelectorAllows(w.ObjectSelector, nil):
 				whys = append(whys, fmt.Sprintf("%s objectSelector %s", w.Name, fields.SelectorText(w.ObjectSelector)))
 			default:
+				if skip := c.matchConditionsSkip(w, matchers[w.Name], ns); skip != "" {
+					whys = append(whys, skip)
+					continue
+				}
 				reach = append(reach, w)
 			}
 		}
@@ -154,4 +165,49 @@ func (c gateChecker) kyvernoResourceFilters(s *auditor.Snapshot, v *gateVerdict,
 			"ConfigMap %s/%s resourceFilters make Kyverno skip pods in Kueue-managed namespaces %s before %s runs",
 			c.cfg.KyvernoNamespace, kyverno.ConfigMap, strings.Join(skipped, ", "), what)
 	}
+}
+
+// matchConditionsSkip evaluates a webhook's matchConditions, with the API server's CEL
+// matcher, on the CREATE of a GPU pod a tenant could send in ns (no labels, one GPU, the
+// namespace's default ServiceAccount): the reason the webhook skips it, or "".
+func (c gateChecker) matchConditionsSkip(w admissionv1.ValidatingWebhook, m *memoMatcher, ns *corev1.Namespace) string {
+	if len(w.MatchConditions) == 0 {
+		return ""
+	}
+	pod, requester := celmatch.TenantPod(ns.Name, c.representativeGPU())
+	r := m.podCreate(pod, requester)
+	switch {
+	case r.Err != nil || r.Matches:
+		return "" // a failing condition under failurePolicy Fail rejects the pod: it does not pass
+	case r.Failed != "":
+		return fmt.Sprintf("%s matchConditions %q is false for a GPU pod created by %s", w.Name, r.Failed, requester.GetName())
+	}
+	return fmt.Sprintf("%s matchConditions error on a GPU pod and its failurePolicy is Ignore", w.Name)
+}
+
+// representativeGPU is the first configured GPU resource that is a name, not a prefix.
+func (c gateChecker) representativeGPU() string {
+	for _, r := range c.cfg.GPUResources {
+		if !strings.HasSuffix(r, "*") {
+			return r
+		}
+	}
+	return "nvidia.com/gpu"
+}
+
+// memoMatcher evaluates once for all namespaces when no condition can tell them apart.
+type memoMatcher struct {
+	*celmatch.Matcher
+	once *celmatch.Result
+}
+
+func (m *memoMatcher) podCreate(pod *corev1.Pod, requester user.Info) celmatch.Result {
+	if m.PerNamespace() {
+		return m.PodCreate(pod, requester)
+	}
+	if m.once == nil {
+		r := m.PodCreate(pod, requester)
+		m.once = &r
+	}
+	return *m.once
 }

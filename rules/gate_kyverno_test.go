@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -149,6 +150,78 @@ func TestKyvernoResourceFilters(t *testing.T) {
 			ids, msgs, _ := verdictText(v)
 			assert.Equal(t, tc.ids, ids)
 			assert.Contains(t, msgs, tc.contains)
+		})
+	}
+}
+
+// Kyverno's webhook matchConditions, evaluated with the API server's CEL matcher on a
+// tenant's GPU pod: a condition false for such pods means the gate is never consulted.
+func TestGPUGateWebhookMatchConditions(t *testing.T) {
+	ignore := admissionv1.Ignore
+	hook := func(fp admissionv1.FailurePolicyType, conds ...admissionv1.MatchCondition) *admissionv1.ValidatingWebhookConfiguration {
+		h := sr2Hook("validate.kyverno.svc-fail", fp, sr2KyvernoNSSelector)
+		h.MatchConditions = conds
+		return sr2Webhooks(h)
+	}
+	cases := map[string]struct {
+		cfg      *admissionv1.ValidatingWebhookConfiguration
+		want     []string
+		contains string
+	}{
+		"system-user exclusion keeps tenant pods": {cfg: hook(admissionv1.Fail,
+			admissionv1.MatchCondition{Name: "not-system", Expression: `!request.userInfo.username.startsWith('system:kube-')`})},
+		"always false for tenant pods": {cfg: hook(admissionv1.Fail,
+			admissionv1.MatchCondition{Name: "only-labelled", Expression: `has(object.metadata.labels) && 'kyverno-check' in object.metadata.labels`}),
+			want: []string{"ClusterPolicy/require-kueue-queue-name#webhook-scope high"}, contains: `validate.kyverno.svc-fail matchConditions "only-labelled" is false for a GPU pod created by system:serviceaccount:team-research:default`},
+		"false in one namespace only": {cfg: hook(admissionv1.Fail,
+			admissionv1.MatchCondition{Name: "not-search", Expression: `request.namespace != 'team-search'`}),
+			want: []string{"ClusterPolicy/require-kueue-queue-name#webhook-scope high"}, contains: `Kueue-managed namespaces team-search (validate.kyverno.svc-fail matchConditions "not-search"`},
+		"an erroring condition under Fail rejects: no gap": {cfg: hook(admissionv1.Fail,
+			admissionv1.MatchCondition{Name: "bad", Expression: `object.spec.nodeName == 'x'`})},
+		"an erroring condition under Ignore skips": {cfg: hook(ignore,
+			admissionv1.MatchCondition{Name: "bad", Expression: `object.spec.nodeName == 'x'`}),
+			want: []string{"ClusterPolicy/require-kueue-queue-name#webhook-scope high"}, contains: "matchConditions error on a GPU pod and its failurePolicy is Ignore"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			res := sr2Eval(t, GPUGatePolicyNotEnforcing, snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), sr2Policy(t), tc.cfg, sr2Lease(time.Second)))
+			want := tc.want
+			if want == nil {
+				want = []string{}
+			}
+			assert.Equal(t, want, sr2Keys(res.Findings), sr2Messages(res.Findings))
+			assert.Contains(t, sr2Messages(res.Findings), tc.contains)
+		})
+	}
+}
+
+// BenchmarkGateWebhookMatchConditions: the gate rule on 1000 managed namespaces, with and
+// without a matchCondition on Kyverno's webhook (compiled once per evaluation, evaluated
+// once per namespace).
+func BenchmarkGateWebhookMatchConditions(b *testing.B) {
+	conds := map[string][]admissionv1.MatchCondition{
+		"none": nil,
+		// Reads nothing a namespace changes: evaluated once per evaluation.
+		"namespace-independent": {{Name: "not-leases", Expression: `request.resource.resource != 'leases'`}},
+		// Reads the requester: evaluated per namespace.
+		"per-namespace": {{Name: "not-system", Expression: `!request.userInfo.username.startsWith('system:kube-')`}},
+	}
+	for _, name := range []string{"none", "namespace-independent", "per-namespace"} {
+		b.Run(name, func(b *testing.B) {
+			h := sr2Hook("validate.kyverno.svc-fail", admissionv1.Fail, sr2KyvernoNSSelector)
+			h.MatchConditions = conds[name]
+			objs := []any{sr2Obj(b, sr2GatePolicy), sr2Webhooks(h), sr2Lease(time.Second)}
+			for i := 0; i < 1000; i++ {
+				objs = append(objs, sr2Managed(fmt.Sprintf("team-%04d", i)))
+			}
+			s := snapshottest.New(snapshottest.At(sr2Now), objs)
+			r := GPUGatePolicyNotEnforcing(auditor.DefaultConfig())
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if res := r.Evaluate(s); len(res.Findings) != 0 {
+					b.Fatal(res.Findings)
+				}
+			}
 		})
 	}
 }

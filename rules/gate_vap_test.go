@@ -70,7 +70,7 @@ func TestGPUGatePolicyNotEnforcingVAP(t *testing.T) {
 		"expression names only nvidia.com/gpu": {
 			objs: []any{policy(func(p *admissionv1.ValidatingAdmissionPolicy) {
 				p.Spec.Validations[0].Expression = "!object.spec.containers.exists(c, 'nvidia.com/gpu' in c.resources.limits) || 'kueue.x-k8s.io/queue-name' in object.metadata.labels"
-			}), binding(deny, nil)},
+			}), binding(deny, nil), sr2Node("gpu-amd-1", "amd.com/gpu", 8)},
 			want:     []string{vap + "#gpu-resources critical"},
 			contains: []string{"never names nvidia.com/mig-*, amd.com/gpu"},
 		},

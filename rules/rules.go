@@ -73,6 +73,7 @@ func sr2Rules(cfg auditor.Config) []auditor.Rule {
 		GPUPodNotAdmitted(cfg),
 		GPUGatePolicyMissing(cfg),
 		GPUGatePolicyNotEnforcing(cfg),
+		GPUGatePolicyException(cfg),
 		GPUGateBypassed(cfg),
 		KueueManagedNamespaceAbsent(cfg),
 	}

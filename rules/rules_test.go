@@ -12,7 +12,7 @@ import (
 
 func TestAllSortedAndUnique(t *testing.T) {
 	all := All(auditor.DefaultConfig())
-	require.Len(t, all, 20)
+	require.Len(t, all, 21)
 	seen := map[string]bool{}
 	for i, r := range all {
 		m := r.Meta()

@@ -63,3 +63,18 @@ func TestStubPodsAreHiddenAndSilent(t *testing.T) {
 	require.Len(t, s.Pods, 1, "with a waiver annotation the pod is read")
 	assert.Equal(t, map[string]map[string]bool{auditor.ResourcePods: {"team": true}}, src.Changes().Objects)
 }
+
+// TestTransformKeepsNodeExtendedResources: the gate's GPU coverage reads extended
+// resources from Node capacity and allocatable; the rest of the status is dropped.
+func TestTransformKeepsNodeExtendedResources(t *testing.T) {
+	l := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("64"), corev1.ResourceMemory: resource.MustParse("1Ti"),
+		"hugepages-2Mi": resource.MustParse("1Gi"), "nvidia.com/mig-1g.10gb": resource.MustParse("7")}
+	n := &corev1.Node{Status: corev1.NodeStatus{Capacity: l, Allocatable: l.DeepCopy(), Images: []corev1.ContainerImage{{Names: []string{"x"}}}}}
+	out, err := transform(n)
+	require.NoError(t, err)
+	got := out.(*corev1.Node).Status
+	want := corev1.ResourceList{"nvidia.com/mig-1g.10gb": resource.MustParse("7")}
+	assert.Equal(t, want, got.Capacity)
+	assert.Equal(t, want, got.Allocatable)
+	assert.Empty(t, got.Images)
+}

@@ -234,7 +234,9 @@ func transform(obj any) (any, error) {
 		stripMeta(&o.ObjectMeta)
 		// Capacity and allocatable say which GPU resources a node offers.
 		o.Spec = corev1.NodeSpec{Unschedulable: o.Spec.Unschedulable, Taints: o.Spec.Taints}
-		o.Status = corev1.NodeStatus{NodeInfo: o.Status.NodeInfo, Capacity: o.Status.Capacity, Allocatable: o.Status.Allocatable}
+		// Extended resources (vendor-domain names such as nvidia.com/gpu) grade the gate's GPU
+		// coverage; cpu, memory, pods and hugepages are read by no rule.
+		o.Status = corev1.NodeStatus{NodeInfo: o.Status.NodeInfo, Capacity: extendedResources(o.Status.Capacity), Allocatable: extendedResources(o.Status.Allocatable)}
 	case *appsv1.DaemonSet:
 		stripMeta(&o.ObjectMeta)
 		stripMeta(&o.Spec.Template.ObjectMeta)
@@ -313,4 +315,18 @@ func ownerTransform(apiVersion, kind string) cache.TransformFunc {
 			UID: o.UID, Labels: o.Labels, OwnerReferences: o.OwnerReferences,
 		}}, nil
 	}
+}
+
+// extendedResources keeps the resources whose names carry a domain (extended resources).
+func extendedResources(l corev1.ResourceList) corev1.ResourceList {
+	var out corev1.ResourceList
+	for name, q := range l {
+		if strings.Contains(string(name), "/") {
+			if out == nil {
+				out = corev1.ResourceList{}
+			}
+			out[name] = q
+		}
+	}
+	return out
 }

@@ -225,31 +225,147 @@ func (r Rule) SelectsPods() bool {
 }
 
 // ActionIn returns a validate rule's effective failure action in a namespace and the field
-// it comes from, as Kyverno's policy cache resolves it (kyverno#11811, v1.13.3+): the
-// rule's failureActionOverrides, or the spec's validationFailureActionOverrides when the
-// rule has none, first match wins (no namespaces and no selector matches every
-// namespace); else the rule's failureAction; else spec.validationFailureAction, whose
-// CRD default is Audit.
-func (p *ClusterPolicy) ActionIn(r Rule, ns *corev1.Namespace) (action, from string) {
-	overrides := r.Overrides
-	if len(overrides) == 0 {
-		overrides = p.Overrides
-	}
-	for _, o := range overrides {
-		switch {
-		case len(o.Namespaces) == 0 && o.NamespaceSelector == nil,
-			anyWildcard(o.Namespaces, ns.Name),
-			o.NamespaceSelector != nil && fields.SelectorAllows(o.NamespaceSelector, ns.Labels):
-			return o.Action, o.Path + ".action"
+// it comes from, as the policy cache of the running Kyverno version resolves it
+// (pkg/policycache/cache.go checkValidationFailureActionOverrides; see the version facts).
+// A version whose patch decides and is not known gets the reading under which the rule
+// enforces least, and says so. An unknown version gets the least-enforcing reading among
+// the releases that honour rule-level failure actions as documented (v1.13.3 and later):
+// reading it as v1.12 would call every policy written for a current Kyverno audit-only.
+func (p *ClusterPolicy) ActionIn(r Rule, ns *corev1.Namespace, v Version) (action, from string) {
+	var readings []actionEra
+	for _, e := range actionEras {
+		if e.possible(v) {
+			readings = append(readings, e)
 		}
 	}
-	if r.FailureAction != "" {
-		return r.FailureAction, r.Path() + ".validate.failureAction"
+	// Readings run newest first; when they disagree, the least enforcing one wins.
+	enforcing := 0
+	for _, e := range readings {
+		if a, _ := e.read(p, r, ns); Enforces(a) {
+			enforcing++
+		}
 	}
+	newest := readings[len(readings)-1]
+	if enforcing == 0 || enforcing == len(readings) {
+		return newest.read(p, r, ns)
+	}
+	for i := len(readings) - 1; i >= 0; i-- {
+		if a, f := readings[i].read(p, r, ns); !Enforces(a) {
+			return a, fmt.Sprintf("%s (Kyverno version %s: read as Kyverno %s, under which the rule enforces least)", f, v, readings[i].name)
+		}
+	}
+	return newest.read(p, r, ns)
+}
+
+// actionEra is one way Kyverno resolved failure actions, for versions in [lo, hi).
+type actionEra struct {
+	name   string
+	lo, hi [3]int // hi zero: no upper bound
+	read   func(p *ClusterPolicy, r Rule, ns *corev1.Namespace) (string, string)
+}
+
+func (e actionEra) possible(v Version) bool {
+	if !v.Known() {
+		return e.lo[0] > 1 || e.lo[0] == 1 && (e.lo[1] > 13 || e.lo[1] == 13 && e.lo[2] >= 3)
+	}
+	if at, ok := v.AtLeast(e.lo[0], e.lo[1], e.lo[2]); ok && !at {
+		return false
+	}
+	if e.hi != [3]int{} {
+		if at, ok := v.AtLeast(e.hi[0], e.hi[1], e.hi[2]); ok && at {
+			return false
+		}
+	}
+	return true
+}
+
+var actionEras = []actionEra{
+	{name: "up to v1.12", lo: [3]int{0, 0, 0}, hi: [3]int{1, 13, 0}, read: (*ClusterPolicy).actionSpecOnly},
+	{name: "v1.13.0-v1.13.2", lo: [3]int{1, 13, 0}, hi: [3]int{1, 13, 3}, read: (*ClusterPolicy).actionStrictOverrides},
+	{name: "v1.13.3-v1.16", lo: [3]int{1, 13, 3}, hi: [3]int{1, 17, 0}, read: func(p *ClusterPolicy, r Rule, ns *corev1.Namespace) (string, string) {
+		return p.actionFirstMatch(r, ns, false)
+	}},
+	{name: "v1.17 or later", lo: [3]int{1, 17, 0}, read: func(p *ClusterPolicy, r Rule, ns *corev1.Namespace) (string, string) {
+		return p.actionFirstMatch(r, ns, true)
+	}},
+}
+
+// specAction is spec.validationFailureAction, whose CRD default is Audit.
+func (p *ClusterPolicy) specAction() (string, string) {
 	if p.ValidationFailureAction != "" {
 		return p.ValidationFailureAction, "spec.validationFailureAction"
 	}
 	return "Audit", "spec.validationFailureAction (unset: the CRD defaults it to Audit)"
+}
+
+// ruleAction is the rule's failureAction, else the spec's (Kyverno v1.13+).
+func (p *ClusterPolicy) ruleAction(r Rule) (string, string) {
+	if r.FailureAction != "" {
+		return r.FailureAction, r.Path() + ".validate.failureAction"
+	}
+	return p.specAction()
+}
+
+func (p *ClusterPolicy) overridesOf(r Rule) []FailureActionOverride {
+	if len(r.Overrides) > 0 {
+		return r.Overrides
+	}
+	return p.Overrides
+}
+
+// actionSpecOnly: up to v1.12 rules have no action of their own; an override whose
+// namespaces match decides, else the spec's action (FactRuleFailureAction).
+func (p *ClusterPolicy) actionSpecOnly(_ Rule, ns *corev1.Namespace) (string, string) {
+	for _, o := range p.Overrides {
+		if anyWildcard(o.Namespaces, ns.Name) {
+			return o.Action, o.Path + ".action"
+		}
+	}
+	a, f := p.specAction()
+	return a, f + " (Kyverno up to v1.12 ignores rule-level failure actions)"
+}
+
+// actionStrictOverrides: v1.13.0-v1.13.2 (FactOverrideFirstMatch): without overrides the
+// rule's action; with overrides the rule enforces only where an Enforce override's
+// namespaces match.
+func (p *ClusterPolicy) actionStrictOverrides(r Rule, ns *corev1.Namespace) (string, string) {
+	overrides := p.overridesOf(r)
+	if len(overrides) == 0 {
+		return p.ruleAction(r)
+	}
+	for _, o := range overrides {
+		if Enforces(o.Action) && anyWildcard(o.Namespaces, ns.Name) {
+			return o.Action, o.Path + ".action"
+		}
+	}
+	for _, o := range overrides {
+		if anyWildcard(o.Namespaces, ns.Name) {
+			return o.Action, o.Path + ".action"
+		}
+	}
+	return "", "failure-action overrides, none of whose namespaces match (Kyverno v1.13.0-v1.13.2 then neither enforces nor audits the rule)"
+}
+
+// actionFirstMatch: from v1.13.3 the first override that matches decides, else the
+// rule's action; namespaceSelector matches only from v1.17 (FactOverrideNamespaceSelector).
+// An override without namespaces and selector matches no namespace.
+func (p *ClusterPolicy) actionFirstMatch(r Rule, ns *corev1.Namespace, selectors bool) (string, string) {
+	ignored := ""
+	for _, o := range p.overridesOf(r) {
+		if anyWildcard(o.Namespaces, ns.Name) {
+			return o.Action, o.Path + ".action"
+		}
+		if o.NamespaceSelector != nil && fields.SelectorAllows(o.NamespaceSelector, ns.Labels) {
+			if selectors {
+				return o.Action, o.Path + ".action"
+			}
+			if ignored == "" {
+				ignored = fmt.Sprintf(" (%s matches by namespaceSelector only, which Kyverno ignores before v1.17)", o.Path)
+			}
+		}
+	}
+	a, f := p.ruleAction(r)
+	return a, f + ignored
 }
 
 // Enforces reports whether a Kyverno failure action blocks the request ("Enforce", or

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -64,10 +65,12 @@ func TestClusterPolicyActionIn(t *testing.T) {
 		search        string
 		researchField string
 	}{
-		"rule action":     {research: "Enforce", search: "Enforce", researchField: "spec.rules[0].validate.failureAction"},
-		"CRD default":     {muts: []mut{setRule(nil, "validate", "failureAction")}, research: "Audit", search: "Audit", researchField: "spec.validationFailureAction (unset: the CRD defaults it to Audit)"},
-		"spec action":     {muts: []mut{setRule(nil, "validate", "failureAction"), set("Enforce", "spec", "validationFailureAction")}, research: "Enforce", search: "Enforce", researchField: "spec.validationFailureAction"},
-		"global override": {muts: []mut{setRule([]any{map[string]any{"action": "Audit"}}, "validate", "failureActionOverrides")}, research: "Audit", search: "Audit", researchField: "spec.rules[0].validate.failureActionOverrides[0].action"},
+		"rule action": {research: "Enforce", search: "Enforce", researchField: "spec.rules[0].validate.failureAction"},
+		"CRD default": {muts: []mut{setRule(nil, "validate", "failureAction")}, research: "Audit", search: "Audit", researchField: "spec.validationFailureAction (unset: the CRD defaults it to Audit)"},
+		"spec action": {muts: []mut{setRule(nil, "validate", "failureAction"), set("Enforce", "spec", "validationFailureAction")}, research: "Enforce", search: "Enforce", researchField: "spec.validationFailureAction"},
+		// wildcard.CheckPatterns of no pattern is false: an override without namespaces
+		// (and without a selector) matches no namespace.
+		"override without namespaces matches none": {muts: []mut{setRule([]any{map[string]any{"action": "Audit"}}, "validate", "failureActionOverrides")}, research: "Enforce", search: "Enforce", researchField: "spec.rules[0].validate.failureAction"},
 		"first matching override wins": {
 			muts: []mut{setRule([]any{
 				map[string]any{"action": "Enforce", "namespaces": []any{"team-research"}},
@@ -87,10 +90,10 @@ func TestClusterPolicyActionIn(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			p := NewClusterPolicy(gatePolicy(t, tc.muts...))
 			assert.Empty(t, p.Problems)
-			a, from := p.ActionIn(p.Rules[0], research)
+			a, from := p.ActionIn(p.Rules[0], research, v117)
 			assert.Equal(t, tc.research, a)
 			assert.Equal(t, tc.researchField, from)
-			a, _ = p.ActionIn(p.Rules[0], search)
+			a, _ = p.ActionIn(p.Rules[0], search, v117)
 			assert.Equal(t, tc.search, a)
 		})
 	}
@@ -236,10 +239,47 @@ func TestRuleSelectsPods(t *testing.T) {
 func TestActionInSelectorsAndDefaults(t *testing.T) {
 	labelled := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-a", Labels: map[string]string{"env": "dev"}}}
 	p := &ClusterPolicy{Overrides: []FailureActionOverride{{Path: "o[0]", Action: "Audit", NamespaceSelector: sel("env", "dev")}}, ValidationFailureAction: "Enforce"}
-	a, from := p.ActionIn(Rule{}, labelled)
+	a, from := p.ActionIn(Rule{}, labelled, v117)
 	assert.Equal(t, "Audit", a)
 	assert.Equal(t, "o[0].action", from)
-	a, from = p.ActionIn(Rule{}, managed("team-b"))
+	a, from = p.ActionIn(Rule{}, managed("team-b"), v117)
 	assert.Equal(t, "Enforce", a, "the selector does not select team-b")
 	assert.Equal(t, "spec.validationFailureAction", from)
+}
+
+var v117 = Version{Major: 1, Minor: 17, Patch: 0}
+
+// TestActionInByVersion: the same policy resolves differently by Kyverno release (see
+// the version facts); an unknown version or patch takes the least enforcing reading.
+func TestActionInByVersion(t *testing.T) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-a", Labels: map[string]string{"env": "dev"}}}
+	enforceRule := Rule{Index: 0, FailureAction: "Enforce"}
+	bySelector := []FailureActionOverride{{Path: "o[0]", Action: "Audit", NamespaceSelector: sel("env", "dev")}}
+	elsewhere := []FailureActionOverride{{Path: "o[0]", Action: "Audit", Namespaces: []string{"dev"}}}
+	v := func(s string) Version { x, ok := ParseVersion(s); require.True(t, ok); return x }
+	cases := map[string]struct {
+		p       *ClusterPolicy
+		r       Rule
+		v       Version
+		want    string
+		fromHas string
+	}{
+		"v1.17: a selector override matches":              {p: &ClusterPolicy{}, r: Rule{FailureAction: "Enforce", Overrides: bySelector}, v: v("v1.17.0"), want: "Audit", fromHas: "o[0].action"},
+		"v1.16: a selector override is ignored":           {p: &ClusterPolicy{}, r: Rule{FailureAction: "Enforce", Overrides: bySelector}, v: v("v1.16.4"), want: "Enforce", fromHas: "which Kyverno ignores before v1.17"},
+		"unknown version: the selector override counts":   {p: &ClusterPolicy{}, r: Rule{FailureAction: "Enforce", Overrides: bySelector}, v: Version{}, want: "Audit", fromHas: "Kyverno version unknown: read as Kyverno v1.17 or later"},
+		"v1.13.3: an override elsewhere keeps the rule's": {p: &ClusterPolicy{}, r: Rule{FailureAction: "Enforce", Overrides: elsewhere}, v: v("v1.13.3"), want: "Enforce"},
+		"v1.13.1: an override elsewhere drops the rule":   {p: &ClusterPolicy{}, r: Rule{FailureAction: "Enforce", Overrides: elsewhere}, v: v("v1.13.1"), want: "", fromHas: "neither enforces nor audits"},
+		"v1.13 with unknown patch: least enforcing":       {p: &ClusterPolicy{}, r: Rule{FailureAction: "Enforce", Overrides: elsewhere}, v: Version{Major: 1, Minor: 13, Patch: -1}, want: "", fromHas: "read as Kyverno v1.13.0-v1.13.2"},
+		"v1.12: the rule's own action does not exist":     {p: &ClusterPolicy{}, r: enforceRule, v: v("v1.12.7"), want: "Audit", fromHas: "ignores rule-level failure actions"},
+		"v1.12: the spec's action":                        {p: &ClusterPolicy{ValidationFailureAction: "Enforce"}, r: Rule{}, v: v("v1.12.7"), want: "Enforce"},
+		"v1.12: a spec override by namespace":             {p: &ClusterPolicy{ValidationFailureAction: "Enforce", Overrides: []FailureActionOverride{{Path: "s[0]", Action: "Audit", Namespaces: []string{"team-*"}}}}, r: Rule{}, v: v("v1.12.0"), want: "Audit", fromHas: "s[0].action"},
+		"unknown version: rule action honoured":           {p: &ClusterPolicy{}, r: enforceRule, v: Version{}, want: "Enforce"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			a, from := tc.p.ActionIn(tc.r, ns, tc.v)
+			assert.Equal(t, tc.want, a, from)
+			assert.Contains(t, from, tc.fromHas)
+		})
+	}
 }

@@ -399,8 +399,12 @@ func sr2CreateKyvernoWebhooks(t *testing.T) {
 				Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
 				Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},
 			}},
-			NamespaceSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{sr2ManagedLabel: "true"}},
-			MatchConditions:         []admissionregistrationv1.MatchCondition{{Name: "it-sr2-never-called", Expression: "false"}},
+			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{sr2ManagedLabel: "true"}},
+			// No Kyverno serves this webhook: the test's own requests (as the envtest admin)
+			// never reach it, while a tenant's, from a ServiceAccount, would; the auditor
+			// evaluates matchConditions on a tenant's GPU pod.
+			MatchConditions: []admissionregistrationv1.MatchCondition{{Name: "it-sr2-tenants-only",
+				Expression: "request.userInfo.username.startsWith('system:serviceaccount:')"}},
 			FailurePolicy:           &fail,
 			SideEffects:             &none,
 			AdmissionReviewVersions: []string{"v1"},
