@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -24,7 +25,7 @@ func TestJSONKeepsNEL(t *testing.T) {
 	objs, err := Decode("cm.json", strings.NewReader(in))
 	require.NoError(t, err)
 	require.Len(t, objs, 1)
-	data := objs[0].Object["data"].(map[string]any)["config.yaml"]
+	data := objs[0].Value.(*corev1.ConfigMap).Data["config.yaml"]
 	assert.Equal(t, cfg, data)
 }
 

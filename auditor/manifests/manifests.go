@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
@@ -37,26 +38,54 @@ type InputError struct {
 	Err  error
 }
 
-func (e *InputError) Error() string {
+func (e *InputError) Error() string { return fmt.Sprintf("%s: %v", e.place(), e.Err) }
+
+// place is "file", "file: document 2" or "file: document 2 (line 5)".
+func (e *InputError) place() string {
 	switch {
 	case e.Doc == 0:
-		return fmt.Sprintf("%s: %v", e.File, e.Err)
+		return e.File
 	case e.Line > 0:
-		return fmt.Sprintf("%s: document %d (line %d): %v", e.File, e.Doc, e.Line, e.Err)
+		return fmt.Sprintf("%s: document %d (line %d)", e.File, e.Doc, e.Line)
 	default:
-		return fmt.Sprintf("%s: document %d: %v", e.File, e.Doc, e.Err)
+		return fmt.Sprintf("%s: document %d", e.File, e.Doc)
 	}
 }
 
 func (e *InputError) Unwrap() error { return e.Err }
 
-// Object is one decoded manifest with where it came from.
+// Object is one manifest, decoded once into what a Snapshot keeps of it, with where it
+// came from.
 type Object struct {
-	*unstructured.Unstructured
+	GVK schema.GroupVersionKind
+	// Namespace is the object's namespace; a namespaced object of a kind in auditor.Kinds
+	// written without one is in "default", as `kubectl apply` would put it.
+	Namespace string
+	Name      string
+	// Value is the object as its entry in auditor.Kinds decodes it (ResourceInfo.DecodeJSON):
+	// a typed object, an *unstructured.Unstructured, or an *auditor.Owner for owner kinds
+	// and kinds no rule reads. Nil when Err is set.
+	Value any
+	// Err says why the object does not fit its kind's schema; Snapshot reports it.
+	Err  error
 	File string
 	Doc  int
 	// Line is the 1-based line where the document starts.
 	Line int
+}
+
+// GroupVersionKind, GetKind, GetNamespace and GetName identify the object.
+func (o Object) GroupVersionKind() schema.GroupVersionKind { return o.GVK }
+func (o Object) GetKind() string                           { return o.GVK.Kind }
+func (o Object) GetNamespace() string                      { return o.Namespace }
+func (o Object) GetName() string                           { return o.Name }
+
+// where names the object's place in the input.
+func (o Object) where() string {
+	if o.File == "" {
+		return "(unknown input)"
+	}
+	return (&InputError{File: o.File, Doc: o.Doc, Line: o.Line}).place()
 }
 
 // Default input budget of one read. A scan's live heap measured about 11 bytes per
@@ -354,7 +383,7 @@ func (r *reader) decode(name string, in io.Reader) error {
 	var errs []error
 	n := 0
 	err := eachDocument(budgetReader{in, r}, func(d document) error {
-		if len(bytes.TrimSpace(stripComments(d.data))) == 0 {
+		if blank(d.data) {
 			return nil
 		}
 		n++
@@ -374,8 +403,9 @@ func (r *reader) decode(name string, in io.Reader) error {
 		if len(r.objs)+r.bad+len(o) > r.opts.MaxObjects {
 			return &BudgetError{What: "objects", Limit: int64(r.opts.MaxObjects)}
 		}
-		for _, u := range o {
-			r.objs = append(r.objs, Object{Unstructured: u, File: name, Doc: n, Line: d.line})
+		for _, ob := range o {
+			ob.File, ob.Doc, ob.Line = name, n, d.line
+			r.objs = append(r.objs, ob)
 		}
 		return nil
 	})
@@ -403,21 +433,26 @@ func absoluteLines(err error, start int) error {
 	}))
 }
 
-func stripComments(b []byte) []byte {
-	var out []byte
-	for _, l := range bytes.Split(b, []byte("\n")) {
-		if t := bytes.TrimSpace(l); len(t) > 0 && t[0] != '#' {
-			out = append(out, l...)
-			out = append(out, '\n')
+// blank reports whether a document holds nothing but blank lines and comments.
+func blank(b []byte) bool {
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
+			return false
 		}
 	}
-	return out
+	return true
 }
 
 // decodeDocument decodes one document. JSON is decoded as JSON, as kubectl does: a YAML
 // parser would take a raw NEL (U+0085) inside a JSON string for a line break and fold
 // it, changing a LiteLLM config the API server stores verbatim.
-func (r *reader) decodeDocument(b []byte) ([]*unstructured.Unstructured, error) {
+func (r *reader) decodeDocument(b []byte) ([]Object, error) {
 	isJSON := false
 	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) > 0 && t[0] == '{' {
 		isJSON = json.Valid(b)
@@ -436,24 +471,25 @@ func (r *reader) decodeDocument(b []byte) ([]*unstructured.Unstructured, error) 
 			return nil, err
 		}
 	}
-	if isJSON {
-		var m map[string]any
-		if err := json.Unmarshal(b, &m); err == nil {
-			if m == nil {
-				return nil, errors.New("not a Kubernetes object: the document is not a mapping")
-			}
-			return r.toObjects(m, "")
+	// YAML is parsed once, into JSON; each object is then decoded from its JSON straight
+	// into what the snapshot keeps of it.
+	j := b
+	if !isJSON {
+		var err error
+		if j, err = yaml.YAMLToJSON(b); err != nil {
+			return nil, scrub(err)
 		}
 	}
-	j, err := yaml.YAMLToJSON(b)
-	if err != nil {
-		return nil, scrub(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(j, &m); err != nil || m == nil {
+	if !isObject(j) {
 		return nil, errors.New("not a Kubernetes object: the document is not a mapping")
 	}
-	return r.toObjects(m, "")
+	return r.toObjects(j, "")
+}
+
+// isObject reports whether a JSON value is an object.
+func isObject(j []byte) bool {
+	t := bytes.TrimLeft(j, " \t\r\n")
+	return len(t) > 0 && t[0] == '{'
 }
 
 // itemPath names item i of a List inside the place where: " (items[2].items[0])".
@@ -464,25 +500,40 @@ func itemPath(where string, i int) string {
 	return fmt.Sprintf("%s.items[%d])", strings.TrimSuffix(where, ")"), i)
 }
 
-func (r *reader) toObjects(m map[string]any, where string) ([]*unstructured.Unstructured, error) {
-	apiVersion, _ := m["apiVersion"].(string)
-	kind, _ := m["kind"].(string)
+// jsonString is a JSON value as a string ("" when it is not one), as the unstructured
+// accessors read it.
+func jsonString(raw json.RawMessage) string {
+	var s string
+	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+// toObjects decodes one JSON object, or the items of a List, nested Lists too.
+func (r *reader) toObjects(j []byte, where string) ([]Object, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(j, &top); err != nil {
+		return nil, err
+	}
+	apiVersion, kind := jsonString(top["apiVersion"]), jsonString(top["kind"])
 	if apiVersion == "" || kind == "" {
 		return nil, fmt.Errorf("not a Kubernetes object%s: apiVersion and kind are required", where)
 	}
 	if strings.HasSuffix(kind, "List") {
-		if items, ok := m["items"]; ok || kind == "List" {
-			list, ok := items.([]any)
-			if !ok && items != nil {
-				return nil, fmt.Errorf("%s%s: items is not a list", kind, where)
+		if items, ok := top["items"]; ok || kind == "List" {
+			var list []json.RawMessage
+			if len(items) > 0 && !bytes.Equal(items, []byte("null")) {
+				if items[0] != '[' || json.Unmarshal(items, &list) != nil {
+					return nil, fmt.Errorf("%s%s: items is not a list", kind, where)
+				}
 			}
-			var out []*unstructured.Unstructured
+			var out []Object
 			for i, it := range list {
-				im, ok := it.(map[string]any)
-				if !ok {
+				if !isObject(it) {
 					return nil, fmt.Errorf("%s%s: items[%d] is not an object", kind, where, i)
 				}
-				o, err := r.toObjects(im, itemPath(where, i))
+				o, err := r.toObjects(it, itemPath(where, i))
 				if err != nil {
 					return nil, err
 				}
@@ -491,16 +542,37 @@ func (r *reader) toObjects(m map[string]any, where string) ([]*unstructured.Unst
 			return out, nil
 		}
 	}
-	u := &unstructured.Unstructured{Object: m}
-	if md, ok := m["metadata"]; ok {
-		if _, ok := md.(map[string]any); !ok {
+	var meta struct{ Name, GenerateName, Namespace json.RawMessage }
+	if md, ok := top["metadata"]; ok {
+		if !isObject(md) {
 			return nil, fmt.Errorf("%s%s: metadata is not an object", kind, where)
 		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(md, &m); err != nil {
+			return nil, err
+		}
+		meta.Name, meta.GenerateName, meta.Namespace = m["name"], m["generateName"], m["namespace"]
 	}
-	if u.GetName() == "" && u.GetGenerateName() == "" {
+	o := Object{GVK: schema.FromAPIVersionAndKind(apiVersion, kind), Name: jsonString(meta.Name), Namespace: jsonString(meta.Namespace)}
+	if o.Name == "" && jsonString(meta.GenerateName) == "" {
 		return nil, fmt.Errorf("%s%s: metadata.name is required", kind, where)
 	}
-	return []*unstructured.Unstructured{u}, nil
+	info, known := auditor.LookupKind(o.GVK.GroupKind())
+	if known {
+		o.Value, o.Err = info.DecodeJSON(j)
+	} else {
+		o.Value, o.Err = auditor.OwnerOfJSON(j)
+	}
+	if known && info.Namespaced && o.Namespace == "" {
+		o.Namespace = "default"
+		switch v := o.Value.(type) {
+		case metav1.Object:
+			v.SetNamespace(o.Namespace)
+		case *auditor.Owner:
+			v.Namespace = o.Namespace
+		}
+	}
+	return []Object{o}, nil
 }
 
 // Snapshot builds a Snapshot from decoded objects through the table of kinds
@@ -515,30 +587,27 @@ func Snapshot(objs []Object) (*auditor.Snapshot, error) {
 	}
 	var errs []error
 	for _, o := range objs {
-		gvk := o.GroupVersionKind()
-		if gvk.Group == "" && gvk.Kind == "Secret" {
+		gk := o.GVK.GroupKind()
+		if gk == (schema.GroupKind{Kind: "Secret"}) {
 			continue
 		}
-		info, known := auditor.LookupKind(gvk.GroupKind())
-		if known && info.Namespaced && o.GetNamespace() == "" {
-			o.SetNamespace("default")
+		if o.Err != nil {
+			errs = append(errs, &InputError{File: o.File, Doc: o.Doc, Line: o.Line, Err: fmt.Errorf("%s %q: %w", o.GVK.Kind, o.Name, o.Err)})
+			continue
 		}
-		key := auditor.ObjectKeyOf(gvk.GroupKind(), o.GetNamespace(), o.GetName())
+		key := auditor.ObjectKeyOf(gk, o.Namespace, o.Name)
 		if _, dup := s.Locations[key]; !dup && o.File != "" {
 			s.Locations[key] = auditor.Location{File: o.File, Document: o.Doc, Line: o.Line}
 		}
-		if known {
-			v, err := info.Decode(o.Unstructured)
-			if err != nil {
-				errs = append(errs, &InputError{File: o.File, Doc: o.Doc, Line: o.Line, Err: fmt.Errorf("%s %q: %w", gvk.Kind, o.GetName(), err)})
-				continue
-			}
-			info.Add(s, v)
-			if info.OwnerOnly {
-				continue // its Owner is what it decodes to
-			}
+		if owner, ok := o.Value.(*auditor.Owner); ok {
+			s.Owners = append(s.Owners, owner) // an owner kind, or a kind no rule reads
+			continue
 		}
-		s.Owners = append(s.Owners, auditor.OwnerOf(o.Unstructured))
+		info, _ := auditor.LookupKind(gk)
+		info.Add(s, o.Value)
+		if m, ok := o.Value.(metav1.Object); ok {
+			s.Owners = append(s.Owners, auditor.OwnerOf(m))
+		}
 	}
 	for _, r := range auditor.KnownResources {
 		if r.Custom && r.Len(s) == 0 {
