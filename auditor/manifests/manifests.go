@@ -170,6 +170,7 @@ func DecodeSources(srcs []Source, opts Options) ([]Object, error) {
 			}
 		}
 	}
+	r.dedupe()
 	return r.objs, errors.Join(errs...)
 }
 
@@ -179,6 +180,7 @@ func DecodeSources(srcs []Source, opts Options) ([]Object, error) {
 func ReadWith(paths []string, stdin io.Reader, opts Options) ([]Object, error) {
 	r := newReader(opts)
 	err := r.eachInput(paths, stdin, r.decode)
+	r.dedupe()
 	return r.objs, err
 }
 
@@ -376,7 +378,45 @@ func eachDocument(r io.Reader, fn func(document) error) error {
 func Decode(name string, r io.Reader) ([]Object, error) {
 	rd := newReader(Options{})
 	err := rd.decode(name, r)
+	rd.dedupe()
 	return rd.objs, err
+}
+
+// identity is what `kubectl apply` keys an object by.
+type identity struct {
+	gk              schema.GroupKind
+	namespace, name string
+}
+
+// dedupe keeps, of the objects sharing one identity (group, kind, namespace, name), the
+// one read last, as applying the inputs in the order they were read would (files sorted,
+// documents in order), and warns with both places. Objects without a name (generateName)
+// and objects that did not decode are all kept.
+func (r *reader) dedupe() {
+	last := make(map[identity]int, len(r.objs))
+	for i, o := range r.objs {
+		if o.Name != "" && o.Err == nil {
+			last[identity{o.GVK.GroupKind(), o.Namespace, o.Name}] = i
+		}
+	}
+	kept := r.objs[:0]
+	for i, o := range r.objs {
+		if o.Name != "" && o.Err == nil {
+			if j := last[identity{o.GVK.GroupKind(), o.Namespace, o.Name}]; j != i {
+				later := r.objs[j]
+				name := o.Name
+				if o.Namespace != "" {
+					name = o.Namespace + "/" + o.Name
+				}
+				r.warn(fmt.Sprintf("%s: %s %s is replaced by the later one at %s (the later document wins, as with kubectl apply)",
+					o.where(), o.GVK.Kind, name, later.where()))
+				continue
+			}
+		}
+		kept = append(kept, o)
+	}
+	clear(r.objs[len(kept):])
+	r.objs = kept
 }
 
 func (r *reader) decode(name string, in io.Reader) error {
