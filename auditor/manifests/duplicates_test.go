@@ -90,19 +90,19 @@ func TestDuplicateIdentities(t *testing.T) {
 		"another version of the same group and kind is the same object": {
 			files: map[string]string{"a.yaml": "apiVersion: kueue.x-k8s.io/v1beta1\nkind: Workload\nmetadata: {name: w, namespace: t, labels: {copy: '1'}}\n---\n" +
 				"apiVersion: kueue.x-k8s.io/v1beta2\nkind: Workload\nmetadata: {name: w, namespace: t, labels: {copy: '2'}}\n"},
-			want: []string{"Workload t/w 2"},
+			want:     []string{"Workload t/w 2"},
 			warnings: []string{"a.yaml: document 1 (line 1): Workload t/w is replaced by the later one at a.yaml: document 2 (line 5) (the later document wins, as with kubectl apply)"},
 		},
 		"no namespace is the default namespace": {
 			files: map[string]string{"a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, labels: {copy: '1'}}\n---\n" +
 				"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: default, labels: {copy: '2'}}\n"},
-			want: []string{"ConfigMap default/c 2"},
+			want:     []string{"ConfigMap default/c 2"},
 			warnings: []string{"a.yaml: document 1 (line 1): ConfigMap default/c is replaced by the later one at a.yaml: document 2 (line 5) (the later document wins, as with kubectl apply)"},
 		},
 		"a kind no rule reads": {
 			files: map[string]string{"a.yaml": "apiVersion: kueue.x-k8s.io/v1beta2\nkind: ClusterQueue\nmetadata: {name: q, labels: {copy: '1'}}\n---\n" +
 				"apiVersion: kueue.x-k8s.io/v1beta2\nkind: ClusterQueue\nmetadata: {name: q, labels: {copy: '2'}}\n"},
-			want: []string{"ClusterQueue /q 2"},
+			want:     []string{"ClusterQueue /q 2"},
 			warnings: []string{"a.yaml: document 1 (line 1): ClusterQueue q is replaced by the later one at a.yaml: document 2 (line 5) (the later document wins, as with kubectl apply)"},
 		},
 		"List items": {
