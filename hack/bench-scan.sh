@@ -7,6 +7,7 @@
 #
 #   hack/bench-scan.sh                          # 1000 10000 100000 objects
 #   BENCH_SCAN_SETS="1000 10000" BENCH_SCAN_RUNS=5 hack/bench-scan.sh
+#   BENCH_SCAN_BEFORE=/path/to/enforcement-auditor hack/bench-scan.sh   # also another build, same sets, same run
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -39,11 +40,17 @@ for n in $sets; do
   dir="$work/set$n"
   "$work/scanset" gen -dir "$dir" -objects "$n"
   mb=$(du -sm --apparent-size "$dir" | cut -f1)
-  : >"$work/scan" ; : >"$work/floor"
+  : >"$work/scan" ; : >"$work/floor"; : >"$work/before"
   for _ in $(seq "$runs"); do
     measure "$work/enforcement-auditor" scan -f "$dir" -o json --max-input-bytes 1Gi --max-input-objects 10000000 >>"$work/scan"
     measure "$work/scanset" decode "$dir" >>"$work/floor"
+    if [ -n "${BENCH_SCAN_BEFORE:-}" ]; then
+      measure "$BENCH_SCAN_BEFORE" scan -f "$dir" -o json --max-input-bytes 1Gi --max-input-objects 10000000 >>"$work/before"
+    fi
   done
+  if [ -n "${BENCH_SCAN_BEFORE:-}" ]; then
+    echo "before ($BENCH_SCAN_BEFORE), set$n: CPU $(cut -d' ' -f1 "$work/before" | median) s, peak RSS $(( $(cut -d' ' -f2 "$work/before" | median | cut -d. -f1) / 1024 )) MiB" >>"$work/before.txt"
+  fi
   scpu=$(cut -d' ' -f1 "$work/scan" | median); srss=$(cut -d' ' -f2 "$work/scan" | median)
   fcpu=$(cut -d' ' -f1 "$work/floor" | median); frss=$(cut -d' ' -f2 "$work/floor" | median)
   echo "$n $scpu $srss $fcpu $frss" >>"$work/results"
@@ -51,6 +58,7 @@ for n in $sets; do
     printf "| set%d | %d | %d | %.2f | %.0f | %.2f | %.0f | %.2f | %.2f |\n", n, n, mb, sc, sr/1024, fc, fr/1024, sc/fc, sr/n }'
   rm -rf "$dir"
 done
+[ -f "$work/before.txt" ] && { echo; cat "$work/before.txt"; }
 echo
 echo "Growth exponents between consecutive sets (log ratio of the figure over log ratio of objects):"
 echo

@@ -150,7 +150,11 @@ func read(args []string) error {
 		}
 		defer f.Close()
 		runtime.GC()
-		return pprof.Lookup("allocs").WriteTo(f, 0)
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			return err
+		}
 	}
+	runtime.KeepAlive(s) // the profile shows what the snapshot holds
+	runtime.KeepAlive(objs)
 	return nil
 }
