@@ -22,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
@@ -540,28 +541,41 @@ func itemPath(where string, i int) string {
 	return fmt.Sprintf("%s.items[%d])", strings.TrimSuffix(where, ")"), i)
 }
 
-// jsonString is a JSON value as a string ("" when it is not one), as the unstructured
+// str is a decoded JSON value as a string ("" when it is not one), as the unstructured
 // accessors read it.
-func jsonString(raw json.RawMessage) string {
-	var s string
-	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
-		return ""
-	}
+func str(v any) string {
+	s, _ := v.(string)
 	return s
+}
+
+// head is what identifies an object. Decoding it copies only the metadata and a List's
+// items; json.RawMessage keeps an explicit null as "null", so a present but null
+// metadata is told from an absent one. The decoder is case-sensitive, as map keys are.
+type head struct {
+	APIVersion any             `json:"apiVersion"`
+	Kind       any             `json:"kind"`
+	Metadata   json.RawMessage `json:"metadata"`
+	Items      json.RawMessage `json:"items"`
+}
+
+type metaHead struct {
+	Name         any `json:"name"`
+	GenerateName any `json:"generateName"`
+	Namespace    any `json:"namespace"`
 }
 
 // toObjects decodes one JSON object, or the items of a List, nested Lists too.
 func (r *reader) toObjects(j []byte, where string) ([]Object, error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(j, &top); err != nil {
+	var top head
+	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(j, &top); err != nil {
 		return nil, err
 	}
-	apiVersion, kind := jsonString(top["apiVersion"]), jsonString(top["kind"])
+	apiVersion, kind := str(top.APIVersion), str(top.Kind)
 	if apiVersion == "" || kind == "" {
 		return nil, fmt.Errorf("not a Kubernetes object%s: apiVersion and kind are required", where)
 	}
 	if strings.HasSuffix(kind, "List") {
-		if items, ok := top["items"]; ok || kind == "List" {
+		if items := top.Items; items != nil || kind == "List" {
 			var list []json.RawMessage
 			if len(items) > 0 && !bytes.Equal(items, []byte("null")) {
 				if items[0] != '[' || json.Unmarshal(items, &list) != nil {
@@ -582,19 +596,17 @@ func (r *reader) toObjects(j []byte, where string) ([]Object, error) {
 			return out, nil
 		}
 	}
-	var meta struct{ Name, GenerateName, Namespace json.RawMessage }
-	if md, ok := top["metadata"]; ok {
-		if !isObject(md) {
+	var meta metaHead
+	if top.Metadata != nil {
+		if !isObject(top.Metadata) {
 			return nil, fmt.Errorf("%s%s: metadata is not an object", kind, where)
 		}
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(md, &m); err != nil {
+		if err := sigsjson.UnmarshalCaseSensitivePreserveInts(top.Metadata, &meta); err != nil {
 			return nil, err
 		}
-		meta.Name, meta.GenerateName, meta.Namespace = m["name"], m["generateName"], m["namespace"]
 	}
-	o := Object{GVK: schema.FromAPIVersionAndKind(apiVersion, kind), Name: jsonString(meta.Name), Namespace: jsonString(meta.Namespace)}
-	if o.Name == "" && jsonString(meta.GenerateName) == "" {
+	o := Object{GVK: schema.FromAPIVersionAndKind(apiVersion, kind), Name: str(meta.Name), Namespace: str(meta.Namespace)}
+	if o.Name == "" && str(meta.GenerateName) == "" {
 		return nil, fmt.Errorf("%s%s: metadata.name is required", kind, where)
 	}
 	info, known := auditor.LookupKind(o.GVK.GroupKind())
