@@ -12,7 +12,7 @@ FUZZTIME ?= 10s
 STATICCHECK_VERSION ?= v0.7.0
 
 
-.PHONY: all build scan release test test-pyyaml test-unit test-integration test-binaries test-deploy lint fuzz bench bench-live verify verify-generated generate image-binary clean
+.PHONY: all build scan release test test-pyyaml test-unit test-integration test-binaries test-deploy lint fuzz bench bench-live bench-scan verify verify-generated generate image-binary clean
 
 all: build
 
@@ -60,6 +60,10 @@ bench:
 ## bench-live: the live harness on a real kube-apiserver (BENCH_LIVE_PODS="10000 100000" for more)
 bench-live: test-binaries
 	hack/bench-live.sh
+
+## bench-scan: `scan -f` CPU and peak RSS on 1k/10k/100k synthetic objects against the YAML parser's floor (BENCH_SCAN_SETS, BENCH_SCAN_RUNS)
+bench-scan:
+	hack/bench-scan.sh
 
 ## generate: the README's rule catalogue, dashboards and the PrometheusRule from their sources
 generate:

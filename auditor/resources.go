@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	sigsjson "sigs.k8s.io/json"
 )
 
 // Resource identifiers used in RuleMeta.Inputs, Snapshot availability and metrics
@@ -114,6 +115,11 @@ func (r ResourceInfo) Typed() bool { return !r.Custom && !r.OwnerOnly }
 // typed object with the API server's defaulting, the unstructured object itself, or an
 // Owner), naming the field when the object does not fit the kind's schema.
 func (r ResourceInfo) Decode(u *unstructured.Unstructured) (any, error) { return r.store.decode(r, u) }
+
+// DecodeJSON is Decode from the object's JSON: a built-in kind is decoded straight into
+// its typed object (no unstructured copy), with the same result and the same messages
+// as Decode.
+func (r ResourceInfo) DecodeJSON(data []byte) (any, error) { return r.store.decodeJSON(r, data) }
 
 // Add appends a decoded object (see Decode; informer objects are already decoded) to the
 // snapshot. It reports false when obj is not of this kind's type.
@@ -259,6 +265,45 @@ func convert[T any](u *unstructured.Unstructured) (*T, error) {
 		return nil, fieldError[T](u, err)
 	}
 	return &t, nil
+}
+
+// convertJSON is convert from JSON. The fast path is the strict, case-sensitive decoder
+// the API machinery uses (sigs.k8s.io/json); whatever it refuses goes through convert,
+// whose verdict and message are the reference, so both paths agree on every input.
+func convertJSON[T any](data []byte) (*T, error) {
+	var t T
+	if strict, err := sigsjson.UnmarshalStrict(data, &t, sigsjson.DisallowUnknownFields); err == nil && len(strict) == 0 {
+		return &t, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, err
+	}
+	return convert[T](&unstructured.Unstructured{Object: m})
+}
+
+// OwnerOfJSON is OwnerOf of an object's JSON, reading only apiVersion, kind and
+// metadata.
+func OwnerOfJSON(data []byte) (*Owner, error) {
+	var head struct {
+		APIVersion any `json:"apiVersion"`
+		Kind       any `json:"kind"`
+		Metadata   any `json:"metadata"`
+	}
+	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(data, &head); err != nil {
+		return nil, err
+	}
+	m := map[string]any{}
+	if head.APIVersion != nil {
+		m["apiVersion"] = head.APIVersion
+	}
+	if head.Kind != nil {
+		m["kind"] = head.Kind
+	}
+	if head.Metadata != nil {
+		m["metadata"] = head.Metadata
+	}
+	return OwnerOf(&unstructured.Unstructured{Object: m}), nil
 }
 
 // fieldError names the field of a type error ("cannot restore map from slice" does

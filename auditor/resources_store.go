@@ -1,6 +1,7 @@
 package auditor
 
 import (
+	"encoding/json"
 	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,6 +26,9 @@ type slot interface {
 	// empty reports whether the slot holds no object in s (owner kinds share one slot).
 	empty(r ResourceInfo, s *Snapshot) bool
 	decode(r ResourceInfo, u *unstructured.Unstructured) (any, error)
+	// decodeJSON is decode from JSON, without an unstructured copy where the slot keeps
+	// none.
+	decodeJSON(r ResourceInfo, data []byte) (any, error)
 	add(r ResourceInfo, s *Snapshot, obj any) bool
 	// reserve makes room for n more objects (a source about to add a whole list).
 	reserve(r ResourceInfo, s *Snapshot, n int)
@@ -96,6 +100,17 @@ func (t typedSlot[T]) empty(r ResourceInfo, s *Snapshot) bool { return len(*t.fi
 
 func (t typedSlot[T]) decode(r ResourceInfo, u *unstructured.Unstructured) (any, error) {
 	v, err := convert[T](u)
+	if err != nil {
+		return nil, err
+	}
+	if t.defaults != nil {
+		t.defaults(v)
+	}
+	return v, nil
+}
+
+func (t typedSlot[T]) decodeJSON(r ResourceInfo, data []byte) (any, error) {
+	v, err := convertJSON[T](data)
 	if err != nil {
 		return nil, err
 	}
@@ -195,6 +210,14 @@ func (custom) empty(r ResourceInfo, s *Snapshot) bool { return len(s.Custom[r.Gr
 
 func (custom) decode(r ResourceInfo, u *unstructured.Unstructured) (any, error) { return u, nil }
 
+func (custom) decodeJSON(r ResourceInfo, data []byte) (any, error) {
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, err
+	}
+	return &unstructured.Unstructured{Object: m}, nil
+}
+
 func (custom) add(r ResourceInfo, s *Snapshot, obj any) bool {
 	u, ok := obj.(*unstructured.Unstructured)
 	if ok {
@@ -274,6 +297,8 @@ func (owners) empty(r ResourceInfo, s *Snapshot) bool { return len(s.Owners) == 
 func (owners) decode(r ResourceInfo, u *unstructured.Unstructured) (any, error) {
 	return OwnerOf(u), nil
 }
+
+func (owners) decodeJSON(r ResourceInfo, data []byte) (any, error) { return OwnerOfJSON(data) }
 
 func (owners) add(r ResourceInfo, s *Snapshot, obj any) bool {
 	o, ok := obj.(*Owner)

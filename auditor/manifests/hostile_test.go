@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -24,7 +25,7 @@ func TestJSONKeepsNEL(t *testing.T) {
 	objs, err := Decode("cm.json", strings.NewReader(in))
 	require.NoError(t, err)
 	require.Len(t, objs, 1)
-	data := objs[0].Object["data"].(map[string]any)["config.yaml"]
+	data := objs[0].Value.(*corev1.ConfigMap).Data["config.yaml"]
 	assert.Equal(t, cfg, data)
 }
 
@@ -65,8 +66,8 @@ func TestBudgetStopsEndlessInput(t *testing.T) {
 func TestBudgetAcrossFiles(t *testing.T) {
 	dir := t.TempDir()
 	doc := "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n"
-	for _, f := range []string{"a.yaml", "b.yaml", "c.yaml"} {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte(doc), 0o644))
+	for _, f := range []string{"a", "b", "c"} { // distinct names: one identity twice is one object
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f+".yaml"), []byte(strings.Replace(doc, "name: a", "name: "+f, 1)), 0o644))
 	}
 	objs, err := ReadWith([]string{dir}, nil, Options{MaxObjects: 2})
 	require.ErrorContains(t, err, "c.yaml: the input exceeds the budget of 2 objects")

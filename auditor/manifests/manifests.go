@@ -19,8 +19,10 @@ import (
 	"strconv"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
@@ -37,26 +39,54 @@ type InputError struct {
 	Err  error
 }
 
-func (e *InputError) Error() string {
+func (e *InputError) Error() string { return fmt.Sprintf("%s: %v", e.place(), e.Err) }
+
+// place is "file", "file: document 2" or "file: document 2 (line 5)".
+func (e *InputError) place() string {
 	switch {
 	case e.Doc == 0:
-		return fmt.Sprintf("%s: %v", e.File, e.Err)
+		return e.File
 	case e.Line > 0:
-		return fmt.Sprintf("%s: document %d (line %d): %v", e.File, e.Doc, e.Line, e.Err)
+		return fmt.Sprintf("%s: document %d (line %d)", e.File, e.Doc, e.Line)
 	default:
-		return fmt.Sprintf("%s: document %d: %v", e.File, e.Doc, e.Err)
+		return fmt.Sprintf("%s: document %d", e.File, e.Doc)
 	}
 }
 
 func (e *InputError) Unwrap() error { return e.Err }
 
-// Object is one decoded manifest with where it came from.
+// Object is one manifest, decoded once into what a Snapshot keeps of it, with where it
+// came from.
 type Object struct {
-	*unstructured.Unstructured
+	GVK schema.GroupVersionKind
+	// Namespace is the object's namespace; a namespaced object of a kind in auditor.Kinds
+	// written without one is in "default", as `kubectl apply` would put it.
+	Namespace string
+	Name      string
+	// Value is the object as its entry in auditor.Kinds decodes it (ResourceInfo.DecodeJSON):
+	// a typed object, an *unstructured.Unstructured, or an *auditor.Owner for owner kinds
+	// and kinds no rule reads. Nil when Err is set.
+	Value any
+	// Err says why the object does not fit its kind's schema; Snapshot reports it.
+	Err  error
 	File string
 	Doc  int
 	// Line is the 1-based line where the document starts.
 	Line int
+}
+
+// GroupVersionKind, GetKind, GetNamespace and GetName identify the object.
+func (o Object) GroupVersionKind() schema.GroupVersionKind { return o.GVK }
+func (o Object) GetKind() string                           { return o.GVK.Kind }
+func (o Object) GetNamespace() string                      { return o.Namespace }
+func (o Object) GetName() string                           { return o.Name }
+
+// where names the object's place in the input.
+func (o Object) where() string {
+	if o.File == "" {
+		return "(unknown input)"
+	}
+	return (&InputError{File: o.File, Doc: o.Doc, Line: o.Line}).place()
 }
 
 // Default input budget of one read. A scan's live heap measured about 11 bytes per
@@ -78,6 +108,9 @@ type Options struct {
 	SensitiveKinds []schema.GroupKind
 	// Warn receives what is skipped (non-regular files found in directories).
 	Warn func(msg string)
+	// Raw keeps every object whole as an *unstructured.Unstructured, undecoded and
+	// undefaulted (for tools that apply the manifests rather than judge them).
+	Raw bool
 }
 
 // BudgetError says the input went over Options.MaxBytes or MaxObjects.
@@ -141,6 +174,7 @@ func DecodeSources(srcs []Source, opts Options) ([]Object, error) {
 			}
 		}
 	}
+	r.dedupe()
 	return r.objs, errors.Join(errs...)
 }
 
@@ -150,6 +184,7 @@ func DecodeSources(srcs []Source, opts Options) ([]Object, error) {
 func ReadWith(paths []string, stdin io.Reader, opts Options) ([]Object, error) {
 	r := newReader(opts)
 	err := r.eachInput(paths, stdin, r.decode)
+	r.dedupe()
 	return r.objs, err
 }
 
@@ -347,14 +382,52 @@ func eachDocument(r io.Reader, fn func(document) error) error {
 func Decode(name string, r io.Reader) ([]Object, error) {
 	rd := newReader(Options{})
 	err := rd.decode(name, r)
+	rd.dedupe()
 	return rd.objs, err
+}
+
+// identity is what `kubectl apply` keys an object by.
+type identity struct {
+	gk              schema.GroupKind
+	namespace, name string
+}
+
+// dedupe keeps, of the objects sharing one identity (group, kind, namespace, name), the
+// one read last, as applying the inputs in the order they were read would (files sorted,
+// documents in order), and warns with both places. Objects without a name (generateName)
+// and objects that did not decode are all kept.
+func (r *reader) dedupe() {
+	last := make(map[identity]int, len(r.objs))
+	for i, o := range r.objs {
+		if o.Name != "" && o.Err == nil {
+			last[identity{o.GVK.GroupKind(), o.Namespace, o.Name}] = i
+		}
+	}
+	kept := r.objs[:0]
+	for i, o := range r.objs {
+		if o.Name != "" && o.Err == nil {
+			if j := last[identity{o.GVK.GroupKind(), o.Namespace, o.Name}]; j != i {
+				later := r.objs[j]
+				name := o.Name
+				if o.Namespace != "" {
+					name = o.Namespace + "/" + o.Name
+				}
+				r.warn(fmt.Sprintf("%s: %s %s is replaced by the later one at %s (the later document wins, as with kubectl apply)",
+					o.where(), o.GVK.Kind, name, later.where()))
+				continue
+			}
+		}
+		kept = append(kept, o)
+	}
+	clear(r.objs[len(kept):])
+	r.objs = kept
 }
 
 func (r *reader) decode(name string, in io.Reader) error {
 	var errs []error
 	n := 0
 	err := eachDocument(budgetReader{in, r}, func(d document) error {
-		if len(bytes.TrimSpace(stripComments(d.data))) == 0 {
+		if blank(d.data) {
 			return nil
 		}
 		n++
@@ -374,8 +447,9 @@ func (r *reader) decode(name string, in io.Reader) error {
 		if len(r.objs)+r.bad+len(o) > r.opts.MaxObjects {
 			return &BudgetError{What: "objects", Limit: int64(r.opts.MaxObjects)}
 		}
-		for _, u := range o {
-			r.objs = append(r.objs, Object{Unstructured: u, File: name, Doc: n, Line: d.line})
+		for _, ob := range o {
+			ob.File, ob.Doc, ob.Line = name, n, d.line
+			r.objs = append(r.objs, ob)
 		}
 		return nil
 	})
@@ -403,21 +477,26 @@ func absoluteLines(err error, start int) error {
 	}))
 }
 
-func stripComments(b []byte) []byte {
-	var out []byte
-	for _, l := range bytes.Split(b, []byte("\n")) {
-		if t := bytes.TrimSpace(l); len(t) > 0 && t[0] != '#' {
-			out = append(out, l...)
-			out = append(out, '\n')
+// blank reports whether a document holds nothing but blank lines and comments.
+func blank(b []byte) bool {
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
+			return false
 		}
 	}
-	return out
+	return true
 }
 
 // decodeDocument decodes one document. JSON is decoded as JSON, as kubectl does: a YAML
 // parser would take a raw NEL (U+0085) inside a JSON string for a line break and fold
 // it, changing a LiteLLM config the API server stores verbatim.
-func (r *reader) decodeDocument(b []byte) ([]*unstructured.Unstructured, error) {
+func (r *reader) decodeDocument(b []byte) ([]Object, error) {
 	isJSON := false
 	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) > 0 && t[0] == '{' {
 		isJSON = json.Valid(b)
@@ -436,24 +515,25 @@ func (r *reader) decodeDocument(b []byte) ([]*unstructured.Unstructured, error) 
 			return nil, err
 		}
 	}
-	if isJSON {
-		var m map[string]any
-		if err := json.Unmarshal(b, &m); err == nil {
-			if m == nil {
-				return nil, errors.New("not a Kubernetes object: the document is not a mapping")
-			}
-			return r.toObjects(m, "")
+	// YAML is parsed once, into JSON; each object is then decoded from its JSON straight
+	// into what the snapshot keeps of it.
+	j := b
+	if !isJSON {
+		var err error
+		if j, err = yaml.YAMLToJSON(b); err != nil {
+			return nil, scrub(err)
 		}
 	}
-	j, err := yaml.YAMLToJSON(b)
-	if err != nil {
-		return nil, scrub(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(j, &m); err != nil || m == nil {
+	if !isObject(j) {
 		return nil, errors.New("not a Kubernetes object: the document is not a mapping")
 	}
-	return r.toObjects(m, "")
+	return r.toObjects(j, "")
+}
+
+// isObject reports whether a JSON value is an object.
+func isObject(j []byte) bool {
+	t := bytes.TrimLeft(j, " \t\r\n")
+	return len(t) > 0 && t[0] == '{'
 }
 
 // itemPath names item i of a List inside the place where: " (items[2].items[0])".
@@ -464,25 +544,53 @@ func itemPath(where string, i int) string {
 	return fmt.Sprintf("%s.items[%d])", strings.TrimSuffix(where, ")"), i)
 }
 
-func (r *reader) toObjects(m map[string]any, where string) ([]*unstructured.Unstructured, error) {
-	apiVersion, _ := m["apiVersion"].(string)
-	kind, _ := m["kind"].(string)
+// str is a decoded JSON value as a string ("" when it is not one), as the unstructured
+// accessors read it.
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// head is what identifies an object. Decoding it copies only the metadata and a List's
+// items; json.RawMessage keeps an explicit null as "null", so a present but null
+// metadata is told from an absent one. The decoder is case-sensitive, as map keys are.
+type head struct {
+	APIVersion any             `json:"apiVersion"`
+	Kind       any             `json:"kind"`
+	Metadata   json.RawMessage `json:"metadata"`
+	Items      json.RawMessage `json:"items"`
+}
+
+type metaHead struct {
+	Name         any `json:"name"`
+	GenerateName any `json:"generateName"`
+	Namespace    any `json:"namespace"`
+}
+
+// toObjects decodes one JSON object, or the items of a List, nested Lists too.
+func (r *reader) toObjects(j []byte, where string) ([]Object, error) {
+	var top head
+	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(j, &top); err != nil {
+		return nil, err
+	}
+	apiVersion, kind := str(top.APIVersion), str(top.Kind)
 	if apiVersion == "" || kind == "" {
 		return nil, fmt.Errorf("not a Kubernetes object%s: apiVersion and kind are required", where)
 	}
 	if strings.HasSuffix(kind, "List") {
-		if items, ok := m["items"]; ok || kind == "List" {
-			list, ok := items.([]any)
-			if !ok && items != nil {
-				return nil, fmt.Errorf("%s%s: items is not a list", kind, where)
+		if items := top.Items; items != nil || kind == "List" {
+			var list []json.RawMessage
+			if len(items) > 0 && !bytes.Equal(items, []byte("null")) {
+				if items[0] != '[' || json.Unmarshal(items, &list) != nil {
+					return nil, fmt.Errorf("%s%s: items is not a list", kind, where)
+				}
 			}
-			var out []*unstructured.Unstructured
+			var out []Object
 			for i, it := range list {
-				im, ok := it.(map[string]any)
-				if !ok {
+				if !isObject(it) {
 					return nil, fmt.Errorf("%s%s: items[%d] is not an object", kind, where, i)
 				}
-				o, err := r.toObjects(im, itemPath(where, i))
+				o, err := r.toObjects(it, itemPath(where, i))
 				if err != nil {
 					return nil, err
 				}
@@ -491,16 +599,40 @@ func (r *reader) toObjects(m map[string]any, where string) ([]*unstructured.Unst
 			return out, nil
 		}
 	}
-	u := &unstructured.Unstructured{Object: m}
-	if md, ok := m["metadata"]; ok {
-		if _, ok := md.(map[string]any); !ok {
+	var meta metaHead
+	if top.Metadata != nil {
+		if !isObject(top.Metadata) {
 			return nil, fmt.Errorf("%s%s: metadata is not an object", kind, where)
 		}
+		if err := sigsjson.UnmarshalCaseSensitivePreserveInts(top.Metadata, &meta); err != nil {
+			return nil, err
+		}
 	}
-	if u.GetName() == "" && u.GetGenerateName() == "" {
+	o := Object{GVK: schema.FromAPIVersionAndKind(apiVersion, kind), Name: str(meta.Name), Namespace: str(meta.Namespace)}
+	if o.Name == "" && str(meta.GenerateName) == "" {
 		return nil, fmt.Errorf("%s%s: metadata.name is required", kind, where)
 	}
-	return []*unstructured.Unstructured{u}, nil
+	info, known := auditor.LookupKind(o.GVK.GroupKind())
+	if r.opts.Raw {
+		u := &unstructured.Unstructured{}
+		if o.Err = u.UnmarshalJSON(j); o.Err == nil {
+			o.Value = u
+		}
+	} else if known {
+		o.Value, o.Err = info.DecodeJSON(j)
+	} else {
+		o.Value, o.Err = auditor.OwnerOfJSON(j)
+	}
+	if known && info.Namespaced && o.Namespace == "" {
+		o.Namespace = "default"
+		switch v := o.Value.(type) {
+		case metav1.Object:
+			v.SetNamespace(o.Namespace)
+		case *auditor.Owner:
+			v.Namespace = o.Namespace
+		}
+	}
+	return []Object{o}, nil
 }
 
 // Snapshot builds a Snapshot from decoded objects through the table of kinds
@@ -516,30 +648,27 @@ func Snapshot(objs []Object) (*auditor.Snapshot, error) {
 	}
 	var errs []error
 	for _, o := range objs {
-		gvk := o.GroupVersionKind()
-		if gvk.Group == "" && gvk.Kind == "Secret" {
+		gk := o.GVK.GroupKind()
+		if gk == (schema.GroupKind{Kind: "Secret"}) {
 			continue
 		}
-		info, known := auditor.LookupKind(gvk.GroupKind())
-		if known && info.Namespaced && o.GetNamespace() == "" {
-			o.SetNamespace("default")
+		if o.Err != nil {
+			errs = append(errs, &InputError{File: o.File, Doc: o.Doc, Line: o.Line, Err: fmt.Errorf("%s %q: %w", o.GVK.Kind, o.Name, o.Err)})
+			continue
 		}
-		key := auditor.ObjectKeyOf(gvk.GroupKind(), o.GetNamespace(), o.GetName())
+		key := auditor.ObjectKeyOf(gk, o.Namespace, o.Name)
 		if _, dup := s.Locations[key]; !dup && o.File != "" {
 			s.Locations[key] = auditor.Location{File: o.File, Document: o.Doc, Line: o.Line}
 		}
-		if known {
-			v, err := info.Decode(o.Unstructured)
-			if err != nil {
-				errs = append(errs, &InputError{File: o.File, Doc: o.Doc, Line: o.Line, Err: fmt.Errorf("%s %q: %w", gvk.Kind, o.GetName(), err)})
-				continue
-			}
-			info.Add(s, v)
-			if info.OwnerOnly {
-				continue // its Owner is what it decodes to
-			}
+		if owner, ok := o.Value.(*auditor.Owner); ok {
+			s.Owners = append(s.Owners, owner) // an owner kind, or a kind no rule reads
+			continue
 		}
-		s.Owners = append(s.Owners, auditor.OwnerOf(o.Unstructured))
+		info, _ := auditor.LookupKind(gk)
+		info.Add(s, o.Value)
+		if m, ok := o.Value.(metav1.Object); ok {
+			s.Owners = append(s.Owners, auditor.OwnerOf(m))
+		}
 	}
 	for _, r := range auditor.Kinds {
 		if r.Len(s) > 0 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/llm-platform/enforcement-auditor/auditor/manifests"
 )
@@ -56,15 +57,15 @@ func TestNELInJSONManifestIsFailOpen(t *testing.T) {
 	items := make([]any, 0, len(objs))
 	patched := false
 	for _, o := range objs {
-		if o.GetKind() == "ConfigMap" && o.GetNamespace() == "litellm" && o.GetName() == "litellm-config" {
-			data := o.Object["data"].(map[string]any)
-			cfg := data["config.yaml"].(string)
+		if cm, ok := o.Value.(*corev1.ConfigMap); ok && cm.Namespace == "litellm" && cm.Name == "litellm-config" {
+			data := cm.Data
+			cfg := data["config.yaml"]
 			const off = "  allow_requests_on_db_unavailable: false\n"
 			require.Contains(t, cfg, off)
 			data["config.yaml"] = strings.Replace(cfg, off, "  allow_requests_on_db_unavailable: false # fail closed\u0085  allow_requests_on_db_unavailable: true\n", 1)
 			patched = true
 		}
-		items = append(items, o.Object)
+		items = append(items, o.Value)
 	}
 	require.True(t, patched)
 	b, err := json.MarshalIndent(map[string]any{"apiVersion": "v1", "kind": "List", "items": items}, "", "  ")

@@ -125,7 +125,7 @@ func platformScope(objs []manifests.Object) scope {
 	s := scope{objects: map[string]bool{}, namespaces: map[string]bool{}}
 	for _, o := range objs {
 		s.objects[o.GetKind()+"/"+o.GetNamespace()+"/"+o.GetName()] = true
-		if o.GetAPIVersion() == "v1" && o.GetKind() == "Namespace" {
+		if o.GVK.Group == "" && o.GVK.Kind == "Namespace" {
 			s.namespaces[o.GetName()] = true
 		}
 	}

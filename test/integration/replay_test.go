@@ -52,10 +52,11 @@ func installPlatformCRDs(t *testing.T) {
 	}
 }
 
-// readPlatform reads a whole platform as the scan does, paths relative to the repository.
+// readPlatform reads a whole platform as the scan does, paths relative to the repository,
+// keeping each object whole (manifests.Options.Raw) so it can be applied.
 func readPlatform(t *testing.T, path string) []manifests.Object {
 	t.Helper()
-	objs, err := manifests.Read([]string{filepath.Join(repoRoot(), path)}, nil)
+	objs, err := manifests.ReadWith([]string{filepath.Join(repoRoot(), path)}, nil, manifests.Options{Raw: true})
 	require.NoError(t, err, "reading %s", path)
 	require.NotEmpty(t, objs, path)
 	return objs
@@ -92,7 +93,7 @@ func replay(t *testing.T, objs []manifests.Object, dryRun bool) *replayer {
 	// objects they own.
 	var rest []manifests.Object
 	for _, o := range objs {
-		if o.GetAPIVersion() == "v1" && o.GetKind() == "Namespace" {
+		if whole(o).GetAPIVersion() == "v1" && o.GetKind() == "Namespace" {
 			r.apply(o)
 			continue
 		}
@@ -122,6 +123,11 @@ func replay(t *testing.T, objs []manifests.Object, dryRun bool) *replayer {
 		rest = later
 	}
 	return r
+}
+
+// whole is the object as read with manifests.Options.Raw.
+func whole(o manifests.Object) *unstructured.Unstructured {
+	return o.Value.(*unstructured.Unstructured)
 }
 
 func namespaceOf(o manifests.Object) string {
@@ -154,7 +160,7 @@ func (r *replayer) resource(m *meta.RESTMapping, ns string) dynamic.ResourceInte
 // ownersReady: every owner reference names an object already applied; an owner that is
 // not among the inputs at all is an error (its UID could never be resolved).
 func (r *replayer) ownersReady(o manifests.Object, inputs map[string]bool) bool {
-	for _, ref := range o.GetOwnerReferences() {
+	for _, ref := range whole(o).GetOwnerReferences() {
 		k := objectKey(namespaceOf(o), ref.Kind, ref.Name)
 		require.True(r.t, inputs[k], "%s: owner reference to %s %s names no object among the inputs", where(o), ref.Kind, ref.Name)
 		if _, ok := r.assigned[k]; !ok {
@@ -178,7 +184,7 @@ func (r *replayer) ensureNamespace(name string) {
 func (r *replayer) apply(o manifests.Object) {
 	t, ctx := r.t, context.Background()
 	m := r.mapping(o)
-	body := o.DeepCopy()
+	body := whole(o).DeepCopy()
 	pinned := body.GetUID()
 	for _, f := range []string{"uid", "resourceVersion", "creationTimestamp", "generation", "managedFields"} {
 		unstructured.RemoveNestedField(body.Object, "metadata", f)
@@ -205,7 +211,7 @@ func (r *replayer) apply(o manifests.Object) {
 		}
 	}
 	ri := r.resource(m, body.GetNamespace())
-	isNS := o.GetAPIVersion() == "v1" && o.GetKind() == "Namespace"
+	isNS := whole(o).GetAPIVersion() == "v1" && o.GetKind() == "Namespace"
 	existed := false
 	if isNS || !r.dryRun {
 		_, err := ri.Get(ctx, body.GetName(), metav1.GetOptions{})

@@ -313,10 +313,7 @@ func load(cfg *rest.Config, c *synth.Cluster, concurrency int) error {
 	dyn := dynamic.NewForConfigOrDie(cfg)
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(discovery.NewDiscoveryClientForConfigOrDie(cfg)))
 	// Platform: namespaces first, then everything else.
-	var platform []*unstructured.Unstructured
-	for _, o := range c.Platform {
-		platform = append(platform, o.Unstructured.DeepCopy())
-	}
+	platform := c.PlatformObjects()
 	slices.SortStableFunc(platform, func(a, b *unstructured.Unstructured) int {
 		return boolInt(a.GetKind() != "Namespace") - boolInt(b.GetKind() != "Namespace")
 	})

@@ -8,9 +8,12 @@
 package synth
 
 import (
+	"bufio"
 	"bytes"
 	_ "embed"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -25,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
@@ -70,7 +74,9 @@ type Cluster struct {
 	Nodes           []*corev1.Node
 	Workloads       []*unstructured.Unstructured
 
-	nodes int
+	// platform is the platform's objects whole (Platform keeps what a snapshot keeps).
+	platform []*unstructured.Unstructured
+	nodes    int
 }
 
 // Tenant namespace layout (20 pods): a Deployment "web" whose ReplicaSet owns 14 CPU pods;
@@ -98,7 +104,11 @@ func Generate(o Options) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("synth: decoding the platform: %w", err)
 	}
-	c := &Cluster{Now: o.Now, Platform: platform, nodes: max(3, o.Pods/100)}
+	whole, err := decodeWhole(platformYAML)
+	if err != nil {
+		return nil, fmt.Errorf("synth: decoding the platform: %w", err)
+	}
+	c := &Cluster{Now: o.Now, Platform: platform, platform: whole, nodes: max(3, o.Pods/100)}
 	nss := (o.Pods + PodsPerNamespace - 1) / PodsPerNamespace
 	for i := 0; i < nss; i++ {
 		c.addTenant(i)
@@ -111,6 +121,28 @@ func Generate(o Options) (*Cluster, error) {
 		})
 	}
 	return c, nil
+}
+
+// decodeWhole decodes a YAML stream into unstructured objects, whole.
+func decodeWhole(data []byte) ([]*unstructured.Unstructured, error) {
+	rd := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	var out []*unstructured.Unstructured
+	for {
+		doc, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		var m map[string]any
+		if err := yaml.Unmarshal(doc, &m); err != nil {
+			return nil, err
+		}
+		if m != nil {
+			out = append(out, &unstructured.Unstructured{Object: m})
+		}
+	}
 }
 
 // uid returns a stable UID for generated object n of a kind in namespace i.
@@ -385,8 +417,8 @@ func ownerOf(apiVersion, kind string, m metav1.ObjectMeta) *auditor.Owner {
 // for a fake clientset; CustomObjects returns the rest (Kyverno, Kueue, CNPG objects).
 func (c *Cluster) TypedObjects() ([]runtime.Object, error) {
 	var out []runtime.Object
-	for _, o := range c.Platform {
-		t, err := typed(o.Unstructured)
+	for _, u := range c.platform {
+		t, err := typed(u)
 		if err != nil {
 			return nil, err
 		}
@@ -418,12 +450,21 @@ func (c *Cluster) TypedObjects() ([]runtime.Object, error) {
 	return out, nil
 }
 
+// PlatformObjects returns the platform's objects whole, as written in its YAML (copies).
+func (c *Cluster) PlatformObjects() []*unstructured.Unstructured {
+	out := make([]*unstructured.Unstructured, len(c.platform))
+	for i, u := range c.platform {
+		out[i] = u.DeepCopy()
+	}
+	return out
+}
+
 // CustomObjects returns the CRD-backed objects: the platform's and the Workloads.
 func (c *Cluster) CustomObjects() []*unstructured.Unstructured {
 	var out []*unstructured.Unstructured
-	for _, o := range c.Platform {
-		if t, _ := typed(o.Unstructured); t == nil {
-			out = append(out, o.Unstructured)
+	for _, u := range c.platform {
+		if t, _ := typed(u); t == nil {
+			out = append(out, u)
 		}
 	}
 	return append(out, c.Workloads...)
@@ -506,6 +547,56 @@ func (c *Cluster) WriteManifests(dir string) error {
 			chunk = append(chunk, byNS[ns.Name]...)
 		}
 		if err := writeYAML(filepath.Join(dir, fmt.Sprintf("10-tenants-%05d.yaml", start)), chunk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteManifestSet writes exactly objects objects (the platform first, then the nodes and
+// the tenant namespaces in order, cut at the count) as YAML files of perFile documents
+// each: the sets `make bench-scan` measures `enforcement-auditor scan -f` on.
+func (c *Cluster) WriteManifestSet(dir string, objects, perFile int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var all []any
+	for _, u := range c.platform {
+		all = append(all, u.Object)
+	}
+	for _, n := range c.Nodes {
+		all = append(all, n)
+	}
+	byNS := map[string][]any{}
+	add := func(ns string, o any) { byNS[ns] = append(byNS[ns], o) }
+	for _, o := range c.NetworkPolicies {
+		add(o.Namespace, o)
+	}
+	for _, o := range c.Deployments {
+		add(o.Namespace, o)
+	}
+	for _, o := range c.ReplicaSets {
+		add(o.Namespace, o)
+	}
+	for _, o := range c.Jobs {
+		add(o.Namespace, o)
+	}
+	for _, o := range c.Pods {
+		add(o.Namespace, o)
+	}
+	for _, o := range c.Workloads {
+		add(o.GetNamespace(), o.Object)
+	}
+	for _, ns := range c.Namespaces {
+		all = append(all, ns)
+		all = append(all, byNS[ns.Name]...)
+	}
+	if len(all) < objects {
+		return fmt.Errorf("synth: the cluster has %d objects, fewer than the %d asked for", len(all), objects)
+	}
+	all = all[:objects]
+	for i := 0; i < len(all); i += perFile {
+		if err := writeYAML(filepath.Join(dir, fmt.Sprintf("set-%06d.yaml", i/perFile)), all[i:min(i+perFile, len(all))]); err != nil {
 			return err
 		}
 	}
