@@ -40,8 +40,8 @@ func TestLiveAndOfflineAgree(t *testing.T) {
 	installPlatformCRDs(t)
 	for _, p := range wholePlatforms {
 		t.Run(p, func(t *testing.T) {
-			objs := readPlatform(t, p)
-			offline, offlineMsgs := scanFindings(t, p)
+			objs := append(readPlatform(t, p), readPlatform(t, kyvernoRuntime)...)
+			offline, offlineMsgs := scanFindings(t, p, kyvernoRuntime)
 			replay(t, objs, false)
 			a := startAuditor(t)
 
@@ -61,6 +61,11 @@ func TestLiveAndOfflineAgree(t *testing.T) {
 	}
 }
 
+// kyvernoRuntime is what Kyverno creates at run time (its webhook configuration): both
+// sides read it, since live a synced empty list says the webhook is missing while a scan
+// without it cannot judge the webhook at all.
+const kyvernoRuntime = "test/integration/testdata/kyverno-runtime.yaml"
+
 // agreementKey is what both sides must agree on for one finding.
 func agreementKey(rule, severity, namespace, kind, name string, waived bool) string {
 	return fmt.Sprintf("%s %s %s/%s/%s waived=%t", rule, severity, kind, namespace, name, waived)
@@ -68,11 +73,15 @@ func agreementKey(rule, severity, namespace, kind, name string, waived bool) str
 
 // scanFindings runs the offline scan in-process exactly as `scan -f` does (default
 // config); the messages explain a difference.
-func scanFindings(t *testing.T, path string) (map[string]int, []string) {
+func scanFindings(t *testing.T, paths ...string) (map[string]int, []string) {
 	t.Helper()
 	cfg, err := auditor.LoadConfig("")
 	require.NoError(t, err)
-	objs, err := manifests.ReadWith([]string{filepath.Join(repoRoot(), path)}, nil,
+	var abs []string
+	for _, p := range paths {
+		abs = append(abs, filepath.Join(repoRoot(), p))
+	}
+	objs, err := manifests.ReadWith(abs, nil,
 		manifests.Options{MaxBytes: manifests.DefaultMaxBytes, MaxObjects: manifests.DefaultMaxObjects, SensitiveKinds: cfg.SensitiveGroupKinds()})
 	require.NoError(t, err)
 	snap, err := manifests.Snapshot(objs)
