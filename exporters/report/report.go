@@ -9,8 +9,10 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/exporters/policyreport"
 )
 
 // Kind and APIVersion of the JSON report.
@@ -31,6 +33,8 @@ type Report struct {
 	ruleControl map[string]auditor.Control
 	rules       []auditor.RuleMeta
 	failOn      auditor.Severity
+	at          time.Time
+	reportAPI   policyreport.API
 }
 
 // Summary counts findings and states the verdict against --fail-on.
@@ -54,6 +58,7 @@ func New(ev *auditor.Evaluation, failOn auditor.Severity, rules []auditor.RuleMe
 		ruleControl:  map[string]auditor.Control{},
 		rules:        rules,
 		failOn:       failOn,
+		at:           ev.At,
 	}
 	for _, m := range rules {
 		r.ruleControl[m.ID] = m.Control
