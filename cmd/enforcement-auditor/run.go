@@ -17,6 +17,7 @@ import (
 	"github.com/llm-platform/enforcement-auditor/cmd/enforcement-auditor/app"
 	"github.com/llm-platform/enforcement-auditor/exporters/evidence"
 	otelexp "github.com/llm-platform/enforcement-auditor/exporters/otel"
+	"github.com/llm-platform/enforcement-auditor/exporters/policyreport"
 	"github.com/llm-platform/enforcement-auditor/probe"
 )
 
@@ -50,6 +51,10 @@ type runFlags struct {
 	evidenceKeep     int
 	evidenceOSCAL    bool
 	signingKey       string
+
+	reports      string
+	reportsQPS   float64
+	reportsBurst int
 }
 
 func newRunCommand(g *globalFlags) *cobra.Command {
@@ -93,6 +98,9 @@ gracefully.`,
 	fl.IntVar(&f.evidenceKeep, "evidence-keep", 48, "how many evidence documents to keep")
 	fl.StringVar(&f.signingKey, "signing-key", "", "private key (PEM: ed25519 or ECDSA P-256) to sign evidence attestations")
 	fl.BoolVar(&f.evidenceOSCAL, "evidence-oscal", false, "also write OSCAL assessment results beside each evidence attestation")
+	fl.StringVar(&f.reports, "reports", "off", "keep policy reports in step with the findings (leader only): openreports (openreports.io/v1alpha1), wgpolicyk8s (wgpolicyk8s.io/v1alpha2) or off; needs the reports component's RBAC")
+	fl.Float64Var(&f.reportsQPS, "reports-qps", 5, "most policy report writes (applies and deletes) per second")
+	fl.IntVar(&f.reportsBurst, "reports-burst", 10, "policy report writes allowed at once above --reports-qps")
 	return cmd
 }
 
@@ -171,6 +179,13 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 			opts.Probes = append(opts.Probes, ap)
 		}
 		opts.ProbeInterval = f.probeInterval
+	}
+	if f.reports != "off" {
+		api, err := policyreport.ParseAPI(f.reports)
+		if err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("--reports: %w (or off)", err)}
+		}
+		opts.Reports = &app.ReportsOptions{API: api, QPS: f.reportsQPS, Burst: f.reportsBurst}
 	}
 	if f.leaderElect {
 		opts.LeaderElection = &app.LeaderElection{Namespace: f.leNamespace, Name: f.leID,

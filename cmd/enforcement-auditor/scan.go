@@ -18,6 +18,7 @@ import (
 	"github.com/llm-platform/enforcement-auditor/auditor/engine"
 	"github.com/llm-platform/enforcement-auditor/auditor/live"
 	"github.com/llm-platform/enforcement-auditor/auditor/manifests"
+	"github.com/llm-platform/enforcement-auditor/exporters/policyreport"
 	"github.com/llm-platform/enforcement-auditor/exporters/report"
 	"github.com/llm-platform/enforcement-auditor/rules"
 )
@@ -30,6 +31,8 @@ type scanFlags struct {
 	failOnControl string
 	timeout       time.Duration
 	input         inputFlags
+	// reportAPI is the API -o policyreport writes.
+	reportAPI string
 }
 
 // inputFlags bound what -f reads in one run.
@@ -85,6 +88,7 @@ be read or is not Kubernetes objects. The table's last line says why.`,
 	fl.StringVar(&f.failOn, "fail-on", "high", "exit 1 when a finding is at or above this severity: info, low, medium, high, critical; none: never on findings")
 	fl.StringVar(&f.failOnControl, "fail-on-control", "none", "exit 1 when a control is not proven: violated (a control is violated), unknown (a control is unknown or violated), none")
 	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the cluster's caches to sync")
+	fl.StringVar(&f.reportAPI, "report-api", string(policyreport.APIs[0]), "API of -o policyreport: openreports (openreports.io/v1alpha1 Report, ClusterReport) or wgpolicyk8s (wgpolicyk8s.io/v1alpha2 PolicyReport, ClusterPolicyReport)")
 	f.input.register(cmd)
 	return cmd
 }
@@ -101,6 +105,10 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 	outputs, err := parseOutputs(f.outputs)
 	if err != nil {
 		return &exitError{code: 2, err: err}
+	}
+	reportAPI, err := policyreport.ParseAPI(f.reportAPI)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("--report-api: %w", err)}
 	}
 	opts, err := f.input.options()
 	if err != nil {
@@ -125,7 +133,7 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 	for _, r := range rs {
 		metas = append(metas, r.Meta())
 	}
-	rep := report.New(ev, failOn, metas)
+	rep := report.New(ev, failOn, metas).WithReportAPI(reportAPI)
 	rep.FailOnControl(failOnControl)
 	for _, o := range outputs {
 		if err := o.write(rep, out); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/yaml"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -84,7 +85,7 @@ func TestParseOutputs(t *testing.T) {
 		"table and files":        {in: []string{"table", "sarif=out/results.sarif", "junit=junit.xml"}, want: []output{{format: "table"}, {format: "sarif", path: "out/results.sarif"}, {format: "junit", path: "junit.xml"}}},
 		"every format to a file": {in: []string{"table=t", "json=j", "sarif=s", "junit=u", "github=g"}, want: []output{{"table", "t"}, {"json", "j"}, {"sarif", "s"}, {"junit", "u"}, {"github", "g"}}},
 		"two to stdout":          {in: []string{"table", "json"}, wantErr: "table and json both go to stdout"},
-		"unknown format":         {in: []string{"xml"}, wantErr: `"xml", want one of table, json, sarif, junit, github`},
+		"unknown format":         {in: []string{"xml"}, wantErr: `"xml", want one of table, json, sarif, junit, github, policyreport`},
 		"unknown format to file": {in: []string{"html=r.html"}, wantErr: `"html=r.html"`},
 		"empty path":             {in: []string{"sarif="}, wantErr: "the path after = is empty"},
 		"one file twice":         {in: []string{"sarif=a/r", "json=a/../a/r"}, wantErr: "a/../a/r is written twice"},
@@ -201,4 +202,61 @@ func TestReadmeSARIFSample(t *testing.T) {
 		}
 	}
 	t.Fatalf("no result of %v", readmeResult["ruleId"])
+}
+
+// TestScanExamplePolicyReport: -o policyreport is a YAML stream of reports, the example's
+// findings as fail results in the reports of their objects' namespaces (cluster-scoped
+// objects in the cluster report), in the API --report-api names.
+func TestScanExamplePolicyReport(t *testing.T) {
+	type result struct {
+		Policy, Rule, Result, Severity string
+		Resources                      []struct{ Kind, Namespace, Name string }
+		Properties                     map[string]string
+	}
+	type doc struct {
+		APIVersion, Kind string
+		Metadata         struct{ Name, Namespace string }
+		Results          []result
+	}
+	for api, kinds := range map[string][2]string{
+		"":            {"openreports.io/v1alpha1 Report", "openreports.io/v1alpha1 ClusterReport"},
+		"wgpolicyk8s": {"wgpolicyk8s.io/v1alpha2 PolicyReport", "wgpolicyk8s.io/v1alpha2 ClusterPolicyReport"},
+	} {
+		t.Run("api "+api, func(t *testing.T) {
+			args := []string{"-o", "policyreport"}
+			if api != "" {
+				args = append(args, "--report-api", api)
+			}
+			out := scanExample(t, args...)
+			fails := map[string]string{}
+			for _, part := range strings.Split(strings.TrimPrefix(out, "---\n"), "\n---\n") {
+				var d doc
+				require.NoError(t, yaml.Unmarshal([]byte(part), &d))
+				kind := kinds[0]
+				if d.Metadata.Namespace == "" {
+					kind = kinds[1]
+				}
+				assert.Equal(t, kind, d.APIVersion+" "+d.Kind)
+				assert.Equal(t, "enforcement-auditor", d.Metadata.Name)
+				for _, r := range d.Results {
+					if r.Result != "fail" {
+						continue
+					}
+					require.Len(t, r.Resources, 1)
+					assert.Equal(t, d.Metadata.Namespace, r.Resources[0].Namespace, "a result is in its object's namespace report")
+					assert.NotEmpty(t, r.Properties["location"])
+					fails[r.Rule] = r.Policy + " " + r.Severity + " " + d.Metadata.Namespace + "/" + r.Resources[0].Name
+				}
+			}
+			assert.Equal(t, map[string]string{
+				"netpol-ingress-outside-allowlist": "SR1 critical inference/allow-search-evaluation",
+				"gpu-gate-policy-not-enforcing":    "SR2 critical /require-kueue-queue-name",
+				"gpu-pod-missing-queue-name":       "SR2 high team-search/adhoc-mig-notebook",
+				"budget-db-not-ha-in-prod":         "SR3 high litellm/litellm-pg",
+			}, fails)
+		})
+	}
+	_, errOut, code := execute(t, "", "scan", "-f", "examples/platform", "--report-api", "v1")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, `--report-api: "v1", want one of openreports, wgpolicyk8s`)
 }

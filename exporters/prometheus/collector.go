@@ -60,6 +60,8 @@ type Options struct {
 	OTelDropped func() uint64
 	// Evidence reports the periodic evidence writer (nil when it is off).
 	Evidence EvidenceStatus
+	// Reports reports the policy report writer (nil when --reports is off).
+	Reports ReportsStatus
 	// IsLeader reports leadership under --leader-elect (nil: the metric is absent).
 	IsLeader func() bool
 	// MaxFindingSeries caps enforcement_auditor_finding; zero or negative exports none
@@ -102,7 +104,19 @@ var (
 	descEvidenceErrs   = desc("evidence_write_errors_total", "Evidence documents that could not be written (directory unwritable or full) since start.")
 	descLeader         = desc("leader", "1 when this replica is the elected leader (emits events, writes evidence, probes), else 0. Absent without --leader-elect.")
 	descEvidenceLast   = desc("evidence_last_write_success_timestamp_seconds", "When the last evidence document was written (0 before the first).")
+	descReportsWrites  = desc("reports_writes_total", "Policy reports applied or deleted since start.")
+	descReportsErrs    = desc("reports_write_errors_total", "Policy report applies and deletes that failed since start.")
+	descReportsLast    = desc("reports_last_sync_success_timestamp_seconds", "When the policy reports were last fully in step with the findings (0 before the first time).")
+	descReportsServed  = desc("reports_api_served", "1 when the API server serves the report resources --reports writes, else 0 (the writer waits for the CRDs).")
 )
+
+// ReportsStatus reports the policy report writer.
+type ReportsStatus interface {
+	Writes() uint64
+	Errors() uint64
+	LastSuccess() time.Time
+	Served() bool
+}
 
 // EvidenceStatus reports the periodic evidence writer.
 type EvidenceStatus interface {
@@ -121,7 +135,8 @@ func init() {
 	for _, n := range []string{"findings", "findings_waived", "finding", "finding_series_dropped", "control_status",
 		"facts_skipped", "build_info", "last_evaluation_success_timestamp_seconds", "resource_sync_state",
 		"list_watch_errors_total", "stale", "rule_inconclusive", "otel_events_dropped_total", "published_states_skipped_total", "evaluation_errors_total",
-		"evidence_write_errors_total", "evidence_last_write_success_timestamp_seconds", "leader"} {
+		"evidence_write_errors_total", "evidence_last_write_success_timestamp_seconds", "leader",
+		"reports_writes_total", "reports_write_errors_total", "reports_last_sync_success_timestamp_seconds", "reports_api_served"} {
 		fixedNames[Prefix+n] = true
 	}
 	// The histogram's family and the sample names the text format derives from it.
@@ -383,6 +398,16 @@ func (c *Collector) collectSelf(ch chan<- prom.Metric, stale bool) {
 			last = float64(t.UnixNano()) / 1e9
 		}
 		emit(ch, descEvidenceLast, prom.GaugeValue, last)
+	}
+	if r := c.opts.Reports; r != nil {
+		emit(ch, descReportsWrites, prom.CounterValue, float64(r.Writes()))
+		emit(ch, descReportsErrs, prom.CounterValue, float64(r.Errors()))
+		last := 0.0
+		if t := r.LastSuccess(); !t.IsZero() {
+			last = float64(t.UnixNano()) / 1e9
+		}
+		emit(ch, descReportsLast, prom.GaugeValue, last)
+		emit(ch, descReportsServed, prom.GaugeValue, boolValue(r.Served()))
 	}
 	if c.opts.Sources == nil {
 		return

@@ -688,3 +688,48 @@ func TestConcurrentScrapes(t *testing.T) {
 	}()
 	wg.Wait()
 }
+
+type fakeReports struct {
+	writes, errs uint64
+	last         time.Time
+	served       bool
+}
+
+func (f fakeReports) Writes() uint64         { return f.writes }
+func (f fakeReports) Errors() uint64         { return f.errs }
+func (f fakeReports) LastSuccess() time.Time { return f.last }
+func (f fakeReports) Served() bool           { return f.served }
+
+// TestReportsStatus: the report writer's health, absent when --reports is off.
+func TestReportsStatus(t *testing.T) {
+	names := []string{"reports_writes_total", "reports_write_errors_total", "reports_last_sync_success_timestamp_seconds", "reports_api_served"}
+	compare(t, New(Options{}), "", names...)
+	compare(t, New(Options{Reports: fakeReports{writes: 7, errs: 2, last: time.Unix(1700000000, 500000000), served: true}}), `
+# HELP enforcement_auditor_reports_api_served 1 when the API server serves the report resources --reports writes, else 0 (the writer waits for the CRDs).
+# TYPE enforcement_auditor_reports_api_served gauge
+enforcement_auditor_reports_api_served 1
+# HELP enforcement_auditor_reports_last_sync_success_timestamp_seconds When the policy reports were last fully in step with the findings (0 before the first time).
+# TYPE enforcement_auditor_reports_last_sync_success_timestamp_seconds gauge
+enforcement_auditor_reports_last_sync_success_timestamp_seconds 1.7000000005e+09
+# HELP enforcement_auditor_reports_write_errors_total Policy report applies and deletes that failed since start.
+# TYPE enforcement_auditor_reports_write_errors_total counter
+enforcement_auditor_reports_write_errors_total 2
+# HELP enforcement_auditor_reports_writes_total Policy reports applied or deleted since start.
+# TYPE enforcement_auditor_reports_writes_total counter
+enforcement_auditor_reports_writes_total 7
+`, names...)
+	compare(t, New(Options{Reports: fakeReports{}}), `
+# HELP enforcement_auditor_reports_api_served 1 when the API server serves the report resources --reports writes, else 0 (the writer waits for the CRDs).
+# TYPE enforcement_auditor_reports_api_served gauge
+enforcement_auditor_reports_api_served 0
+# HELP enforcement_auditor_reports_last_sync_success_timestamp_seconds When the policy reports were last fully in step with the findings (0 before the first time).
+# TYPE enforcement_auditor_reports_last_sync_success_timestamp_seconds gauge
+enforcement_auditor_reports_last_sync_success_timestamp_seconds 0
+# HELP enforcement_auditor_reports_write_errors_total Policy report applies and deletes that failed since start.
+# TYPE enforcement_auditor_reports_write_errors_total counter
+enforcement_auditor_reports_write_errors_total 0
+# HELP enforcement_auditor_reports_writes_total Policy reports applied or deleted since start.
+# TYPE enforcement_auditor_reports_writes_total counter
+enforcement_auditor_reports_writes_total 0
+`, names...)
+}

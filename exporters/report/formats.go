@@ -7,7 +7,7 @@ import (
 )
 
 // Formats lists the output formats of a report, in the order the CLI documents them.
-var Formats = []string{"table", "json", "sarif", "junit", "github"}
+var Formats = []string{"table", "json", "sarif", "junit", "github", "policyreport"}
 
 // Write renders the report in the named format (one of Formats).
 func (r *Report) Write(format string, w io.Writer) error {
@@ -22,6 +22,8 @@ func (r *Report) Write(format string, w io.Writer) error {
 		return r.WriteJUnit(w)
 	case "github":
 		return r.WriteGitHub(w)
+	case "policyreport":
+		return r.WritePolicyReport(w)
 	}
 	return fmt.Errorf("unknown format %q, want one of %s", format, strings.Join(Formats, ", "))
 }

@@ -10,8 +10,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/exporters/policyreport"
 )
 
 // Kind and APIVersion of the JSON report.
@@ -38,6 +40,8 @@ type Report struct {
 	failOnControl auditor.ControlState
 	// findingsFailed: a finding alone fails the scan (the summary line's verdict).
 	findingsFailed bool
+	at             time.Time
+	reportAPI      policyreport.API
 }
 
 // Summary counts findings and states the verdict against --fail-on.
@@ -151,6 +155,7 @@ func New(ev *auditor.Evaluation, failOn auditor.Severity, rules []auditor.RuleMe
 		ruleControl:   map[string]auditor.Control{},
 		rules:         rules,
 		failOn:        failOn,
+		at:            ev.At,
 	}
 	for _, m := range rules {
 		r.ruleControl[m.ID] = m.Control

@@ -37,16 +37,17 @@ var helmCases = map[string]helmCase{
 	"leader-election":     {set: []string{"leaderElection.enabled=true"}, components: []string{leaderElection}, variant: "deploy/examples/leader-election"},
 	"insecure-serving":    {set: []string{"insecureServing=true"}, components: []string{insecureServing}},
 	"kyverno-health":      {set: []string{"kyvernoHealth.enabled=true"}, components: []string{kyvernoHealth}, variant: "deploy/examples/kyverno-health"},
+	"reports":             {set: []string{"reports.enabled=true"}, components: []string{reports}, variant: "deploy/examples/reports"},
 	"otlp":                {set: []string{"otlp.endpoint=http://otel-collector.observability.svc:4317"}, components: []string{otlp}, variant: "deploy/examples/otlp"},
 	"full": {set: []string{"probes.enabled=true", "prometheusOperator.serviceMonitor.enabled=true", "prometheusOperator.prometheusRule.enabled=true",
-		"dashboards.enabled=true", "evidence.enabled=true", "leaderElection.enabled=true", "kyvernoHealth.enabled=true"},
+		"dashboards.enabled=true", "evidence.enabled=true", "leaderElection.enabled=true", "kyvernoHealth.enabled=true", "reports.enabled=true"},
 		components: allComponents, variant: "deploy/overlays/full"},
 	"everything": {set: []string{"probes.enabled=true", "prometheusOperator.serviceMonitor.enabled=true", "prometheusOperator.prometheusRule.enabled=true",
-		"dashboards.enabled=true", "evidence.enabled=true", "leaderElection.enabled=true", "kyvernoHealth.enabled=true",
+		"dashboards.enabled=true", "evidence.enabled=true", "leaderElection.enabled=true", "kyvernoHealth.enabled=true", "reports.enabled=true",
 		"otlp.endpoint=http://otel-collector.observability.svc:4317"},
 		components: append(slicesClone(allComponents), otlp)},
 	"everything-insecure": {set: []string{"probes.enabled=true", "prometheusOperator.serviceMonitor.enabled=true", "prometheusOperator.prometheusRule.enabled=true",
-		"dashboards.enabled=true", "evidence.enabled=true", "leaderElection.enabled=true", "kyvernoHealth.enabled=true", "insecureServing=true"},
+		"dashboards.enabled=true", "evidence.enabled=true", "leaderElection.enabled=true", "kyvernoHealth.enabled=true", "reports.enabled=true", "insecureServing=true"},
 		components: append(slicesClone(allComponents), insecureServing)},
 	"probes-per-namespace": {set: []string{"probes.enabled=true", "probes.namespaces={team-a,team-b}"}, components: []string{probes}},
 	"api-server-cidrs":     {set: []string{"networkPolicy.apiServer.cidrs={10.0.0.1/32}"}},
@@ -161,6 +162,7 @@ func TestHelmSchemaRejects(t *testing.T) {
 		"latest tag":            "image.tag=latest",
 		"endpoint without URL":  "otlp.endpoint=otel:4317",
 		"memory not in Mi/Gi":   "resources.limits.memory=512M",
+		"unknown report API":    "reports.api=policyreport",
 	} {
 		t.Run(name, func(t *testing.T) {
 			cmd := exec.Command(tool(t, "helm"), "template", "x", chart, "--set", set)

@@ -49,10 +49,11 @@ const (
 	insecureServing = "insecure-serving"
 	kyvernoHealth   = "kyverno-health"
 	otlp            = "otlp"
+	reports         = "reports"
 )
 
 // allComponents are the components of deploy/overlays/full.
-var allComponents = []string{probes, promOperator, grafana, evidence, leaderElection, kyvernoHealth}
+var allComponents = []string{probes, promOperator, grafana, evidence, leaderElection, kyvernoHealth, reports}
 
 // expectedComponents says which components each variant of deploy/variants.txt
 // composes; a variant missing here fails the test, so every variant states what it is.
@@ -66,6 +67,7 @@ var expectedComponents = map[string][]string{
 	"deploy/examples/leader-election":     {leaderElection},
 	"deploy/examples/kyverno-health":      {kyvernoHealth},
 	"deploy/examples/otlp":                {otlp},
+	"deploy/examples/reports":             {reports},
 }
 
 // rendered is one variant decoded into typed objects (custom resources stay unstructured).
@@ -173,6 +175,26 @@ func checkRendered(t *testing.T, r *rendered, components []string) {
 	checkSecureServing(t, r, !has(insecureServing))
 	checkGrafana(t, r, has(grafana))
 	checkKyvernoHealth(t, r, has(kyvernoHealth))
+	checkReports(t, r, has(reports))
+}
+
+// checkReports: the report writer's flag and its write grant (the report resources,
+// nothing else) only with the component; the base stays read-only.
+func checkReports(t *testing.T, r *rendered, on bool) {
+	assert.Equal(t, on, slices.Contains(args(r), "--reports=openreports"))
+	role, okRole := r.find("ClusterRole", "", "enforcement-auditor-reports").(*rbacv1.ClusterRole)
+	binding, okBinding := r.find("ClusterRoleBinding", "", "enforcement-auditor-reports").(*rbacv1.ClusterRoleBinding)
+	assert.Equal(t, on, okRole)
+	assert.Equal(t, on, okBinding)
+	if !on {
+		return
+	}
+	write := []string{"list", "create", "patch", "delete"}
+	assert.Equal(t, []rbacv1.PolicyRule{
+		{APIGroups: []string{"openreports.io"}, Resources: []string{"reports", "clusterreports"}, Verbs: write},
+		{APIGroups: []string{"wgpolicyk8s.io"}, Resources: []string{"policyreports", "clusterpolicyreports"}, Verbs: write},
+	}, role.Rules)
+	assert.Equal(t, "enforcement-auditor-reports", binding.RoleRef.Name)
 }
 
 // checkKyvernoHealth: the Kyverno health Lease grant (the only object outside the
@@ -234,6 +256,11 @@ var writeGrants = map[string]map[string][]string{
 	"Role/enforcement-auditor/enforcement-auditor-leader-election": {"leases": {"create", "update"}, "configmaps": {"create", "update"}},
 	// Secure serving: review a client's token and permission (creates nothing persistent).
 	"ClusterRole/enforcement-auditor-auth-delegator": {"tokenreviews": {"create"}, "subjectaccessreviews": {"create"}},
+	// The reports component: the auditor's own policy reports (server-side apply).
+	"ClusterRole/enforcement-auditor-reports": {
+		"reports": {"create", "patch", "delete"}, "clusterreports": {"create", "patch", "delete"},
+		"policyreports": {"create", "patch", "delete"}, "clusterpolicyreports": {"create", "patch", "delete"},
+	},
 }
 
 // nonResourceGrants are the only roles that may name non-resource URLs: the role a user

@@ -25,6 +25,7 @@ import (
 	"github.com/llm-platform/enforcement-auditor/auditor/store"
 	"github.com/llm-platform/enforcement-auditor/auditor/version"
 	"github.com/llm-platform/enforcement-auditor/exporters/evidence"
+	"github.com/llm-platform/enforcement-auditor/exporters/policyreport/writer"
 	promexp "github.com/llm-platform/enforcement-auditor/exporters/prometheus"
 	"github.com/llm-platform/enforcement-auditor/rules"
 )
@@ -76,6 +77,9 @@ type Options struct {
 	Auth *KubeAuth
 	// Evidence configures /evidence and the periodic evidence writer.
 	Evidence EvidenceOptions
+	// Reports, when set, makes the leader keep policy reports in step with the findings
+	// (--reports); nil when off.
+	Reports *ReportsOptions
 	// TLSCertFile and TLSKeyFile serve HTTPS when both are set.
 	TLSCertFile, TLSKeyFile string
 	// Secure, when set, wraps the HTTP handler (authentication, authorization) and
@@ -133,6 +137,8 @@ type Daemon struct {
 	rules      []auditor.Rule
 
 	evidenceWriter *evidence.Writer
+	reports        *writer.Writer
+	reportsSub     *store.Subscription
 }
 
 // IsLeader reports whether this replica emits events, writes evidence and probes (always
@@ -214,14 +220,26 @@ func New(o Options) (*Daemon, error) {
 	for _, r := range rs {
 		metas = append(metas, r.Meta())
 	}
+	consumers := []*store.Subscription{d.emitterSub}
+	var reportsStatus promexp.ReportsStatus
+	if o.Reports != nil {
+		w, err := newReportWriter(o, metas, d.IsLeader)
+		if err != nil {
+			return nil, err
+		}
+		d.reports, reportsStatus = w, w
+		d.reportsSub = d.Store.Subscribe("reports")
+		consumers = append(consumers, d.reportsSub)
+	}
 	v := version.Get()
 	d.Collector = promexp.New(promexp.Options{
 		Store:            d.Store,
 		Rules:            metas,
 		Sources:          src,
 		OTelDropped:      o.OTelDropped,
-		Consumers:        []*store.Subscription{d.emitterSub},
+		Consumers:        consumers,
 		Evidence:         evStatus,
+		Reports:          reportsStatus,
 		IsLeader:         isLeaderMetric(d, o.LeaderElection != nil),
 		MaxFindingSeries: o.Config.Metrics.MaxFindingSeries,
 		Build:            promexp.BuildInfo{Version: v.Version, Revision: v.Revision, GoVersion: v.GoVersion},
@@ -339,6 +357,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	if d.evidenceWriter != nil {
 		g.Go(func() error { return d.writeEvidence(gctx) })
+	}
+	if d.reports != nil {
+		g.Go(func() error { return d.reports.Run(gctx, d.Store, d.reportsSub) })
 	}
 	if len(o.Probes) > 0 {
 		g.Go(func() error { return d.runProbes(gctx) })

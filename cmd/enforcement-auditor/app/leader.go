@@ -57,13 +57,19 @@ func (d *Daemon) campaign(ctx context.Context) error {
 			Name:            le.Name,
 			Callbacks: leaderelection.LeaderCallbacks{
 				OnStartedLeading: func(context.Context) {
-					log.Info("became leader: emitting events, writing evidence, running probes")
+					log.Info("became leader: emitting events, writing evidence and reports, running probes")
 					d.emitter.leadershipGained()
+					if d.reports != nil {
+						d.reports.LeadershipChanged()
+					}
 					d.leader.Store(true)
 					d.Runner.Trigger()
 				},
 				OnStoppedLeading: func() {
 					d.leader.Store(false)
+					if d.reports != nil {
+						d.reports.LeadershipChanged()
+					}
 					log.Info("stopped leading")
 				},
 				OnNewLeader: func(identity string) {

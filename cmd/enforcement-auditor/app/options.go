@@ -50,6 +50,14 @@ func (o *Options) Validate() error {
 			bad("leader-election-retry-period", "%s must be shorter than --leader-election-renew-deadline %s", le.RetryPeriod, le.RenewDeadline)
 		}
 	}
+	if r := o.Reports; r != nil {
+		if r.QPS <= 0 {
+			bad("reports-qps", "%v: must be positive", r.QPS)
+		}
+		if r.Burst < 1 {
+			bad("reports-burst", "%d: must be at least 1", r.Burst)
+		}
+	}
 	if ev := o.Evidence; ev.Dir != "" {
 		positive("evidence-interval", ev.Interval)
 		if ev.Keep < 1 {

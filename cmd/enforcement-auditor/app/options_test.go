@@ -47,6 +47,9 @@ func TestOptionsValidate(t *testing.T) {
 		"renew deadline not under the lease": {change: func(o *Options) {
 			o.LeaderElection = &LeaderElection{Namespace: "ea", LeaseDuration: 10 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second}
 		}, want: []string{"--leader-election-renew-deadline: 10s must be shorter"}},
+		"reports":               {change: func(o *Options) { o.Reports = &ReportsOptions{API: "openreports", QPS: 5, Burst: 10} }},
+		"reports qps 0":         {change: func(o *Options) { o.Reports = &ReportsOptions{API: "openreports", Burst: 10} }, want: []string{"--reports-qps: 0: must be positive"}},
+		"reports burst 0":       {change: func(o *Options) { o.Reports = &ReportsOptions{API: "openreports", QPS: 1} }, want: []string{"--reports-burst: 0: must be at least 1"}},
 		"every problem at once": {change: func(o *Options) { o.Debounce, o.Resync = -1, -1 }, want: []string{"--debounce", "--resync"}},
 	}
 	for name, tc := range cases {
