@@ -210,6 +210,21 @@ func namespaceIndex(obj any) ([]string, error) {
 	return cache.MetaNamespaceIndexFunc(obj)
 }
 
+// Projector is the projection the daemon's caches apply, for a source that holds objects
+// another way (the offline scan): it returns what the daemon would cache of obj, or nil
+// for a pod keep rejects (the daemon keeps only its key). Scan and daemon then judge the
+// same objects, and a scan holds only what the rules read. It may change obj in place.
+func Projector(cfg auditor.Config, keep func(*corev1.Pod) bool) func(any) any {
+	p := newProjection(cfg, keep)
+	return func(obj any) any {
+		out, _ := p.transform(obj) // never fails: unknown types pass through
+		if isStub(out) {
+			return nil
+		}
+		return out
+	}
+}
+
 // transform is the projection's cache.TransformFunc.
 func (p projection) transform(obj any) (any, error) {
 	if o, ok := obj.(*corev1.Pod); ok {

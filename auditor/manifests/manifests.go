@@ -108,6 +108,10 @@ type Options struct {
 	SensitiveKinds []schema.GroupKind
 	// Warn receives what is skipped (non-regular files found in directories).
 	Warn func(msg string)
+	// Project, when set, replaces each decoded object with what it returns (the daemon's
+	// cache projection, live.Projector); nil drops the object, which still counts as seen.
+	// Not applied with Raw.
+	Project func(any) any
 	// Raw keeps every object whole as an *unstructured.Unstructured, undecoded and
 	// undefaulted (for tools that apply the manifests rather than judge them).
 	Raw bool
@@ -620,6 +624,9 @@ func (r *reader) toObjects(j []byte, where string) ([]Object, error) {
 		}
 	} else if known {
 		o.Value, o.Err = info.DecodeJSON(j)
+		if o.Err == nil && r.opts.Project != nil {
+			o.Value = r.opts.Project(o.Value)
+		}
 	} else {
 		o.Value, o.Err = auditor.OwnerOfJSON(j)
 	}
@@ -654,6 +661,12 @@ func Snapshot(objs []Object) (*auditor.Snapshot, error) {
 		}
 		if o.Err != nil {
 			errs = append(errs, &InputError{File: o.File, Doc: o.Doc, Line: o.Line, Err: fmt.Errorf("%s %q: %w", o.GVK.Kind, o.Name, o.Err)})
+			continue
+		}
+		if o.Value == nil { // dropped by Options.Project: seen, not kept
+			if info, ok := auditor.LookupKind(gk); ok {
+				s.Seen[info.ID] = true
+			}
 			continue
 		}
 		key := auditor.ObjectKeyOf(gk, o.Namespace, o.Name)

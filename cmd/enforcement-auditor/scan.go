@@ -123,11 +123,14 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 		return err
 	}
 	opts.SensitiveKinds = cfg.SensitiveGroupKinds()
+	rs := rules.All(cfg)
+	// The scan keeps what the daemon's caches keep: the projection of each object onto
+	// what the rules read, pods no rule reads dropped (counted as seen).
+	opts.Project = live.Projector(cfg, auditor.PodsRead(rs))
 	snap, _, err := loadSnapshot(ctx, g, f.files, opts, false, f.timeout, stdin, log)
 	if err != nil {
 		return err
 	}
-	rs := rules.All(cfg)
 	ev := engine.Evaluate(rs, snap, cfg.Waivers.MaxDuration.Duration)
 	metas := make([]auditor.RuleMeta, 0, len(rs))
 	for _, r := range rs {

@@ -47,7 +47,7 @@ func TestVersionAtLeast(t *testing.T) {
 	require.True(t, ok)
 	at, known := v.AtLeast(1, 16, 0)
 	assert.True(t, at && known)
-	at, known = Version{Major: 1, Minor: 13, Patch: -1}.AtLeast(1, 13, 3)
+	_, known = Version{Major: 1, Minor: 13, Patch: -1}.AtLeast(1, 13, 3)
 	assert.False(t, known, "the patch decides and is unknown")
 	at, known = Version{Major: 1, Minor: 14, Patch: -1}.AtLeast(1, 13, 3)
 	assert.True(t, at && known)
