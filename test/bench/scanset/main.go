@@ -23,7 +23,10 @@ import (
 
 	yamlv2 "go.yaml.in/yaml/v2"
 
+	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/auditor/live"
 	"github.com/llm-platform/enforcement-auditor/auditor/manifests"
+	"github.com/llm-platform/enforcement-auditor/rules"
 	"github.com/llm-platform/enforcement-auditor/test/bench/synth"
 )
 
@@ -134,7 +137,10 @@ func read(args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	objs, err := manifests.ReadWith(fs.Args(), nil, manifests.Options{MaxBytes: 1 << 40, MaxObjects: 1 << 30})
+	// As scan reads: each object projected as the daemon's caches hold it.
+	cfg := auditor.DefaultConfig()
+	project := live.Projector(cfg, auditor.PodsRead(rules.All(cfg)))
+	objs, err := manifests.ReadWith(fs.Args(), nil, manifests.Options{MaxBytes: 1 << 40, MaxObjects: 1 << 30, Project: project})
 	if err != nil {
 		return err
 	}
