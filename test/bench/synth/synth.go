@@ -503,22 +503,9 @@ func typed(u *unstructured.Unstructured) (runtime.Object, error) {
 	return obj, nil
 }
 
-// WriteManifests writes the cluster as YAML into dir: the platform, then one file per
-// 1000 tenant namespaces, so `enforcement-auditor scan -f dir` audits it offline.
-func (c *Cluster) WriteManifests(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "00-platform.yaml"), platformYAML, 0o644); err != nil {
-		return err
-	}
-	var objs []any
-	for _, n := range c.Nodes {
-		objs = append(objs, n)
-	}
-	if err := writeYAML(filepath.Join(dir, "01-nodes.yaml"), objs); err != nil {
-		return err
-	}
+// tenantObjects groups the namespaced objects by namespace, in the order the manifests
+// list them: policies, owners, pods, Workloads.
+func (c *Cluster) tenantObjects() map[string][]any {
 	byNS := map[string][]any{}
 	add := func(ns string, o any) { byNS[ns] = append(byNS[ns], o) }
 	for _, o := range c.NetworkPolicies {
@@ -539,6 +526,26 @@ func (c *Cluster) WriteManifests(dir string) error {
 	for _, o := range c.Workloads {
 		add(o.GetNamespace(), o.Object)
 	}
+	return byNS
+}
+
+// WriteManifests writes the cluster as YAML into dir: the platform, then one file per
+// 1000 tenant namespaces, so `enforcement-auditor scan -f dir` audits it offline.
+func (c *Cluster) WriteManifests(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "00-platform.yaml"), platformYAML, 0o644); err != nil {
+		return err
+	}
+	var objs []any
+	for _, n := range c.Nodes {
+		objs = append(objs, n)
+	}
+	if err := writeYAML(filepath.Join(dir, "01-nodes.yaml"), objs); err != nil {
+		return err
+	}
+	byNS := c.tenantObjects()
 	for start := 0; start < len(c.Namespaces); start += 1000 {
 		var chunk []any
 		for i := start; i < min(start+1000, len(c.Namespaces)); i++ {
@@ -567,26 +574,7 @@ func (c *Cluster) WriteManifestSet(dir string, objects, perFile int) error {
 	for _, n := range c.Nodes {
 		all = append(all, n)
 	}
-	byNS := map[string][]any{}
-	add := func(ns string, o any) { byNS[ns] = append(byNS[ns], o) }
-	for _, o := range c.NetworkPolicies {
-		add(o.Namespace, o)
-	}
-	for _, o := range c.Deployments {
-		add(o.Namespace, o)
-	}
-	for _, o := range c.ReplicaSets {
-		add(o.Namespace, o)
-	}
-	for _, o := range c.Jobs {
-		add(o.Namespace, o)
-	}
-	for _, o := range c.Pods {
-		add(o.Namespace, o)
-	}
-	for _, o := range c.Workloads {
-		add(o.GetNamespace(), o.Object)
-	}
+	byNS := c.tenantObjects()
 	for _, ns := range c.Namespaces {
 		all = append(all, ns)
 		all = append(all, byNS[ns.Name]...)
