@@ -36,13 +36,7 @@ func NewException(u *unstructured.Unstructured) *Exception {
 	r := &fields.Reader{What: fmt.Sprintf("PolicyException %s/%s", u.GetNamespace(), u.GetName())}
 	e := &Exception{APIVersion: u.GetAPIVersion(), Namespace: u.GetNamespace(), Name: u.GetName()}
 	spec := r.Obj(u.Object, "spec", "spec")
-	for i, v := range r.List(spec, "exceptions", "spec.exceptions") {
-		p := fmt.Sprintf("spec.exceptions[%d]", i)
-		m, ok := v.(map[string]any)
-		if !ok {
-			r.Bad(p, "an object", v)
-			continue
-		}
+	for p, m := range r.Objects(spec, "exceptions", "spec.exceptions") {
 		e.Refs = append(e.Refs, ExceptionRef{PolicyName: r.Str(m, "policyName", p+".policyName"), RuleNames: r.Strs(m, "ruleNames", p+".ruleNames")})
 	}
 	e.Match = readMatch(r, spec, "match", "spec.match")
@@ -145,22 +139,10 @@ func NewCELException(u *unstructured.Unstructured) *CELException {
 	r := &fields.Reader{What: fmt.Sprintf("PolicyException %s/%s", u.GetNamespace(), u.GetName())}
 	e := &CELException{APIVersion: u.GetAPIVersion(), Namespace: u.GetNamespace(), Name: u.GetName()}
 	spec := r.Obj(u.Object, "spec", "spec")
-	for i, v := range r.List(spec, "policyRefs", "spec.policyRefs") {
-		p := fmt.Sprintf("spec.policyRefs[%d]", i)
-		m, ok := v.(map[string]any)
-		if !ok {
-			r.Bad(p, "an object", v)
-			continue
-		}
+	for p, m := range r.Objects(spec, "policyRefs", "spec.policyRefs") {
 		e.Refs = append(e.Refs, CELPolicyRef{Name: r.Str(m, "name", p+".name"), Kind: r.Str(m, "kind", p+".kind")})
 	}
-	for i, v := range r.List(spec, "matchConditions", "spec.matchConditions") {
-		p := fmt.Sprintf("spec.matchConditions[%d]", i)
-		m, ok := v.(map[string]any)
-		if !ok {
-			r.Bad(p, "an object", v)
-			continue
-		}
+	for p, m := range r.Objects(spec, "matchConditions", "spec.matchConditions") {
 		var mc admissionv1.MatchCondition
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(m, &mc); err != nil {
 			r.Problems = append(r.Problems, fmt.Sprintf("%s: %s is not a match condition: %v", r.What, p, err))

@@ -174,13 +174,7 @@ func NewClusterPolicy(u *unstructured.Unstructured) *ClusterPolicy {
 
 func readOverrides(r *fields.Reader, m map[string]any, key, path string) []FailureActionOverride {
 	var out []FailureActionOverride
-	for i, v := range r.List(m, key, path) {
-		p := fmt.Sprintf("%s[%d]", path, i)
-		om, ok := v.(map[string]any)
-		if !ok {
-			r.Bad(p, "an object", v)
-			continue
-		}
+	for p, om := range r.Objects(m, key, path) {
 		out = append(out, FailureActionOverride{
 			Path:              p,
 			Action:            r.Str(om, "action", p+".action"),
@@ -198,13 +192,7 @@ func readMatch(r *fields.Reader, m map[string]any, key, path string) Match {
 	}
 	out := Match{Set: true}
 	for _, which := range []string{"any", "all"} {
-		for i, v := range r.List(bm, which, path+"."+which) {
-			p := fmt.Sprintf("%s.%s[%d]", path, which, i)
-			fm, ok := v.(map[string]any)
-			if !ok {
-				r.Bad(p, "an object", v)
-				continue
-			}
+		for p, fm := range r.Objects(bm, which, path+"."+which) {
 			f := readFilter(r, fm, p)
 			if which == "any" {
 				out.Any = append(out.Any, f)

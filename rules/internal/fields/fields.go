@@ -5,6 +5,7 @@ package fields
 
 import (
 	"fmt"
+	"iter"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -91,6 +92,24 @@ func (r *Reader) List(m map[string]any, key, path string) []any {
 	return l
 }
 
+// Objects yields the objects of the list at key with their paths ("path[i]"); an item
+// that is not an object is recorded and skipped.
+func (r *Reader) Objects(m map[string]any, key, path string) iter.Seq2[string, map[string]any] {
+	return func(yield func(string, map[string]any) bool) {
+		for i, v := range r.List(m, key, path) {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			o, ok := v.(map[string]any)
+			if !ok {
+				r.Bad(p, "an object", v)
+				continue
+			}
+			if !yield(p, o) {
+				return
+			}
+		}
+	}
+}
+
 // Str reads a string; "" when absent, null or of the wrong type.
 func (r *Reader) Str(m map[string]any, key, path string) string {
 	v, ok := m[key]
@@ -136,13 +155,7 @@ func (r *Reader) Boolean(m map[string]any, key, path string) *bool {
 
 // Condition reads the first condition of type typ from the conditions list at key.
 func (r *Reader) Condition(m map[string]any, key, path, typ string) Condition {
-	for i, c := range r.List(m, key, path) {
-		cm, ok := c.(map[string]any)
-		if !ok {
-			r.Bad(fmt.Sprintf("%s[%d]", path, i), "an object", c)
-			continue
-		}
-		p := fmt.Sprintf("%s[%d]", path, i)
+	for p, cm := range r.Objects(m, key, path) {
 		if r.Str(cm, "type", p+".type") != typ {
 			continue
 		}

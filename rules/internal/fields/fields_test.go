@@ -142,3 +142,23 @@ func TestShorten(t *testing.T) {
 		t.Run(name, func(t *testing.T) { assert.Equal(t, tc.want, Shorten(tc.in, tc.n)) })
 	}
 }
+
+func TestReaderObjects(t *testing.T) {
+	r := &Reader{What: "X"}
+	m := map[string]any{"items": []any{map[string]any{"a": "1"}, "oops", map[string]any{"a": "3"}}}
+	var paths []string
+	for p, o := range r.Objects(m, "items", "spec.items") {
+		paths = append(paths, p+"="+o["a"].(string))
+	}
+	assert.Equal(t, []string{"spec.items[0]=1", "spec.items[2]=3"}, paths)
+	assert.Equal(t, []string{"X: spec.items[1] is a string, want an object"}, r.Problems)
+
+	for range r.Objects(m, "items", "spec.items") {
+		break // stopping early must not record the later items
+	}
+	assert.Len(t, r.Problems, 1)
+	for range r.Objects(map[string]any{"items": "x"}, "items", "spec.items") {
+		t.Fatal("a non-list yields nothing")
+	}
+	assert.Equal(t, "X: spec.items is a string, want a list", r.Problems[1])
+}
