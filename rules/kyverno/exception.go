@@ -90,16 +90,7 @@ func (e *Exception) AppliesToPodsIn(ns *corev1.Namespace) (bool, string) {
 
 // mayMatchPodIn reports whether a filter can match the CREATE of some pod in ns.
 func (f Filter) mayMatchPodIn(ns *corev1.Namespace) (bool, string) {
-	if len(f.Kinds) > 0 && !anyKindSelectsPod(f.Kinds) {
-		return false, ""
-	}
-	if len(f.Operations) > 0 && !hasFold(f.Operations, "CREATE") {
-		return false, ""
-	}
-	if len(f.Namespaces) > 0 && !anyWildcard(f.Namespaces, ns.Name) {
-		return false, ""
-	}
-	if !fields.SelectorAllows(f.NamespaceSelector, ns.Labels) {
+	if !f.selectsPodCreatesIn(ns) {
 		return false, ""
 	}
 	how := f.Path

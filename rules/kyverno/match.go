@@ -127,23 +127,21 @@ func (f Filter) SelectsEveryPodIn(ns *corev1.Namespace) (bool, string) {
 	return true, ""
 }
 
+// selectsPodCreatesIn reports whether the filter's kinds, operations, namespaces and
+// namespaceSelector let it select the CREATE of a pod in ns (names, labels and
+// annotations aside).
+func (f Filter) selectsPodCreatesIn(ns *corev1.Namespace) bool {
+	return (len(f.Kinds) == 0 || anyKindSelectsPod(f.Kinds)) &&
+		(len(f.Operations) == 0 || hasFold(f.Operations, "CREATE")) &&
+		(len(f.Namespaces) == 0 || anyWildcard(f.Namespaces, ns.Name)) &&
+		fields.SelectorAllows(f.NamespaceSelector, ns.Labels)
+}
+
 // ExcludesPodsIn reports whether an exclude filter lets pods in ns skip the rule. Name,
 // label and annotation conditions count: the pod's author chooses those. A filter limited
 // to some requesters (user info) is a deliberate exemption for them, not a namespace gap.
 func (f Filter) ExcludesPodsIn(ns *corev1.Namespace) (bool, string) {
-	if len(f.UserInfo) > 0 {
-		return false, ""
-	}
-	if len(f.Kinds) > 0 && !anyKindSelectsPod(f.Kinds) {
-		return false, ""
-	}
-	if len(f.Operations) > 0 && !hasFold(f.Operations, "CREATE") {
-		return false, ""
-	}
-	if len(f.Namespaces) > 0 && !anyWildcard(f.Namespaces, ns.Name) {
-		return false, ""
-	}
-	if !fields.SelectorAllows(f.NamespaceSelector, ns.Labels) {
+	if len(f.UserInfo) > 0 || !f.selectsPodCreatesIn(ns) {
 		return false, ""
 	}
 	var narrow []string
