@@ -378,21 +378,7 @@ func TestGPUGatePolicyNotEnforcingClusterPolicy(t *testing.T) {
 
 func TestGPUGatePolicyNotEnforcingValidatingPolicy(t *testing.T) {
 	const vp = "ValidatingPolicy/require-kueue-queue-name"
-	base := `
-apiVersion: policies.kyverno.io/v1
-kind: ValidatingPolicy
-metadata: {name: require-kueue-queue-name}
-spec:
-  validationActions: [Deny]
-  matchConstraints:
-    namespaceSelector: {matchLabels: {llm-platform/kueue-managed: "true"}}
-    resourceRules:
-    - {apiGroups: [""], apiVersions: [v1], resources: [pods], operations: [CREATE]}
-  validations:
-  - expression: >-
-      !object.spec.containers.exists(c, has(c.resources.limits) && c.resources.limits.exists(r, r.startsWith('nvidia.com/') || r == 'amd.com/gpu'))
-      || ('kueue.x-k8s.io/queue-name' in object.metadata.labels)
-`
+	base := sr2ValidatingPolicy
 	tests := map[string]struct {
 		muts     []sr2Mut
 		objs     []any
