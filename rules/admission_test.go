@@ -126,14 +126,7 @@ status: {conditions: "Admitted"}
 		t.Run(name, func(t *testing.T) {
 			s := snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), tc.objs)
 			res := sr2Eval(t, GPUPodNotAdmitted, s)
-			want := tc.want
-			if want == nil {
-				want = []string{}
-			}
-			assert.Equal(t, want, sr2Keys(res.Findings))
-			for _, c := range tc.contains {
-				assert.Contains(t, sr2Messages(res.Findings), c)
-			}
+			sr2AssertFindings(t, res, tc.want, tc.contains)
 			assert.Equal(t, tc.inconclusive, len(res.Inconclusive) > 0, "inconclusive: %v", res.Inconclusive)
 			if tc.coverage != nil {
 				got := map[string]float64{}

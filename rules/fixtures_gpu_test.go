@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -135,6 +136,19 @@ func sr2Unavailable(id string, st auditor.AvailabilityState) map[string]auditor.
 }
 
 // sr2Keys renders findings as "discriminator-or-object severity" strings, sorted.
+// sr2AssertFindings checks the result's findings as sr2Keys (none when want is nil) and
+// that their messages hold each of contains.
+func sr2AssertFindings(t *testing.T, res auditor.Result, want, contains []string) {
+	t.Helper()
+	if want == nil {
+		want = []string{}
+	}
+	assert.Equal(t, want, sr2Keys(res.Findings), "%s", sr2Messages(res.Findings))
+	for _, c := range contains {
+		assert.Contains(t, sr2Messages(res.Findings), c)
+	}
+}
+
 func sr2Keys(fs []auditor.Finding) []string {
 	out := make([]string, 0, len(fs))
 	for _, f := range fs {

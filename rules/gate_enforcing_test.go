@@ -363,14 +363,7 @@ func TestGPUGatePolicyNotEnforcingClusterPolicy(t *testing.T) {
 			}
 			objs = append(append(sr2Platform(), tc.policy), objs...)
 			res := sr2Eval(t, GPUGatePolicyNotEnforcing, snapshottest.New(snapshottest.At(sr2Now), objs))
-			want := tc.want
-			if want == nil {
-				want = []string{}
-			}
-			assert.Equal(t, want, sr2Keys(res.Findings), "%s", sr2Messages(res.Findings))
-			for _, c := range tc.contains {
-				assert.Contains(t, sr2Messages(res.Findings), c)
-			}
+			sr2AssertFindings(t, res, tc.want, tc.contains)
 			assert.Equal(t, tc.inconclusive, len(res.Inconclusive) > 0, "inconclusive: %v", res.Inconclusive)
 		})
 	}
@@ -429,14 +422,7 @@ func TestGPUGatePolicyNotEnforcingValidatingPolicy(t *testing.T) {
 				m(u)
 			}
 			res := sr2Eval(t, GPUGatePolicyNotEnforcing, snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), u, sr2Webhooks(), sr2Lease(time.Second), tc.objs))
-			want := tc.want
-			if want == nil {
-				want = []string{}
-			}
-			assert.Equal(t, want, sr2Keys(res.Findings), "%s", sr2Messages(res.Findings))
-			for _, c := range tc.contains {
-				assert.Contains(t, sr2Messages(res.Findings), c)
-			}
+			sr2AssertFindings(t, res, tc.want, tc.contains)
 		})
 	}
 }

@@ -55,14 +55,7 @@ func TestGPUGatePolicyMissing(t *testing.T) {
 				objs = append(sr2Platform(), objs...)
 			}
 			res := sr2Eval(t, GPUGatePolicyMissing, snapshottest.New(snapshottest.At(sr2Now), objs))
-			want := tc.want
-			if want == nil {
-				want = []string{}
-			}
-			assert.Equal(t, want, sr2Keys(res.Findings))
-			for _, c := range tc.contains {
-				assert.Contains(t, sr2Messages(res.Findings), c)
-			}
+			sr2AssertFindings(t, res, tc.want, tc.contains)
 			assert.Equal(t, tc.inconclusive, len(res.Inconclusive) > 0, "inconclusive: %v", res.Inconclusive)
 		})
 	}

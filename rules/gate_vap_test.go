@@ -78,14 +78,7 @@ func TestGPUGatePolicyNotEnforcingVAP(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			res := sr2Eval(t, GPUGatePolicyNotEnforcing, snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), tc.objs))
-			want := tc.want
-			if want == nil {
-				want = []string{}
-			}
-			assert.Equal(t, want, sr2Keys(res.Findings), "%s", sr2Messages(res.Findings))
-			for _, c := range tc.contains {
-				assert.Contains(t, sr2Messages(res.Findings), c)
-			}
+			sr2AssertFindings(t, res, tc.want, tc.contains)
 			assert.Empty(t, res.Inconclusive, "a VAP gate needs no Kyverno runtime")
 		})
 	}

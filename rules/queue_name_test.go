@@ -112,14 +112,7 @@ func TestGPUPodMissingQueueName(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			s := snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), tc.objs)
 			res := sr2Eval(t, GPUPodMissingQueueName, s)
-			want := tc.want
-			if want == nil {
-				want = []string{}
-			}
-			assert.Equal(t, want, sr2Keys(res.Findings))
-			for _, c := range tc.contains {
-				assert.Contains(t, sr2Messages(res.Findings), c)
-			}
+			sr2AssertFindings(t, res, tc.want, tc.contains)
 			assert.Equal(t, tc.inconclusive, len(res.Inconclusive) > 0, "inconclusive: %v", res.Inconclusive)
 		})
 	}
