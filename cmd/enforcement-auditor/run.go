@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -105,6 +104,9 @@ gracefully.`,
 }
 
 func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
+	if err := f.servingMode().Validate(); err != nil {
+		return &exitError{code: 2, err: err}
+	}
 	cfg, err := g.loadConfig()
 	if err != nil {
 		return err
@@ -118,12 +120,6 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 		return &exitError{code: 2, err: err}
 	}
 	gcPercent := tuneMemory(log, "/sys/fs/cgroup")
-	if f.metricsAuth != "none" && f.metricsAuth != "kubernetes" {
-		return &exitError{code: 2, err: fmt.Errorf("--metrics-auth: %q, want none or kubernetes", f.metricsAuth)}
-	}
-	if f.metricsAuth != "none" && !f.insecure {
-		return &exitError{code: 2, err: errors.New("--metrics-auth goes with --insecure-serving: HTTPS serving (the default) always authenticates and authorizes")}
-	}
 	if parent == nil {
 		parent = context.Background()
 	}

@@ -26,3 +26,8 @@ func secureServing(rc *rest.Config, f *runFlags, log *slog.Logger) func(context.
 		}, h)
 	}
 }
+
+// servingMode is the serving flags, for serving.Mode.Validate.
+func (f *runFlags) servingMode() serving.Mode {
+	return serving.Mode{Insecure: f.insecure, MetricsAuth: f.metricsAuth, CertFile: f.tlsCertFile, KeyFile: f.tlsKeyFile}
+}
