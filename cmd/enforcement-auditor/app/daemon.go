@@ -28,6 +28,7 @@ import (
 	"github.com/llm-platform/enforcement-auditor/exporters/policyreport/writer"
 	promexp "github.com/llm-platform/enforcement-auditor/exporters/prometheus"
 	"github.com/llm-platform/enforcement-auditor/rules"
+	"github.com/llm-platform/enforcement-auditor/serving"
 )
 
 // Options configure the daemon. Zero values take the documented defaults.
@@ -80,6 +81,8 @@ type Options struct {
 	// Reports, when set, makes the leader keep policy reports in step with the findings
 	// (--reports); nil when off.
 	Reports *ReportsOptions
+	// ServerLimits bound the HTTP server before authentication (zero: serving's defaults).
+	ServerLimits serving.Limits
 	// TLSCertFile and TLSKeyFile serve HTTPS when both are set.
 	TLSCertFile, TLSKeyFile string
 	// Secure, when set, wraps the HTTP handler (authentication, authorization) and
@@ -308,7 +311,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return fmt.Errorf("listen %s: %w", o.ListenAddress, err)
 		}
 	}
-	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv, ln := serving.NewServer(ln, d.Handler(), o.ServerLimits)
 	g, gctx := errgroup.WithContext(ctx)
 	if o.Secure != nil {
 		var err error
