@@ -21,6 +21,8 @@ type Mode struct {
 	MetricsAuth string
 	// CertFile and KeyFile are --tls-cert-file and --tls-private-key-file.
 	CertFile, KeyFile string
+	// Limits are the --http-* flags.
+	Limits Limits
 }
 
 // Validate refuses the combinations that do not mean one thing. The TLS flags with
@@ -42,6 +44,18 @@ func (m Mode) Validate() error {
 	}
 	if !m.Insecure && (m.CertFile == "") != (m.KeyFile == "") {
 		errs = append(errs, errors.New("--tls-cert-file and --tls-private-key-file go together"))
+	}
+	l := m.Limits
+	for _, v := range []struct {
+		flag  string
+		value int64
+	}{
+		{"--http-read-header-timeout", int64(l.ReadHeaderTimeout)}, {"--http-idle-timeout", int64(l.IdleTimeout)},
+		{"--http-max-header-bytes", int64(l.MaxHeaderBytes)}, {"--http-max-connections", int64(l.MaxConnections)},
+	} {
+		if v.value < 0 {
+			errs = append(errs, fmt.Errorf("%s: negative (0 takes the default)", v.flag))
+		}
 	}
 	return errors.Join(errs...)
 }

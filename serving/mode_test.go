@@ -2,6 +2,7 @@ package serving
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -24,6 +25,8 @@ func TestModeValidate(t *testing.T) {
 		"unknown metrics auth":              {Mode{Insecure: true, MetricsAuth: "basic"}, `--metrics-auth: "basic"`},
 		"empty metrics auth":                {Mode{}, `--metrics-auth: ""`},
 		"certificate without its key":       {Mode{MetricsAuth: MetricsAuthNone, CertFile: "tls.crt"}, "go together"},
+		"limits":                            {Mode{MetricsAuth: MetricsAuthNone, Limits: Limits{MaxConnections: 8, IdleTimeout: time.Second}}, ""},
+		"negative connection cap":           {Mode{MetricsAuth: MetricsAuthNone, Limits: Limits{MaxConnections: -1}}, "--http-max-connections: negative"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := tc.mode.Validate()

@@ -18,6 +18,7 @@ import (
 	otelexp "github.com/llm-platform/enforcement-auditor/exporters/otel"
 	"github.com/llm-platform/enforcement-auditor/exporters/policyreport"
 	"github.com/llm-platform/enforcement-auditor/probe"
+	"github.com/llm-platform/enforcement-auditor/serving"
 )
 
 type runFlags struct {
@@ -38,6 +39,7 @@ type runFlags struct {
 	insecure    bool
 	tlsCertFile string
 	tlsKeyFile  string
+	limits      serving.Limits
 
 	probeNetwork   bool
 	probeAdmission bool
@@ -100,6 +102,7 @@ gracefully.`,
 	fl.StringVar(&f.reports, "reports", "off", "keep policy reports in step with the findings (leader only): openreports (openreports.io/v1alpha1), wgpolicyk8s (wgpolicyk8s.io/v1alpha2) or off; needs the reports component's RBAC")
 	fl.Float64Var(&f.reportsQPS, "reports-qps", 5, "most policy report writes (applies and deletes) per second")
 	fl.IntVar(&f.reportsBurst, "reports-burst", 10, "policy report writes allowed at once above --reports-qps")
+	registerServingLimits(cmd, &f.limits)
 	return cmd
 }
 
@@ -141,6 +144,7 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 		ShutdownTimeout:    f.shutdownTimeout,
 		TLSCertFile:        f.tlsCertFile,
 		TLSKeyFile:         f.tlsKeyFile,
+		ServerLimits:       f.limits,
 		GCPercentAfterSync: gcPercent,
 	}
 	if !f.insecure {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
 
 	"github.com/llm-platform/enforcement-auditor/exporters/evidence"
@@ -29,5 +30,15 @@ func secureServing(rc *rest.Config, f *runFlags, log *slog.Logger) func(context.
 
 // servingMode is the serving flags, for serving.Mode.Validate.
 func (f *runFlags) servingMode() serving.Mode {
-	return serving.Mode{Insecure: f.insecure, MetricsAuth: f.metricsAuth, CertFile: f.tlsCertFile, KeyFile: f.tlsKeyFile}
+	return serving.Mode{Insecure: f.insecure, MetricsAuth: f.metricsAuth, CertFile: f.tlsCertFile, KeyFile: f.tlsKeyFile, Limits: f.limits}
+}
+
+// registerServingLimits adds the flags of the HTTP server's limits, which hold before
+// authentication.
+func registerServingLimits(cmd *cobra.Command, l *serving.Limits) {
+	fl := cmd.Flags()
+	fl.DurationVar(&l.ReadHeaderTimeout, "http-read-header-timeout", serving.DefaultReadHeaderTimeout, "longest a client may take to send a request's headers")
+	fl.DurationVar(&l.IdleTimeout, "http-idle-timeout", serving.DefaultIdleTimeout, "close a keep-alive connection idle this long")
+	fl.IntVar(&l.MaxHeaderBytes, "http-max-header-bytes", serving.DefaultMaxHeaderBytes, "largest request headers accepted (larger: 431)")
+	fl.IntVar(&l.MaxConnections, "http-max-connections", serving.DefaultMaxConnections, "most connections open at once (at the cap, the one idle longest is closed for a new one)")
 }

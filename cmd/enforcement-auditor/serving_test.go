@@ -24,6 +24,7 @@ func TestRunRefusesInsecureServingWithTLS(t *testing.T) {
 			"--metrics-auth goes with --insecure-serving"},
 		"unknown metrics auth":        {[]string{"--insecure-serving", "--metrics-auth", "token"}, `--metrics-auth: "token"`},
 		"certificate without its key": {[]string{"--tls-cert-file", "tls.crt"}, "--tls-cert-file and --tls-private-key-file go together"},
+		"negative header limit":       {[]string{"--http-max-header-bytes", "-1"}, "--http-max-header-bytes: negative"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, stderr, code := execute(t, "", append([]string{"run", "--kubeconfig", kubeconfig, "--listen-address", "127.0.0.1:0"}, tc.args...)...)
