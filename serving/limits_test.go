@@ -3,7 +3,9 @@ package serving
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	certutil "k8s.io/client-go/util/cert"
 )
 
 // countingListener counts the connections the kernel handed over and that are still open:
@@ -259,4 +262,71 @@ func TestLimitListenerEvictsIdlest(t *testing.T) {
 	_ = held[0].SetReadDeadline(time.Now().Add(5 * time.Second))
 	_, err = held[0].Read(make([]byte, 1))
 	assert.True(t, errors.Is(err, io.EOF) || isReset(err), "the oldest idle connection was closed to make room: %v", err)
+}
+
+// TestLimitsOverHTTP2: the daemon serves HTTPS, where clients speak HTTP/2: headers over
+// the limit are refused (431), and idle HTTP/2 connections are known idle, so at the cap
+// a new client takes the place of one at once (the header timeout, and with it the grace
+// of silent connections, is an hour here).
+func TestLimitsOverHTTP2(t *testing.T) {
+	certPEM, keyPEM, err := certutil.GenerateSelfSignedCertKey("localhost", nil, []string{"localhost"})
+	require.NoError(t, err)
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	require.NoError(t, err)
+	base, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, r.Proto) })
+	srv, ln := NewServer(base, mux, Limits{ReadHeaderTimeout: time.Hour, IdleTimeout: time.Hour, MaxConnections: 2})
+	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}, MinVersion: tls.VersionTLS12}
+	go func() { _ = srv.ServeTLS(ln, "", "") }()
+	t.Cleanup(func() { _ = srv.Close() })
+	url := "https://" + base.Addr().String() + "/healthz"
+
+	newClient := func() *http.Client {
+		return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true}}
+	}
+	get := func(c *http.Client) (int, string) {
+		resp, err := c.Get(url)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(b)
+	}
+	// Two clients hold the two slots with idle HTTP/2 connections.
+	for range 2 {
+		code, proto := get(newClient())
+		require.Equal(t, http.StatusOK, code)
+		require.Equal(t, "HTTP/2.0", proto)
+	}
+	start := time.Now()
+	code, _ := get(newClient())
+	assert.Equal(t, http.StatusOK, code)
+	assert.Less(t, time.Since(start), 3*time.Second, "served at once, an idle connection closed to make room")
+
+	// Headers over the limit, many fields or one: refused (431, or the connection ended
+	// with GOAWAY), never served.
+	for name, header := range map[string]http.Header{
+		"16 fields of 4 KiB": func() http.Header {
+			h := http.Header{}
+			for i := range 16 {
+				h.Set(fmt.Sprintf("X-Padding-%d", i), strings.Repeat("a", 4<<10))
+			}
+			return h
+		}(),
+		"one field of 64 KiB": {"X-Padding": {strings.Repeat("a", 64<<10)}},
+	} {
+		req, err := http.NewRequest(http.MethodGet, url, nil)
+		require.NoError(t, err)
+		req.Header = header
+		if resp, err := newClient().Do(req); err == nil {
+			resp.Body.Close()
+			assert.Equal(t, http.StatusRequestHeaderFieldsTooLarge, resp.StatusCode, name)
+		}
+	}
+	// The server lives on.
+	code, _ = get(newClient())
+	assert.Equal(t, http.StatusOK, code)
 }
