@@ -1,17 +1,19 @@
-// Package app is the composition root of `enforcement-auditor run`: it wires the live
-// source, the probes, the evaluation loop, the findings store and the exporters into the
-// long-running auditor. Library packages never import it.
+// Package app is the composition root of `enforcement-auditor run`: from Options (the
+// flags, parsed by the command) it builds the one clientset, the live source, the probes,
+// the evaluation loop, the findings store, the HTTP serving chain and the exporters, and
+// runs them under one errgroup. It holds wiring only: the components live in auditor/,
+// probe/, serving/ and exporters/. Library packages never import it.
 package app
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -24,13 +26,19 @@ import (
 	"github.com/llm-platform/enforcement-auditor/auditor/live"
 	"github.com/llm-platform/enforcement-auditor/auditor/store"
 	"github.com/llm-platform/enforcement-auditor/auditor/version"
+	"github.com/llm-platform/enforcement-auditor/exporters/announce"
 	"github.com/llm-platform/enforcement-auditor/exporters/evidence"
+	otelexp "github.com/llm-platform/enforcement-auditor/exporters/otel"
 	"github.com/llm-platform/enforcement-auditor/exporters/policyreport/writer"
 	promexp "github.com/llm-platform/enforcement-auditor/exporters/prometheus"
+	"github.com/llm-platform/enforcement-auditor/probe"
 	"github.com/llm-platform/enforcement-auditor/rules"
+	"github.com/llm-platform/enforcement-auditor/serving"
 )
 
-// Options configure the daemon. Zero values take the documented defaults.
+// Options configure the daemon: the settings of `enforcement-auditor run`, one field (or
+// section) per flag. Zero values take the defaults (defaults.go); Validate names the flag
+// of a setting it refuses.
 type Options struct {
 	Config     auditor.Config
 	RESTConfig *rest.Config
@@ -39,7 +47,7 @@ type Options struct {
 	Client kubernetes.Interface
 	Logger *slog.Logger
 
-	// ListenAddress serves /metrics, /healthz, /readyz (default ":8080").
+	// ListenAddress serves /metrics, /healthz, /readyz, /evidence.
 	ListenAddress string
 	// Listener, when set, is used instead of ListenAddress (tests).
 	Listener net.Listener
@@ -57,69 +65,40 @@ type Options struct {
 	// initial lists run at the runtime's setting, the steady state at this one.
 	GCPercentAfterSync int
 
-	// Probes are the opt-in active verifications; nil when off.
-	Probes []Prober
-	// ProbeInterval is how often the probes run (default 5m).
+	// NetworkProbe tries TCP connections to every Service port in the protected
+	// namespaces from PodNamespace, the auditor's own (untrusted) namespace; ProbeTimeout
+	// bounds one connection.
+	NetworkProbe bool
+	PodNamespace string
+	ProbeTimeout time.Duration
+	// AdmissionProbe dry-runs a GPU pod without a queue name in every Kueue-managed
+	// namespace.
+	AdmissionProbe bool
+	// Probes are further probes built by the caller (tests: a network prober dialing from
+	// another network namespace).
+	Probes []probe.Prober
+	// ProbeInterval is how often the probes run.
 	ProbeInterval time.Duration
 
-	// Sinks receive the finding transitions the leader announces (OpenTelemetry
-	// events), from the emitter's goroutine.
-	Sinks []store.Sink
-	// OTelDropped reports events dropped by the OpenTelemetry queue (may be nil).
-	OTelDropped func() uint64
-	// ExtraHandlers are mounted on the HTTP server (e.g. /evidence).
+	// ExtraHandlers are mounted on the HTTP server, protected as /metrics is.
 	ExtraHandlers map[string]http.Handler
 
 	// LeaderElection, when set, elects one replica to emit events, write evidence and
 	// probe; the announced findings are checkpointed in a ConfigMap named after the lease.
 	LeaderElection *LeaderElection
-	// Auth, when set, protects /metrics and /evidence with TokenReview + SubjectAccessReview.
-	Auth *KubeAuth
+	// InsecureServing serves plain HTTP; MetricsAuth then says whether /metrics and
+	// /evidence need a token (MetricsAuthKubernetes) or not (MetricsAuthNone). Without
+	// it: HTTPS, with delegated authentication and authorization (serving.Secure).
+	InsecureServing bool
+	MetricsAuth     string
+	// TLSCertFile and TLSKeyFile, both set, are the serving certificate (otherwise a
+	// self-signed one).
+	TLSCertFile, TLSKeyFile string
 	// Evidence configures /evidence and the periodic evidence writer.
 	Evidence EvidenceOptions
-	// Reports, when set, makes the leader keep policy reports in step with the findings
-	// (--reports); nil when off.
+	// Reports, when set, makes the leader keep policy reports in step with the findings;
+	// nil when off.
 	Reports *ReportsOptions
-	// TLSCertFile and TLSKeyFile serve HTTPS when both are set.
-	TLSCertFile, TLSKeyFile string
-	// Secure, when set, wraps the HTTP handler (authentication, authorization) and
-	// returns the TLS configuration to serve it with (auditor/serving.Secure).
-	Secure func(ctx context.Context, h http.Handler) (http.Handler, *tls.Config, error)
-}
-
-// Prober runs one kind of active probe. Probes are a source: they fill their own
-// section of every snapshot as it is built (Annotate), and take their targets from a
-// fresh snapshot of the informer caches, never from an evaluation's result.
-type Prober interface {
-	Name() string
-	// Run probes once; targets come from snap, read from the caches just before.
-	Run(ctx context.Context, snap *auditor.Snapshot)
-	// Annotate copies the latest results into a snapshot being built.
-	Annotate(snap *auditor.Snapshot)
-}
-
-func (o *Options) defaults() {
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	if o.ListenAddress == "" {
-		o.ListenAddress = ":8080"
-	}
-	if o.Debounce <= 0 {
-		o.Debounce = 200 * time.Millisecond
-	}
-	if o.MaxDelay <= 0 {
-		o.MaxDelay = 2 * time.Second
-	}
-	if o.Resync <= 0 {
-		o.Resync = 5 * time.Minute
-	}
-	if o.ShutdownTimeout <= 0 {
-		o.ShutdownTimeout = 10 * time.Second
-	}
-	if o.ProbeInterval <= 0 {
-		o.ProbeInterval = 5 * time.Minute
-	}
 }
 
 // Daemon is a running auditor; its parts are exposed for tests and for the CLI.
@@ -131,11 +110,17 @@ type Daemon struct {
 	Collector *promexp.Collector
 	ready     atomic.Bool
 	leader    atomic.Bool
-	emitter   *emitter
+	emitter   *announce.Emitter
 	// emitterSub is the emitter's mailbox of published states.
 	emitterSub *store.Subscription
 	rules      []auditor.Rule
+	probes     []probe.Prober
+	// auth protects /metrics and /evidence over plain HTTP (MetricsAuthKubernetes);
+	// secure serves HTTPS and authenticates (the default). At most one is set.
+	auth   *serving.KubeAuth
+	secure secureFunc
 
+	signer         *evidence.Signer
 	evidenceWriter *evidence.Writer
 	reports        *writer.Writer
 	reportsSub     *store.Subscription
@@ -150,7 +135,7 @@ func (d *Daemon) IsLeader() bool { return d.leader.Load() }
 // probe results: new results trigger a full evaluation.
 type probingSource struct {
 	*live.Source
-	probes []Prober
+	probes []probe.Prober
 }
 
 func (p *probingSource) Snapshot(now time.Time) (*auditor.Snapshot, error) {
@@ -164,31 +149,120 @@ func (p *probingSource) Snapshot(now time.Time) (*auditor.Snapshot, error) {
 	return s, nil
 }
 
-// New builds the daemon; nothing runs until Run.
+// Run validates the options, builds the daemon and runs it until ctx ends, then flushes
+// the OpenTelemetry events: the one entry point of `enforcement-auditor run`.
+func Run(ctx context.Context, o Options) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	o = o.WithDefaults()
+	p, err := newParts(o)
+	if err != nil {
+		return err
+	}
+	v := version.Get()
+	host := ""
+	if o.RESTConfig != nil {
+		host = o.RESTConfig.Host
+	}
+	o.Logger.Info("starting enforcement-auditor", "version", v.Version, "revision", v.Revision, "apiserver", host,
+		"listen_address", o.ListenAddress, "config", o.Config)
+	sink, err := otelexp.New(ctx, otelexp.Options{ServiceVersion: v.Version, Logger: o.Logger})
+	if err != nil {
+		return fmt.Errorf("OpenTelemetry: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout)
+		defer cancel()
+		if err := sink.Shutdown(sctx); err != nil {
+			o.Logger.Error("flushing OpenTelemetry events", "err", err)
+		}
+	}()
+	if sink.Enabled() {
+		p.sinks, p.otelDropped = []store.Sink{sink}, sink.Dropped
+	}
+	d, err := newDaemon(o, p)
+	if err != nil {
+		return err
+	}
+	return d.Run(ctx)
+}
+
+// parts are the components built from Options before the daemon: each is a setting
+// turned into an object, and each can fail on what the setting names (a key file, a
+// probe's client).
+type parts struct {
+	client kubernetes.Interface
+	signer *evidence.Signer
+	probes []probe.Prober
+	auth   *serving.KubeAuth
+	secure secureFunc
+	// sinks receive the finding transitions the leader announces (OpenTelemetry events).
+	sinks       []store.Sink
+	otelDropped func() uint64
+}
+
+// newParts builds the one clientset, the signer, the probes and the serving chain.
+func newParts(o Options) (parts, error) {
+	p := parts{client: o.Client, probes: slices.Clone(o.Probes)}
+	if p.client == nil {
+		c, err := kubernetes.NewForConfig(live.ClientConfig(o.RESTConfig))
+		if err != nil {
+			return p, err
+		}
+		p.client = c
+	}
+	if o.Evidence.SigningKey != "" {
+		s, err := evidence.LoadSigner(o.Evidence.SigningKey)
+		if err != nil {
+			return p, err
+		}
+		p.signer = s
+	}
+	if o.NetworkProbe {
+		p.probes = append(p.probes, &probe.NetworkProbe{
+			Prober: probe.NewNetworkProber(probe.NetworkProberOptions{Timeout: o.ProbeTimeout}),
+			Config: o.Config, Logger: o.Logger.With("component", "network-probe"),
+		})
+	}
+	if o.AdmissionProbe {
+		ap, err := probe.NewAdmissionProbe(p.client, o.Config, o.Logger.With("component", "admission-probe"))
+		if err != nil {
+			return p, err
+		}
+		p.probes = append(p.probes, ap)
+	}
+	switch {
+	case !o.InsecureServing:
+		p.secure = secureServing(o)
+	case o.MetricsAuth == MetricsAuthKubernetes:
+		p.auth = &serving.KubeAuth{Client: p.client}
+	}
+	return p, nil
+}
+
+// New builds the daemon from o (defaults applied, not validated, no OpenTelemetry
+// events: Run does both); nothing runs until Run.
 func New(o Options) (*Daemon, error) {
-	o.defaults()
-	d := &Daemon{opts: o, Store: store.New()}
+	o = o.WithDefaults()
+	p, err := newParts(o)
+	if err != nil {
+		return nil, err
+	}
+	return newDaemon(o, p)
+}
+
+func newDaemon(o Options, p parts) (*Daemon, error) {
+	d := &Daemon{opts: o, Store: store.New(), probes: p.probes, auth: p.auth, secure: p.secure, signer: p.signer}
 	if o.LeaderElection == nil {
 		d.leader.Store(true)
-	} else {
-		o.LeaderElection.defaults()
-		if o.LeaderElection.Namespace == "" {
-			return nil, fmt.Errorf("leader election needs a namespace (--leader-election-namespace or POD_NAMESPACE)")
-		}
-		d.opts.LeaderElection = o.LeaderElection
+	} else if o.LeaderElection.Namespace == "" {
+		return nil, fmt.Errorf("leader election needs a namespace (--leader-election-namespace or POD_NAMESPACE)")
 	}
 	rs := rules.All(o.Config)
 	d.rules = rs
 	var runner *engine.Runner
-	client := o.Client
-	if client == nil {
-		c, err := kubernetes.NewForConfig(live.ClientConfig(o.RESTConfig))
-		if err != nil {
-			return nil, err
-		}
-		client = c
-	}
-	src, err := live.NewWithClient(o.RESTConfig, client, live.Options{
+	src, err := live.NewWithClient(o.RESTConfig, p.client, live.Options{
 		OnChange:          func() { runner.Trigger() },
 		Logger:            o.Logger.With("component", "source"),
 		DiscoveryInterval: o.DiscoveryInterval,
@@ -201,11 +275,11 @@ func New(o Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.Source = src
-	var cp *checkpoint
+	var cp *announce.Checkpoint
 	if o.LeaderElection != nil {
-		cp = &checkpoint{client: src.Client(), namespace: o.LeaderElection.Namespace, name: o.LeaderElection.Name + "-announced"}
+		cp = announce.NewCheckpoint(src.Client(), o.LeaderElection.Namespace, o.LeaderElection.Name+"-announced")
 	}
-	d.emitter = newEmitter(d.Store, o.Sinks, d.IsLeader, cp, o.Logger.With("component", "emitter"))
+	d.emitter = announce.New(d.Store, p.sinks, d.IsLeader, cp, o.Logger.With("component", "emitter"))
 	d.emitterSub = d.Store.Subscribe("emitter")
 	var evStatus promexp.EvidenceStatus
 	if o.Evidence.Dir != "" {
@@ -236,7 +310,7 @@ func New(o Options) (*Daemon, error) {
 		Store:            d.Store,
 		Rules:            metas,
 		Sources:          src,
-		OTelDropped:      o.OTelDropped,
+		OTelDropped:      p.otelDropped,
 		Consumers:        consumers,
 		Evidence:         evStatus,
 		Reports:          reportsStatus,
@@ -246,7 +320,7 @@ func New(o Options) (*Daemon, error) {
 	})
 	runner = engine.NewRunner(engine.Options{
 		Rules:    rs,
-		Source:   &probingSource{Source: src, probes: o.Probes},
+		Source:   &probingSource{Source: src, probes: d.probes},
 		Store:    d.Store,
 		Observer: d.Collector,
 		Debounce: o.Debounce,
@@ -269,8 +343,8 @@ func (d *Daemon) Ready() bool { return d.ready.Load() }
 func (d *Daemon) Handler() http.Handler {
 	mux := http.NewServeMux()
 	protect := func(h http.Handler) http.Handler {
-		if d.opts.Auth != nil {
-			return d.opts.Auth.Wrap(h)
+		if d.auth != nil {
+			return d.auth.Wrap(h)
 		}
 		return h
 	}
@@ -310,9 +384,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	g, gctx := errgroup.WithContext(ctx)
-	if o.Secure != nil {
+	if d.secure != nil {
 		var err error
-		if srv.Handler, srv.TLSConfig, err = o.Secure(gctx, srv.Handler); err != nil {
+		if srv.Handler, srv.TLSConfig, err = d.secure(gctx, srv.Handler); err != nil {
 			return err
 		}
 	}
@@ -338,7 +412,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return srv.Shutdown(sctx)
 	})
 	g.Go(func() error { return d.Source.Run(gctx) })
-	g.Go(func() error { return d.emitter.run(gctx, d.emitterSub) })
+	g.Go(func() error { return d.emitter.Run(gctx, d.emitterSub) })
 	g.Go(func() error {
 		if err := d.Source.WaitForSync(gctx); err != nil {
 			return nil // shutting down
@@ -361,7 +435,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.reports != nil {
 		g.Go(func() error { return d.reports.Run(gctx, d.Store, d.reportsSub) })
 	}
-	if len(o.Probes) > 0 {
+	if len(d.probes) > 0 {
 		g.Go(func() error { return d.runProbes(gctx) })
 	}
 	err := g.Wait()
@@ -390,7 +464,7 @@ func (d *Daemon) runProbes(ctx context.Context) error {
 			if err != nil {
 				d.opts.Logger.Warn("probes skipped: no snapshot of the caches", "err", err)
 			} else {
-				for _, p := range d.opts.Probes {
+				for _, p := range d.probes {
 					p.Run(ctx, snap)
 				}
 				d.Runner.TriggerFull()

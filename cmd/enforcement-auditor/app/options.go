@@ -1,12 +1,13 @@
 package app
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/llm-platform/enforcement-auditor/probe"
 )
 
 // Validate checks every setting before anything starts, naming the flag that sets it:
@@ -30,8 +31,22 @@ func (o *Options) Validate() error {
 	if o.Debounce > 0 && o.MaxDelay > 0 && o.MaxDelay < o.Debounce {
 		bad("max-delay", "%s is shorter than --debounce %s", o.MaxDelay, o.Debounce)
 	}
-	if len(o.Probes) > 0 {
+	if o.NetworkProbe || o.AdmissionProbe || len(o.Probes) > 0 {
 		positive("probe-interval", o.ProbeInterval)
+	}
+	if o.NetworkProbe {
+		if err := probe.ValidateProbeNamespace(o.PodNamespace, o.Config); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	switch o.MetricsAuth {
+	case "", MetricsAuthNone:
+	case MetricsAuthKubernetes:
+		if !o.InsecureServing {
+			errs = append(errs, errors.New("--metrics-auth goes with --insecure-serving: HTTPS serving (the default) always authenticates and authorizes"))
+		}
+	default:
+		bad("metrics-auth", "%q, want %s or %s", o.MetricsAuth, MetricsAuthNone, MetricsAuthKubernetes)
 	}
 	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
 		errs = append(errs, errors.New("--tls-cert-file and --tls-private-key-file go together"))
@@ -87,17 +102,4 @@ func checkWritableDir(dir string) error {
 		return fmt.Errorf("%s does not exist and %s is not a directory to create it in", dir, parent)
 	}
 	return nil
-}
-
-// Run validates the options, builds the daemon and runs it until ctx ends: the one
-// entry point of `enforcement-auditor run`.
-func Run(ctx context.Context, o Options) error {
-	if err := o.Validate(); err != nil {
-		return err
-	}
-	d, err := New(o)
-	if err != nil {
-		return err
-	}
-	return d.Run(ctx)
 }
