@@ -72,6 +72,8 @@ func (p *probingSource) Snapshot(now time.Time) (*auditor.Snapshot, error) {
 	return s, nil
 }
 
+// newDaemon wires the parts into the live source, the runner, the store and the
+// exporters; nothing runs until Run.
 func newDaemon(o Options, p parts) (*Daemon, error) {
 	d := &Daemon{opts: o, Store: store.New(), probes: p.probes, auth: p.auth, secure: p.secure, signer: p.signer}
 	if o.LeaderElection == nil {
