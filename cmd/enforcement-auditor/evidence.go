@@ -13,12 +13,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/llm-platform/enforcement-auditor/auditor/engine"
 	"github.com/llm-platform/enforcement-auditor/auditor/fileinput"
 	"github.com/llm-platform/enforcement-auditor/auditor/store"
 	"github.com/llm-platform/enforcement-auditor/auditor/version"
 	"github.com/llm-platform/enforcement-auditor/exporters/evidence"
-	"github.com/llm-platform/enforcement-auditor/rules"
 )
 
 type evidenceFlags struct {
@@ -106,15 +104,7 @@ func runEvidence(ctx context.Context, g *globalFlags, f *evidenceFlags, stdin io
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	opts, err := f.input.options()
-	if err != nil {
-		return &exitError{code: 2, err: err}
-	}
-	cfg, err := g.loadConfig()
-	if err != nil {
-		return err
-	}
-	log, err := g.logger(errOut, "text")
+	a, err := newAudit(g, auditInput{files: f.files, input: f.input, timeout: f.timeout, keepSources: true}, errOut)
 	if err != nil {
 		return err
 	}
@@ -133,22 +123,18 @@ func runEvidence(ctx context.Context, g *globalFlags, f *evidenceFlags, stdin io
 			return &exitError{code: 2, err: err}
 		}
 	}
-	opts.SensitiveKinds = cfg.SensitiveGroupKinds()
-	snap, srcs, err := loadSnapshot(ctx, g, f.files, opts, true, f.timeout, stdin, log)
-	if err != nil {
+	if err := a.run(ctx, g, stdin); err != nil {
 		return err
 	}
-	rs := rules.All(cfg)
-	ev := engine.Evaluate(rs, snap, cfg.Waivers.MaxDuration.Duration)
 	st := store.New()
-	st.Apply(snap.Now, ev.Findings)
+	st.Apply(a.snap.Now, a.eval.Findings)
 	in := evidence.Input{
 		GeneratedAt: time.Now().UTC(), AuditorVersion: version.Get().Version,
-		Evaluation: ev, Records: st.Open(), Rules: rs, Config: cfg,
+		Evaluation: a.eval, Records: st.Open(), Rules: a.rules, Config: a.cfg,
 	}
 	if len(f.files) > 0 {
 		in.Offline = true
-		for _, s := range srcs {
+		for _, s := range a.sources {
 			in.SourceFiles = append(in.SourceFiles, evidence.SourceFile{Path: s.Name, SHA256: evidence.SHA256Hex(s.Data)})
 		}
 	}
