@@ -1,7 +1,6 @@
 package evidence
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -164,18 +163,23 @@ func (a *Attestation) Seal(ctx context.Context, signer *Signer) error {
 // check, the digest only, for --insecure-digest-only) and returns the statement it
 // carries after checking it is an in-toto statement of this predicate type.
 func VerifyEnvelope(ctx context.Context, data []byte, v *Verifier) (*Attestation, error) {
+	// Strict and case-sensitive: an envelope with a forged "payload" beside the signed
+	// "PAYLOAD" would otherwise verify here while jq and Python read the forged one.
 	var env dsse.Envelope
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&env); err != nil {
+	if err := decodeStrict(data, &env); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotEnvelope, err)
 	}
 	if env.PayloadType != PayloadType {
 		return nil, fmt.Errorf("%w: payloadType %q", ErrNotEnvelope, env.PayloadType)
 	}
-	payload, err := env.DecodeB64Payload()
+	payload, err := decodeStdBase64(env.Payload)
 	if err != nil {
 		return nil, fmt.Errorf("%w: payload: %v", ErrNotEnvelope, err)
+	}
+	for i, s := range env.Signatures {
+		if _, err := decodeStdBase64(s.Sig); err != nil {
+			return nil, fmt.Errorf("%w: signatures[%d].sig: %v", ErrNotEnvelope, i, err)
+		}
 	}
 	if v != nil {
 		ev, err := dsse.NewEnvelopeVerifier(v)
@@ -186,13 +190,11 @@ func VerifyEnvelope(ctx context.Context, data []byte, v *Verifier) (*Attestation
 			return nil, fmt.Errorf("%w: %v", ErrEnvelopeBadSign, err)
 		}
 	}
-	if err := validateStatement(payload); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotEnvelope, err)
-	}
 	var st Statement
-	sd := json.NewDecoder(bytes.NewReader(payload))
-	sd.DisallowUnknownFields()
-	if err := sd.Decode(&st); err != nil {
+	if err := decodeStrict(payload, &st); err != nil {
+		return nil, fmt.Errorf("%w: statement: %v", ErrNotEnvelope, err)
+	}
+	if err := validateStatement(payload); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotEnvelope, err)
 	}
 	if st.PredicateType != PredicateType {
@@ -339,12 +341,19 @@ func (v *Verifier) Legacy() ed25519.PublicKey {
 	return k
 }
 
-// IsEnvelope tells a DSSE envelope from a legacy document.
+// IsEnvelope tells a DSSE envelope from a legacy document: a JSON object with a
+// "payloadType" key, spelled so (VerifyEnvelope then refuses any other spelling).
 func IsEnvelope(data []byte) bool {
-	var probe struct {
-		PayloadType *string `json:"payloadType"`
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(data, &probe) != nil {
+		return false
 	}
-	return json.Unmarshal(data, &probe) == nil && probe.PayloadType != nil
+	for k := range probe {
+		if foldKey(k) == foldKey("payloadType") {
+			return true
+		}
+	}
+	return false
 }
 
 // SubjectsOf are the subjects of a document built from in: the manifest files of an

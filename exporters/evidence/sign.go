@@ -148,9 +148,7 @@ func VerifyDocument(data []byte, pub ed25519.PublicKey) (*Document, error) {
 	}
 	// Then the schema: exactly the fields of a Document, each in the form Build writes.
 	var doc Document
-	dec := json.NewDecoder(bytes.NewReader(canon))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&doc); err != nil {
+	if err := decodeStrict(data, &doc); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotCanonical, err)
 	}
 	if re, err := Canonical(&doc); err != nil || !bytes.Equal(re, canon) {
@@ -202,11 +200,11 @@ func VerifyDocument(data []byte, pub ed25519.PublicKey) (*Document, error) {
 // decodeExact decodes standard base64 and insists on the one encoding of the bytes:
 // a decoder that ignores padding bits would let a changed character verify.
 func decodeExact(s string, size int) ([]byte, error) {
-	b, err := base64.StdEncoding.Strict().DecodeString(s)
+	b, err := decodeStdBase64(s)
 	if err != nil {
 		return nil, err
 	}
-	if len(b) != size || base64.StdEncoding.EncodeToString(b) != s {
+	if len(b) != size {
 		return nil, fmt.Errorf("want %d bytes in canonical base64", size)
 	}
 	return b, nil
