@@ -15,6 +15,7 @@ import (
 
 	"github.com/llm-platform/enforcement-auditor/auditor/engine"
 	"github.com/llm-platform/enforcement-auditor/auditor/fileinput"
+	"github.com/llm-platform/enforcement-auditor/auditor/fileoutput"
 	"github.com/llm-platform/enforcement-auditor/auditor/store"
 	"github.com/llm-platform/enforcement-auditor/auditor/version"
 	"github.com/llm-platform/enforcement-auditor/exporters/evidence"
@@ -201,9 +202,9 @@ func attest(ctx context.Context, f *evidenceFlags, doc *evidence.Document, subje
 // previousDigest reads the previous attestation of a series; with a signing key, it
 // must be signed by the same key.
 func previousDigest(ctx context.Context, path string, signer *evidence.Signer) (string, error) {
-	data, err := os.ReadFile(path)
+	data, err := fileinput.ReadFile(path, maxEvidenceFile)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("--previous %s: %w", path, err)
 	}
 	var v *evidence.Verifier
 	if signer != nil {
@@ -226,27 +227,9 @@ func writeOutput(path string, b []byte, out io.Writer) error {
 	return writeFileAtomic(path, b)
 }
 
-// writeFileAtomic writes b to a temporary file of its own beside path, then renames it:
-// a reader sees the old file or the new one, never half of one, and two writers of the
-// same path never share a temporary file.
-func writeFileAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(b)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr, os.Chmod(tmp, 0o644)); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
-}
+// writeFileAtomic writes b whole or not at all, with the umask's mode for a new file
+// and the old mode for a replaced one (see fileoutput).
+func writeFileAtomic(path string, b []byte) error { return fileoutput.WriteFile(path, b) }
 
 // maxEvidenceFile bounds the document evidence verify reads (the documents the auditor
 // writes are a few MiB at most).
