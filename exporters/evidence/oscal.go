@@ -49,7 +49,10 @@ func stateOf(status string) (finding bool, state, reason string) {
 // AssessmentResults renders an attestation's assessment as OSCAL assessment-results
 // JSON: an observation per check, a finding per control that is not proven for each
 // 800-53 control it maps to, and the attestation's digest as a back-matter resource.
-// evidenceHref is where the attestation is found (its file name, or a URL).
+// evidenceHref is where the attestation is found (its file name, or a URL): the link
+// carries the SHA-256 of the envelope as written (a.Envelope), so that hashing the file
+// the link names checks it. Without one, the resource has no link; it names the
+// statement's digest either way.
 func AssessmentResults(a *Attestation, evidenceHref string) ([]byte, error) {
 	p := a.Statement.Predicate
 	id := func(parts ...string) string {
@@ -61,9 +64,6 @@ func AssessmentResults(a *Attestation, evidenceHref string) ([]byte, error) {
 		version = "unknown"
 	}
 	evidenceID, planID := id("evidence"), id("plan")
-	if evidenceHref == "" {
-		evidenceHref = a.Digest
-	}
 
 	var selected []oscal.AssessedControlsSelectControlById
 	var observations []oscal.Observation
@@ -129,12 +129,18 @@ func AssessmentResults(a *Attestation, evidenceHref string) ([]byte, error) {
 	if len(findings) > 0 {
 		result.Findings = &findings
 	}
-	hex := strings.TrimPrefix(a.Digest, digestPrefix)
+	evidence := oscal.Resource{UUID: evidenceID, Title: "Signed evidence (in-toto Statement v1 in a DSSE envelope)",
+		Description: "The attestation this assessment was rendered from. The link's hash is the SHA-256 of the file it names (the DSSE envelope as written); the statement-digest property is the SHA-256 of the DSSE payload (the in-toto statement, what the envelope's signature covers and the next attestation's predicate.previous names).",
+		Props:       &[]oscal.Property{prop("predicate-type", PredicateType), prop("statement-digest", a.Digest), prop("previous", orNone(p.Previous))}}
+	if evidenceHref != "" {
+		if len(a.Envelope) == 0 {
+			return nil, fmt.Errorf("evidence: the attestation linked as %s is not sealed", evidenceHref)
+		}
+		evidence.Rlinks = &[]oscal.ResourceLink{{Href: evidenceHref, MediaType: "application/json",
+			Hashes: &[]oscal.Hash{{Algorithm: "SHA-256", Value: SHA256Hex(a.Envelope)}}}}
+	}
 	resources := []oscal.Resource{
-		{UUID: evidenceID, Title: "Signed evidence (in-toto Statement v1 in a DSSE envelope)",
-			Description: "The attestation this assessment was rendered from. The hash is the SHA-256 of the DSSE payload (the in-toto statement), which is what the envelope's signature covers.",
-			Props:       &[]oscal.Property{prop("predicate-type", PredicateType), prop("previous", orNone(p.Previous))},
-			Rlinks:      &[]oscal.ResourceLink{{Href: evidenceHref, MediaType: "application/json", Hashes: &[]oscal.Hash{{Algorithm: "SHA-256", Value: hex}}}}},
+		evidence,
 		{UUID: planID, Title: "Enforcement auditor rule catalogue " + version,
 			Description: "There is no separate assessment plan: the plan is the auditor's rule catalogue, each check of which is listed in the attestation's predicate."},
 	}
