@@ -65,6 +65,7 @@ attestation too).
   openssl pkey -in evidence.key -pubout -out evidence.pub
   enforcement-auditor evidence -f examples/platform --signing-key evidence.key --output-file evidence.intoto.json
   enforcement-auditor evidence verify evidence.intoto.json --public-key evidence.pub
+  enforcement-auditor evidence verify evidence.intoto.json --public-key evidence.pub --output-payload - | jq .predicate
   enforcement-auditor evidence -f examples/platform -o oscal --signing-key evidence.key \
     --attestation-file evidence.intoto.json --output-file assessment-results.json`,
 		Args: cobra.NoArgs,
@@ -236,10 +237,10 @@ func writeFileAtomic(path string, b []byte) error { return fileoutput.WriteFile(
 const maxEvidenceFile = 64 << 20
 
 func newEvidenceVerifyCommand() *cobra.Command {
-	var publicKey string
+	var publicKey, outputPayload string
 	var insecure bool
 	cmd := &cobra.Command{
-		Use:   "verify PATH... (--public-key KEY | --insecure-digest-only)",
+		Use:   "verify PATH... (--public-key KEY | --insecure-digest-only) [--output-payload FILE]",
 		Short: "Verify evidence files and the hash chain across them",
 		Long: `verify checks each attestation's DSSE signature with --public-key (ed25519 or ECDSA
 P-256, PEM) and that it carries an in-toto statement of enforcement-auditor evidence. A
@@ -250,21 +251,33 @@ documents.
 
 --insecure-digest-only skips the signature: anyone can write a document that passes it.
 
+--output-payload FILE (- for stdout, the status lines then go to stderr) writes the
+statement of the one attestation given, exactly the bytes the signature covers, once it
+verifies: read the statement from there, never from the envelope's "payload" yourself.
+Envelopes are decoded strictly (a key given twice, keys differing only in case, unknown
+keys and anything but padded standard base64 fail), so no other reader can see another
+statement in a file that verifies.
+
 Documents in the deprecated legacy format are verified as before (canonical form, digest,
 ed25519 signature) and are not part of the chain.
 
 Exit status: 0 when every file verifies and the chain holds, 1 when not, 2 on usage errors.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runVerify(cmd.Context(), args, publicKey, insecure, cmd.OutOrStdout())
+			status := cmd.OutOrStdout()
+			if outputPayload == "-" {
+				status = cmd.ErrOrStderr()
+			}
+			return runVerify(cmd.Context(), args, publicKey, insecure, outputPayload, cmd.OutOrStdout(), status)
 		},
 	}
+	cmd.Flags().StringVar(&outputPayload, "output-payload", "", "write the verified statement of the one attestation given to FILE (- for stdout)")
 	cmd.Flags().StringVar(&publicKey, "public-key", "", "public key (PEM, PKIX) the documents must be signed with")
 	cmd.Flags().BoolVar(&insecure, "insecure-digest-only", false, "check digests and the chain without a key (proves nothing about who wrote the documents)")
 	return cmd
 }
 
-func runVerify(ctx context.Context, args []string, publicKey string, insecure bool, out io.Writer) error {
+func runVerify(ctx context.Context, args []string, publicKey string, insecure bool, outputPayload string, stdout, out io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -281,6 +294,9 @@ func runVerify(ctx context.Context, args []string, publicKey string, insecure bo
 	files, err := evidenceFiles(args)
 	if err != nil {
 		return &exitError{code: 2, err: err}
+	}
+	if outputPayload != "" && len(files) != 1 {
+		return &exitError{code: 2, err: fmt.Errorf("--output-payload writes the statement of one attestation; %d files given", len(files))}
 	}
 	// Every document must be a readable regular file within the size bound before any
 	// is judged: a device or a FIFO is bad input (exit 2), not a failed verification.
@@ -312,6 +328,20 @@ func runVerify(ctx context.Context, args []string, publicKey string, insecure bo
 			return &exitError{code: 1, err: fmt.Errorf("chain: verification FAILED: %w", err)}
 		}
 		fmt.Fprintf(out, "chain: OK (%d documents, each linked to the one before)\n", len(links))
+	}
+	if outputPayload != "" {
+		return writeVerifiedPayload(outputPayload, files[0], links, stdout)
+	}
+	return nil
+}
+
+// writeVerifiedPayload writes the statement of the one attestation verified.
+func writeVerifiedPayload(path, doc string, links []evidence.Link, stdout io.Writer) error {
+	if len(links) != 1 {
+		return &exitError{code: 2, err: fmt.Errorf("--output-payload: %s is a legacy document, which has no statement (the document is what was signed)", doc)}
+	}
+	if err := writeOutput(path, links[0].Attestation.Payload, stdout); err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("--output-payload: %w", err)}
 	}
 	return nil
 }
