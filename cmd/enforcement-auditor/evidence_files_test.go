@@ -11,6 +11,28 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// A checkout under umask 002 makes the test keys group-writable, which the loaders
+// refuse: take group and world write off them before any test loads one.
+func init() {
+	keys, _ := filepath.Glob("../../exporters/evidence/testdata/*.pem")
+	for _, k := range keys {
+		if st, err := os.Stat(k); err == nil && st.Mode().Perm()&0o022 != 0 {
+			_ = os.Chmod(k, st.Mode().Perm()&^0o022)
+		}
+	}
+}
+
+func TestWritableSigningKeyIsRefused(t *testing.T) {
+	b, err := os.ReadFile(testKey)
+	require.NoError(t, err)
+	key := filepath.Join(t.TempDir(), "evidence.key")
+	require.NoError(t, os.WriteFile(key, b, 0o600))
+	require.NoError(t, os.Chmod(key, 0o664))
+	_, stderr, code := execute(t, "", "evidence", "-f", "../../examples/platform", "--signing-key", key)
+	assert.Equal(t, 2, code, stderr)
+	assert.Contains(t, stderr, key+": mode 0664 is group- or world-writable")
+}
+
 // --previous goes through the bounded reader: /dev/zero used to grow without bound and
 // a FIFO to hang.
 func TestPreviousThatNeverEnds(t *testing.T) {

@@ -213,7 +213,7 @@ type Signer struct {
 // -algorithm ed25519` or `-algorithm EC -pkeyopt ec_paramgen_curve:P-256`) or SEC1
 // ("EC PRIVATE KEY", from `openssl ecparam -genkey -name prime256v1`).
 func LoadSigner(path string) (*Signer, error) {
-	block, err := readPEM(path, "PRIVATE KEY", "EC PRIVATE KEY")
+	block, err := readPEM(path, true, "PRIVATE KEY", "EC PRIVATE KEY")
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +286,7 @@ type Verifier struct {
 
 // LoadVerifier reads a public key in PEM PKIX (`openssl pkey -in key.pem -pubout`).
 func LoadVerifier(path string) (*Verifier, error) {
-	block, err := readPEM(path, "PUBLIC KEY")
+	block, err := readPEM(path, false, "PUBLIC KEY")
 	if err != nil {
 		return nil, err
 	}

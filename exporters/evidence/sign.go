@@ -213,7 +213,7 @@ func decodeExact(s string, size int) ([]byte, error) {
 // LoadPrivateKey reads an ed25519 private key in PEM PKCS#8, as written by
 // `openssl genpkey -algorithm ed25519 -out key.pem`.
 func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
-	block, err := readPEM(path, "PRIVATE KEY")
+	block, err := readPEM(path, true, "PRIVATE KEY")
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +231,7 @@ func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
 // LoadPublicKey reads an ed25519 public key in PEM PKIX, as written by
 // `openssl pkey -in key.pem -pubout -out pub.pem`.
 func LoadPublicKey(path string) (ed25519.PublicKey, error) {
-	block, err := readPEM(path, "PUBLIC KEY")
+	block, err := readPEM(path, false, "PUBLIC KEY")
 	if err != nil {
 		return nil, err
 	}
@@ -249,10 +249,19 @@ func LoadPublicKey(path string) (ed25519.PublicKey, error) {
 // maxKeyFile bounds a key file: an ed25519 key in PEM is about 120 bytes.
 const maxKeyFile = 64 << 10
 
-func readPEM(path string, types ...string) (*pem.Block, error) {
-	b, err := fileinput.ReadFile(path, maxKeyFile)
+// ErrKeyWritable is wrapped by the error for a private key file others may write.
+var ErrKeyWritable = errors.New("group- or world-writable")
+
+// readPEM reads the first PEM block of path, which must be one of types. A private
+// key must not be writable by group or others: whoever can replace the key signs
+// evidence in the platform's name.
+func readPEM(path string, private bool, types ...string) (*pem.Block, error) {
+	b, st, err := fileinput.ReadFileStat(path, maxKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if m := st.Mode().Perm(); private && m&0o022 != 0 {
+		return nil, fmt.Errorf("%s: mode %04o is %w: anyone who can write the signing key can sign in its name (chmod go-w %s)", path, m, ErrKeyWritable, path)
 	}
 	block, rest := pem.Decode(b)
 	if block != nil && block.Type == "EC PARAMETERS" {
