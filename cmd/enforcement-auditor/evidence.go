@@ -129,6 +129,9 @@ func runEvidence(ctx context.Context, g *globalFlags, f *evidenceFlags, stdin io
 			return &exitError{code: 2, err: errors.New("-o legacy signs with ed25519 keys only")}
 		}
 	}
+	if signer == nil {
+		log.Warn("no --signing-key: the evidence is UNSIGNED (the statement says so); nothing shows who wrote it, and verify accepts it only with --insecure-digest-only")
+	}
 	previous := ""
 	if f.previous != "" {
 		if previous, err = previousDigest(ctx, f.previous, signer); err != nil {
@@ -399,6 +402,9 @@ func verifyFile(ctx context.Context, path string, data []byte, v *evidence.Verif
 		return "", nil, err
 	}
 	what := "in-toto attestation, INSECURE: signature not checked"
+	if !a.Signed {
+		what = "in-toto attestation, UNSIGNED: no signature, INSECURE: nothing shows who wrote it"
+	}
 	if v != nil {
 		what = "in-toto attestation, signature verified with key " + v.ID
 	}

@@ -94,3 +94,39 @@ func TestVerifyOutputsTheVerifiedStatement(t *testing.T) {
 		})
 	}
 }
+
+// evidence without a key still exits 0, but warns and marks its output UNSIGNED where
+// verify, jq and the OSCAL reader see it.
+func TestUnsignedEvidenceWarnsAndIsMarked(t *testing.T) {
+	dir := t.TempDir()
+	env := filepath.Join(dir, "evidence-1.json")
+	_, stderr, code := execute(t, "", "evidence", "-f", "../../examples/platform", "--output-file", env)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "no --signing-key: the evidence is UNSIGNED")
+
+	stmt := filepath.Join(dir, "statement.json")
+	out, stderr, code := execute(t, "", "evidence", "verify", env, "--insecure-digest-only", "--output-payload", stmt)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, env+": OK (in-toto attestation, UNSIGNED: no signature, INSECURE")
+	b, err := os.ReadFile(stmt)
+	require.NoError(t, err)
+	var st struct {
+		Predicate struct {
+			Signing string `json:"signing"`
+		} `json:"predicate"`
+	}
+	require.NoError(t, json.Unmarshal(b, &st))
+	assert.Equal(t, "UNSIGNED", st.Predicate.Signing)
+
+	_, stderr, code = execute(t, "", "evidence", "verify", env, "--public-key", testPub)
+	assert.Equal(t, 1, code, "an unsigned attestation never verifies with a key")
+
+	out, stderr, code = execute(t, "", "evidence", "-f", "../../examples/platform", "-o", "oscal")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "UNSIGNED")
+	assert.Contains(t, out, `"name": "evidence-signing"`)
+
+	out, stderr, code = execute(t, "", "evidence", "-f", "../../examples/platform", "--signing-key", testKey)
+	require.Equal(t, 0, code, stderr)
+	assert.NotContains(t, stderr+out, "UNSIGNED", "signed evidence carries no mark and no warning")
+}

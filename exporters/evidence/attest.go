@@ -51,7 +51,13 @@ type Subject struct {
 type Predicate struct {
 	Document
 	Previous string `json:"previous"`
+	// Signing is Unsigned in a statement sealed without a key, so that whoever reads it
+	// (jq, OSCAL, verify) sees it; absent in a signed one.
+	Signing string `json:"signing,omitempty"`
 }
+
+// Unsigned is Predicate.Signing of a statement sealed without a signing key.
+const Unsigned = "UNSIGNED"
 
 // Statement is an in-toto Statement v1 carrying a Predicate.
 type Statement struct {
@@ -70,6 +76,8 @@ type Attestation struct {
 	Digest string
 	// Envelope is the DSSE envelope as written (after Seal).
 	Envelope []byte
+	// Signed is whether the envelope carries a signature (after Seal or VerifyEnvelope).
+	Signed bool
 }
 
 // FileSubjects are the subjects of a manifest scan: each input's SHA-256 over the
@@ -141,6 +149,23 @@ func validateStatement(payload []byte) error {
 // Seal signs the payload with signer (none: an unsigned envelope, verifiable only with
 // --insecure-digest-only) and sets Envelope to its JSON, indented, with a final newline.
 func (a *Attestation) Seal(ctx context.Context, signer *Signer) error {
+	mark := ""
+	if signer == nil {
+		mark = Unsigned
+	}
+	if a.Statement.Predicate.Signing != mark {
+		// The statement says whether it is signed: it changes, and with it the digest.
+		a.Statement.Predicate.Signing = mark
+		payload, err := Canonical(a.Statement)
+		if err != nil {
+			return fmt.Errorf("evidence: %w", err)
+		}
+		if err := validateStatement(payload); err != nil {
+			return fmt.Errorf("evidence: %w", err)
+		}
+		a.Payload, a.Digest = payload, digestPrefix+SHA256Hex(payload)
+	}
+	a.Signed = signer != nil
 	env := &dsse.Envelope{PayloadType: PayloadType, Payload: b64(a.Payload), Signatures: []dsse.Signature{}}
 	if signer != nil {
 		es, err := dsse.NewEnvelopeSigner(signer)
@@ -200,7 +225,8 @@ func VerifyEnvelope(ctx context.Context, data []byte, v *Verifier) (*Attestation
 	if st.PredicateType != PredicateType {
 		return nil, fmt.Errorf("%w: predicateType %q, want %q", ErrNotEnvelope, st.PredicateType, PredicateType)
 	}
-	return &Attestation{Statement: st, Payload: payload, Digest: digestPrefix + SHA256Hex(payload), Envelope: data}, nil
+	return &Attestation{Statement: st, Payload: payload, Digest: digestPrefix + SHA256Hex(payload), Envelope: data,
+		Signed: len(env.Signatures) > 0}, nil
 }
 
 // Signer signs DSSE envelopes with an ed25519 or ECDSA P-256 key (SHA-256, ASN.1

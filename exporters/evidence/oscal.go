@@ -64,6 +64,10 @@ func AssessmentResults(a *Attestation, evidenceHref string) ([]byte, error) {
 		version = "unknown"
 	}
 	evidenceID, planID := id("evidence"), id("plan")
+	signedOrNot := "Signed"
+	if p.Signing == Unsigned {
+		signedOrNot = Unsigned
+	}
 
 	var selected []oscal.AssessedControlsSelectControlById
 	var observations []oscal.Observation
@@ -82,7 +86,7 @@ func AssessmentResults(a *Attestation, evidenceHref string) ([]byte, error) {
 				UUID: oid, Title: chk.Title, Description: desc, Methods: []string{"TEST"}, Types: &[]string{"control-objective"},
 				Collected: p.EvaluatedAt, Props: &props,
 				RelevantEvidence: &[]oscal.RelevantEvidence{{Href: "#" + evidenceID,
-					Description: fmt.Sprintf("Signed in-toto attestation, predicate.controls[id=%s].checks[rule=%s]", c.ID, chk.Rule)}},
+					Description: fmt.Sprintf("%s in-toto attestation, predicate.controls[id=%s].checks[rule=%s]", signedOrNot, c.ID, chk.Rule)}},
 			})
 			obsIDs = append(obsIDs, oscal.RelatedObservation{ObservationUuid: oid})
 		}
@@ -129,9 +133,17 @@ func AssessmentResults(a *Attestation, evidenceHref string) ([]byte, error) {
 	if len(findings) > 0 {
 		result.Findings = &findings
 	}
-	evidence := oscal.Resource{UUID: evidenceID, Title: "Signed evidence (in-toto Statement v1 in a DSSE envelope)",
+	title, metaProps := "Signed evidence (in-toto Statement v1 in a DSSE envelope)", []oscal.Property{prop("cluster-id", p.Cluster.ID), prop("source", p.Cluster.Source)}
+	if p.Signing == Unsigned {
+		title = "UNSIGNED evidence (in-toto Statement v1 in a DSSE envelope without a signature: nothing shows who wrote it)"
+		metaProps = append(metaProps, prop("evidence-signing", Unsigned))
+	}
+	evidence := oscal.Resource{UUID: evidenceID, Title: title,
 		Description: "The attestation this assessment was rendered from. The link's hash is the SHA-256 of the file it names (the DSSE envelope as written); the statement-digest property is the SHA-256 of the DSSE payload (the in-toto statement, what the envelope's signature covers and the next attestation's predicate.previous names).",
 		Props:       &[]oscal.Property{prop("predicate-type", PredicateType), prop("statement-digest", a.Digest), prop("previous", orNone(p.Previous))}}
+	if p.Signing == Unsigned {
+		*evidence.Props = append(*evidence.Props, prop("evidence-signing", Unsigned))
+	}
 	if evidenceHref != "" {
 		if len(a.Envelope) == 0 {
 			return nil, fmt.Errorf("evidence: the attestation linked as %s is not sealed", evidenceHref)
@@ -147,7 +159,7 @@ func AssessmentResults(a *Attestation, evidenceHref string) ([]byte, error) {
 	ar := oscal.AssessmentResults{
 		UUID: id("assessment-results"),
 		Metadata: oscal.Metadata{Title: "Enforcement auditor assessment results", LastModified: p.GeneratedAt, Version: version,
-			OscalVersion: OSCALVersion, Props: &[]oscal.Property{prop("cluster-id", p.Cluster.ID), prop("source", p.Cluster.Source)}},
+			OscalVersion: OSCALVersion, Props: &metaProps},
 		ImportAp:   oscal.ImportAp{Href: "#" + planID},
 		Results:    []oscal.Result{result},
 		BackMatter: &oscal.BackMatter{Resources: &resources},

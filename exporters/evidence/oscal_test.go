@@ -44,7 +44,9 @@ func oscalOf(t *testing.T, in Input) []byte {
 	t.Helper()
 	a, err := NewAttestation(mustBuild(t, in), FileSubjects([]SourceFile{{Path: "platform.yaml", SHA256: SHA256Hex([]byte("x"))}}), "")
 	require.NoError(t, err)
-	require.NoError(t, a.Seal(context.Background(), nil))
+	signer, err := LoadSigner("testdata/test-signing-key.pem") // ed25519: deterministic signatures
+	require.NoError(t, err)
+	require.NoError(t, a.Seal(context.Background(), signer))
 	b, err := AssessmentResults(a, "evidence.intoto.json")
 	require.NoError(t, err)
 	return b

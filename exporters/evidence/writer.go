@@ -59,6 +59,7 @@ type Writer struct {
 	fs   FS
 
 	mu          sync.Mutex // one write at a time: pruning must not race a rename
+	unsigned    atomic.Bool
 	errors      atomic.Uint64
 	lastSuccess atomic.Int64 // unix nanoseconds
 	lastErr     atomic.Pointer[error]
@@ -108,6 +109,9 @@ func (w *Writer) WriteAttestation(a *Attestation, oscal []byte) (string, error) 
 		return "", err
 	}
 	path, err := w.writeBytes(attestationName(filePrefix, a), a.Envelope)
+	if err == nil {
+		w.unsigned.Store(!a.Signed)
+	}
 	if err == nil && oscal != nil {
 		_, err = w.writeBytes(attestationName(oscalPrefix, a), oscal)
 	}
@@ -247,6 +251,9 @@ func (w *Writer) LastError() error {
 	}
 	return nil
 }
+
+// Unsigned is whether the last attestation written carries no signature.
+func (w *Writer) Unsigned() bool { return w.unsigned.Load() }
 
 // AttestationFileName is the name Writer stores an attestation under.
 func AttestationFileName(a *Attestation) string { return attestationName(filePrefix, a) }
