@@ -130,7 +130,7 @@ func runEvidence(ctx context.Context, g *globalFlags, f *evidenceFlags, stdin io
 		}
 	}
 	if signer == nil {
-		log.Warn("no --signing-key: the evidence is UNSIGNED (the statement says so); nothing shows who wrote it, and verify accepts it only with --insecure-digest-only")
+		log.Warn("no --signing-key: the evidence is UNSIGNED; nothing shows who wrote it, and verify accepts it only with --insecure-digest-only")
 	}
 	previous := ""
 	if f.previous != "" {
