@@ -120,7 +120,7 @@ func runEvidence(ctx context.Context, g *globalFlags, f *evidenceFlags, stdin io
 		}
 	}
 	if signer == nil {
-		log.Warn("no --signing-key: the evidence is UNSIGNED; nothing shows who wrote it, and verify accepts it only with --insecure-digest-only")
+		a.log.Warn("no --signing-key: the evidence is UNSIGNED; nothing shows who wrote it, and verify accepts it only with --insecure-digest-only")
 	}
 	previous := ""
 	if f.previous != "" {

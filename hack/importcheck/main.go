@@ -14,6 +14,7 @@
 //
 //	auditor/version                  (nothing in the module)
 //	auditor/fileinput                (nothing in the module)
+//	auditor/fileoutput               (nothing in the module)
 //	auditor                          auditor/fileinput
 //	auditor/store                    auditor
 //	auditor/engine                   auditor auditor/store
@@ -24,10 +25,10 @@
 //	rules/...                        auditor rules/...
 //	probe                            auditor
 //	serving                          (nothing in the module)
-//	exporters/...                    auditor auditor/store auditor/version auditor/fileinput exporters/...
+//	exporters/...                    auditor auditor/store auditor/version auditor/fileinput auditor/fileoutput exporters/...
 //	cmd/enforcement-auditor/app      auditor auditor/engine auditor/live auditor/store auditor/version rules probe serving exporters/... cmd/enforcement-auditor/app/...
 //	cmd/enforcement-auditor/app/...  auditor auditor/engine auditor/live auditor/store auditor/version rules probe serving exporters/... cmd/enforcement-auditor/app/...
-//	cmd/enforcement-auditor          auditor auditor/engine auditor/fileinput auditor/live auditor/manifests auditor/store auditor/version rules probe serving exporters/... cmd/enforcement-auditor/app cmd/enforcement-auditor/app/...
+//	cmd/enforcement-auditor          auditor auditor/engine auditor/fileinput auditor/fileoutput auditor/live auditor/manifests auditor/store auditor/version rules probe serving exporters/... cmd/enforcement-auditor/app cmd/enforcement-auditor/app/...
 //	hack/...                         auditor auditor/... rules rules/... probe serving exporters/... hack/...
 //	test/...                         auditor auditor/... rules rules/... probe serving exporters/... cmd/enforcement-auditor/app test/...
 package main
@@ -56,7 +57,7 @@ type layer struct {
 var (
 	appImports = []string{"auditor", "auditor/engine", "auditor/live", "auditor/store", "auditor/version",
 		"rules", "probe", "serving", "exporters/...", "cmd/enforcement-auditor/app/..."}
-	cmdImports = []string{"auditor", "auditor/engine", "auditor/fileinput", "auditor/live", "auditor/manifests", "auditor/store", "auditor/version",
+	cmdImports = []string{"auditor", "auditor/engine", "auditor/fileinput", "auditor/fileoutput", "auditor/live", "auditor/manifests", "auditor/store", "auditor/version",
 		"rules", "probe", "serving", "exporters/...", "cmd/enforcement-auditor/app", "cmd/enforcement-auditor/app/..."}
 )
 
@@ -69,6 +70,7 @@ var (
 var layers = []layer{
 	{"auditor/version", nil},
 	{"auditor/fileinput", nil},
+	{"auditor/fileoutput", nil},
 	{"auditor", []string{"auditor/fileinput"}},
 	{"auditor/store", []string{"auditor"}},
 	{"auditor/engine", []string{"auditor", "auditor/store"}},
@@ -79,7 +81,7 @@ var layers = []layer{
 	{"rules/...", []string{"auditor", "rules/..."}},
 	{"probe", []string{"auditor"}},
 	{"serving", nil},
-	{"exporters/...", []string{"auditor", "auditor/store", "auditor/version", "auditor/fileinput", "exporters/..."}},
+	{"exporters/...", []string{"auditor", "auditor/store", "auditor/version", "auditor/fileinput", "auditor/fileoutput", "exporters/..."}},
 	{"cmd/enforcement-auditor/app", appImports},
 	{"cmd/enforcement-auditor/app/...", appImports},
 	{"cmd/enforcement-auditor", cmdImports},

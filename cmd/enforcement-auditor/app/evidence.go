@@ -86,7 +86,7 @@ func (d *Daemon) Attestation(ctx context.Context, previous string) (*evidence.At
 func (d *Daemon) writeEvidence(ctx context.Context) error {
 	iv := d.opts.Evidence.Interval
 	log := d.opts.Logger.With("component", "evidence")
-	if d.opts.Evidence.Signer == nil {
+	if d.signer == nil {
 		log.Warn("no --signing-key: evidence attestations are written UNSIGNED (marked so in each statement; enforcement_auditor_evidence_unsigned is 1); nothing shows who wrote them")
 	}
 	var verifier *evidence.Verifier
