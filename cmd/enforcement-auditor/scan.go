@@ -126,7 +126,7 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 	rs := rules.All(cfg)
 	// The scan keeps what the daemon's caches keep: the projection of each object onto
 	// what the rules read, pods no rule reads dropped (counted as seen).
-	opts.Project = live.Projector(cfg, auditor.PodsRead(rs))
+	opts.Projection = auditor.NewProjection(cfg, auditor.PodsRead(rs))
 	snap, _, err := loadSnapshot(ctx, g, f.files, opts, false, f.timeout, stdin, log)
 	if err != nil {
 		return err
