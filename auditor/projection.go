@@ -82,12 +82,6 @@ func dropManagedFields(obj any) any {
 	return obj
 }
 
-// metadataOnly strips a typed object's metadata (stripMeta) and keeps the rest.
-func metadataOnly[T any](_ *Projection, o *T) *T {
-	stripMeta(metaOf(o))
-	return o
-}
-
 // projectDaemonSet strips the DaemonSet's and its pod template's metadata.
 func projectDaemonSet(_ *Projection, o *appsv1.DaemonSet) *appsv1.DaemonSet {
 	stripMeta(&o.ObjectMeta)

@@ -149,13 +149,13 @@ var ReadVerbs = []string{"get", "list", "watch"}
 // list resources in it).
 var Kinds = []ResourceInfo{
 	{ID: ResourceNamespaces, Why: "protected, trusted, Kueue-managed and prod namespaces (labels)", Resource: "namespaces", Kind: "Namespace", Versions: []string{"v1"},
-		store: typed(func(s *Snapshot) *[]*corev1.Namespace { return &s.Namespaces }, defaultNamespace).byName().projected(metadataOnly)},
+		store: typed(func(s *Snapshot) *[]*corev1.Namespace { return &s.Namespaces }, defaultNamespace).byName()},
 	{ID: ResourcePods, Why: "GPU requests, queue labels, owners (SR2); probe targets behind headless Services", Resource: "pods", Kind: "Pod", Namespaced: true, Versions: []string{"v1"}, Local: true,
 		store: typed[corev1.Pod](func(s *Snapshot) *[]*corev1.Pod { return &s.Pods }, nil).lookup((*Snapshot).PodsIn).projected(projectPod)},
 	{ID: ResourceNodes, Why: "CNI detection (SR1); GPU resources nodes offer (SR2 gate coverage)", Resource: "nodes", Kind: "Node", Versions: []string{"v1"},
 		store: typed[corev1.Node](func(s *Snapshot) *[]*corev1.Node { return &s.Nodes }, nil).projected(projectNode)},
 	{ID: ResourceConfigMaps, Why: "LiteLLM `config.yaml` (SR3), CNI and Kyverno configuration", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true, Versions: []string{"v1"},
-		store: typed[corev1.ConfigMap](func(s *Snapshot) *[]*corev1.ConfigMap { return &s.ConfigMaps }, nil).projected(metadataOnly)},
+		store: typed[corev1.ConfigMap](func(s *Snapshot) *[]*corev1.ConfigMap { return &s.ConfigMaps }, nil)},
 	{ID: ResourceServices, Why: "network probe targets (metadata and ports only are cached); waivers on probe findings", Resource: "services", Kind: "Service", Namespaced: true, Versions: []string{"v1"},
 		store: typed[corev1.Service](func(s *Snapshot) *[]*corev1.Service { return &s.Services }, nil).projected(projectService)},
 	{ID: ResourceNetworkPolicies, Why: "the budget path (SR1)", Group: "networking.k8s.io", Resource: "networkpolicies", Kind: "NetworkPolicy", Namespaced: true, Versions: []string{"v1"},

@@ -74,7 +74,8 @@ type typedSlot[T any] struct {
 	// inNamespace, when set, is an indexed lookup of one namespace's objects.
 	inNamespace func(*Snapshot, string) []*T
 	// projection, when set, is the kind's projection onto what the rules read (nil: the
-	// object without its managedFields); it returns nil for an object not to keep.
+	// object with its metadata stripped, see stripMeta); it returns nil for an object not
+	// to keep.
 	projection func(*Projection, *T) *T
 }
 
@@ -172,8 +173,12 @@ func (t typedSlot[T]) find(r ResourceInfo, s *Snapshot, namespace, name string) 
 
 func (t typedSlot[T]) project(r ResourceInfo, p *Projection, obj any) any {
 	v, ok := obj.(*T)
-	if !ok || t.projection == nil {
+	if !ok {
 		return dropManagedFields(obj)
+	}
+	if t.projection == nil {
+		stripMeta(metaOf(v))
+		return v
 	}
 	if out := t.projection(p, v); out != nil {
 		return out
