@@ -52,10 +52,13 @@ func NewProjection(cfg Config, keep func(*corev1.Pod) bool) *Projection {
 // managedFields dropped.
 func (r ResourceInfo) Project(p *Projection, obj any) any {
 	if p == nil {
-		p = &Projection{}
+		p = &zeroProjection
 	}
 	return r.store.project(r, p, obj)
 }
+
+// zeroProjection is a nil *Projection's: every resource, annotation and pod kept.
+var zeroProjection Projection
 
 // stripMeta drops what no rule reads of any object's metadata: managedFields (30-50% of
 // an object) and kubectl's last-applied copy.
