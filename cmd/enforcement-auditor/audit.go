@@ -64,7 +64,7 @@ func newAudit(g *globalFlags, in auditInput, errOut io.Writer) (*audit, error) {
 	a := &audit{in: in, opts: opts, log: log, cfg: cfg, rules: rules.All(cfg)}
 	a.opts.SensitiveKinds = cfg.SensitiveGroupKinds()
 	if in.project {
-		a.opts.Project = live.Projector(cfg, auditor.PodsRead(a.rules))
+		a.opts.Projection = auditor.NewProjection(cfg, auditor.PodsRead(a.rules))
 	}
 	return a, nil
 }
