@@ -174,6 +174,7 @@ func (fixtureWriter) Writes() uint64         { return 3 }
 func (fixtureWriter) Errors() uint64         { return 1 }
 func (fixtureWriter) LastSuccess() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) }
 func (fixtureWriter) Served() bool           { return true }
+func (fixtureWriter) Unsigned() bool         { return true }
 
 // TestExportedMetricsFixture guards the fixture itself: if it stopped producing a
 // family the dashboards and alerts use, the name check would report the dashboards, not
