@@ -36,7 +36,8 @@ type Limits struct {
 	MaxConnections int
 }
 
-func (l Limits) withDefaults() Limits {
+// WithDefaults returns l with every unset (zero or negative) limit at its default.
+func (l Limits) WithDefaults() Limits {
 	if l.ReadHeaderTimeout <= 0 {
 		l.ReadHeaderTimeout = DefaultReadHeaderTimeout
 	}
@@ -56,7 +57,7 @@ func (l Limits) withDefaults() Limits {
 // connections: serve the one with the other (Serve, or ServeTLS for HTTPS). Every limit
 // holds before a request reaches h, so before authentication.
 func NewServer(ln net.Listener, h http.Handler, l Limits) (*http.Server, net.Listener) {
-	l = l.withDefaults()
+	l = l.WithDefaults()
 	capped := &limitListener{Listener: ln, max: l.MaxConnections, grace: l.ReadHeaderTimeout / 2, open: map[*limitConn]struct{}{}}
 	capped.cond = sync.NewCond(&capped.mu)
 	srv := &http.Server{

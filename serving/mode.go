@@ -17,7 +17,7 @@ const (
 type Mode struct {
 	// Insecure is --insecure-serving.
 	Insecure bool
-	// MetricsAuth is --metrics-auth: MetricsAuthNone or MetricsAuthKubernetes.
+	// MetricsAuth is --metrics-auth: MetricsAuthNone (or "") or MetricsAuthKubernetes.
 	MetricsAuth string
 	// CertFile and KeyFile are --tls-cert-file and --tls-private-key-file.
 	CertFile, KeyFile string
@@ -32,7 +32,7 @@ type Mode struct {
 func (m Mode) Validate() error {
 	var errs []error
 	switch m.MetricsAuth {
-	case MetricsAuthNone, MetricsAuthKubernetes:
+	case "", MetricsAuthNone, MetricsAuthKubernetes:
 	default:
 		errs = append(errs, fmt.Errorf("--metrics-auth: %q, want %s or %s", m.MetricsAuth, MetricsAuthNone, MetricsAuthKubernetes))
 	}

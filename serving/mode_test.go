@@ -23,7 +23,7 @@ func TestModeValidate(t *testing.T) {
 		"insecure, kubernetes auth and TLS": {Mode{Insecure: true, MetricsAuth: MetricsAuthKubernetes, CertFile: "tls.crt", KeyFile: "tls.key"}, "--insecure-serving serves plain HTTP"},
 		"kubernetes auth without insecure":  {Mode{MetricsAuth: MetricsAuthKubernetes}, "--metrics-auth goes with --insecure-serving"},
 		"unknown metrics auth":              {Mode{Insecure: true, MetricsAuth: "basic"}, `--metrics-auth: "basic"`},
-		"empty metrics auth":                {Mode{}, `--metrics-auth: ""`},
+		"metrics auth unset":                {Mode{}, ""},
 		"certificate without its key":       {Mode{MetricsAuth: MetricsAuthNone, CertFile: "tls.crt"}, "go together"},
 		"limits":                            {Mode{MetricsAuth: MetricsAuthNone, Limits: Limits{MaxConnections: 8, IdleTimeout: time.Second}}, ""},
 		"negative connection cap":           {Mode{MetricsAuth: MetricsAuthNone, Limits: Limits{MaxConnections: -1}}, "--http-max-connections: negative"},

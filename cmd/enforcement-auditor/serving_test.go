@@ -1,17 +1,22 @@
 package main
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 )
 
 // TestRunRefusesInsecureServingWithTLS: --insecure-serving with a TLS flag, or
-// --metrics-auth misused, exits 2 before anything reaches the cluster (the kubeconfig
-// does not even exist), naming the flags.
+// --metrics-auth misused, exits 2 before anything starts (the kubeconfig's API server
+// does not answer), naming the flags.
 func TestRunRefusesInsecureServingWithTLS(t *testing.T) {
-	kubeconfig := filepath.Join(t.TempDir(), "absent")
+	kubeconfig := writeFile(t, t.TempDir(), "kubeconfig", `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`)
 	for name, tc := range map[string]struct {
 		args []string
 		want string
