@@ -18,6 +18,7 @@ import (
 	"github.com/llm-platform/enforcement-auditor/exporters/evidence"
 	otelexp "github.com/llm-platform/enforcement-auditor/exporters/otel"
 	"github.com/llm-platform/enforcement-auditor/exporters/policyreport"
+	"github.com/llm-platform/enforcement-auditor/exporters/policyreport/writer"
 	"github.com/llm-platform/enforcement-auditor/probe"
 )
 
@@ -55,6 +56,7 @@ type runFlags struct {
 	reports      string
 	reportsQPS   float64
 	reportsBurst int
+	reportsSync  time.Duration
 }
 
 func newRunCommand(g *globalFlags) *cobra.Command {
@@ -101,6 +103,7 @@ gracefully.`,
 	fl.StringVar(&f.reports, "reports", "off", "keep policy reports in step with the findings (leader only): openreports (openreports.io/v1alpha1), wgpolicyk8s (wgpolicyk8s.io/v1alpha2) or off; needs the reports component's RBAC")
 	fl.Float64Var(&f.reportsQPS, "reports-qps", 5, "most policy report writes (applies and deletes) per second")
 	fl.IntVar(&f.reportsBurst, "reports-burst", 10, "policy report writes allowed at once above --reports-qps")
+	fl.DurationVar(&f.reportsSync, "reports-resync", writer.DefaultResync, "how often the leader reads its policy reports again and restores those someone else changed or deleted")
 	return cmd
 }
 
@@ -185,7 +188,7 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 		if err != nil {
 			return &exitError{code: 2, err: fmt.Errorf("--reports: %w (or off)", err)}
 		}
-		opts.Reports = &app.ReportsOptions{API: api, QPS: f.reportsQPS, Burst: f.reportsBurst}
+		opts.Reports = &app.ReportsOptions{API: api, QPS: f.reportsQPS, Burst: f.reportsBurst, Resync: f.reportsSync}
 	}
 	if f.leaderElect {
 		opts.LeaderElection = &app.LeaderElection{Namespace: f.leNamespace, Name: f.leID,
