@@ -178,8 +178,9 @@ func checkRendered(t *testing.T, r *rendered, components []string) {
 	checkReports(t, r, has(reports))
 }
 
-// checkReports: the report writer's flag and its write grant (the report resources,
-// nothing else) only with the component; the base stays read-only.
+// checkReports: the report writer's flag and its write grant (the auditor's own reports,
+// every verb limited to their fixed name, so Kyverno's and the tenants' reports are out
+// of reach) only with the component; the base stays read-only.
 func checkReports(t *testing.T, r *rendered, on bool) {
 	assert.Equal(t, on, slices.Contains(args(r), "--reports=openreports"))
 	role, okRole := r.find("ClusterRole", "", "enforcement-auditor-reports").(*rbacv1.ClusterRole)
@@ -189,10 +190,11 @@ func checkReports(t *testing.T, r *rendered, on bool) {
 	if !on {
 		return
 	}
-	write := []string{"list", "create", "patch", "delete"}
+	write := []string{"get", "list", "create", "patch", "update", "delete"}
+	own := []string{"enforcement-auditor"}
 	assert.Equal(t, []rbacv1.PolicyRule{
-		{APIGroups: []string{"openreports.io"}, Resources: []string{"reports", "clusterreports"}, Verbs: write},
-		{APIGroups: []string{"wgpolicyk8s.io"}, Resources: []string{"policyreports", "clusterpolicyreports"}, Verbs: write},
+		{APIGroups: []string{"openreports.io"}, Resources: []string{"reports", "clusterreports"}, ResourceNames: own, Verbs: write},
+		{APIGroups: []string{"wgpolicyk8s.io"}, Resources: []string{"policyreports", "clusterpolicyreports"}, ResourceNames: own, Verbs: write},
 	}, role.Rules)
 	assert.Equal(t, "enforcement-auditor-reports", binding.RoleRef.Name)
 }
@@ -256,10 +258,11 @@ var writeGrants = map[string]map[string][]string{
 	"Role/enforcement-auditor/enforcement-auditor-leader-election": {"leases": {"create", "update"}, "configmaps": {"create", "update"}},
 	// Secure serving: review a client's token and permission (creates nothing persistent).
 	"ClusterRole/enforcement-auditor-auth-delegator": {"tokenreviews": {"create"}, "subjectaccessreviews": {"create"}},
-	// The reports component: the auditor's own policy reports (server-side apply).
+	// The reports component: the auditor's own policy reports, by name (server-side
+	// apply; update restores a report a tenant changed).
 	"ClusterRole/enforcement-auditor-reports": {
-		"reports": {"create", "patch", "delete"}, "clusterreports": {"create", "patch", "delete"},
-		"policyreports": {"create", "patch", "delete"}, "clusterpolicyreports": {"create", "patch", "delete"},
+		"reports": {"create", "patch", "update", "delete"}, "clusterreports": {"create", "patch", "update", "delete"},
+		"policyreports": {"create", "patch", "update", "delete"}, "clusterpolicyreports": {"create", "patch", "update", "delete"},
 	},
 }
 
