@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/probe"
 )
 
 const (
@@ -531,9 +532,25 @@ func checkProbes(t *testing.T, r *rendered, on bool) {
 	require.NotNil(t, vap.Spec.FailurePolicy)
 	assert.Equal(t, admissionregistrationv1.Fail, *vap.Spec.FailurePolicy)
 	require.Len(t, vap.Spec.MatchConditions, 1)
-	assert.Equal(t, `request.userInfo.username == "system:serviceaccount:`+auditorNS+`:`+auditorName+`"`, vap.Spec.MatchConditions[0].Expression)
+	// The auditor's identity is the binding's parameter: its ServiceAccount, wherever
+	// the install puts it (TestProbeGuardFollowsNamespace renders another namespace).
+	assert.Equal(t, probe.GuardIdentityExpression, vap.Spec.MatchConditions[0].Expression)
+	require.NotNil(t, vap.Spec.ParamKind)
+	assert.Equal(t, admissionregistrationv1.ParamKind{APIVersion: "v1", Kind: "ServiceAccount"}, *vap.Spec.ParamKind)
+	require.NotNil(t, vapb.Spec.ParamRef)
+	_, hasSA := r.find("ServiceAccount", auditorNS, auditorName).(*corev1.ServiceAccount)
+	assert.True(t, hasSA, "the binding's parameter is the auditor's ServiceAccount")
+	assert.Equal(t, auditorNS, vapb.Spec.ParamRef.Namespace)
+	assert.Equal(t, auditorName, vapb.Spec.ParamRef.Name)
+	require.NotNil(t, vapb.Spec.ParamRef.ParameterNotFoundAction)
+	assert.Equal(t, admissionregistrationv1.AllowAction, *vapb.Spec.ParamRef.ParameterNotFoundAction,
+		"no ServiceAccount, no token that could authenticate as it: nothing to deny, and no pod create elsewhere is blocked")
 	require.Len(t, vap.Spec.Validations, 1)
-	assert.Equal(t, "request.dryRun == true", vap.Spec.Validations[0].Expression)
+	assert.Equal(t, probe.GuardDryRunExpression, vap.Spec.Validations[0].Expression)
+	assert.Equal(t, probe.GuardPolicyName, vap.Name)
+	assert.NoError(t, probe.CheckGuard(probe.ServiceAccountUsername(auditorNS, auditorName),
+		[]*admissionregistrationv1.ValidatingAdmissionPolicy{vap}, []*admissionregistrationv1.ValidatingAdmissionPolicyBinding{vapb}),
+		"the auditor's start-up check recognises the guard it ships")
 	require.Len(t, probeEgress, 1)
 	e := probeEgress[0]
 	assert.Empty(t, e.Ports, "the probe tries every Service port")
