@@ -158,9 +158,14 @@ func NewAdmissionProbe(client kubernetes.Interface, cfg auditor.Config, logger *
 // kubeconfig user running the auditor outside the cluster) holds no grant of the probes
 // component: the check is skipped, with a warning.
 func (a *AdmissionProbe) guardCheck(client kubernetes.Interface) func(context.Context) error {
-	var username string
-	warned := false
+	var (
+		mu       sync.Mutex // runs do not overlap; this only keeps the race detector sure
+		username string
+		warned   bool
+	)
 	return func(ctx context.Context) error {
+		mu.Lock()
+		defer mu.Unlock()
 		if username == "" {
 			r, err := client.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
 			if err != nil {

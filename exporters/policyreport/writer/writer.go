@@ -165,22 +165,25 @@ func (w *Writer) Run(ctx context.Context, st *store.Store, sub *store.Subscripti
 	defer resync.Stop()
 	pending := false
 	for {
+		reconcile := false
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-sub.C():
 		case <-w.poke:
 		case <-resync.C:
-			if !pending {
-				pending = w.Reconcile(ctx) != nil
-				continue
-			}
+			reconcile = true
 		case <-t.C:
 			if !pending {
 				continue
 			}
+			reconcile = true // the failure may have been a restore
 		}
-		pending = w.Sync(ctx, st.State()) != nil
+		err := w.Sync(ctx, st.State())
+		if err == nil && reconcile {
+			err = w.Reconcile(ctx)
+		}
+		pending = err != nil
 	}
 }
 
