@@ -78,8 +78,13 @@ func CheckGuard(username string, policies []*admissionv1.ValidatingAdmissionPoli
 	if len(reasons) > 0 {
 		return fmt.Errorf("no guard ValidatingAdmissionPolicy denies non-dry-run pod creates by %s: %s", username, strings.Join(reasons, "; "))
 	}
-	if _, ok := byName[GuardPolicyName]; !ok {
+	p, ok := byName[GuardPolicyName]
+	switch {
+	case !ok:
 		return fmt.Errorf("guard ValidatingAdmissionPolicy %s not found (with a binding that denies): pod creates by %s are not limited to dry runs", GuardPolicyName, username)
+	case guardPolicy(p):
+		return fmt.Errorf("guard ValidatingAdmissionPolicy %s has no binding (ValidatingAdmissionPolicyBinding with policyName %s): pod creates by %s are not limited to dry runs",
+			GuardPolicyName, GuardPolicyName, username)
 	}
 	return fmt.Errorf("ValidatingAdmissionPolicy %s is not a guard for %s (it must match every pod CREATE with failurePolicy Fail, "+
 		"select the auditor's account, validate %q, and be bound with validationActions [Deny] in every namespace)", GuardPolicyName, username, GuardDryRunExpression)

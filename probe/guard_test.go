@@ -53,7 +53,12 @@ func TestCheckGuardShipped(t *testing.T) {
 	assert.Contains(t, err.Error(), "guard ValidatingAdmissionPolicy enforcement-auditor-probe-dry-run-only not found")
 	err = CheckGuard(guardUser, vaps, nil)
 	require.Error(t, err, "a policy without a binding does nothing")
-	assert.Contains(t, err.Error(), "not a guard for "+guardUser)
+	assert.Contains(t, err.Error(), "guard ValidatingAdmissionPolicy enforcement-auditor-probe-dry-run-only has no binding")
+	weak := p.DeepCopy()
+	weak.Spec.Validations[0].Expression = "true"
+	err = CheckGuard(guardUser, []*admissionv1.ValidatingAdmissionPolicy{weak}, bindings)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ValidatingAdmissionPolicy enforcement-auditor-probe-dry-run-only is not a guard for "+guardUser)
 
 	deleting := p.DeepCopy()
 	deleting.DeletionTimestamp = &metav1.Time{Time: time.Now()}

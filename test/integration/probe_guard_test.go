@@ -164,7 +164,7 @@ components:
 	a.waitMetric(t, 30*time.Second, result("error"))
 	a.waitMetric(t, 10*time.Second, `enforcement_auditor_rule_inconclusive\{control="SR2",rule="gpu-gate-bypassed"\} 1`)
 	assert.Contains(t, a.Logs(), "admission probe refused")
-	assert.Contains(t, a.Logs(), "guard ValidatingAdmissionPolicy "+probe.GuardPolicyName)
+	assert.Contains(t, a.Logs(), "guard ValidatingAdmissionPolicy "+probe.GuardPolicyName+" has no binding")
 
 	// The binding is back: the daemon probes again.
 	apply(t, []*unstructured.Unstructured{binding}, false)
