@@ -232,3 +232,39 @@ func TestReportWriterRestoresTampering(t *testing.T) {
 	_, err = admin.Namespace(nsA).Get(ctx, "kyverno-polr", metav1.GetOptions{})
 	assert.NoError(t, err, "the other report is untouched")
 }
+
+// TestDaemonReportsResync: `run --reports openreports --reports-resync 1s` puts back a
+// report deleted behind its back, with no finding changing.
+func TestDaemonReportsResync(t *testing.T) {
+	ctx := context.Background()
+	ns := "it-daemon-reports-resync"
+	createNamespace(t, ns, map[string]string{"llm-platform/kueue-managed": "true"})
+	crds := installCRDs(t, openReportsModule, reportCRDs[policyreport.OpenReports].files...)
+	t.Cleanup(func() { uninstallCRDs(t, crds) })
+	_, err := client.CoreV1().Pods(ns).Create(ctx, gpuPod(ns, "unlabelled", nil), metav1.CreateOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_ = client.CoreV1().Pods(ns).Delete(ctx, "unlabelled", metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
+	})
+	a := startAuditor(t, "--reports", "openreports", "--reports-resync", "1s")
+
+	nsRes, _ := policyreport.OpenReports.Resources()
+	reports := dynamic.NewForConfigOrDie(restConfig).Resource(nsRes).Namespace(ns)
+	var uid types.UID
+	require.Eventually(t, func() bool {
+		r, err := reports.Get(ctx, policyreport.Name, metav1.GetOptions{})
+		if err == nil {
+			uid = r.GetUID()
+		}
+		return err == nil
+	}, 60*time.Second, 100*time.Millisecond, "the report of %s; logs:\n%s", ns, a.Logs())
+	require.NoError(t, reports.Delete(ctx, policyreport.Name, metav1.DeleteOptions{}))
+	start := time.Now()
+	require.Eventually(t, func() bool {
+		r, err := reports.Get(ctx, policyreport.Name, metav1.GetOptions{})
+		return err == nil && r.GetUID() != uid
+	}, 10*time.Second, 50*time.Millisecond, "the deleted report is not back; logs:\n%s", a.Logs())
+	t.Logf("deleted report back in %s (resync 1s)", time.Since(start))
+	assert.Contains(t, a.Logs(), "policy report deleted by someone else; restoring it")
+	a.waitMetric(t, 5*time.Second, `enforcement_auditor_reports_write_errors_total 0`)
+}
