@@ -1,4 +1,4 @@
-package app
+package probe
 
 import (
 	"context"
@@ -15,15 +15,31 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
-	"github.com/llm-platform/enforcement-auditor/probe"
 )
 
-// NetworkProbe adapts probe.NetworkProber to the daemon: every run it takes the Services
+// Prober runs one kind of active probe. Probes are a source: they fill their own
+// section of every snapshot as it is built (Annotate), and take their targets from a
+// fresh snapshot of the informer caches, never from an evaluation's result.
+type Prober interface {
+	Name() string
+	// Run probes once; targets come from snap, read from the caches just before.
+	Run(ctx context.Context, snap *auditor.Snapshot)
+	// Annotate copies the latest results into a snapshot being built.
+	Annotate(snap *auditor.Snapshot)
+}
+
+// The daemon's probes.
+var (
+	_ Prober = (*NetworkProbe)(nil)
+	_ Prober = (*AdmissionProbe)(nil)
+)
+
+// NetworkProbe adapts NetworkProber to the daemon: every run it takes the Services
 // and pods of the protected namespaces from the snapshot it is given (the informer
 // caches, read just before) and tries a TCP connection to each port from the auditor's
 // own pod.
 type NetworkProbe struct {
-	Prober *probe.NetworkProber
+	Prober *NetworkProber
 	Config auditor.Config
 	Logger *slog.Logger
 
@@ -48,8 +64,8 @@ func (n *NetworkProbe) Run(ctx context.Context, snap *auditor.Snapshot) {
 	for _, ns := range n.Config.SR1.ProtectedNamespaces {
 		pods = append(pods, snap.PodsIn(ns)...)
 	}
-	targets := append(probe.NetworkTargets(services, n.Config.SR1.ProtectedNamespaces),
-		probe.HeadlessTargets(services, pods, n.Config.SR1.ProtectedNamespaces)...)
+	targets := append(NetworkTargets(services, n.Config.SR1.ProtectedNamespaces),
+		HeadlessTargets(services, pods, n.Config.SR1.ProtectedNamespaces)...)
 	res := n.Prober.Probe(ctx, targets)
 	if ctx.Err() != nil {
 		return // interrupted: keep the previous complete run
@@ -72,10 +88,10 @@ func (n *NetworkProbe) Annotate(snap *auditor.Snapshot) {
 	snap.NetworkProbes = n.results
 }
 
-// AdmissionProbe adapts probe.AdmissionProber: the namespaces probed are the Kueue-managed
+// AdmissionProbe adapts AdmissionProber: the namespaces probed are the Kueue-managed
 // ones of the latest snapshot.
 type AdmissionProbe struct {
-	Prober *probe.AdmissionProber
+	Prober *AdmissionProber
 	Logger *slog.Logger
 
 	mu      sync.Mutex
@@ -130,7 +146,7 @@ func (a *AdmissionProbe) Annotate(snap *auditor.Snapshot) {
 // do the ValidatingAdmissionPolicies and bindings its guard check reads (guardCheck).
 func NewAdmissionProbe(client kubernetes.Interface, cfg auditor.Config, logger *slog.Logger) (*AdmissionProbe, error) {
 	a := &AdmissionProbe{Logger: logger}
-	p, err := probe.NewAdmissionProber(probe.AdmissionProberOptions{
+	p, err := NewAdmissionProber(AdmissionProberOptions{
 		Client: client,
 		Guard:  a.guardCheck(client),
 		Namespaces: func(context.Context) ([]string, error) {
@@ -151,7 +167,7 @@ func NewAdmissionProbe(client kubernetes.Interface, cfg auditor.Config, logger *
 }
 
 // guardCheck returns the prober's start-of-run check that the guard limiting the
-// auditor's pod creates to dry runs is in place (probe.CheckGuard) in the latest
+// auditor's pod creates to dry runs is in place (CheckGuard) in the latest
 // snapshot. The auditor's identity is what the API server says it is (a
 // SelfSubjectReview, asked until it answers): the user name the guard must match, with
 // no flag or token parsing to get wrong. A user that is not a ServiceAccount (a
@@ -173,7 +189,7 @@ func (a *AdmissionProbe) guardCheck(client kubernetes.Interface) func(context.Co
 			}
 			username = r.Status.UserInfo.Username
 		}
-		if _, _, ok := probe.ParseServiceAccountUsername(username); !ok {
+		if _, _, ok := ParseServiceAccountUsername(username); !ok {
 			if !warned {
 				a.Logger.Warn("the auditor does not run as a ServiceAccount: not checking for its pod-create guard", "user", username)
 				warned = true
@@ -186,7 +202,7 @@ func (a *AdmissionProbe) guardCheck(client kubernetes.Interface) func(context.Co
 		if snap == nil {
 			return errors.New("no snapshot yet to look for the guard in")
 		}
-		if err := probe.CheckGuard(username, snap.ValidatingAdmissionPolicies, snap.ValidatingAdmissionBindings); err != nil {
+		if err := CheckGuard(username, snap.ValidatingAdmissionPolicies, snap.ValidatingAdmissionBindings); err != nil {
 			a.Logger.Warn("admission probe refused: its guard is missing", "err", err)
 			return err
 		}
