@@ -73,7 +73,7 @@ func saKubeconfig(t *testing.T, namespace, name string) string {
 // passes. The daemon, running as that account with --probe-admission, finds its guard
 // and probes; with the guard's binding deleted it refuses to probe and says so (the
 // probe's rule inconclusive, the namespace's probe result "error"); with the binding
-// back it probes again.
+// back it probes again; so too when the policy itself goes and comes back.
 func TestProbeGuardFollowsNamespace(t *testing.T) {
 	bin := toolsBin(t)
 	ctx := context.Background()
@@ -170,5 +170,12 @@ components:
 	apply(t, []*unstructured.Unstructured{binding}, false)
 	a.waitMetric(t, 30*time.Second, result("(admitted|denied)"))
 	a.waitMetric(t, 10*time.Second, `enforcement_auditor_rule_inconclusive\{control="SR2",rule="gpu-gate-bypassed"\} 0`)
+
+	// The policy goes (the binding stays, pointing at nothing): refused again, then back.
+	require.NoError(t, client.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, probe.GuardPolicyName, metav1.DeleteOptions{}))
+	a.waitMetric(t, 30*time.Second, result("error"))
+	assert.Contains(t, a.Logs(), "guard ValidatingAdmissionPolicy "+probe.GuardPolicyName+" not found")
+	apply(t, policy, false)
+	a.waitMetric(t, 30*time.Second, result("(admitted|denied)"))
 	a.stop(t, 15*time.Second)
 }
