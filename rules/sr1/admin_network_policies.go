@@ -1,4 +1,4 @@
-package rules
+package sr1
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
 	"github.com/llm-platform/enforcement-auditor/rules/netpol"
 )
 
@@ -315,16 +316,16 @@ func (b budgetPath) adminSources(dst string, peer adminPeer, namespaces []netpol
 		return ""
 	}
 	if bad := b.untrusted(dst, names); len(bad) > 0 {
-		return fmt.Sprintf("namespaces %s (%s %s)", joinBounded(bad, 10), peer.field, netpol.SelectorString(peer.namespaces))
+		return fmt.Sprintf("namespaces %s (%s %s)", family.JoinBounded(bad, 10), peer.field, netpol.SelectorString(peer.namespaces))
 	}
 	return ""
 }
 
 // evaluateAdminAllows reports Admin-tier allow rules that admit untrusted sources into a
 // protected namespace: no NetworkPolicy can take such an allow back.
-func (b budgetPath) evaluateAdminAllows(s *auditor.Snapshot, meta auditor.RuleMeta, res *auditor.Result) {
-	namespaces := netpol.NamespacesFrom(s.Namespaces)
-	for _, p := range adminPolicies(s) {
+func (v *view) evaluateAdminAllows(s *auditor.Snapshot, meta auditor.RuleMeta, res *auditor.Result) {
+	namespaces := v.namespaces()
+	for _, p := range v.admin() {
 		for _, pr := range p.problems {
 			res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("%s: %s", p.ref, pr))
 		}
@@ -336,13 +337,13 @@ func (b budgetPath) evaluateAdminAllows(s *auditor.Snapshot, meta auditor.RuleMe
 				continue
 			}
 			var parts []string
-			for _, dst := range b.protected {
+			for _, dst := range v.protected {
 				if !p.subjectSelects(protectedNamespace(s, dst)) {
 					continue
 				}
 				var srcs []string
 				for _, peer := range r.from {
-					if d := b.adminSources(dst, peer, namespaces); d != "" {
+					if d := v.adminSources(dst, peer, namespaces); d != "" {
 						srcs = append(srcs, d)
 					}
 				}
@@ -372,11 +373,11 @@ func (b budgetPath) evaluateAdminAllows(s *auditor.Snapshot, meta auditor.RuleMe
 
 // adminPoliciesSelecting names the cluster-scoped policies whose subject covers ns, for
 // messages that must say they exist but were not counted.
-func adminPoliciesSelecting(s *auditor.Snapshot, ns string) []string {
+func (v *view) adminPoliciesSelecting(s *auditor.Snapshot, ns string) []string {
 	var out []string
-	view := protectedNamespace(s, ns)
-	for _, p := range adminPolicies(s) {
-		if p.subjectSelects(view) {
+	subject := protectedNamespace(s, ns)
+	for _, p := range v.admin() {
+		if p.subjectSelects(subject) {
 			out = append(out, fmt.Sprintf("%s %s (%s tier)", p.ref.Kind, p.ref.Name, p.tier))
 		}
 	}

@@ -1,4 +1,4 @@
-package rules
+package sr1
 
 import (
 	"strings"
@@ -44,7 +44,7 @@ func TestAdminPolicyViewsTolerateOddShapes(t *testing.T) {
 				return
 			}
 			assert.Contains(t, strings.Join(p.problems, "\n"), tc.wantProblem)
-			res := IngressOutsideAllowlist(auditor.DefaultConfig()).Evaluate(snapshottest.New(snapshottest.At(sr1Now), sr1Platform(), u))
+			res := ruleFor(ingressOutsideAllowlist)(auditor.DefaultConfig()).Evaluate(snapshottest.New(snapshottest.At(sr1Now), sr1Platform(), u))
 			require.NotEmpty(t, res.Inconclusive, "a policy the auditor cannot read must not pass silently")
 			assert.Contains(t, res.Inconclusive[0], "AdminNetworkPolicy/odd")
 		})
@@ -65,7 +65,7 @@ func TestAdminPolicyNetworksAndUnknownPeers(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			u := adminNetPol("AdminNetworkPolicy", "p", adminNetPolSpec("Allow", subject, tc.peer))
-			res := IngressOutsideAllowlist(auditor.DefaultConfig()).Evaluate(snapshottest.New(snapshottest.At(sr1Now), sr1Platform(), u))
+			res := ruleFor(ingressOutsideAllowlist)(auditor.DefaultConfig()).Evaluate(snapshottest.New(snapshottest.At(sr1Now), sr1Platform(), u))
 			require.Len(t, res.Findings, 1)
 			assert.Contains(t, res.Findings[0].Message, tc.contains)
 		})

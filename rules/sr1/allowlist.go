@@ -1,4 +1,4 @@
-package rules
+package sr1
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
 	"github.com/llm-platform/enforcement-auditor/rules/internal/inputs"
 	"github.com/llm-platform/enforcement-auditor/rules/netpol"
 )
@@ -14,8 +15,7 @@ import (
 // IngressOutsideAllowlist: a NetworkPolicy (or an Admin-tier cluster policy) that admits
 // into a protected namespace a source outside the trusted namespaces. Policies are
 // additive, so one such rule opens the budget path however strict the others are.
-func IngressOutsideAllowlist(cfg auditor.Config) auditor.Rule {
-	b := newBudgetPath(cfg)
+func ingressOutsideAllowlist(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "netpol-ingress-outside-allowlist", Control: auditor.SR1, Severity: auditor.SeverityCritical,
 		Pods:  protectedPods(cfg),
@@ -24,22 +24,22 @@ func IngressOutsideAllowlist(cfg auditor.Config) auditor.Rule {
 			"(`namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: litellm}}`), optionally ANDed with a podSelector in the same peer. " +
 			"Remove rules without `from`, `namespaceSelector: {}` and ipBlock peers: untrusted clients must go through LiteLLM.",
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceNetworkPolicies, auditor.ResourceAdminNetworkPolicies, auditor.ResourceBaselineAdminNetworkPolicies, auditor.ResourceClusterNetworkPolicies},
-		Scope:  auditor.ScopeNamespace, Subjects: b.protected, ReadsNamespaces: true,
+		Scope:  auditor.ScopeNamespace, Subjects: cfg.Protected(), ReadsNamespaces: true,
 		Needs: []string{auditor.ResourceNetworkPolicies},
 	}
-	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
+	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
 		if why, bad := inputs.Unseen(s, auditor.ResourceNetworkPolicies); bad {
-			res.Inconclusive = append(res.Inconclusive, "cannot read the NetworkPolicies of "+strings.Join(b.protected, ", ")+": "+why)
+			res.Inconclusive = append(res.Inconclusive, "cannot read the NetworkPolicies of "+strings.Join(v.protected, ", ")+": "+why)
 		}
 		nsWhy, nsUnseen := inputs.Unseen(s, auditor.ResourceNamespaces)
 		// Offline without Namespace objects, a selector is judged on its own terms.
 		unresolved := s.Offline() && !s.Saw(auditor.ResourceNamespaces)
-		namespaces := netpol.NamespacesFrom(s.Namespaces)
+		namespaces := v.namespaces()
 		skippedSelectors := 0
-		for _, ns := range b.protected {
-			admin := adminTierSelecting(s, ns)
-			for _, p := range ingressPolicies(s, ns) {
+		for _, ns := range v.protected {
+			admin := v.adminTierSelecting(s, ns)
+			for _, p := range v.ingress[ns] {
 				for i, rule := range p.Spec.Ingress {
 					var admits []string
 					for _, peer := range netpol.IngressPeers(ns, rule, namespaces) {
@@ -48,7 +48,7 @@ func IngressOutsideAllowlist(cfg auditor.Config) auditor.Rule {
 							res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("NetworkPolicy %s/%s spec.ingress[%d].%v (the API server rejects such a policy)", p.Namespace, p.Name, i, peer.Err))
 						case netpol.NamespaceSelector:
 							if unresolved {
-								if d := b.unresolvedSources(ns, peer); d != "" {
+								if d := v.unresolvedSources(ns, peer); d != "" {
 									admits = append(admits, d)
 								}
 								continue
@@ -57,11 +57,11 @@ func IngressOutsideAllowlist(cfg auditor.Config) auditor.Rule {
 								skippedSelectors++
 								continue
 							}
-							if d := b.peerSources(ns, peer); d != "" {
+							if d := v.peerSources(ns, peer); d != "" {
 								admits = append(admits, d)
 							}
 						default:
-							if d := b.peerSources(ns, peer); d != "" {
+							if d := v.peerSources(ns, peer); d != "" {
 								admits = append(admits, d)
 							}
 						}
@@ -70,12 +70,12 @@ func IngressOutsideAllowlist(cfg auditor.Config) auditor.Rule {
 						continue
 					}
 					msg := fmt.Sprintf("NetworkPolicy %s/%s ingress rule %d admits sources outside the allow-list (%s) to %s on %s: %s",
-						p.Namespace, p.Name, i, b.trustedList(ns), podsPhrase(p), netpol.PortsString(rule.Ports), strings.Join(admits, "; "))
+						p.Namespace, p.Name, i, v.trustedList(ns), podsPhrase(p), netpol.PortsString(rule.Ports), strings.Join(admits, "; "))
 					if note := selectsNoPodNote(s, p); note != "" {
 						msg += "; " + note
 					}
 					if len(admin) > 0 {
-						msg += fmt.Sprintf("; Admin-tier cluster policies select this namespace and may deny some of this traffic where the CNI implements them, but their denies were not evaluated: %s", joinBounded(admin, 5))
+						msg += fmt.Sprintf("; Admin-tier cluster policies select this namespace and may deny some of this traffic where the CNI implements them, but their denies were not evaluated: %s", family.JoinBounded(admin, 5))
 					}
 					f := meta.NewFinding(networkPolicyRef(p), msg)
 					f.Discriminator = fmt.Sprintf("ingress[%d]", i)
@@ -86,9 +86,9 @@ func IngressOutsideAllowlist(cfg auditor.Config) auditor.Rule {
 		if skippedSelectors > 0 {
 			res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("%d namespaceSelector peers in protected namespaces not evaluated: %s", skippedSelectors, nsWhy))
 		}
-		b.evaluateAdminAllows(s, meta, &res)
+		v.evaluateAdminAllows(s, meta, &res)
 		return res
-	})
+	}}
 }
 
 // peerSources describes what a classified peer admits into dst that is not trusted for
@@ -105,7 +105,7 @@ func (b budgetPath) peerSources(dst string, peer netpol.Peer) string {
 		return fmt.Sprintf("pods of every namespace, present or future (%s.namespaceSelector {}%s)", peer.Field, and)
 	case netpol.NamespaceSelector:
 		if bad := b.untrusted(dst, peer.Namespaces); len(bad) > 0 {
-			return fmt.Sprintf("namespaces %s (%s.namespaceSelector %s%s)", joinBounded(bad, 10), peer.Field, netpol.SelectorString(peer.NamespaceSelector), and)
+			return fmt.Sprintf("namespaces %s (%s.namespaceSelector %s%s)", family.JoinBounded(bad, 10), peer.Field, netpol.SelectorString(peer.NamespaceSelector), and)
 		}
 	case netpol.IPBlock:
 		except := ""
@@ -132,7 +132,7 @@ func (b budgetPath) unresolvedSources(dst string, peer netpol.Peer) string {
 			"which namespaces it matches could not be resolved: no Namespace among the inputs)", peer.Field, sel, and, "kubernetes.io/metadata.name")
 	}
 	if bad := b.untrusted(dst, names); len(bad) > 0 {
-		return fmt.Sprintf("namespaces %s (%s.namespaceSelector %s%s)", joinBounded(bad, 10), peer.Field, sel, and)
+		return fmt.Sprintf("namespaces %s (%s.namespaceSelector %s%s)", family.JoinBounded(bad, 10), peer.Field, sel, and)
 	}
 	return ""
 }
@@ -161,11 +161,11 @@ func selectsNoPodNote(s *auditor.Snapshot, p *networkingv1.NetworkPolicy) string
 }
 
 // adminTierSelecting names the Admin-tier cluster policies whose subject covers ns.
-func adminTierSelecting(s *auditor.Snapshot, ns string) []string {
+func (v *view) adminTierSelecting(s *auditor.Snapshot, ns string) []string {
 	var out []string
-	view := protectedNamespace(s, ns)
-	for _, p := range adminPolicies(s) {
-		if p.tier == "Admin" && p.subjectSelects(view) {
+	subject := protectedNamespace(s, ns)
+	for _, p := range v.admin() {
+		if p.tier == "Admin" && p.subjectSelects(subject) {
 			out = append(out, p.ref.Kind+" "+p.ref.Name)
 		}
 	}

@@ -1,4 +1,4 @@
-package rules
+package sr1
 
 import (
 	"strings"
@@ -202,7 +202,7 @@ func TestIngressOutsideAllowlist(t *testing.T) {
 			contains: []string{"their denies were not evaluated: AdminNetworkPolicy deny-all"},
 		},
 	}
-	r := IngressOutsideAllowlist(auditor.DefaultConfig())
+	r := ruleFor(ingressOutsideAllowlist)(auditor.DefaultConfig())
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			res := r.Evaluate(snapshottest.New(snapshottest.At(sr1Now), tc.objs))

@@ -1,7 +1,6 @@
-package rules
+package sr1
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 
@@ -11,38 +10,23 @@ import (
 	"github.com/llm-platform/enforcement-auditor/rules/netpol"
 )
 
-// budgetPath answers the SR1 questions shared by the rules: which namespaces are
-// protected, and which sources each may accept.
+// budgetPath answers the SR1 questions shared by the rules from the configuration:
+// which namespaces are protected, and which sources each may accept
+// (auditor.Config.Protected, TrustedFor).
 type budgetPath struct {
+	cfg       auditor.Config
 	protected []string
-	trusted   map[string]bool
 }
 
 func newBudgetPath(cfg auditor.Config) budgetPath {
-	b := budgetPath{trusted: map[string]bool{}}
-	seen := map[string]bool{}
-	for _, n := range cfg.SR1.ProtectedNamespaces {
-		if !seen[n] {
-			seen[n] = true
-			b.protected = append(b.protected, n)
-		}
-	}
-	sort.Strings(b.protected)
-	for _, n := range cfg.SR1.TrustedNamespaces {
-		b.trusted[n] = true
-	}
-	return b
+	return budgetPath{cfg: cfg, protected: cfg.Protected()}
 }
-
-// trustedFor reports whether pods of namespace src may reach protected namespace dst:
-// the configured trusted namespaces and dst itself.
-func (b budgetPath) trustedFor(dst, src string) bool { return src == dst || b.trusted[src] }
 
 // untrusted filters names down to the sources not trusted for dst.
 func (b budgetPath) untrusted(dst string, names []string) []string {
 	var out []string
 	for _, n := range names {
-		if !b.trustedFor(dst, n) {
+		if !b.cfg.TrustedFor(dst, n) {
 			out = append(out, n)
 		}
 	}
@@ -51,14 +35,7 @@ func (b budgetPath) untrusted(dst string, names []string) []string {
 
 // trustedList renders the allow-list for dst in messages.
 func (b budgetPath) trustedList(dst string) string {
-	names := []string{dst}
-	for n := range b.trusted {
-		if n != dst {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names[1:])
-	return strings.Join(names, ", ")
+	return strings.Join(b.cfg.TrustedSources(dst), ", ")
 }
 
 // ingressPolicies returns the NetworkPolicies of a protected namespace that affect
@@ -76,12 +53,4 @@ func ingressPolicies(s *auditor.Snapshot, ns string) []*networkingv1.NetworkPoli
 
 func networkPolicyRef(p *networkingv1.NetworkPolicy) *auditor.ObjectRef {
 	return &auditor.ObjectRef{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy", Namespace: p.Namespace, Name: p.Name}
-}
-
-// joinBounded joins names for a message, keeping it bounded.
-func joinBounded(names []string, max int) string {
-	if len(names) <= max {
-		return strings.Join(names, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(names[:max], ", "), len(names)-max)
 }

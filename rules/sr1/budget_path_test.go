@@ -1,4 +1,4 @@
-package rules
+package sr1
 
 import (
 	"testing"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/auditor/snapshottest"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
 )
 
 func TestNewBudgetPath(t *testing.T) {
@@ -28,7 +29,7 @@ func TestNewBudgetPath(t *testing.T) {
 		"trust is not by name prefix": {"serving", "litellm-dev", false},
 	}
 	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) { assert.Equal(t, tc.trusted, b.trustedFor(tc.dst, tc.src)) })
+		t.Run(name, func(t *testing.T) { assert.Equal(t, tc.trusted, cfg.TrustedFor(tc.dst, tc.src)) })
 	}
 	assert.Equal(t, []string{"inference", "team-web"}, b.untrusted("serving", []string{"inference", "litellm", "serving", "team-web"}))
 	assert.Nil(t, b.untrusted("serving", []string{"litellm", "serving"}))
@@ -66,6 +67,6 @@ func TestJoinBounded(t *testing.T) {
 		"over":         {[]string{"a", "b", "c", "d"}, 2, "a, b and 2 more"},
 	}
 	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) { assert.Equal(t, tc.want, joinBounded(tc.names, tc.max)) })
+		t.Run(name, func(t *testing.T) { assert.Equal(t, tc.want, family.JoinBounded(tc.names, tc.max)) })
 	}
 }

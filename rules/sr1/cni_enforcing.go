@@ -1,4 +1,4 @@
-package rules
+package sr1
 
 import (
 	"fmt"
@@ -6,13 +6,13 @@ import (
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/rules/cni"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
 )
 
 // CNINotEnforcing: NetworkPolicies do nothing unless the CNI implements them. The rule
 // recognises the CNI from DaemonSets, ConfigMaps and node annotations and reports each
 // component that does not enforce when none does. It also publishes cni_info.
-func CNINotEnforcing(cfg auditor.Config) auditor.Rule {
-	b := newBudgetPath(cfg)
+func cniNotEnforcing(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "cni-not-enforcing", Control: auditor.SR1, Severity: auditor.SeverityCritical,
 		Title: "The CNI does not enforce NetworkPolicy",
@@ -21,7 +21,7 @@ func CNINotEnforcing(cfg auditor.Config) auditor.Rule {
 			"GKE Dataplane V2, or Calico beside Flannel (Canal). Then confirm with the active network probe.",
 		Inputs: []string{auditor.ResourceDaemonSets, auditor.ResourceConfigMaps, auditor.ResourceNodes},
 	}
-	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
+	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
 		d := cni.Detect(s)
 		res := auditor.Result{Inconclusive: d.Inconclusive, Facts: []auditor.Fact{{
 			Metric: "cni_info",
@@ -37,16 +37,16 @@ func CNINotEnforcing(cfg auditor.Config) auditor.Rule {
 				continue
 			}
 			f := meta.NewFinding(c.Object, fmt.Sprintf("%s does not enforce NetworkPolicy: %s; the NetworkPolicies isolating %s have no effect",
-				c.Name, c.Why, strings.Join(b.protected, ", ")))
+				c.Name, c.Why, strings.Join(v.protected, ", ")))
 			res.Findings = append(res.Findings, f)
 		}
 		return res
-	})
+	}}
 }
 
 // CNIUnknown: when the auditor cannot recognise the CNI, or recognises it but cannot
 // tell whether it enforces, it says so instead of staying silent.
-func CNIUnknown(cfg auditor.Config) auditor.Rule {
+func cniUnknown(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "cni-unknown", Control: auditor.SR1, Severity: auditor.SeverityMedium,
 		Title: "Cannot tell whether the CNI enforces NetworkPolicy",
@@ -55,7 +55,7 @@ func CNIUnknown(cfg auditor.Config) auditor.Rule {
 			"only, unreadable ConfigMaps); for an unrecognised one, add it to the CNI catalogue in docs/rules/sr1.md and the auditor.",
 		Inputs: []string{auditor.ResourceDaemonSets, auditor.ResourceConfigMaps, auditor.ResourceNodes},
 	}
-	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
+	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
 		d := cni.Detect(s)
 		res := auditor.Result{Inconclusive: d.Inconclusive}
 		if len(d.Inconclusive) > 0 || d.Verdict != cni.Unknown {
@@ -64,7 +64,7 @@ func CNIUnknown(cfg auditor.Config) auditor.Rule {
 		if len(d.Components) == 0 {
 			seen := "no DaemonSet"
 			if len(d.DaemonSets) > 0 {
-				seen = fmt.Sprintf("none of the %d DaemonSets (%s) is a known CNI", len(d.DaemonSets), joinBounded(d.DaemonSets, 15))
+				seen = fmt.Sprintf("none of the %d DaemonSets (%s) is a known CNI", len(d.DaemonSets), family.JoinBounded(d.DaemonSets, 15))
 			}
 			res.Findings = append(res.Findings, meta.NewFinding(nil, seen+
 				" and no node carries the k3s.io/node-args annotation: cannot tell whether NetworkPolicies are enforced"))
@@ -76,5 +76,5 @@ func CNIUnknown(cfg auditor.Config) auditor.Rule {
 			}
 		}
 		return res
-	})
+	}}
 }

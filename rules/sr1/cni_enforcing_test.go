@@ -1,4 +1,4 @@
-package rules
+package sr1
 
 import (
 	"strings"
@@ -247,7 +247,7 @@ func TestCNIDetection(t *testing.T) {
 		},
 	}
 	cfg := auditor.DefaultConfig()
-	notEnforcing, unknown := CNINotEnforcing(cfg), CNIUnknown(cfg)
+	notEnforcing, unknown := ruleFor(cniNotEnforcing)(cfg), ruleFor(cniUnknown)(cfg)
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			s := snapshottest.New(snapshottest.At(sr1Now), tc.objs)

@@ -1,4 +1,4 @@
-package rules
+package sr1
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
 	"github.com/llm-platform/enforcement-auditor/rules/internal/inputs"
 	"github.com/llm-platform/enforcement-auditor/rules/netpol"
 )
@@ -16,8 +17,7 @@ import (
 // isolated for ingress accepts traffic from anywhere on the pods no policy selects. Only
 // a policy with an empty podSelector and Ingress among its effective types isolates the
 // whole namespace; its name and whether it also allows trusted sources do not matter.
-func DefaultDenyMissing(cfg auditor.Config) auditor.Rule {
-	b := newBudgetPath(cfg)
+func defaultDenyMissing(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "netpol-default-deny-missing", Control: auditor.SR1, Severity: auditor.SeverityHigh,
 		Pods:  protectedPods(cfg),
@@ -29,40 +29,40 @@ func DefaultDenyMissing(cfg auditor.Config) auditor.Rule {
 		// Pods only enrich the message (which pods are open now); the verdict does not
 		// depend on them, so they are not an input that can make the rule inconclusive.
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceNetworkPolicies},
-		Scope:  auditor.ScopeNamespace, Subjects: b.protected,
+		Scope:  auditor.ScopeNamespace, Subjects: cfg.Protected(),
 		Needs: []string{auditor.ResourceNamespaces, auditor.ResourceNetworkPolicies},
 	}
-	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
+	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
 		if why, bad := inputs.Unseen(s, auditor.ResourceNetworkPolicies); bad {
-			res.Inconclusive = append(res.Inconclusive, "cannot judge isolation of "+strings.Join(b.protected, ", ")+": "+why)
+			res.Inconclusive = append(res.Inconclusive, "cannot judge isolation of "+strings.Join(v.protected, ", ")+": "+why)
 			return res
 		}
 		nsUnseen := !s.Saw(auditor.ResourceNamespaces) // offline: none among the inputs
-		for _, ns := range b.protected {
+		for _, ns := range v.protected {
 			policies := s.NetworkPoliciesIn(ns)
-			if s.Namespace(ns) == nil && len(policies) == 0 {
+			if !v.exists(ns) {
 				if nsUnseen {
 					continue // the engine reports namespaces as inconclusive
 				}
-				f := meta.NewFinding(namespaceRef(ns), fmt.Sprintf(
+				f := meta.NewFinding(family.NamespaceRef(ns), fmt.Sprintf(
 					"protected namespace %s does not exist; when it is created it needs a NetworkPolicy with podSelector {} and Ingress in its policyTypes before any model server runs there", ns))
 				f.Severity = auditor.SeverityInfo
 				res.Findings = append(res.Findings, f)
 				continue
 			}
-			if len(netpol.NamespaceIsolators(policies, ns)) > 0 {
+			if len(v.isolators[ns]) > 0 {
 				continue
 			}
-			res.Findings = append(res.Findings, meta.NewFinding(namespaceRef(ns), isolationMessage(s, ns, policies)))
+			res.Findings = append(res.Findings, meta.NewFinding(family.NamespaceRef(ns), v.isolationMessage(s, ns, policies)))
 		}
 		return res
-	})
+	}}
 }
 
 // isolationMessage explains why ns is not isolated: what its policies cover, which
 // current pods no policy isolates, and which cluster-scoped policies were not counted.
-func isolationMessage(s *auditor.Snapshot, ns string, policies []*networkingv1.NetworkPolicy) string {
+func (v *view) isolationMessage(s *auditor.Snapshot, ns string, policies []*networkingv1.NetworkPolicy) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "protected namespace %s is not isolated for ingress: no NetworkPolicy there has an empty podSelector with Ingress in its effective policyTypes, so every pod no policy selects, and every pod created later, accepts connections from any source", ns)
 	if len(policies) == 0 {
@@ -79,13 +79,13 @@ func isolationMessage(s *auditor.Snapshot, ns string, policies []*networkingv1.N
 			}
 			parts = append(parts, fmt.Sprintf("%s (podSelector %s, policyTypes [%s])", p.Name, netpol.SelectorString(&p.Spec.PodSelector), strings.Join(ts, ",")))
 		}
-		fmt.Fprintf(&b, "; its policies cover only part of it: %s", joinBounded(parts, 8))
+		fmt.Fprintf(&b, "; its policies cover only part of it: %s", family.JoinBounded(parts, 8))
 	}
 	if _, bad := inputs.Unseen(s, auditor.ResourcePods); !bad {
 		var open []string
 		pods := s.PodsIn(ns)
 		for _, pod := range pods {
-			if terminated(pod) {
+			if family.Terminated(pod) {
 				continue
 			}
 			if ok, _ := netpol.IsolatedForIngress(policies, pod); !ok {
@@ -94,11 +94,11 @@ func isolationMessage(s *auditor.Snapshot, ns string, policies []*networkingv1.N
 		}
 		sort.Strings(open)
 		if len(open) > 0 {
-			fmt.Fprintf(&b, "; pods not isolated now: %s", joinBounded(open, 10))
+			fmt.Fprintf(&b, "; pods not isolated now: %s", family.JoinBounded(open, 10))
 		}
 	}
-	if admin := adminPoliciesSelecting(s, ns); len(admin) > 0 {
-		fmt.Fprintf(&b, "; cluster-scoped policies select this namespace but were not counted as isolation (a baseline deny covers in-cluster pods only and takes effect only where the CNI implements the policy API): %s", joinBounded(admin, 5))
+	if admin := v.adminPoliciesSelecting(s, ns); len(admin) > 0 {
+		fmt.Fprintf(&b, "; cluster-scoped policies select this namespace but were not counted as isolation (a baseline deny covers in-cluster pods only and takes effect only where the CNI implements the policy API): %s", family.JoinBounded(admin, 5))
 	}
 	return b.String()
 }

@@ -1,4 +1,4 @@
-package rules
+package sr1
 
 import (
 	"testing"
@@ -94,7 +94,7 @@ func TestDefaultDenyMissing(t *testing.T) {
 			contains: []string{"BaselineAdminNetworkPolicy default (Baseline tier)", "not counted as isolation"},
 		},
 	}
-	r := DefaultDenyMissing(auditor.DefaultConfig())
+	r := ruleFor(defaultDenyMissing)(auditor.DefaultConfig())
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			res := r.Evaluate(snapshottest.New(snapshottest.At(sr1Now), tc.objs))

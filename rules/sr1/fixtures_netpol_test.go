@@ -1,4 +1,4 @@
-package rules
+package sr1
 
 import (
 	"fmt"

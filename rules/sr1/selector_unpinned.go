@@ -1,10 +1,11 @@
-package rules
+package sr1
 
 import (
 	"fmt"
 	"strings"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
 	"github.com/llm-platform/enforcement-auditor/rules/internal/inputs"
 	"github.com/llm-platform/enforcement-auditor/rules/netpol"
 )
@@ -12,8 +13,7 @@ import (
 // SelectorUnpinned: a namespaceSelector in a protected namespace's policy that admits
 // only trusted namespaces today but does not pin kubernetes.io/metadata.name to them: a
 // namespace labelled tomorrow (by anyone allowed to label namespaces) would match.
-func SelectorUnpinned(cfg auditor.Config) auditor.Rule {
-	b := newBudgetPath(cfg)
+func selectorUnpinned(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "netpol-selector-unpinned", Control: auditor.SR1, Severity: auditor.SeverityMedium,
 		Title: "namespaceSelector not pinned to trusted namespace names",
@@ -23,24 +23,24 @@ func SelectorUnpinned(cfg auditor.Config) auditor.Rule {
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceNetworkPolicies},
 		Needs:  []string{auditor.ResourceNetworkPolicies},
 	}
-	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
+	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
 		if s.Offline() && !s.Saw(auditor.ResourceNamespaces) {
 			return res // judged at full severity by netpol-ingress-outside-allowlist
 		}
 		_, nsUnseen := inputs.Unseen(s, auditor.ResourceNamespaces)
-		namespaces := netpol.NamespacesFrom(s.Namespaces)
-		for _, ns := range b.protected {
-			for _, p := range ingressPolicies(s, ns) {
+		namespaces := v.namespaces()
+		for _, ns := range v.protected {
+			for _, p := range v.ingress[ns] {
 				for i, rule := range p.Spec.Ingress {
 					for _, peer := range netpol.IngressPeers(ns, rule, namespaces) {
 						if peer.Kind != netpol.NamespaceSelector {
 							continue
 						}
-						if !nsUnseen && len(b.untrusted(ns, peer.Namespaces)) > 0 {
+						if !nsUnseen && len(v.untrusted(ns, peer.Namespaces)) > 0 {
 							continue // admits an outside namespace today: netpol-ingress-outside-allowlist
 						}
-						msg := b.unpinnedMessage(ns, peer, nsUnseen)
+						msg := v.unpinnedMessage(ns, peer, nsUnseen)
 						if msg == "" {
 							continue
 						}
@@ -52,7 +52,7 @@ func SelectorUnpinned(cfg auditor.Config) auditor.Rule {
 			}
 		}
 		return res
-	})
+	}}
 }
 
 // unpinnedMessage explains why a selector is not pinned to trusted names; empty when it is.
@@ -60,7 +60,7 @@ func (b budgetPath) unpinnedMessage(dst string, peer netpol.Peer, nsUnseen bool)
 	sel := netpol.SelectorString(peer.NamespaceSelector)
 	today := "it matches no namespace today"
 	if len(peer.Namespaces) > 0 {
-		today = "it matches only " + joinBounded(peer.Namespaces, 10) + " today"
+		today = "it matches only " + family.JoinBounded(peer.Namespaces, 10) + " today"
 	}
 	if nsUnseen {
 		today = "the namespaces it matches today could not be read"

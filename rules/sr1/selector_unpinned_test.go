@@ -1,4 +1,4 @@
-package rules
+package sr1
 
 import (
 	"testing"
@@ -61,7 +61,7 @@ func TestSelectorUnpinned(t *testing.T) {
 			objs: []any{sr1Platform(), netPol("serving", "e", withTypes(egressT), ingressRule(fromNamespaces(sr1Sel("team", "x"))))},
 		},
 	}
-	r := SelectorUnpinned(auditor.DefaultConfig())
+	r := ruleFor(selectorUnpinned)(auditor.DefaultConfig())
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			res := r.Evaluate(snapshottest.New(snapshottest.At(sr1Now), tc.objs))

@@ -1,4 +1,4 @@
-package rules
+package sr1
 
 import (
 	"fmt"
@@ -27,8 +27,7 @@ func probeOutcome(r auditor.NetworkProbeResult) string {
 // ServingReachableFromUntrusted turns the active network probe into proof: the auditor
 // runs outside the trusted namespaces, so a completed TCP handshake to a protected
 // Service means an untrusted pod can bypass LiteLLM, whatever the policies say.
-func ServingReachableFromUntrusted(cfg auditor.Config) auditor.Rule {
-	b := newBudgetPath(cfg)
+func servingReachableFromUntrusted(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "serving-reachable-from-untrusted", Control: auditor.SR1, Severity: auditor.SeverityCritical,
 		Title: "A protected Service accepted a connection from an untrusted namespace",
@@ -36,14 +35,14 @@ func ServingReachableFromUntrusted(cfg auditor.Config) auditor.Rule {
 			"netpol-default-deny-missing findings for the namespace) or the reason the CNI does not enforce (cni-not-enforcing); " +
 			"fix it and wait for the next probe to fail to connect.",
 	}
-	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
+	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
 		if len(s.NetworkProbes) == 0 {
 			return res // probing is off
 		}
 		counts := map[string]map[string]int{}
 		last := map[string]time.Time{}
-		for _, ns := range b.protected {
+		for _, ns := range v.protected {
 			counts[ns] = map[string]int{}
 		}
 		for _, r := range s.NetworkProbes {
@@ -64,7 +63,7 @@ func ServingReachableFromUntrusted(cfg auditor.Config) auditor.Rule {
 			}
 			f := meta.NewFinding(&target, fmt.Sprintf(
 				"the auditor, running outside the allow-list (%s), completed a TCP connection to %s (%s, port %d) in protected namespace %s%s: untrusted pods can reach it without going through LiteLLM",
-				b.trustedList(r.Namespace), targetName(r.Target), r.Address, r.Port, r.Namespace, when))
+				v.trustedList(r.Namespace), targetName(r.Target), r.Address, r.Port, r.Namespace, when))
 			f.Discriminator = r.Address
 			res.Findings = append(res.Findings, f)
 		}
@@ -94,7 +93,7 @@ func ServingReachableFromUntrusted(cfg auditor.Config) auditor.Rule {
 			}
 		}
 		return res
-	})
+	}}
 }
 
 func targetName(t auditor.ObjectRef) string {

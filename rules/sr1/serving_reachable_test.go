@@ -1,4 +1,4 @@
-package rules
+package sr1
 
 import (
 	"testing"
@@ -64,7 +64,7 @@ func TestServingReachableFromUntrusted(t *testing.T) {
 			},
 		},
 	}
-	r := ServingReachableFromUntrusted(auditor.DefaultConfig())
+	r := ruleFor(servingReachableFromUntrusted)(auditor.DefaultConfig())
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			res := r.Evaluate(snapshottest.New(snapshottest.At(sr1Now), tc.probes))
@@ -118,7 +118,7 @@ func TestServingReachableIsWaivableOnTheService(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			s := snapshottest.New(snapshottest.At(sr1Now), svc(tc.until), probe)
-			ev := engine.Evaluate([]auditor.Rule{ServingReachableFromUntrusted(cfg)}, s, cfg.Waivers.MaxDuration.Duration)
+			ev := engine.Evaluate([]auditor.Rule{ruleFor(servingReachableFromUntrusted)(cfg)}, s, cfg.Waivers.MaxDuration.Duration)
 			require.Len(t, ev.Findings, 1)
 			assert.Equal(t, tc.waived, ev.Findings[0].Waived())
 		})

@@ -1,4 +1,4 @@
-package rules
+package sr2
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
 	"github.com/llm-platform/enforcement-auditor/rules/kueue"
 )
 
@@ -23,8 +24,7 @@ const (
 // Workload: Kueue does not manage it (pod integration off, namespace outside Kueue's
 // managedJobsNamespaceSelector) or it outlived its admission, so no quota was charged.
 // It also publishes the GPU accounting facts.
-func GPUPodNotAdmitted(cfg auditor.Config) auditor.Rule {
-	g := newGPUScope(cfg)
+func podNotAdmitted(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "gpu-pod-not-admitted", Control: auditor.SR2, Severity: auditor.SeverityHigh,
 		Pods:  gpuPods(cfg),
@@ -36,7 +36,7 @@ func GPUPodNotAdmitted(cfg auditor.Config) auditor.Rule {
 		Needs:  []string{auditor.ResourceNamespaces, auditor.ResourcePods},
 		Scope:  auditor.ScopeNamespace,
 	}
-	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
+	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
 		var ix *kueue.WorkloadIndex
 		if s.Visible(auditor.ResourceKueueWorkloads) {
@@ -44,8 +44,8 @@ func GPUPodNotAdmitted(cfg auditor.Config) auditor.Rule {
 			res.Inconclusive = append(res.Inconclusive, ix.Problems...)
 		}
 		unverified := 0
-		acct := newGPUAccounting(g.managedNamespaces(s))
-		for _, gp := range g.gpuPods(s) {
+		acct := newGPUAccounting(v.managed)
+		for _, gp := range v.pods() {
 			cov := coverageOutOfScope
 			switch {
 			case !gp.InScope:
@@ -76,7 +76,7 @@ func GPUPodNotAdmitted(cfg auditor.Config) auditor.Rule {
 		}
 		res.Facts = acct.facts()
 		return res
-	})
+	}}
 }
 
 // notAdmitted judges one in-scope, ungated GPU pod with a queue name against the
@@ -99,7 +99,7 @@ func notAdmitted(meta auditor.RuleMeta, gp gpuPod, wls []*kueue.Workload) (audit
 		if len(gp.Queue.Chain) > 0 {
 			owners += " or its owners (" + chainString(gp.Queue.Chain) + ")"
 		}
-		return meta.NewFinding(podRef(p), head+fmt.Sprintf(", but no Kueue Workload is owned by %s or named by its %s label: "+
+		return meta.NewFinding(family.PodRef(p), head+fmt.Sprintf(", but no Kueue Workload is owned by %s or named by its %s label: "+
 			"Kueue does not manage it (integration disabled or namespace outside managedJobsNamespaceSelector), so it runs outside quota",
 			owners, kueue.PodGroupLabel)), true
 	}
@@ -107,7 +107,7 @@ func notAdmitted(meta auditor.RuleMeta, gp gpuPod, wls []*kueue.Workload) (audit
 	for _, w := range wls {
 		states = append(states, fmt.Sprintf("Workload %s Admitted=%s", w.Ref(), w.Admitted))
 	}
-	return meta.NewFinding(podRef(p), head+", but no covering Workload is admitted ("+strings.Join(states, "; ")+"): it runs without quota reserved"), true
+	return meta.NewFinding(family.PodRef(p), head+", but no covering Workload is admitted ("+strings.Join(states, "; ")+"): it runs without quota reserved"), true
 }
 
 // gpuAccounting sums requested GPUs per namespace and coverage. Kueue-managed namespaces

@@ -1,4 +1,4 @@
-package rules
+package sr2
 
 import (
 	"testing"
@@ -125,7 +125,7 @@ status: {conditions: "Admitted"}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			s := snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), tc.objs)
-			res := sr2Eval(t, GPUPodNotAdmitted, s)
+			res := sr2Eval(t, ruleFor(podNotAdmitted), s)
 			sr2AssertFindings(t, res, tc.want, tc.contains)
 			assert.Equal(t, tc.inconclusive, len(res.Inconclusive) > 0, "inconclusive: %v", res.Inconclusive)
 			if tc.coverage != nil {
@@ -152,7 +152,7 @@ func TestGPUAccountingFacts(t *testing.T) {
 		sr2Pod("serving", "vllm-1", sr2GPU(8)),
 		sr2Pod("team-web", "cpu", sr2Requests("cpu", 2)),
 	)
-	res := sr2Eval(t, GPUPodNotAdmitted, s)
+	res := sr2Eval(t, ruleFor(podNotAdmitted), s)
 	type row struct {
 		ns, cov string
 		v       float64

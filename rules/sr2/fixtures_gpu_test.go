@@ -1,10 +1,12 @@
-package rules
+package sr2
 
 import (
 	"fmt"
 	"sort"
 	"testing"
 	"time"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -182,4 +184,38 @@ func sr2Eval(t testing.TB, mk func(auditor.Config) auditor.Rule, s *auditor.Snap
 		require.NotEmpty(t, f.Remediation)
 	}
 	return res
+}
+
+// sr2VAP is the gate as a ValidatingAdmissionPolicy, as it should be: Pod creates in
+// the managed namespaces, a check naming the GPU resources and the queue label; muts
+// adjust it.
+func sr2VAP(muts ...func(*admissionv1.ValidatingAdmissionPolicy)) *admissionv1.ValidatingAdmissionPolicy {
+	p := &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "require-kueue-queue-name"},
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			MatchConstraints: &admissionv1.MatchResources{
+				NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"llm-platform/kueue-managed": "true"}},
+				ResourceRules: []admissionv1.NamedRuleWithOperations{{RuleWithOperations: admissionv1.RuleWithOperations{
+					Operations: []admissionv1.OperationType{admissionv1.Create},
+					Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},
+				}}},
+			},
+			Validations: []admissionv1.Validation{{Expression: "!object.spec.containers.exists(c, has(c.resources.limits) && " +
+				"c.resources.limits.exists(r, r.startsWith('nvidia.com/') || r == 'amd.com/gpu')) || 'kueue.x-k8s.io/queue-name' in object.metadata.labels"}},
+		},
+	}
+	for _, m := range muts {
+		m(p)
+	}
+	return p
+}
+
+// sr2Deny are the binding actions that make the ValidatingAdmissionPolicy gate deny.
+var sr2Deny = []admissionv1.ValidationAction{admissionv1.Deny}
+
+// sr2Binding binds the ValidatingAdmissionPolicy gate with actions, scoped by mr (nil:
+// the policy's own match).
+func sr2Binding(actions []admissionv1.ValidationAction, mr *admissionv1.MatchResources) *admissionv1.ValidatingAdmissionPolicyBinding {
+	return &admissionv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "require-kueue-queue-name"},
+		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: "require-kueue-queue-name", ValidationActions: actions, MatchResources: mr}}
 }

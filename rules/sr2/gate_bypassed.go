@@ -1,4 +1,4 @@
-package rules
+package sr2
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
 	"github.com/llm-platform/enforcement-auditor/rules/internal/fields"
 )
 
@@ -14,7 +15,7 @@ var admissionProbeResults = []string{"admitted", "denied", "error"}
 
 // GPUGateBypassed: the active probe's server-side dry-run create of a GPU pod without a
 // queue name was accepted: whatever the policies say, the gate does not hold.
-func GPUGateBypassed(cfg auditor.Config) auditor.Rule {
+func gateBypassed(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "gpu-gate-bypassed", Control: auditor.SR2, Severity: auditor.SeverityCritical,
 		Title: "A GPU pod without a queue name passes admission (active probe)",
@@ -23,7 +24,7 @@ func GPUGateBypassed(cfg auditor.Config) auditor.Rule {
 			strings.Join(cfg.SR2.GatePolicyNames, ", ")),
 		Inputs: []string{auditor.ResourceNamespaces},
 	}
-	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
+	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
 		probes := append([]auditor.AdmissionProbeResult(nil), s.AdmissionProbes...)
 		sort.SliceStable(probes, func(i, j int) bool { return probes[i].Namespace < probes[j].Namespace })
@@ -35,7 +36,7 @@ func GPUGateBypassed(cfg auditor.Config) auditor.Rule {
 				res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("admission probe in namespace %s could not run: %s", p.Namespace, fields.Shorten(p.Error, 300)))
 			case p.Admitted:
 				result = "admitted"
-				res.Findings = append(res.Findings, meta.NewFinding(namespaceRef(p.Namespace), fmt.Sprintf(
+				res.Findings = append(res.Findings, meta.NewFinding(family.NamespaceRef(p.Namespace), fmt.Sprintf(
 					"a server-side dry-run create of a pod requesting a GPU without label %s in Kueue-managed namespace %s was accepted at %s: the admission gate does not deny there",
 					cfg.SR2.QueueNameLabel, p.Namespace, p.At.UTC().Format("2006-01-02T15:04:05Z"))))
 			}
@@ -61,5 +62,5 @@ func GPUGateBypassed(cfg auditor.Config) auditor.Rule {
 			}
 		}
 		return res
-	})
+	}}
 }

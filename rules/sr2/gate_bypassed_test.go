@@ -1,4 +1,4 @@
-package rules
+package sr2
 
 import (
 	"testing"
@@ -46,7 +46,7 @@ func TestGPUGateBypassed(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			s := snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), tc.probes)
-			res := sr2Eval(t, GPUGateBypassed, s)
+			res := sr2Eval(t, ruleFor(gateBypassed), s)
 			want := tc.want
 			if want == nil {
 				want = []string{}

@@ -1,4 +1,4 @@
-package rules
+package sr2
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
 	"github.com/llm-platform/enforcement-auditor/rules/internal/inputs"
 )
 
@@ -54,7 +55,7 @@ func (g gpuScope) gpuOffered(s *auditor.Snapshot) gpuOffer {
 		out.Reason = "no Node among the inputs"
 	}
 	for _, p := range s.Pods {
-		if terminated(p) {
+		if family.Terminated(p) {
 			continue
 		}
 		d := g.podGPUs(p)

@@ -1,4 +1,4 @@
-package rules
+package sr2
 
 import (
 	"testing"
@@ -99,7 +99,7 @@ func TestGPUGateCoverageFromWhatTheClusterOffers(t *testing.T) {
 				policy = nvidiaOnly
 			}
 			objs := append([]any{policy, sr2Webhooks(), sr2Lease(time.Second)}, tc.objs...)
-			res := sr2Eval(t, GPUGatePolicyNotEnforcing, snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), objs))
+			res := sr2Eval(t, ruleFor(gatePolicyNotEnforcing), snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), objs))
 			want := []string{}
 			if tc.want != "" {
 				want = []string{key + tc.want}

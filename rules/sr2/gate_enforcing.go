@@ -1,4 +1,4 @@
-package rules
+package sr2
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
 	"github.com/llm-platform/enforcement-auditor/rules/kyverno"
 )
 
@@ -60,8 +61,7 @@ func (v *gateVerdict) blocking() bool {
 
 // GPUGatePolicyNotEnforcing: the gate exists but would not deny a GPU pod without a queue
 // name in every Kueue-managed namespace. One finding per condition.
-func GPUGatePolicyNotEnforcing(cfg auditor.Config) auditor.Rule {
-	g := newGPUScope(cfg)
+func gatePolicyNotEnforcing(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "gpu-gate-policy-not-enforcing", Control: auditor.SR2, Severity: auditor.SeverityCritical,
 		Title: "The GPU queue-name admission gate exists but would not deny",
@@ -74,15 +74,13 @@ func GPUGatePolicyNotEnforcing(cfg auditor.Config) auditor.Rule {
 		Pods:  gpuPods(cfg),
 		Needs: []string{auditor.ResourceNamespaces},
 	}
-	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
+	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
-		managed := g.managedNamespaces(s)
-		if len(managed) == 0 {
+		if len(v.managed) == 0 {
 			return res
 		}
-		found := findGates(s, cfg.SR2.GatePolicyNames)
-		c := gateChecker{cfg: cfg.SR2, managed: managed, offer: g.gpuOffered(s),
-			kyverno: kyverno.FindAdmissionController(s.Deployments, cfg.SR2.KyvernoNamespace)}
+		found := v.gates()
+		c := v.checker(v.offer())
 		var verdicts []gateVerdict
 		for _, p := range found.clusterPolicies {
 			verdicts = append(verdicts, c.clusterPolicy(s, p))
@@ -120,138 +118,171 @@ func GPUGatePolicyNotEnforcing(cfg auditor.Config) auditor.Rule {
 			}
 		}
 		return res
-	})
+	}}
+}
+
+// kyvernoGate is what the two Kyverno gate kinds share, and how each one says it: the
+// checks of both run in one order (kyvernoGate), each kind adding its own in the middle.
+type kyvernoGate struct {
+	ref      *auditor.ObjectRef
+	problems []string
+	// admission: Kyverno evaluates the policy at admission; admissionOff says how the
+	// policy turns that off, admissionFix how to turn it on.
+	admission                  bool
+	admissionOff, admissionFix string
+	ready                      kyverno.Readiness
+	notReady, readyFix         string
+	// failurePolicy is the effective webhook failure policy; failOpen, when set, says
+	// why it admits GPU pods unchecked, failOpenFix how to fix it.
+	failurePolicy         string
+	failOpen, failOpenFix string
+	generatedVAP          bool
+	webhook               string // the Kyverno webhook serving the policy (kyverno.ValidateWebhook, ...)
+}
+
+// kyvernoGate runs the checks every Kyverno gate gets, and kind's own (the rules and
+// their failure actions, the match and check text) after admission and readiness.
+func (c gateChecker) kyvernoGate(s *auditor.Snapshot, g kyvernoGate, kind func(v *gateVerdict, what string)) gateVerdict {
+	v := gateVerdict{Object: g.ref, Inconclusive: slices.Clone(g.problems)}
+	what := g.ref.Kind + " " + g.ref.Name
+	if !g.admission {
+		v.add("admission-disabled", auditor.SeverityCritical, g.admissionFix, "%s has %s", what, g.admissionOff)
+	}
+	if g.ready.Known && !g.ready.Ready {
+		v.add("not-ready", auditor.SeverityCritical, g.readyFix, "%s is not ready (%s): %s", what, g.ready.Detail, g.notReady)
+	}
+	kind(&v, what)
+	if g.failOpen != "" {
+		v.add("failure-policy", auditor.SeverityHigh, g.failOpenFix, "%s has %s", what, g.failOpen)
+	}
+	if g.generatedVAP {
+		v.Inconclusive = append(v.Inconclusive, fmt.Sprintf("%s is enforced through the ValidatingAdmissionPolicy Kyverno generated from it, which this rule does not inspect", what))
+		return v
+	}
+	c.kyvernoRuntime(s, &v, what, g.webhook, g.ref.Name, g.failurePolicy)
+	return v
 }
 
 // clusterPolicy checks a Kyverno ClusterPolicy gate.
 func (c gateChecker) clusterPolicy(s *auditor.Snapshot, p *kyverno.ClusterPolicy) gateVerdict {
-	v := gateVerdict{Object: &auditor.ObjectRef{APIVersion: p.APIVersion, Kind: "ClusterPolicy", Name: p.Name}, Inconclusive: p.Problems}
-	what := "ClusterPolicy " + p.Name
-	if !p.Admission {
-		v.add("admission-disabled", auditor.SeverityCritical, "Remove spec.admission: false (it defaults to true) so Kyverno evaluates the policy at admission.",
-			"%s has spec.admission: false: Kyverno applies it only in background scans and never denies a GPU pod at admission", what)
-	}
-	if p.Ready.Known && !p.Ready.Ready {
-		v.add("not-ready", auditor.SeverityCritical, "Check `kubectl describe clusterpolicy "+p.Name+"` and the Kyverno admission controller logs; fix the policy until its Ready condition is True.",
-			"%s is not ready (%s): Kyverno does not enforce a policy that is not ready", what, p.Ready.Detail)
-	}
-	var podRules []kyverno.Rule
-	for _, r := range p.Rules {
-		if r.Validate && r.SelectsPods() {
-			podRules = append(podRules, r)
-		}
-	}
-	if len(podRules) == 0 {
-		v.add("match", auditor.SeverityCritical, "Add a validate rule matching kind Pod in the Kueue-managed namespaces.",
-			"%s has no validate rule matching kind Pod: it cannot deny a GPU pod in Kueue-managed namespaces %s", what, strings.Join(namespaceNames(c.managed), ", "))
-	} else {
-		var uncovered, audited []string
-		enforcing := map[int]bool{}
-		auditedBy := map[int]string{} // rule index -> its effective action where it does not enforce
-		for _, ns := range c.managed {
-			var covering []kyverno.Rule
-			var whys []string
-			for _, r := range podRules {
-				if ok, why := r.CoversEveryPodIn(ns); ok {
-					covering = append(covering, r)
-				} else {
-					whys = append(whys, why)
-				}
-			}
-			if len(covering) == 0 {
-				uncovered = append(uncovered, fmt.Sprintf("%s (%s)", ns.Name, strings.Join(whys, "; ")))
-				continue
-			}
-			var froms []string
-			enforced := false
-			for _, r := range covering {
-				action, from := p.ActionIn(r, ns, c.kyvernoVersion())
-				if kyverno.Enforces(action) {
-					enforced = true
-					enforcing[r.Index] = true
-				} else {
-					froms = append(froms, fmt.Sprintf("%s: %s", from, action))
-					if _, ok := auditedBy[r.Index]; !ok {
-						auditedBy[r.Index] = fmt.Sprintf("%s in %s (%s)", action, ns.Name, from)
-					}
-				}
-			}
-			if !enforced {
-				audited = append(audited, fmt.Sprintf("%s (%s)", ns.Name, strings.Join(froms, "; ")))
-			}
-		}
-		if len(uncovered) > 0 {
-			v.add("match", auditor.SeverityCritical,
-				"Match Pods with resources.namespaceSelector equal to the Kueue-managed selector (not a names or label list a tenant controls), and drop the exclude entries that cover those namespaces.",
-				"%s does not cover every pod in Kueue-managed namespaces: %s", what, strings.Join(uncovered, ", "))
-		}
-		if len(audited) > 0 {
-			v.add("failure-action", auditor.SeverityCritical,
-				"Set failureAction: Enforce on the validate rule (spec.rules[].validate.failureAction; Kyverno >= 1.13) and remove failureActionOverrides / validationFailureActionOverrides that set Audit for these namespaces.",
-				"%s only audits GPU pods without a queue name in %s: the effective validation failure action there is Audit", what, strings.Join(audited, ", "))
-		}
-		var text []string
-		var others []ruleText
-		for _, r := range podRules {
-			if enforcing[r.Index] || len(enforcing) == 0 {
-				text = append(text, r.Text...)
-			} else if a, ok := auditedBy[r.Index]; ok {
-				others = append(others, ruleText{Name: fmt.Sprintf("rule %s (%s), whose failure action is %s", r.Name, r.Path(), a), Text: r.Text})
-			}
-		}
-		c.checkText(&v, what, text, others...)
+	g := kyvernoGate{
+		ref: &auditor.ObjectRef{APIVersion: p.APIVersion, Kind: "ClusterPolicy", Name: p.Name}, problems: p.Problems,
+		admission:     p.Admission,
+		admissionOff:  "spec.admission: false: Kyverno applies it only in background scans and never denies a GPU pod at admission",
+		admissionFix:  "Remove spec.admission: false (it defaults to true) so Kyverno evaluates the policy at admission.",
+		ready:         p.Ready,
+		notReady:      "Kyverno does not enforce a policy that is not ready",
+		readyFix:      "Check `kubectl describe clusterpolicy " + p.Name + "` and the Kyverno admission controller logs; fix the policy until its Ready condition is True.",
+		failurePolicy: p.FailurePolicy, generatedVAP: p.GeneratedVAP, webhook: kyverno.ValidateWebhook,
 	}
 	if !strings.EqualFold(p.FailurePolicy, "Fail") {
-		v.add("failure-policy", auditor.SeverityHigh, "Set spec.webhookConfiguration.failurePolicy: Fail so that an unavailable Kyverno rejects GPU pods instead of admitting them.",
-			"%s has failurePolicy %s (%s): when Kyverno is unavailable the API server admits GPU pods unchecked", what, p.FailurePolicy, p.FailurePolicyFrom)
+		g.failOpen = fmt.Sprintf("failurePolicy %s (%s): when Kyverno is unavailable the API server admits GPU pods unchecked", p.FailurePolicy, p.FailurePolicyFrom)
+		g.failOpenFix = "Set spec.webhookConfiguration.failurePolicy: Fail so that an unavailable Kyverno rejects GPU pods instead of admitting them."
 	}
-	if p.GeneratedVAP {
-		v.Inconclusive = append(v.Inconclusive, fmt.Sprintf("%s is enforced through the ValidatingAdmissionPolicy Kyverno generated from it, which this rule does not inspect", what))
-		return v
-	}
-	c.kyvernoRuntime(s, &v, what, kyverno.ValidateWebhook, p.Name, p.FailurePolicy)
-	return v
+	return c.kyvernoGate(s, g, func(v *gateVerdict, what string) {
+		var podRules []kyverno.Rule
+		for _, r := range p.Rules {
+			if r.Validate && r.SelectsPods() {
+				podRules = append(podRules, r)
+			}
+		}
+		if len(podRules) == 0 {
+			v.add("match", auditor.SeverityCritical, "Add a validate rule matching kind Pod in the Kueue-managed namespaces.",
+				"%s has no validate rule matching kind Pod: it cannot deny a GPU pod in Kueue-managed namespaces %s", what, strings.Join(family.NamespaceNames(c.managed), ", "))
+		} else {
+			var uncovered, audited []string
+			enforcing := map[int]bool{}
+			auditedBy := map[int]string{} // rule index -> its effective action where it does not enforce
+			for _, ns := range c.managed {
+				var covering []kyverno.Rule
+				var whys []string
+				for _, r := range podRules {
+					if ok, why := r.CoversEveryPodIn(ns); ok {
+						covering = append(covering, r)
+					} else {
+						whys = append(whys, why)
+					}
+				}
+				if len(covering) == 0 {
+					uncovered = append(uncovered, fmt.Sprintf("%s (%s)", ns.Name, strings.Join(whys, "; ")))
+					continue
+				}
+				var froms []string
+				enforced := false
+				for _, r := range covering {
+					action, from := p.ActionIn(r, ns, c.kyvernoVersion())
+					if kyverno.Enforces(action) {
+						enforced = true
+						enforcing[r.Index] = true
+					} else {
+						froms = append(froms, fmt.Sprintf("%s: %s", from, action))
+						if _, ok := auditedBy[r.Index]; !ok {
+							auditedBy[r.Index] = fmt.Sprintf("%s in %s (%s)", action, ns.Name, from)
+						}
+					}
+				}
+				if !enforced {
+					audited = append(audited, fmt.Sprintf("%s (%s)", ns.Name, strings.Join(froms, "; ")))
+				}
+			}
+			if len(uncovered) > 0 {
+				v.add("match", auditor.SeverityCritical,
+					"Match Pods with resources.namespaceSelector equal to the Kueue-managed selector (not a names or label list a tenant controls), and drop the exclude entries that cover those namespaces.",
+					"%s does not cover every pod in Kueue-managed namespaces: %s", what, strings.Join(uncovered, ", "))
+			}
+			if len(audited) > 0 {
+				v.add("failure-action", auditor.SeverityCritical,
+					"Set failureAction: Enforce on the validate rule (spec.rules[].validate.failureAction; Kyverno >= 1.13) and remove failureActionOverrides / validationFailureActionOverrides that set Audit for these namespaces.",
+					"%s only audits GPU pods without a queue name in %s: the effective validation failure action there is Audit", what, strings.Join(audited, ", "))
+			}
+			var text []string
+			var others []ruleText
+			for _, r := range podRules {
+				if enforcing[r.Index] || len(enforcing) == 0 {
+					text = append(text, r.Text...)
+				} else if a, ok := auditedBy[r.Index]; ok {
+					others = append(others, ruleText{Name: fmt.Sprintf("rule %s (%s), whose failure action is %s", r.Name, r.Path(), a), Text: r.Text})
+				}
+			}
+			c.checkText(v, what, text, others...)
+		}
+	})
 }
 
 // validatingPolicy checks a Kyverno ValidatingPolicy (CEL) gate.
 func (c gateChecker) validatingPolicy(s *auditor.Snapshot, p *kyverno.ValidatingPolicy) gateVerdict {
-	v := gateVerdict{Object: &auditor.ObjectRef{APIVersion: p.APIVersion, Kind: "ValidatingPolicy", Name: p.Name}, Inconclusive: p.Problems}
-	what := "ValidatingPolicy " + p.Name
-	if !p.Admission {
-		v.add("admission-disabled", auditor.SeverityCritical, "Remove spec.evaluation.admission.enabled: false so Kyverno evaluates the policy at admission.",
-			"%s has spec.evaluation.admission.enabled: false: it never denies a GPU pod at admission", what)
+	g := kyvernoGate{
+		ref: &auditor.ObjectRef{APIVersion: p.APIVersion, Kind: "ValidatingPolicy", Name: p.Name}, problems: p.Problems,
+		admission:     p.Admission,
+		admissionOff:  "spec.evaluation.admission.enabled: false: it never denies a GPU pod at admission",
+		admissionFix:  "Remove spec.evaluation.admission.enabled: false so Kyverno evaluates the policy at admission.",
+		ready:         p.Ready,
+		notReady:      "Kyverno does not enforce it",
+		readyFix:      "Check `kubectl describe validatingpolicy " + p.Name + "` and the Kyverno logs; fix the policy until it reports ready.",
+		failurePolicy: p.FailurePolicy, generatedVAP: p.GeneratedVAP, webhook: kyverno.VpolWebhook,
 	}
-	if p.Ready.Known && !p.Ready.Ready {
-		v.add("not-ready", auditor.SeverityCritical, "Check `kubectl describe validatingpolicy "+p.Name+"` and the Kyverno logs; fix the policy until it reports ready.",
-			"%s is not ready (%s): Kyverno does not enforce it", what, p.Ready.Detail)
+	if g.failurePolicy == "" {
+		g.failurePolicy = "Fail"
 	}
-	if _, ver, ok := strings.Cut(p.APIVersion, "/"); ok {
-		if served, known := c.kyvernoVersion().ServesPoliciesVersion(ver); known && !served {
-			v.add("api-version", auditor.SeverityCritical,
-				fmt.Sprintf("Write the policy in an API version Kyverno %s serves (policies.kyverno.io/v1alpha1 from v1.14, v1beta1 from v1.16, v1 from v1.17), or upgrade Kyverno.", c.kyvernoVersion()),
-				"%s is %s, which Kyverno %s (%s) does not serve: the API server rejects it, so the gate does not exist in the cluster", what, p.APIVersion, c.kyvernoVersion(), c.kyvernoVersion().From)
-		}
-	}
-	if !slices.Contains(p.ValidationActions, "Deny") {
-		v.add("validation-actions", auditor.SeverityCritical, "Set spec.validationActions: [Deny].",
-			"%s has validationActions %v without Deny: violations are only audited or warned about", what, p.ValidationActions)
-	}
-	c.checkMatch(&v, what, "spec.matchConstraints", p.MatchConstraints, nil)
-	c.checkText(&v, what, p.Text)
 	if p.FailurePolicy != "" && !strings.EqualFold(p.FailurePolicy, "Fail") {
-		v.add("failure-policy", auditor.SeverityHigh, "Set spec.failurePolicy: Fail.",
-			"%s has spec.failurePolicy %s: when Kyverno is unavailable or the check errors, GPU pods are admitted unchecked", what, p.FailurePolicy)
+		g.failOpen = fmt.Sprintf("spec.failurePolicy %s: when Kyverno is unavailable or the check errors, GPU pods are admitted unchecked", p.FailurePolicy)
+		g.failOpenFix = "Set spec.failurePolicy: Fail."
 	}
-	if p.GeneratedVAP {
-		v.Inconclusive = append(v.Inconclusive, fmt.Sprintf("%s is enforced through the ValidatingAdmissionPolicy Kyverno generated from it, which this rule does not inspect", what))
-		return v
-	}
-	fp := p.FailurePolicy
-	if fp == "" {
-		fp = "Fail"
-	}
-	c.kyvernoRuntime(s, &v, what, kyverno.VpolWebhook, p.Name, fp)
-	return v
+	return c.kyvernoGate(s, g, func(v *gateVerdict, what string) {
+		if _, ver, ok := strings.Cut(p.APIVersion, "/"); ok {
+			if served, known := c.kyvernoVersion().ServesPoliciesVersion(ver); known && !served {
+				v.add("api-version", auditor.SeverityCritical,
+					fmt.Sprintf("Write the policy in an API version Kyverno %s serves (policies.kyverno.io/v1alpha1 from v1.14, v1beta1 from v1.16, v1 from v1.17), or upgrade Kyverno.", c.kyvernoVersion()),
+					"%s is %s, which Kyverno %s (%s) does not serve: the API server rejects it, so the gate does not exist in the cluster", what, p.APIVersion, c.kyvernoVersion(), c.kyvernoVersion().From)
+			}
+		}
+		if !slices.Contains(p.ValidationActions, "Deny") {
+			v.add("validation-actions", auditor.SeverityCritical, "Set spec.validationActions: [Deny].",
+				"%s has validationActions %v without Deny: violations are only audited or warned about", what, p.ValidationActions)
+		}
+		c.checkMatch(v, what, "spec.matchConstraints", p.MatchConstraints, nil)
+		c.checkText(v, what, p.Text)
+	})
 }
 
 // ruleText is the check text of a gate rule that covers the managed namespaces but does

@@ -1,4 +1,4 @@
-package rules
+package sr2
 
 import (
 	"strconv"
@@ -362,7 +362,7 @@ func TestGPUGatePolicyNotEnforcingClusterPolicy(t *testing.T) {
 				objs = healthy
 			}
 			objs = append(append(sr2Platform(), tc.policy), objs...)
-			res := sr2Eval(t, GPUGatePolicyNotEnforcing, snapshottest.New(snapshottest.At(sr2Now), objs))
+			res := sr2Eval(t, ruleFor(gatePolicyNotEnforcing), snapshottest.New(snapshottest.At(sr2Now), objs))
 			sr2AssertFindings(t, res, tc.want, tc.contains)
 			assert.Equal(t, tc.inconclusive, len(res.Inconclusive) > 0, "inconclusive: %v", res.Inconclusive)
 		})
@@ -421,27 +421,16 @@ func TestGPUGatePolicyNotEnforcingValidatingPolicy(t *testing.T) {
 			for _, m := range tc.muts {
 				m(u)
 			}
-			res := sr2Eval(t, GPUGatePolicyNotEnforcing, snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), u, sr2Webhooks(), sr2Lease(time.Second), tc.objs))
+			res := sr2Eval(t, ruleFor(gatePolicyNotEnforcing), snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), u, sr2Webhooks(), sr2Lease(time.Second), tc.objs))
 			sr2AssertFindings(t, res, tc.want, tc.contains)
 		})
 	}
 }
 
 func TestGPUGatePolicyNotEnforcingRedundantGate(t *testing.T) {
-	vap := &admissionv1.ValidatingAdmissionPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: "require-kueue-queue-name"},
-		Spec: admissionv1.ValidatingAdmissionPolicySpec{
-			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{RuleWithOperations: admissionv1.RuleWithOperations{
-				Operations: []admissionv1.OperationType{admissionv1.Create},
-				Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},
-			}}}},
-			Validations: []admissionv1.Validation{{Expression: "object.spec.containers.all(c, !has(c.resources.limits) || !c.resources.limits.exists(r, r.startsWith('nvidia.com/') || r == 'amd.com/gpu')) || 'kueue.x-k8s.io/queue-name' in object.metadata.labels"}},
-		},
-	}
-	binding := &admissionv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "b"},
-		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: "require-kueue-queue-name", ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny}}}
+	vap, binding := sr2VAP(), sr2Binding(sr2Deny, nil)
 	audit := sr2Policy(t, sr2SetRule("Audit", "validate", "failureAction"))
-	res := sr2Eval(t, GPUGatePolicyNotEnforcing, snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), audit, vap, binding, sr2Webhooks(), sr2Lease(time.Second)))
+	res := sr2Eval(t, ruleFor(gatePolicyNotEnforcing), snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), audit, vap, binding, sr2Webhooks(), sr2Lease(time.Second)))
 	require.Len(t, res.Findings, 1)
 	f := res.Findings[0]
 	assert.Equal(t, "failure-action", f.Discriminator)
@@ -450,7 +439,7 @@ func TestGPUGatePolicyNotEnforcingRedundantGate(t *testing.T) {
 }
 
 func TestGPUGatePolicyNotEnforcingNoManagedNamespace(t *testing.T) {
-	res := sr2Eval(t, GPUGatePolicyNotEnforcing, snapshottest.New(snapshottest.At(sr2Now), sr2NS("team-web", nil), sr2Policy(t, sr2Set(false, "spec", "admission"))))
+	res := sr2Eval(t, ruleFor(gatePolicyNotEnforcing), snapshottest.New(snapshottest.At(sr2Now), sr2NS("team-web", nil), sr2Policy(t, sr2Set(false, "spec", "admission"))))
 	assert.Empty(t, res.Findings)
 	assert.Empty(t, res.Inconclusive)
 }
@@ -482,7 +471,7 @@ spec:
         metadata:
           labels: {kueue.x-k8s.io/queue-name: "?*"}
 `
-	res := sr2Eval(t, GPUGatePolicyNotEnforcing, snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), sr2Obj(t, doc), sr2Webhooks(), sr2Lease(time.Second)))
+	res := sr2Eval(t, ruleFor(gatePolicyNotEnforcing), snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), sr2Obj(t, doc), sr2Webhooks(), sr2Lease(time.Second)))
 	assert.Equal(t, []string{"ClusterPolicy/require-kueue-queue-name#queue-label critical"}, sr2Keys(res.Findings))
 	msg := sr2Messages(res.Findings)
 	assert.Contains(t, msg, "requires label kueue.x-k8s.io/queue-name only in rule queue-label (spec.rules[1]), whose failure action is Audit in team-research (spec.rules[1].validate.failureAction): a GPU pod without a queue name is reported, not denied")
@@ -491,7 +480,7 @@ spec:
 	// The same policy with the label rule enforcing: no finding.
 	fixed := sr2Obj(t, doc)
 	sr2SetAt(fixed.Object, "Enforce", "spec", "rules", "1", "validate", "failureAction")
-	res = sr2Eval(t, GPUGatePolicyNotEnforcing, snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), fixed, sr2Webhooks(), sr2Lease(time.Second)))
+	res = sr2Eval(t, ruleFor(gatePolicyNotEnforcing), snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), fixed, sr2Webhooks(), sr2Lease(time.Second)))
 	assert.Empty(t, res.Findings, sr2Messages(res.Findings))
 }
 
@@ -500,17 +489,9 @@ spec:
 func TestGPUGatePolicyNotEnforcingHardeningGateStillEnforces(t *testing.T) {
 	nvidiaOnly := sr2Policy(t, sr2SetRule("{{ request.object.spec.containers[].resources.limits.\"nvidia.com/gpu\" || '' }}",
 		"validate", "deny", "conditions", "all", "0", "key"))
-	binding := &admissionv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "b"},
-		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: "require-kueue-queue-name", ValidationActions: []admissionv1.ValidationAction{admissionv1.Audit}}}
-	vap := &admissionv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "require-kueue-queue-name"},
-		Spec: admissionv1.ValidatingAdmissionPolicySpec{
-			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{RuleWithOperations: admissionv1.RuleWithOperations{
-				Operations: []admissionv1.OperationType{admissionv1.Create},
-				Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},
-			}}}},
-			Validations: []admissionv1.Validation{{Expression: "!object.spec.containers.exists(c, has(c.resources.limits) && c.resources.limits.exists(r, r.startsWith('nvidia.com/') || r == 'amd.com/gpu')) || 'kueue.x-k8s.io/queue-name' in object.metadata.labels"}},
-		}}
-	res := sr2Eval(t, GPUGatePolicyNotEnforcing, snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), nvidiaOnly, vap, binding,
+	binding := sr2Binding([]admissionv1.ValidationAction{admissionv1.Audit}, nil)
+	vap := sr2VAP()
+	res := sr2Eval(t, ruleFor(gatePolicyNotEnforcing), snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), nvidiaOnly, vap, binding,
 		sr2Node("gpu-1", "nvidia.com/gpu", 8), sr2Webhooks(), sr2Lease(time.Second)))
 	assert.Equal(t, []string{
 		"ClusterPolicy/require-kueue-queue-name#gpu-resources low",
@@ -543,7 +524,7 @@ func TestGPUGatePolicyNotEnforcingVersionAware(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			objs := append([]any{policy, sr2Webhooks(), sr2Lease(time.Second)}, tc.objs...)
-			res := sr2Eval(t, GPUGatePolicyNotEnforcing, snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), objs))
+			res := sr2Eval(t, ruleFor(gatePolicyNotEnforcing), snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), objs))
 			assert.Equal(t, tc.want, sr2Keys(res.Findings), sr2Messages(res.Findings))
 			assert.Contains(t, sr2Messages(res.Findings), tc.contains)
 		})

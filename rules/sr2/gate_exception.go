@@ -1,4 +1,4 @@
-package rules
+package sr2
 
 import (
 	"fmt"
@@ -17,8 +17,7 @@ import (
 // exempts a Kueue-managed namespace's GPU pods from the gate: a complete bypass that no
 // policy field shows. kyverno.io exceptions name the gate's rules and match pods;
 // policies.kyverno.io exceptions reference a ValidatingPolicy under CEL matchConditions.
-func GPUGatePolicyException(cfg auditor.Config) auditor.Rule {
-	g := newGPUScope(cfg)
+func gatePolicyException(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "gpu-gate-policy-exception", Control: auditor.SR2, Severity: auditor.SeverityCritical,
 		Title: "A Kyverno PolicyException exempts GPU pods of Kueue-managed namespaces from the gate",
@@ -28,21 +27,20 @@ func GPUGatePolicyException(cfg auditor.Config) auditor.Rule {
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceKyvernoClusterPolicies, auditor.ResourceKyvernoValidatingPolicies,
 			auditor.ResourceKyvernoPolicyExceptions, auditor.ResourceKyvernoCELPolicyExceptions, auditor.ResourceDeployments},
 	}
-	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
+	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
-		managed := g.managedNamespaces(s)
-		if len(managed) == 0 {
+		if len(v.managed) == 0 {
 			return res
 		}
-		found := findGates(s, cfg.SR2.GatePolicyNames)
+		found := v.gates()
 		if len(found.clusterPolicies) == 0 && len(found.validatingPolicies) == 0 {
 			return res
 		}
-		c := gateChecker{cfg: cfg.SR2, managed: managed, kyverno: kyverno.FindAdmissionController(s.Deployments, cfg.SR2.KyvernoNamespace)}
+		c := v.checker(gpuOffer{})
 		c.kyvernoExceptions(s, meta, found, &res)
 		c.celExceptions(s, meta, found, &res)
 		return res
-	})
+	}}
 }
 
 // exceptionRef names a PolicyException object in findings.

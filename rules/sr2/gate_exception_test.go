@@ -1,4 +1,4 @@
-package rules
+package sr2
 
 import (
 	"testing"
@@ -135,12 +135,12 @@ func TestGPUGatePolicyException(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			res := sr2Eval(t, GPUGatePolicyException, snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), tc.objs))
+			res := sr2Eval(t, ruleFor(gatePolicyException), snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), tc.objs))
 			sr2AssertFindings(t, res, tc.want, tc.contains)
 			assert.Equal(t, tc.inconclusive, len(res.Inconclusive) > 0, "inconclusive: %v", res.Inconclusive)
 		})
 	}
 	// No managed namespace: nothing to exempt.
-	res := sr2Eval(t, GPUGatePolicyException, snapshottest.New(snapshottest.At(sr2Now), sr2NS("team-web", nil), sr2Policy(t), exc(), enabled))
+	res := sr2Eval(t, ruleFor(gatePolicyException), snapshottest.New(snapshottest.At(sr2Now), sr2NS("team-web", nil), sr2Policy(t), exc(), enabled))
 	assert.Empty(t, res.Findings)
 }

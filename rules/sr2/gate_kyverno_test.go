@@ -1,4 +1,4 @@
-package rules
+package sr2
 
 import (
 	"fmt"
@@ -184,7 +184,7 @@ func TestGPUGateWebhookMatchConditions(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			res := sr2Eval(t, GPUGatePolicyNotEnforcing, snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), sr2Policy(t), tc.cfg, sr2Lease(time.Second)))
+			res := sr2Eval(t, ruleFor(gatePolicyNotEnforcing), snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), sr2Policy(t), tc.cfg, sr2Lease(time.Second)))
 			want := tc.want
 			if want == nil {
 				want = []string{}
@@ -215,7 +215,7 @@ func BenchmarkGateWebhookMatchConditions(b *testing.B) {
 				objs = append(objs, sr2Managed(fmt.Sprintf("team-%04d", i)))
 			}
 			s := snapshottest.New(snapshottest.At(sr2Now), objs)
-			r := GPUGatePolicyNotEnforcing(auditor.DefaultConfig())
+			r := ruleFor(gatePolicyNotEnforcing)(auditor.DefaultConfig())
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				if res := r.Evaluate(s); len(res.Findings) != 0 {

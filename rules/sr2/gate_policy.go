@@ -1,4 +1,4 @@
-package rules
+package sr2
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
 	"github.com/llm-platform/enforcement-auditor/rules/internal/inputs"
 	"github.com/llm-platform/enforcement-auditor/rules/kyverno"
 )
@@ -77,8 +78,7 @@ func sortedByName(in []*unstructured.Unstructured) []*unstructured.Unstructured 
 
 // GPUGatePolicyMissing: Kueue-managed namespaces exist but no admission gate under the
 // configured names does: nothing stops a GPU pod without a queue name at admission.
-func GPUGatePolicyMissing(cfg auditor.Config) auditor.Rule {
-	g := newGPUScope(cfg)
+func gatePolicyMissing(cfg auditor.Config) check {
 	names := strings.Join(cfg.SR2.GatePolicyNames, ", ")
 	first := "require-kueue-queue-name"
 	if len(cfg.SR2.GatePolicyNames) > 0 {
@@ -94,13 +94,12 @@ func GPUGatePolicyMissing(cfg auditor.Config) auditor.Rule {
 		Inputs: append([]string{auditor.ResourceNamespaces}, gateInputs...),
 		Needs:  []string{auditor.ResourceNamespaces},
 	}
-	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
+	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
-		managed := g.managedNamespaces(s)
-		if len(managed) == 0 {
+		if len(v.managed) == 0 {
 			return res
 		}
-		found := findGates(s, cfg.SR2.GatePolicyNames)
+		found := v.gates()
 		if !found.empty() {
 			return res
 		}
@@ -110,11 +109,11 @@ func GPUGatePolicyMissing(cfg auditor.Config) auditor.Rule {
 		}
 		msg := fmt.Sprintf("no admission gate named %s exists (Kyverno ClusterPolicy, Kyverno ValidatingPolicy, or ValidatingAdmissionPolicy with a binding), "+
 			"yet Kueue-managed namespaces %s exist: GPU pods without label %s are admitted there",
-			names, strings.Join(namespaceNames(managed), ", "), cfg.SR2.QueueNameLabel)
+			names, strings.Join(family.NamespaceNames(v.managed), ", "), cfg.SR2.QueueNameLabel)
 		if len(found.unboundVAPs) > 0 {
 			msg += fmt.Sprintf("; ValidatingAdmissionPolicy %s exists but no ValidatingAdmissionPolicyBinding references it", strings.Join(found.unboundVAPs, ", "))
 		}
 		res.Findings = append(res.Findings, meta.NewFinding(nil, msg))
 		return res
-	})
+	}}
 }

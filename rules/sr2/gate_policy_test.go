@@ -1,20 +1,16 @@
-package rules
+package sr2
 
 import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	admissionv1 "k8s.io/api/admissionregistration/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/auditor/snapshottest"
 )
 
 func TestGPUGatePolicyMissing(t *testing.T) {
-	vap := &admissionv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "require-kueue-queue-name"}}
-	binding := &admissionv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "b"},
-		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: "require-kueue-queue-name", ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny}}}
+	vap, binding := sr2VAP(), sr2Binding(sr2Deny, nil)
 	tests := map[string]struct {
 		objs         []any
 		noPlatform   bool
@@ -54,7 +50,7 @@ func TestGPUGatePolicyMissing(t *testing.T) {
 			if !tc.noPlatform {
 				objs = append(sr2Platform(), objs...)
 			}
-			res := sr2Eval(t, GPUGatePolicyMissing, snapshottest.New(snapshottest.At(sr2Now), objs))
+			res := sr2Eval(t, ruleFor(gatePolicyMissing), snapshottest.New(snapshottest.At(sr2Now), objs))
 			sr2AssertFindings(t, res, tc.want, tc.contains)
 			assert.Equal(t, tc.inconclusive, len(res.Inconclusive) > 0, "inconclusive: %v", res.Inconclusive)
 		})

@@ -1,4 +1,4 @@
-package rules
+package sr2
 
 import (
 	"fmt"
@@ -7,48 +7,23 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
 	"github.com/llm-platform/enforcement-auditor/rules/kueue"
 )
 
 // gpuScope answers the SR2 questions shared by the GPU rules: is a namespace managed by
-// Kueue, how many GPUs does a pod ask for, where does its queue name come from.
+// Kueue (auditor.Config.KueueManaged), how many GPUs does a pod ask for, where does its
+// queue name come from.
 type gpuScope struct {
-	cfg      auditor.SR2Config
-	managed  labels.Selector
-	excluded map[string]bool
+	cfg     auditor.SR2Config
+	inScope func(ns *corev1.Namespace) bool // pods of the namespace must go through Kueue
 }
 
 func newGPUScope(cfg auditor.Config) gpuScope {
-	ex := map[string]bool{}
-	for _, n := range cfg.SR2.ExcludedNamespaces {
-		ex[n] = true
-	}
-	return gpuScope{cfg: cfg.SR2, managed: cfg.KueueManagedSelector(), excluded: ex}
-}
-
-// inScope reports whether pods of the namespace must go through Kueue.
-func (g gpuScope) inScope(ns *corev1.Namespace) bool {
-	return ns != nil && !g.excluded[ns.Name] && g.managed.Matches(labels.Set(ns.Labels))
-}
-
-// managedNamespaces lists the namespaces in scope, sorted.
-func (g gpuScope) managedNamespaces(s *auditor.Snapshot) []*corev1.Namespace {
-	var out []*corev1.Namespace
-	for _, ns := range s.Namespaces {
-		if g.inScope(ns) {
-			out = append(out, ns)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
-func terminated(p *corev1.Pod) bool {
-	return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+	return gpuScope{cfg: cfg.SR2, inScope: cfg.KueueManaged()}
 }
 
 // gpuDemand is what a pod asks for, by resource name, and where it asks.
@@ -231,7 +206,7 @@ type gpuPod struct {
 func (g gpuScope) gpuPods(s *auditor.Snapshot) []gpuPod {
 	var out []gpuPod
 	for _, p := range s.Pods {
-		if terminated(p) {
+		if family.Terminated(p) {
 			continue
 		}
 		d := g.podGPUs(p)
@@ -283,20 +258,4 @@ func chainString(chain []*auditor.Owner) string {
 		parts = append(parts, o.Kind+"/"+o.Name)
 	}
 	return strings.Join(parts, " -> ")
-}
-
-func podRef(p *corev1.Pod) *auditor.ObjectRef {
-	return &auditor.ObjectRef{APIVersion: "v1", Kind: "Pod", Namespace: p.Namespace, Name: p.Name}
-}
-
-func namespaceRef(name string) *auditor.ObjectRef {
-	return &auditor.ObjectRef{APIVersion: "v1", Kind: "Namespace", Name: name}
-}
-
-func namespaceNames(nss []*corev1.Namespace) []string {
-	out := make([]string, 0, len(nss))
-	for _, n := range nss {
-		out = append(out, n.Name)
-	}
-	return out
 }

@@ -1,4 +1,4 @@
-package rules
+package sr2
 
 import (
 	"testing"

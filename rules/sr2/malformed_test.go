@@ -1,4 +1,4 @@
-package rules
+package sr2
 
 import (
 	"strings"
@@ -31,7 +31,7 @@ func TestSR2RulesTolerateMalformedObjects(t *testing.T) {
 		objs = append(objs, sr2Obj(t, d))
 	}
 	s := snapshottest.New(snapshottest.At(sr2Now), objs)
-	for _, mk := range []func(auditor.Config) auditor.Rule{GPUPodMissingQueueName, GPUPodNotAdmitted, GPUGatePolicyMissing, GPUGatePolicyNotEnforcing, GPUGateBypassed} {
+	for _, mk := range []func(auditor.Config) auditor.Rule{ruleFor(podMissingQueueName), ruleFor(podNotAdmitted), ruleFor(gatePolicyMissing), ruleFor(gatePolicyNotEnforcing), ruleFor(gateBypassed)} {
 		res := sr2Eval(t, mk, s)
 		if mk(auditor.DefaultConfig()).Meta().ID == "gpu-gate-policy-not-enforcing" {
 			assert.NotEmpty(t, res.Inconclusive, "malformed policies are named")

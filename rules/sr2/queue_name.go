@@ -1,18 +1,18 @@
-package rules
+package sr2
 
 import (
 	"fmt"
 	"strings"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
 )
 
 var gpuPodInputs = []string{auditor.ResourceNamespaces, auditor.ResourcePods, auditor.ResourceJobs, auditor.ResourceReplicaSets, auditor.ResourceStatefulSets}
 
 // GPUPodMissingQueueName: a running GPU pod in a Kueue-managed namespace with no queue
 // name on itself or its controlling owners bypasses Kueue quota and fair share.
-func GPUPodMissingQueueName(cfg auditor.Config) auditor.Rule {
-	g := newGPUScope(cfg)
+func podMissingQueueName(cfg auditor.Config) check {
 	label := cfg.SR2.QueueNameLabel
 	meta := auditor.RuleMeta{
 		ID: "gpu-pod-missing-queue-name", Control: auditor.SR2, Severity: auditor.SeverityHigh,
@@ -25,9 +25,9 @@ func GPUPodMissingQueueName(cfg auditor.Config) auditor.Rule {
 		Needs:  []string{auditor.ResourceNamespaces, auditor.ResourcePods},
 		Scope:  auditor.ScopeNamespace,
 	}
-	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
+	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
-		for _, gp := range g.gpuPods(s) {
+		for _, gp := range v.pods() {
 			// A pod Kueue gates is held until admitted: it waits, it does not bypass.
 			if !gp.InScope || gp.Gated || gp.Queue.Queue != "" {
 				continue
@@ -50,8 +50,8 @@ func GPUPodMissingQueueName(cfg auditor.Config) auditor.Rule {
 			if _, ok := p.Annotations[label]; ok {
 				msg += fmt.Sprintf("; it has an annotation %s, which Kueue no longer reads (v0.15 reads only the label)", label)
 			}
-			res.Findings = append(res.Findings, meta.NewFinding(podRef(p), msg))
+			res.Findings = append(res.Findings, meta.NewFinding(family.PodRef(p), msg))
 		}
 		return res
-	})
+	}}
 }

@@ -1,4 +1,4 @@
-package rules
+package sr2
 
 import (
 	"testing"
@@ -111,7 +111,7 @@ func TestGPUPodMissingQueueName(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			s := snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), tc.objs)
-			res := sr2Eval(t, GPUPodMissingQueueName, s)
+			res := sr2Eval(t, ruleFor(podMissingQueueName), s)
 			sr2AssertFindings(t, res, tc.want, tc.contains)
 			assert.Equal(t, tc.inconclusive, len(res.Inconclusive) > 0, "inconclusive: %v", res.Inconclusive)
 		})

@@ -1,4 +1,4 @@
-package rules
+package sr3
 
 import (
 	"fmt"
@@ -157,8 +157,7 @@ func cacheTypeName(r litellm.Resolved) string {
 
 // BudgetCacheNotRedisInProd: without a shared Redis every proxy replica keeps its own
 // rate-limit and spend counters, so limits multiply with replicas between DB writes.
-func BudgetCacheNotRedisInProd(cfg auditor.Config) auditor.Rule {
-	sc := newSR3Scope(cfg)
+func budgetCacheNotRedisInProd(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "budget-cache-not-redis-in-prod", Control: auditor.SR3, Severity: auditor.SeverityHigh,
 		Title: "LiteLLM prod proxy keeps budget and rate-limit state per replica (no Redis)",
@@ -167,12 +166,11 @@ func BudgetCacheNotRedisInProd(cfg auditor.Config) auditor.Rule {
 			"redis_port: os.environ/REDIS_PORT, redis_password: os.environ/REDIS_PASSWORD}, with REDIS_HOST/REDIS_PORT set in the container.",
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceConfigMaps, auditor.ResourceDeployments},
 	}
-	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
+	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
-		proxies, why := sc.load(s)
-		res.Inconclusive = append(res.Inconclusive, why...)
-		for _, lp := range proxies {
-			if !sc.isProd(lp.proxyConfig) || lp.Conf == nil {
+		res.Inconclusive = append(res.Inconclusive, v.why...)
+		for _, lp := range v.proxies {
+			if !lp.Prod || lp.Conf == nil {
 				continue
 			}
 			v := budgetRedis(lp.Conf, lp.Env)
@@ -186,5 +184,5 @@ func BudgetCacheNotRedisInProd(cfg auditor.Config) auditor.Rule {
 			}
 		}
 		return res
-	})
+	}}
 }

@@ -1,4 +1,4 @@
-package rules
+package sr3
 
 import (
 	"testing"
@@ -71,7 +71,7 @@ func TestBudgetCacheNotRedisInProd(t *testing.T) {
 				sr3Container(d).Env = append(sr3Container(d).Env, sr3Literal(tc.env[i], tc.env[i+1]))
 			}
 			s := snapshottest.New(append(sr3Namespaces(), sr3CM(ns, "litellm-config", map[string]string{"config.yaml": tc.config}), d)...)
-			keys, fs, inc := sr3Eval(BudgetCacheNotRedisInProd(auditor.DefaultConfig()), s)
+			keys, fs, inc := sr3Eval(ruleFor(budgetCacheNotRedisInProd)(auditor.DefaultConfig()), s)
 			assert.Equal(t, tc.want, keys)
 			if tc.msg != "" {
 				assert.Contains(t, sr3Messages(fs), tc.msg)

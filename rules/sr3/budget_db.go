@@ -1,4 +1,4 @@
-package rules
+package sr3
 
 import (
 	"fmt"
@@ -11,8 +11,7 @@ import (
 // BudgetDBNotHAInProd: the CloudNativePG Cluster behind a prod proxy must run (and have
 // ready) at least MinDatabaseInstances instances; a prod proxy with no Cluster found is
 // reported too (medium), since its database's availability is then unproven.
-func BudgetDBNotHAInProd(cfg auditor.Config) auditor.Rule {
-	sc := newSR3Scope(cfg)
+func budgetDBNotHAInProd(cfg auditor.Config) check {
 	min := int64(cfg.SR3.MinDatabaseInstances)
 	meta := auditor.RuleMeta{
 		ID: "budget-db-not-ha-in-prod", Control: auditor.SR3, Severity: auditor.SeverityHigh,
@@ -23,10 +22,9 @@ func BudgetDBNotHAInProd(cfg auditor.Config) auditor.Rule {
 			"For an external database, prove its HA separately and waive this finding with a reason.", min, min),
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceConfigMaps, auditor.ResourceDeployments, auditor.ResourceCNPGClusters},
 	}
-	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
+	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
-		proxies, why := sc.load(s)
-		res.Inconclusive = append(res.Inconclusive, why...)
+		res.Inconclusive = append(res.Inconclusive, v.why...)
 		avail := s.AvailabilityOf(auditor.ResourceCNPGClusters)
 		clusters := map[string]cnpgCluster{}
 		for _, u := range s.CustomObjects(cnpgGroup, "Cluster") {
@@ -35,8 +33,8 @@ func BudgetDBNotHAInProd(cfg auditor.Config) auditor.Rule {
 		}
 		// behind collects, per Cluster, the prod proxies that use it and how they were matched.
 		behind := map[string][]string{}
-		for _, lp := range proxies {
-			if !sc.isProd(lp.proxyConfig) || (lp.Conf == nil && lp.Unreadable == "") {
+		for _, lp := range v.proxies {
+			if !lp.Prod || (lp.Conf == nil && lp.Unreadable == "") {
 				continue
 			}
 			var env = lp.Env
@@ -111,7 +109,7 @@ func BudgetDBNotHAInProd(cfg auditor.Config) auditor.Rule {
 				c.Namespace, c.Name, strings.Join(behind[k], " and "), strings.Join(problems, "; "))))
 		}
 		return res
-	})
+	}}
 }
 
 func hostNote(t dbTarget) string {

@@ -1,4 +1,4 @@
-package rules
+package sr3
 
 import (
 	"encoding/json"
@@ -92,7 +92,7 @@ func TestBudgetDBNotHAInProd(t *testing.T) {
 			if tc.avail != nil {
 				objs = append(objs, tc.avail)
 			}
-			keys, fs, inc := sr3Eval(BudgetDBNotHAInProd(auditor.DefaultConfig()), snapshottest.New(objs))
+			keys, fs, inc := sr3Eval(ruleFor(budgetDBNotHAInProd)(auditor.DefaultConfig()), snapshottest.New(objs))
 			assert.Equal(t, tc.want, keys)
 			for _, m := range tc.msg {
 				assert.Contains(t, sr3Messages(fs), m)

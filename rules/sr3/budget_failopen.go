@@ -1,4 +1,4 @@
-package rules
+package sr3
 
 import (
 	"fmt"
@@ -11,8 +11,7 @@ import (
 // BudgetFailOpenInProd: a prod LiteLLM config whose effective
 // general_settings.allow_requests_on_db_unavailable is true lets requests through,
 // with a synthetic identity and no budget check, whenever the database is unreachable.
-func BudgetFailOpenInProd(cfg auditor.Config) auditor.Rule {
-	sc := newSR3Scope(cfg)
+func budgetFailOpenInProd(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "budget-fail-open-in-prod", Control: auditor.SR3, Severity: auditor.SeverityCritical,
 		Title: "LiteLLM prod proxy serves requests without budget checks when its database is down",
@@ -21,13 +20,12 @@ func BudgetFailOpenInProd(cfg auditor.Config) auditor.Rule {
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceConfigMaps, auditor.ResourceDeployments},
 		Needs:  []string{auditor.ResourceConfigMaps, auditor.ResourceDeployments},
 	}
-	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
+	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
-		proxies, why := sc.load(s)
-		res.Inconclusive = append(res.Inconclusive, why...)
+		res.Inconclusive = append(res.Inconclusive, v.why...)
 		prodSeen := 0
-		for _, lp := range proxies {
-			if !sc.isProd(lp.proxyConfig) {
+		for _, lp := range v.proxies {
+			if !lp.Prod {
 				continue
 			}
 			prodSeen++
@@ -55,10 +53,10 @@ func BudgetFailOpenInProd(cfg auditor.Config) auditor.Rule {
 		if prodSeen == 0 {
 			res.Inconclusive = append(res.Inconclusive, fmt.Sprintf(
 				"no LiteLLM config with profile %s was found (%d LiteLLM configs found): fail-closed budgets cannot be shown",
-				strings.Join(sc.cfg.ProdProfiles, "/"), len(proxies)))
+				strings.Join(cfg.SR3.ProdProfiles, "/"), len(v.proxies)))
 		}
 		return res
-	})
+	}}
 }
 
 // failOpenForm says which form made the flag true, never another config value.
@@ -75,8 +73,7 @@ func failOpenForm(r litellm.Resolved) string {
 
 // BudgetFailOpenUnverifiable: the fail-open flag of a prod proxy depends on something
 // the auditor must not or cannot read (a Secret, a missing ConfigMap, a bucket).
-func BudgetFailOpenUnverifiable(cfg auditor.Config) auditor.Rule {
-	sc := newSR3Scope(cfg)
+func budgetFailOpenUnverifiable(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "budget-fail-open-unverifiable", Control: auditor.SR3, Severity: auditor.SeverityMedium,
 		Title: "LiteLLM prod proxy's fail-open setting cannot be verified",
@@ -84,12 +81,11 @@ func BudgetFailOpenUnverifiable(cfg auditor.Config) auditor.Rule {
 			"or take its os.environ/ variable from a ConfigMap; keep the config file itself in a ConfigMap mounted at the --config path, not in a Secret, bucket or image.",
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceConfigMaps, auditor.ResourceDeployments},
 	}
-	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
+	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
-		proxies, why := sc.load(s)
-		res.Inconclusive = append(res.Inconclusive, why...)
-		for _, lp := range proxies {
-			if !sc.isProd(lp.proxyConfig) {
+		res.Inconclusive = append(res.Inconclusive, v.why...)
+		for _, lp := range v.proxies {
+			if !lp.Prod {
 				continue
 			}
 			if lp.Unreadable != "" {
@@ -109,5 +105,5 @@ func BudgetFailOpenUnverifiable(cfg auditor.Config) auditor.Rule {
 			}
 		}
 		return res
-	})
+	}}
 }

@@ -1,4 +1,4 @@
-package rules
+package sr3
 
 import (
 	"testing"
@@ -91,8 +91,8 @@ func TestBudgetFailOpen(t *testing.T) {
 				sr3Deploy(ns, "litellm", tc.deploy...))
 			s := snapshottest.New(append(objs, tc.extra...)...)
 
-			open, openFs, inc := sr3Eval(BudgetFailOpenInProd(auditor.DefaultConfig()), s)
-			unverif, unverifFs, _ := sr3Eval(BudgetFailOpenUnverifiable(auditor.DefaultConfig()), s)
+			open, openFs, inc := sr3Eval(ruleFor(budgetFailOpenInProd)(auditor.DefaultConfig()), s)
+			unverif, unverifFs, _ := sr3Eval(ruleFor(budgetFailOpenUnverifiable)(auditor.DefaultConfig()), s)
 			assert.Equal(t, tc.open, open)
 			assert.Equal(t, tc.unverif, unverif)
 			all := sr3Messages(openFs) + sr3Messages(unverifFs)
@@ -167,8 +167,8 @@ func TestBudgetFailOpenWhere(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			s := snapshottest.New(append(sr3Namespaces(), tc.objs...)...)
-			open, openFs, inc := sr3Eval(BudgetFailOpenInProd(auditor.DefaultConfig()), s)
-			unverif, unverifFs, _ := sr3Eval(BudgetFailOpenUnverifiable(auditor.DefaultConfig()), s)
+			open, openFs, inc := sr3Eval(ruleFor(budgetFailOpenInProd)(auditor.DefaultConfig()), s)
+			unverif, unverifFs, _ := sr3Eval(ruleFor(budgetFailOpenUnverifiable)(auditor.DefaultConfig()), s)
 			assert.Equal(t, tc.open, open)
 			assert.Equal(t, tc.unverif, unverif)
 			if tc.msg != "" {
@@ -189,7 +189,7 @@ func TestBudgetFailOpenWhere(t *testing.T) {
 func TestBudgetFailOpenVisibility(t *testing.T) {
 	s := snapshottest.New(append(sr3Namespaces(),
 		map[string]auditor.Availability{auditor.ResourceConfigMaps: {State: auditor.Forbidden}})...)
-	keys, _, inc := sr3Eval(BudgetFailOpenInProd(auditor.DefaultConfig()), s)
+	keys, _, inc := sr3Eval(ruleFor(budgetFailOpenInProd)(auditor.DefaultConfig()), s)
 	assert.Empty(t, keys)
 	require.Len(t, inc, 2)
 	assert.Contains(t, inc[0], "configmaps are not visible (forbidden)")

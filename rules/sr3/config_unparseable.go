@@ -1,4 +1,4 @@
-package rules
+package sr3
 
 import (
 	"fmt"
@@ -10,8 +10,7 @@ import (
 
 // LiteLLMConfigUnparseable: a config the proxy cannot load (invalid YAML, not a mapping,
 // a missing key) is never skipped: the auditor says where it breaks.
-func LiteLLMConfigUnparseable(cfg auditor.Config) auditor.Rule {
-	sc := newSR3Scope(cfg)
+func configUnparseable(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "litellm-config-unparseable", Control: auditor.SR3, Severity: auditor.SeverityHigh,
 		Title: "LiteLLM config cannot be loaded",
@@ -19,12 +18,11 @@ func LiteLLMConfigUnparseable(cfg auditor.Config) auditor.Rule {
 			"the loader LiteLLM uses), make sure the key the Deployment's --config path selects exists in the ConfigMap, and roll the Deployment.",
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceConfigMaps, auditor.ResourceDeployments},
 	}
-	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
+	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
-		proxies, why := sc.load(s)
-		res.Inconclusive = append(res.Inconclusive, why...)
+		res.Inconclusive = append(res.Inconclusive, v.why...)
 		seen := map[string]bool{}
-		for _, lp := range proxies {
+		for _, lp := range v.proxies {
 			if lp.CM == nil {
 				continue
 			}
@@ -52,13 +50,13 @@ func LiteLLMConfigUnparseable(cfg auditor.Config) auditor.Rule {
 				continue
 			}
 			f := meta.NewFinding(lp.Object(), msg)
-			if lp.Key != sc.cfg.ConfigKey {
+			if lp.Key != cfg.SR3.ConfigKey {
 				f.Discriminator = lp.Key
 			}
 			res.Findings = append(res.Findings, f)
 		}
 		return res
-	})
+	}}
 }
 
 func keyList(lp *loadedProxy) string {

@@ -1,4 +1,4 @@
-package rules
+package sr3
 
 import (
 	"testing"
@@ -68,7 +68,7 @@ func TestLiteLLMConfigUnparseable(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			keys, fs, inc := sr3Eval(LiteLLMConfigUnparseable(auditor.DefaultConfig()), snapshottest.New(append(sr3Namespaces(), tc.objs...)...))
+			keys, fs, inc := sr3Eval(ruleFor(configUnparseable)(auditor.DefaultConfig()), snapshottest.New(append(sr3Namespaces(), tc.objs...)...))
 			assert.Equal(t, tc.want, keys)
 			for _, m := range tc.msg {
 				assert.Contains(t, sr3Messages(fs), m)
@@ -92,7 +92,7 @@ func TestSR3OtherRulesSkipBrokenConfigs(t *testing.T) {
 	s := snapshottest.New(append(sr3Namespaces(),
 		sr3CM("litellm", "litellm-config", map[string]string{"config.yaml": "general_settings: {allow_requests_on_db_unavailable: yes\n"}),
 		sr3Deploy("litellm", "litellm"))...)
-	for _, r := range sr3Rules(auditor.DefaultConfig()) {
+	for _, r := range Rules(auditor.DefaultConfig()) {
 		keys, _, _ := sr3Eval(r, s)
 		if r.Meta().ID == "litellm-config-unparseable" {
 			assert.Len(t, keys, 1)

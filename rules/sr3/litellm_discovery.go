@@ -1,4 +1,4 @@
-package rules
+package sr3
 
 import (
 	"fmt"
@@ -89,8 +89,6 @@ func (p *proxyConfig) Discriminator(shared bool) string {
 	}
 	return "Deployment/" + p.Deploy.Name
 }
-
-func (sc sr3Scope) isProd(p *proxyConfig) bool { return sc.prod[p.Profile] }
 
 // proxies finds every LiteLLM config: first through the Deployments that run LiteLLM
 // (the file their --config names), then the ConfigMaps that look like one (the chart's

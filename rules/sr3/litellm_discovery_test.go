@@ -1,1 +1,1 @@
-package rules
+package sr3

@@ -1,4 +1,4 @@
-package rules
+package sr3
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package rules
+package sr3
 
 import (
 	"testing"
@@ -18,7 +18,8 @@ func TestLoadParsesEachConfigOnce(t *testing.T) {
 	s := snapshottest.New(sr3Namespaces(),
 		sr3CM("litellm", "litellm-config", map[string]string{"config.yaml": sr3Config("")}),
 		sr3Deploy("litellm", "litellm"), second)
-	lps, why := newSR3Scope(auditor.DefaultConfig()).load(s)
+	v := newSR3Scope(auditor.DefaultConfig()).load(s, litellm.Parse)
+	lps, why := v.proxies, v.why
 	assert.Empty(t, why)
 	require.Len(t, lps, 2)
 	for _, lp := range lps {
@@ -51,7 +52,7 @@ func TestLoadOutcomes(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			s := snapshottest.New(sr3Namespaces(), sr3CM("litellm", "litellm-config", tc.data), sr3Deploy("litellm", "litellm"))
-			lps, _ := newSR3Scope(auditor.DefaultConfig()).load(s)
+			lps := newSR3Scope(auditor.DefaultConfig()).load(s, litellm.Parse).proxies
 			require.Len(t, lps, 1)
 			lp := lps[0]
 			assert.False(t, lp.Shared)

@@ -1,4 +1,4 @@
-package rules
+package sr3
 
 import (
 	"strings"
@@ -91,7 +91,7 @@ func TestSR3NeverPrintsSecrets(t *testing.T) {
 			s := snapshottest.New(objs)
 			var out []string
 			findings := 0
-			for _, r := range sr3Rules(auditor.DefaultConfig()) {
+			for _, r := range Rules(auditor.DefaultConfig()) {
 				res := r.Evaluate(s)
 				findings += len(res.Findings)
 				for _, f := range res.Findings {
@@ -115,7 +115,7 @@ func TestSR3SecretsCasesFire(t *testing.T) {
 		sr3Deploy("litellm", "litellm", func(*appsv1.Deployment) {}), sr3CNPG("litellm", "litellm-pg", int64(1), nil))...)
 	var keys []string
 	var msgs string
-	for _, r := range sr3Rules(auditor.DefaultConfig()) {
+	for _, r := range Rules(auditor.DefaultConfig()) {
 		k, fs, _ := sr3Eval(r, s)
 		keys = append(keys, k...)
 		msgs += sr3Messages(fs)

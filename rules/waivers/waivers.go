@@ -1,4 +1,6 @@
-package rules
+// Package waivers holds the rule about waivers themselves: waiver-invalid judges the
+// waive annotations of every object against the catalogue of the other rules.
+package waivers
 
 import (
 	"fmt"
@@ -10,21 +12,16 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
 )
 
-// waiverRules: findings about waivers themselves (no reason, no or bad expiry, expiry too
-// far ahead, unknown rule).
-func waiverRules(cfg auditor.Config) []auditor.Rule {
-	var known []auditor.RuleMeta
-	for _, rs := range [][]auditor.Rule{sr1Rules(cfg), sr2Rules(cfg), sr3Rules(cfg)} {
-		for _, r := range rs {
-			known = append(known, r.Meta())
-		}
-	}
-	return []auditor.Rule{WaiverInvalid(cfg, known)}
+// Rules returns the waiver rules; known are the metadata of every other rule (a waiver
+// naming none of them waives nothing).
+func Rules(cfg auditor.Config, known []auditor.RuleMeta) []auditor.Rule {
+	return []auditor.Rule{waiverInvalid(cfg, known)}
 }
 
-// WaiverInvalid: a waive annotation the auditor does not honour, or should not. One
+// waiverInvalid: a waive annotation the auditor does not honour, or should not. One
 // finding per object and waived rule (Discriminator: the rule ID), carrying the waived
 // rule's control at medium severity: an invalid exception to a control is a defect of
 // that control, and keeps it from reading "enforced" while a bad waiver (an expiry beyond
@@ -37,7 +34,7 @@ func waiverRules(cfg auditor.Config) []auditor.Rule {
 // comes back with a waiver_expired transition. Objects the snapshot does not hold
 // cannot carry an applied waiver either, so the rule declares no inputs: it is never
 // inconclusive, it judges exactly the waivers the engine could apply.
-func WaiverInvalid(cfg auditor.Config, known []auditor.RuleMeta) auditor.Rule {
+func waiverInvalid(cfg auditor.Config, known []auditor.RuleMeta) auditor.Rule {
 	maxDur := cfg.Waivers.MaxDuration.Duration
 	meta := auditor.RuleMeta{
 		ID: auditor.WaiverInvalidRule, Control: auditor.SR1, Severity: auditor.SeverityMedium, Scope: auditor.ScopeNamespace,
@@ -51,7 +48,7 @@ func WaiverInvalid(cfg auditor.Config, known []auditor.RuleMeta) auditor.Rule {
 	for _, m := range known {
 		byID[m.ID] = m
 	}
-	return newRule(meta, func(s *auditor.Snapshot) auditor.Result {
+	return family.New(meta, func(s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
 		for _, o := range annotatedObjects(s) {
 			res.Findings = append(res.Findings, judgeWaiver(meta, byID, maxDur, s, o)...)

@@ -1,4 +1,4 @@
-package rules
+package waivers
 
 import (
 	"strings"
@@ -16,6 +16,7 @@ import (
 	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/auditor/engine"
 	"github.com/llm-platform/enforcement-auditor/auditor/snapshottest"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
 )
 
 var wvNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -187,7 +188,7 @@ func TestWaiverInvalid(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			r := WaiverInvalid(auditor.DefaultConfig(), wvKnown)
+			r := waiverInvalid(auditor.DefaultConfig(), wvKnown)
 			var res auditor.Result
 			require.NotPanics(t, func() { res = r.Evaluate(snapshottest.New(snapshottest.At(wvNow), tc.objs)) })
 			assert.Empty(t, res.Inconclusive)
@@ -280,14 +281,14 @@ func TestActiveWaiver(t *testing.T) {
 // waiver-invalid does not waive the waiver-invalid finding.
 func TestWaiverInvalidThroughEngine(t *testing.T) {
 	in30d := wvNow.Add(30 * 24 * time.Hour).Format(time.RFC3339)
-	gpu := newRule(wvKnown[1], func(s *auditor.Snapshot) auditor.Result {
+	gpu := family.New(wvKnown[1], func(s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
 		for _, p := range s.Pods {
 			res.Findings = append(res.Findings, wvKnown[1].NewFinding(&auditor.ObjectRef{APIVersion: "v1", Kind: "Pod", Namespace: p.Namespace, Name: p.Name}, "gpu pod without queue"))
 		}
 		return res
 	})
-	rs := []auditor.Rule{gpu, WaiverInvalid(auditor.DefaultConfig(), wvKnown)}
+	rs := []auditor.Rule{gpu, waiverInvalid(auditor.DefaultConfig(), wvKnown)}
 	ev := engine.Evaluate(rs, snapshottest.New(snapshottest.At(wvNow), wvPod(wvAnn("gpu-pod-missing-queue-name,waiver-invalid", "", in30d))), 0)
 	got := map[string]bool{}
 	for _, f := range ev.Findings {
@@ -310,25 +311,4 @@ func TestWaiverInvalidThroughEngine(t *testing.T) {
 		"waiver-invalid|Pod|team-a|trainer|waiver-invalid": false,
 	}, got)
 	assert.Equal(t, auditor.Enforced, ev.Controls[auditor.SR2], "a valid waiver accepts the SR2 risk")
-}
-
-// TestWaiverRulesKnowTheCatalogue: every rule of the catalogue can be waived without an
-// unknown-rule finding, so waiverRules is wired to the real rule IDs.
-func TestWaiverRulesKnowTheCatalogue(t *testing.T) {
-	cfg := auditor.DefaultConfig()
-	rs := waiverRules(cfg)
-	require.Len(t, rs, 1)
-	assert.Equal(t, auditor.WaiverInvalidRule, rs[0].Meta().ID)
-	var ids []string
-	for _, r := range All(cfg) {
-		if id := r.Meta().ID; id != auditor.WaiverInvalidRule {
-			ids = append(ids, id)
-		}
-	}
-	require.NotEmpty(t, ids)
-	in30d := wvNow.Add(30 * 24 * time.Hour).Format(time.RFC3339)
-	res := rs[0].Evaluate(snapshottest.New(snapshottest.At(wvNow), wvPod(wvAnn(strings.Join(ids, ","), "accepted", in30d))))
-	assert.Empty(t, res.Findings)
-	res = rs[0].Evaluate(snapshottest.New(snapshottest.At(wvNow), wvPod(wvAnn(strings.Join(ids, ","), "", in30d))))
-	assert.Len(t, res.Findings, len(ids), "one finding per waived rule")
 }

@@ -1,0 +1,26 @@
+// Package sr1 holds the rules of SR1, the budget path: the protected namespaces (model
+// servers, inference gateway) isolated for ingress, admitting only the trusted
+// namespaces, on a CNI that enforces NetworkPolicy, as the active probe confirms. Every
+// rule is a check over the family's view (view.go).
+package sr1
+
+import (
+	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
+)
+
+// check is one SR1 rule over the family's view.
+type check = family.Check[*view]
+
+// Rules returns the SR1 rules for a configuration; they share one view per evaluation.
+func Rules(cfg auditor.Config) []auditor.Rule {
+	return family.Rules(newView(cfg),
+		defaultDenyMissing(cfg),
+		ingressOutsideAllowlist(cfg),
+		selectorUnpinned(cfg),
+		cniNotEnforcing(cfg),
+		cniUnknown(cfg),
+		servingReachableFromUntrusted(cfg),
+		protectedNamespaceAbsent(cfg),
+	)
+}
