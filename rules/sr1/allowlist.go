@@ -12,7 +12,7 @@ import (
 	"github.com/llm-platform/enforcement-auditor/rules/netpol"
 )
 
-// IngressOutsideAllowlist: a NetworkPolicy (or an Admin-tier cluster policy) that admits
+// ingressOutsideAllowlist: a NetworkPolicy (or an Admin-tier cluster policy) that admits
 // into a protected namespace a source outside the trusted namespaces. Policies are
 // additive, so one such rule opens the budget path however strict the others are.
 func ingressOutsideAllowlist(cfg auditor.Config) check {

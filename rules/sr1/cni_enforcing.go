@@ -2,6 +2,7 @@ package sr1
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
@@ -9,7 +10,7 @@ import (
 	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
 )
 
-// CNINotEnforcing: NetworkPolicies do nothing unless the CNI implements them. The rule
+// cniNotEnforcing: NetworkPolicies do nothing unless the CNI implements them. The rule
 // recognises the CNI from DaemonSets, ConfigMaps and node annotations and reports each
 // component that does not enforce when none does. It also publishes cni_info.
 func cniNotEnforcing(cfg auditor.Config) check {
@@ -22,8 +23,8 @@ func cniNotEnforcing(cfg auditor.Config) check {
 		Inputs: []string{auditor.ResourceDaemonSets, auditor.ResourceConfigMaps, auditor.ResourceNodes},
 	}
 	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
-		d := cni.Detect(s)
-		res := auditor.Result{Inconclusive: d.Inconclusive, Facts: []auditor.Fact{{
+		d := v.cni()
+		res := auditor.Result{Inconclusive: slices.Clone(d.Inconclusive), Facts: []auditor.Fact{{
 			Metric: "cni_info",
 			Help:   "CNI detected by the auditor (cni, components joined by +) and whether it enforces NetworkPolicy (enforcing: true, false or unknown); always 1.",
 			Labels: []auditor.Label{{Name: "cni", Value: d.CNI}, {Name: "enforcing", Value: d.Verdict}},
@@ -44,7 +45,7 @@ func cniNotEnforcing(cfg auditor.Config) check {
 	}}
 }
 
-// CNIUnknown: when the auditor cannot recognise the CNI, or recognises it but cannot
+// cniUnknown: when the auditor cannot recognise the CNI, or recognises it but cannot
 // tell whether it enforces, it says so instead of staying silent.
 func cniUnknown(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
@@ -56,8 +57,8 @@ func cniUnknown(cfg auditor.Config) check {
 		Inputs: []string{auditor.ResourceDaemonSets, auditor.ResourceConfigMaps, auditor.ResourceNodes},
 	}
 	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
-		d := cni.Detect(s)
-		res := auditor.Result{Inconclusive: d.Inconclusive}
+		d := v.cni()
+		res := auditor.Result{Inconclusive: slices.Clone(d.Inconclusive)}
 		if len(d.Inconclusive) > 0 || d.Verdict != cni.Unknown {
 			return res
 		}

@@ -13,7 +13,7 @@ import (
 	"github.com/llm-platform/enforcement-auditor/rules/netpol"
 )
 
-// DefaultDenyMissing: a protected namespace where not every pod, present or future, is
+// defaultDenyMissing: a protected namespace where not every pod, present or future, is
 // isolated for ingress accepts traffic from anywhere on the pods no policy selects. Only
 // a policy with an empty podSelector and Ingress among its effective types isolates the
 // whole namespace; its name and whether it also allows trusted sources do not matter.

@@ -15,12 +15,9 @@ type check = family.Check[*view]
 // Rules returns the SR1 rules for a configuration; they share one view per evaluation.
 func Rules(cfg auditor.Config) []auditor.Rule {
 	return family.Rules(newView(cfg),
-		defaultDenyMissing(cfg),
-		ingressOutsideAllowlist(cfg),
-		selectorUnpinned(cfg),
-		cniNotEnforcing(cfg),
-		cniUnknown(cfg),
-		servingReachableFromUntrusted(cfg),
-		protectedNamespaceAbsent(cfg),
-	)
+		// the NetworkPolicies of the protected namespaces
+		defaultDenyMissing(cfg), ingressOutsideAllowlist(cfg), selectorUnpinned(cfg),
+		cniNotEnforcing(cfg), cniUnknown(cfg), // whether the CNI enforces them
+		servingReachableFromUntrusted(cfg), // the active network probe
+		protectedNamespaceAbsent(cfg))
 }

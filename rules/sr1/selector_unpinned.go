@@ -10,7 +10,7 @@ import (
 	"github.com/llm-platform/enforcement-auditor/rules/netpol"
 )
 
-// SelectorUnpinned: a namespaceSelector in a protected namespace's policy that admits
+// selectorUnpinned: a namespaceSelector in a protected namespace's policy that admits
 // only trusted namespaces today but does not pin kubernetes.io/metadata.name to them: a
 // namespace labelled tomorrow (by anyone allowed to label namespaces) would match.
 func selectorUnpinned(cfg auditor.Config) check {

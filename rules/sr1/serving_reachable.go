@@ -24,7 +24,7 @@ func probeOutcome(r auditor.NetworkProbeResult) string {
 	return "error"
 }
 
-// ServingReachableFromUntrusted turns the active network probe into proof: the auditor
+// servingReachableFromUntrusted turns the active network probe into proof: the auditor
 // runs outside the trusted namespaces, so a completed TCP handshake to a protected
 // Service means an untrusted pod can bypass LiteLLM, whatever the policies say.
 func servingReachableFromUntrusted(cfg auditor.Config) check {

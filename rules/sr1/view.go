@@ -6,13 +6,15 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/cni"
 	"github.com/llm-platform/enforcement-auditor/rules/netpol"
 )
 
 // view is SR1's model of one snapshot, built once per evaluation (auditor.View): the
 // protected namespaces and the sources each may accept (budgetPath), each protected
 // namespace's ingress policies and the ones isolating it, and, on first use, every
-// namespace as the policies' selectors see it and the cluster-scoped admin policies.
+// namespace as the policies' selectors see it, the cluster-scoped admin policies and
+// the CNI detected.
 type view struct {
 	budgetPath
 	// ingress holds the NetworkPolicies of each protected namespace that affect
@@ -27,6 +29,8 @@ type view struct {
 	// admin are the AdminNetworkPolicies, BaselineAdminNetworkPolicies and
 	// ClusterNetworkPolicies, read once, sorted by kind and name.
 	admin func() []adminPolicy
+	// cni is what the CNI is and whether it enforces NetworkPolicy (cni.Detect).
+	cni func() cni.Detection
 }
 
 // newView returns the family's view for a configuration.
@@ -40,6 +44,7 @@ func newView(cfg auditor.Config) *auditor.View[*view] {
 			present:    map[string]bool{},
 			namespaces: sync.OnceValue(func() []netpol.Namespace { return netpol.NamespacesFrom(s.Namespaces) }),
 			admin:      sync.OnceValue(func() []adminPolicy { return adminPolicies(s) }),
+			cni:        sync.OnceValue(func() cni.Detection { return cni.Detect(s) }),
 		}
 		for _, ns := range b.protected {
 			v.ingress[ns] = ingressPolicies(s, ns)

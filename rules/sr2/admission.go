@@ -20,7 +20,7 @@ const (
 	coverageOutOfScope = "out_of_scope"
 )
 
-// GPUPodNotAdmitted: a GPU pod that names a queue but runs without an admitted Kueue
+// podNotAdmitted: a GPU pod that names a queue but runs without an admitted Kueue
 // Workload: Kueue does not manage it (pod integration off, namespace outside Kueue's
 // managedJobsNamespaceSelector) or it outlived its admission, so no quota was charged.
 // It also publishes the GPU accounting facts.

@@ -13,7 +13,7 @@ import (
 // Admission probe result values of the admission_probe_result fact.
 var admissionProbeResults = []string{"admitted", "denied", "error"}
 
-// GPUGateBypassed: the active probe's server-side dry-run create of a GPU pod without a
+// gateBypassed: the active probe's server-side dry-run create of a GPU pod without a
 // queue name was accepted: whatever the policies say, the gate does not hold.
 func gateBypassed(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{

@@ -59,7 +59,7 @@ func (v *gateVerdict) blocking() bool {
 	return false
 }
 
-// GPUGatePolicyNotEnforcing: the gate exists but would not deny a GPU pod without a queue
+// gatePolicyNotEnforcing: the gate exists but would not deny a GPU pod without a queue
 // name in every Kueue-managed namespace. One finding per condition.
 func gatePolicyNotEnforcing(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
@@ -74,12 +74,8 @@ func gatePolicyNotEnforcing(cfg auditor.Config) check {
 		Pods:  gpuPods(cfg),
 		Needs: []string{auditor.ResourceNamespaces},
 	}
-	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
+	return gateCheck(meta, func(v *view, found *gateSet, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
-		if len(v.managed) == 0 {
-			return res
-		}
-		found := v.gates()
 		c := v.checker(v.offer())
 		var verdicts []gateVerdict
 		for _, p := range found.clusterPolicies {
@@ -118,7 +114,7 @@ func gatePolicyNotEnforcing(cfg auditor.Config) check {
 			}
 		}
 		return res
-	}}
+	})
 }
 
 // kyvernoGate is what the two Kyverno gate kinds share, and how each one says it: the

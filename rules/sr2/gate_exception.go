@@ -13,7 +13,7 @@ import (
 	"github.com/llm-platform/enforcement-auditor/rules/kyverno"
 )
 
-// GPUGatePolicyException: a Kyverno PolicyException the admission controller honours
+// gatePolicyException: a Kyverno PolicyException the admission controller honours
 // exempts a Kueue-managed namespace's GPU pods from the gate: a complete bypass that no
 // policy field shows. kyverno.io exceptions name the gate's rules and match pods;
 // policies.kyverno.io exceptions reference a ValidatingPolicy under CEL matchConditions.
@@ -27,12 +27,8 @@ func gatePolicyException(cfg auditor.Config) check {
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceKyvernoClusterPolicies, auditor.ResourceKyvernoValidatingPolicies,
 			auditor.ResourceKyvernoPolicyExceptions, auditor.ResourceKyvernoCELPolicyExceptions, auditor.ResourceDeployments},
 	}
-	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
+	return gateCheck(meta, func(v *view, found *gateSet, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
-		if len(v.managed) == 0 {
-			return res
-		}
-		found := v.gates()
 		if len(found.clusterPolicies) == 0 && len(found.validatingPolicies) == 0 {
 			return res
 		}
@@ -40,7 +36,7 @@ func gatePolicyException(cfg auditor.Config) check {
 		c.kyvernoExceptions(s, meta, found, &res)
 		c.celExceptions(s, meta, found, &res)
 		return res
-	}}
+	})
 }
 
 // exceptionRef names a PolicyException object in findings.

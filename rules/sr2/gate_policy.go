@@ -70,13 +70,24 @@ func findGates(s *auditor.Snapshot, names []string) *gateSet {
 	return out
 }
 
+// gateCheck is a check of the gates found under the configured names; it judges only
+// when some namespace is Kueue-managed (otherwise there is nothing to gate).
+func gateCheck(meta auditor.RuleMeta, eval func(v *view, found *gateSet, s *auditor.Snapshot) auditor.Result) check {
+	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
+		if len(v.managed) == 0 {
+			return auditor.Result{}
+		}
+		return eval(v, v.gates(), s)
+	}}
+}
+
 func sortedByName(in []*unstructured.Unstructured) []*unstructured.Unstructured {
 	out := append([]*unstructured.Unstructured(nil), in...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].GetName() < out[j].GetName() })
 	return out
 }
 
-// GPUGatePolicyMissing: Kueue-managed namespaces exist but no admission gate under the
+// gatePolicyMissing: Kueue-managed namespaces exist but no admission gate under the
 // configured names does: nothing stops a GPU pod without a queue name at admission.
 func gatePolicyMissing(cfg auditor.Config) check {
 	names := strings.Join(cfg.SR2.GatePolicyNames, ", ")
@@ -94,12 +105,8 @@ func gatePolicyMissing(cfg auditor.Config) check {
 		Inputs: append([]string{auditor.ResourceNamespaces}, gateInputs...),
 		Needs:  []string{auditor.ResourceNamespaces},
 	}
-	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
+	return gateCheck(meta, func(v *view, found *gateSet, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
-		if len(v.managed) == 0 {
-			return res
-		}
-		found := v.gates()
 		if !found.empty() {
 			return res
 		}
@@ -115,5 +122,5 @@ func gatePolicyMissing(cfg auditor.Config) check {
 		}
 		res.Findings = append(res.Findings, meta.NewFinding(nil, msg))
 		return res
-	}}
+	})
 }

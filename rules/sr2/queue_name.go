@@ -10,7 +10,7 @@ import (
 
 var gpuPodInputs = []string{auditor.ResourceNamespaces, auditor.ResourcePods, auditor.ResourceJobs, auditor.ResourceReplicaSets, auditor.ResourceStatefulSets}
 
-// GPUPodMissingQueueName: a running GPU pod in a Kueue-managed namespace with no queue
+// podMissingQueueName: a running GPU pod in a Kueue-managed namespace with no queue
 // name on itself or its controlling owners bypasses Kueue quota and fair share.
 func podMissingQueueName(cfg auditor.Config) check {
 	label := cfg.SR2.QueueNameLabel

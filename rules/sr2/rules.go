@@ -15,12 +15,8 @@ type check = family.Check[*view]
 // Rules returns the SR2 rules for a configuration; they share one view per evaluation.
 func Rules(cfg auditor.Config) []auditor.Rule {
 	return family.Rules(newView(cfg),
-		podMissingQueueName(cfg),
-		podNotAdmitted(cfg),
-		gatePolicyMissing(cfg),
-		gatePolicyNotEnforcing(cfg),
-		gatePolicyException(cfg),
-		gateBypassed(cfg),
-		managedNamespaceAbsent(cfg),
-	)
+		podMissingQueueName(cfg), podNotAdmitted(cfg), // the GPU pods
+		gatePolicyMissing(cfg), gatePolicyNotEnforcing(cfg), gatePolicyException(cfg), // the admission gate
+		gateBypassed(cfg), // the active admission probe
+		managedNamespaceAbsent(cfg))
 }

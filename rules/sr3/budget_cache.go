@@ -155,7 +155,7 @@ func cacheTypeName(r litellm.Resolved) string {
 	return "another type"
 }
 
-// BudgetCacheNotRedisInProd: without a shared Redis every proxy replica keeps its own
+// budgetCacheNotRedisInProd: without a shared Redis every proxy replica keeps its own
 // rate-limit and spend counters, so limits multiply with replicas between DB writes.
 func budgetCacheNotRedisInProd(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
@@ -167,10 +167,9 @@ func budgetCacheNotRedisInProd(cfg auditor.Config) check {
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceConfigMaps, auditor.ResourceDeployments},
 	}
 	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
-		var res auditor.Result
-		res.Inconclusive = append(res.Inconclusive, v.why...)
-		for _, lp := range v.proxies {
-			if !lp.Prod || lp.Conf == nil {
+		res := v.result()
+		for _, lp := range v.prod {
+			if lp.Conf == nil {
 				continue
 			}
 			v := budgetRedis(lp.Conf, lp.Env)

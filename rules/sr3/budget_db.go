@@ -8,7 +8,7 @@ import (
 	"github.com/llm-platform/enforcement-auditor/auditor"
 )
 
-// BudgetDBNotHAInProd: the CloudNativePG Cluster behind a prod proxy must run (and have
+// budgetDBNotHAInProd: the CloudNativePG Cluster behind a prod proxy must run (and have
 // ready) at least MinDatabaseInstances instances; a prod proxy with no Cluster found is
 // reported too (medium), since its database's availability is then unproven.
 func budgetDBNotHAInProd(cfg auditor.Config) check {
@@ -23,8 +23,7 @@ func budgetDBNotHAInProd(cfg auditor.Config) check {
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceConfigMaps, auditor.ResourceDeployments, auditor.ResourceCNPGClusters},
 	}
 	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
-		var res auditor.Result
-		res.Inconclusive = append(res.Inconclusive, v.why...)
+		res := v.result()
 		avail := s.AvailabilityOf(auditor.ResourceCNPGClusters)
 		clusters := map[string]cnpgCluster{}
 		for _, u := range s.CustomObjects(cnpgGroup, "Cluster") {
@@ -33,8 +32,8 @@ func budgetDBNotHAInProd(cfg auditor.Config) check {
 		}
 		// behind collects, per Cluster, the prod proxies that use it and how they were matched.
 		behind := map[string][]string{}
-		for _, lp := range v.proxies {
-			if !lp.Prod || (lp.Conf == nil && lp.Unreadable == "") {
+		for _, lp := range v.prod {
+			if lp.Conf == nil && lp.Unreadable == "" {
 				continue
 			}
 			var env = lp.Env

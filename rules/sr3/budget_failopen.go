@@ -8,7 +8,7 @@ import (
 	"github.com/llm-platform/enforcement-auditor/rules/litellm"
 )
 
-// BudgetFailOpenInProd: a prod LiteLLM config whose effective
+// budgetFailOpenInProd: a prod LiteLLM config whose effective
 // general_settings.allow_requests_on_db_unavailable is true lets requests through,
 // with a synthetic identity and no budget check, whenever the database is unreachable.
 func budgetFailOpenInProd(cfg auditor.Config) check {
@@ -21,14 +21,8 @@ func budgetFailOpenInProd(cfg auditor.Config) check {
 		Needs:  []string{auditor.ResourceConfigMaps, auditor.ResourceDeployments},
 	}
 	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
-		var res auditor.Result
-		res.Inconclusive = append(res.Inconclusive, v.why...)
-		prodSeen := 0
-		for _, lp := range v.proxies {
-			if !lp.Prod {
-				continue
-			}
-			prodSeen++
+		res := v.result()
+		for _, lp := range v.prod {
 			if lp.Conf == nil {
 				continue
 			}
@@ -50,7 +44,7 @@ func budgetFailOpenInProd(cfg auditor.Config) check {
 					"%s includes other files (include%s), which may override general_settings; only the main file was read", lp.describe(), at(v)))
 			}
 		}
-		if prodSeen == 0 {
+		if len(v.prod) == 0 {
 			res.Inconclusive = append(res.Inconclusive, fmt.Sprintf(
 				"no LiteLLM config with profile %s was found (%d LiteLLM configs found): fail-closed budgets cannot be shown",
 				strings.Join(cfg.SR3.ProdProfiles, "/"), len(v.proxies)))
@@ -71,7 +65,7 @@ func failOpenForm(r litellm.Resolved) string {
 	return fmt.Sprintf("%s%s, %s", r.Value.Describe(), at(r.Value), how)
 }
 
-// BudgetFailOpenUnverifiable: the fail-open flag of a prod proxy depends on something
+// budgetFailOpenUnverifiable: the fail-open flag of a prod proxy depends on something
 // the auditor must not or cannot read (a Secret, a missing ConfigMap, a bucket).
 func budgetFailOpenUnverifiable(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
@@ -82,12 +76,8 @@ func budgetFailOpenUnverifiable(cfg auditor.Config) check {
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceConfigMaps, auditor.ResourceDeployments},
 	}
 	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
-		var res auditor.Result
-		res.Inconclusive = append(res.Inconclusive, v.why...)
-		for _, lp := range v.proxies {
-			if !lp.Prod {
-				continue
-			}
+		res := v.result()
+		for _, lp := range v.prod {
 			if lp.Unreadable != "" {
 				res.Findings = append(res.Findings, lp.finding(meta, fmt.Sprintf(
 					"prod LiteLLM Deployment %s/%s (profile %s) reads its config from %s: the auditor cannot tell whether allow_requests_on_db_unavailable is false",

@@ -8,7 +8,7 @@ import (
 	"github.com/llm-platform/enforcement-auditor/auditor"
 )
 
-// LiteLLMConfigUnparseable: a config the proxy cannot load (invalid YAML, not a mapping,
+// configUnparseable: a config the proxy cannot load (invalid YAML, not a mapping,
 // a missing key) is never skipped: the auditor says where it breaks.
 func configUnparseable(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
@@ -19,8 +19,7 @@ func configUnparseable(cfg auditor.Config) check {
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceConfigMaps, auditor.ResourceDeployments},
 	}
 	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
-		var res auditor.Result
-		res.Inconclusive = append(res.Inconclusive, v.why...)
+		res := v.result()
 		seen := map[string]bool{}
 		for _, lp := range v.proxies {
 			if lp.CM == nil {

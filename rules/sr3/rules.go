@@ -17,11 +17,8 @@ func Rules(cfg auditor.Config) []auditor.Rule { return rules(cfg, litellm.Parse)
 
 func rules(cfg auditor.Config, parse parseFunc) []auditor.Rule {
 	return family.Rules(newView(cfg, parse),
-		budgetFailOpenInProd(cfg),
-		budgetFailOpenUnverifiable(cfg),
-		budgetDBNotHAInProd(cfg),
-		budgetCacheNotRedisInProd(cfg),
+		budgetFailOpenInProd(cfg), budgetFailOpenUnverifiable(cfg), // the fail-open setting
+		budgetDBNotHAInProd(cfg), budgetCacheNotRedisInProd(cfg), // the database and the cache behind it
 		configUnparseable(cfg),
-		prodAbsent(cfg),
-	)
+		prodAbsent(cfg))
 }

@@ -2,7 +2,6 @@ package sr3
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
@@ -24,7 +23,5 @@ func prodAbsent(cfg auditor.Config) check {
 		func(s *auditor.Snapshot) bool {
 			return s.Offline() || s.Saw(auditor.ResourceConfigMaps) && s.Saw(auditor.ResourceDeployments)
 		},
-		func(v *view) bool {
-			return slices.ContainsFunc(v.proxies, func(lp *loadedProxy) bool { return lp.Prod })
-		})
+		func(v *view) bool { return len(v.prod) > 0 })
 }

@@ -2,6 +2,7 @@ package sr3
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/rules/litellm"
@@ -11,6 +12,8 @@ import (
 // LiteLLM config found (litellm_discovery.go), each parsed once, and which run in prod.
 type view struct {
 	proxies []*loadedProxy
+	// prod are the proxies running with a prod profile (sr3.prodProfiles), in order.
+	prod []*loadedProxy
 	// why are the reasons discovery could not see everything (configmaps or deployments
 	// not visible, a config the auditor must not read): every rule reports them.
 	why []string
@@ -90,6 +93,15 @@ func (sc sr3Scope) load(s *auditor.Snapshot, parse parseFunc) *view {
 			}
 		}
 		v.proxies = append(v.proxies, lp)
+		if lp.Prod {
+			v.prod = append(v.prod, lp)
+		}
 	}
 	return v
+}
+
+// result starts a rule's result with what discovery could not see (every SR3 rule
+// reports it).
+func (v *view) result() auditor.Result {
+	return auditor.Result{Inconclusive: slices.Clone(v.why)}
 }
