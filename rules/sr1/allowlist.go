@@ -35,48 +35,18 @@ func ingressOutsideAllowlist(cfg auditor.Config) check {
 		nsWhy, nsUnseen := inputs.Unseen(s, auditor.ResourceNamespaces)
 		// Offline without Namespace objects, a selector is judged on its own terms.
 		unresolved := s.Offline() && !s.Saw(auditor.ResourceNamespaces)
-		namespaces := v.namespaces()
 		skippedSelectors := 0
 		for _, ns := range v.protected {
 			admin := v.adminTierSelecting(s, ns)
 			for _, p := range v.ingress[ns] {
 				for i, rule := range p.Spec.Ingress {
-					var admits []string
-					for _, peer := range netpol.IngressPeers(ns, rule, namespaces) {
-						switch peer.Kind {
-						case netpol.Invalid:
-							res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("NetworkPolicy %s/%s spec.ingress[%d].%v (the API server rejects such a policy)", p.Namespace, p.Name, i, peer.Err))
-						case netpol.NamespaceSelector:
-							if unresolved {
-								if d := v.unresolvedSources(ns, peer); d != "" {
-									admits = append(admits, d)
-								}
-								continue
-							}
-							if nsUnseen {
-								skippedSelectors++
-								continue
-							}
-							if d := v.peerSources(ns, peer); d != "" {
-								admits = append(admits, d)
-							}
-						default:
-							if d := v.peerSources(ns, peer); d != "" {
-								admits = append(admits, d)
-							}
-						}
-					}
+					admits, invalid, skipped := v.admitted(ns, p, i, rule, unresolved, nsUnseen)
+					res.Inconclusive = append(res.Inconclusive, invalid...)
+					skippedSelectors += skipped
 					if len(admits) == 0 {
 						continue
 					}
-					msg := fmt.Sprintf("NetworkPolicy %s/%s ingress rule %d admits sources outside the allow-list (%s) to %s on %s: %s",
-						p.Namespace, p.Name, i, v.trustedList(ns), podsPhrase(p), netpol.PortsString(rule.Ports), strings.Join(admits, "; "))
-					if note := selectsNoPodNote(s, p); note != "" {
-						msg += "; " + note
-					}
-					if len(admin) > 0 {
-						msg += fmt.Sprintf("; Admin-tier cluster policies select this namespace and may deny some of this traffic where the CNI implements them, but their denies were not evaluated: %s", family.JoinBounded(admin, 5))
-					}
+					msg := v.outsideMessage(s, ns, p, i, admits, admin)
 					f := meta.NewFinding(networkPolicyRef(p), msg)
 					f.Discriminator = fmt.Sprintf("ingress[%d]", i)
 					res.Findings = append(res.Findings, f)
@@ -89,6 +59,51 @@ func ingressOutsideAllowlist(cfg auditor.Config) check {
 		v.evaluateAdminAllows(s, meta, &res)
 		return res
 	}}
+}
+
+// admitted judges the peers of ingress rule i of p, a policy of protected namespace ns:
+// what they admit that is not trusted for ns, the peers the API server would reject, and
+// how many namespaceSelector peers were skipped because Namespaces are not visible.
+func (v *view) admitted(ns string, p *networkingv1.NetworkPolicy, i int, rule networkingv1.NetworkPolicyIngressRule, unresolved, nsUnseen bool) (admits, invalid []string, skipped int) {
+	for _, peer := range netpol.IngressPeers(ns, rule, v.namespaces()) {
+		switch peer.Kind {
+		case netpol.Invalid:
+			invalid = append(invalid, fmt.Sprintf("NetworkPolicy %s/%s spec.ingress[%d].%v (the API server rejects such a policy)", p.Namespace, p.Name, i, peer.Err))
+		case netpol.NamespaceSelector:
+			if unresolved {
+				if d := v.unresolvedSources(ns, peer); d != "" {
+					admits = append(admits, d)
+				}
+				continue
+			}
+			if nsUnseen {
+				skipped++
+				continue
+			}
+			if d := v.peerSources(ns, peer); d != "" {
+				admits = append(admits, d)
+			}
+		default:
+			if d := v.peerSources(ns, peer); d != "" {
+				admits = append(admits, d)
+			}
+		}
+	}
+	return admits, invalid, skipped
+}
+
+// outsideMessage says what ingress rule i of p admits from outside the allow-list of ns.
+func (v *view) outsideMessage(s *auditor.Snapshot, ns string, p *networkingv1.NetworkPolicy, i int, admits, admin []string) string {
+	rule := p.Spec.Ingress[i]
+	msg := fmt.Sprintf("NetworkPolicy %s/%s ingress rule %d admits sources outside the allow-list (%s) to %s on %s: %s",
+		p.Namespace, p.Name, i, v.trustedList(ns), podsPhrase(p), netpol.PortsString(rule.Ports), strings.Join(admits, "; "))
+	if note := selectsNoPodNote(s, p); note != "" {
+		msg += "; " + note
+	}
+	if len(admin) > 0 {
+		msg += fmt.Sprintf("; Admin-tier cluster policies select this namespace and may deny some of this traffic where the CNI implements them, but their denies were not evaluated: %s", family.JoinBounded(admin, 5))
+	}
+	return msg
 }
 
 // peerSources describes what a classified peer admits into dst that is not trusted for

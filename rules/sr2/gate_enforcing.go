@@ -186,41 +186,7 @@ func (c gateChecker) clusterPolicy(s *auditor.Snapshot, p *kyverno.ClusterPolicy
 			v.add("match", auditor.SeverityCritical, "Add a validate rule matching kind Pod in the Kueue-managed namespaces.",
 				"%s has no validate rule matching kind Pod: it cannot deny a GPU pod in Kueue-managed namespaces %s", what, strings.Join(family.NamespaceNames(c.managed), ", "))
 		} else {
-			var uncovered, audited []string
-			enforcing := map[int]bool{}
-			auditedBy := map[int]string{} // rule index -> its effective action where it does not enforce
-			for _, ns := range c.managed {
-				var covering []kyverno.Rule
-				var whys []string
-				for _, r := range podRules {
-					if ok, why := r.CoversEveryPodIn(ns); ok {
-						covering = append(covering, r)
-					} else {
-						whys = append(whys, why)
-					}
-				}
-				if len(covering) == 0 {
-					uncovered = append(uncovered, fmt.Sprintf("%s (%s)", ns.Name, strings.Join(whys, "; ")))
-					continue
-				}
-				var froms []string
-				enforced := false
-				for _, r := range covering {
-					action, from := p.ActionIn(r, ns, c.kyvernoVersion())
-					if kyverno.Enforces(action) {
-						enforced = true
-						enforcing[r.Index] = true
-					} else {
-						froms = append(froms, fmt.Sprintf("%s: %s", from, action))
-						if _, ok := auditedBy[r.Index]; !ok {
-							auditedBy[r.Index] = fmt.Sprintf("%s in %s (%s)", action, ns.Name, from)
-						}
-					}
-				}
-				if !enforced {
-					audited = append(audited, fmt.Sprintf("%s (%s)", ns.Name, strings.Join(froms, "; ")))
-				}
-			}
+			uncovered, audited, enforcing, auditedBy := c.podRuleActions(p, podRules)
 			if len(uncovered) > 0 {
 				v.add("match", auditor.SeverityCritical,
 					"Match Pods with resources.namespaceSelector equal to the Kueue-managed selector (not a names or label list a tenant controls), and drop the exclude entries that cover those namespaces.",
@@ -243,6 +209,47 @@ func (c gateChecker) clusterPolicy(s *auditor.Snapshot, p *kyverno.ClusterPolicy
 			c.checkText(v, what, text, others...)
 		}
 	})
+}
+
+// podRuleActions judges a ClusterPolicy's validate rules on Pods in every managed
+// namespace: the namespaces no rule covers and those where no covering rule enforces
+// (with why), the rules that enforce somewhere, and for the others their effective
+// action where they do not enforce (by rule index).
+func (c gateChecker) podRuleActions(p *kyverno.ClusterPolicy, podRules []kyverno.Rule) (uncovered, audited []string, enforcing map[int]bool, auditedBy map[int]string) {
+	enforcing, auditedBy = map[int]bool{}, map[int]string{}
+	for _, ns := range c.managed {
+		var covering []kyverno.Rule
+		var whys []string
+		for _, r := range podRules {
+			if ok, why := r.CoversEveryPodIn(ns); ok {
+				covering = append(covering, r)
+			} else {
+				whys = append(whys, why)
+			}
+		}
+		if len(covering) == 0 {
+			uncovered = append(uncovered, fmt.Sprintf("%s (%s)", ns.Name, strings.Join(whys, "; ")))
+			continue
+		}
+		var froms []string
+		enforced := false
+		for _, r := range covering {
+			action, from := p.ActionIn(r, ns, c.kyvernoVersion())
+			if kyverno.Enforces(action) {
+				enforced = true
+				enforcing[r.Index] = true
+			} else {
+				froms = append(froms, fmt.Sprintf("%s: %s", from, action))
+				if _, ok := auditedBy[r.Index]; !ok {
+					auditedBy[r.Index] = fmt.Sprintf("%s in %s (%s)", action, ns.Name, from)
+				}
+			}
+		}
+		if !enforced {
+			audited = append(audited, fmt.Sprintf("%s (%s)", ns.Name, strings.Join(froms, "; ")))
+		}
+	}
+	return uncovered, audited, enforcing, auditedBy
 }
 
 // validatingPolicy checks a Kyverno ValidatingPolicy (CEL) gate.

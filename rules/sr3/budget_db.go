@@ -36,8 +36,7 @@ func budgetDBNotHAInProd(cfg auditor.Config) check {
 			if lp.Conf == nil && lp.Unreadable == "" {
 				continue
 			}
-			var env = lp.Env
-			t := databaseTarget(lp.Conf, env)
+			t := databaseTarget(lp.Conf, lp.Env)
 			var matched []string
 			inCluster := true
 			if t.Known {
@@ -59,17 +58,8 @@ func budgetDBNotHAInProd(cfg auditor.Config) check {
 			if len(matched) > 0 {
 				continue
 			}
-			var reason string
-			switch avail.State {
-			case auditor.Synced:
-				reason = fmt.Sprintf("no CloudNativePG Cluster matches its database (%s) or runs in namespace %s", hostNote(t), lp.Namespace)
-			case auditor.NotServed:
-				msg := avail.Message
-				if msg == "" {
-					msg = "clusters.postgresql.cnpg.io is not served"
-				}
-				reason = fmt.Sprintf("CloudNativePG is not installed (%s; %s)", msg, hostNote(t))
-			default:
+			reason, visible := noClusterReason(avail, t, lp.Namespace)
+			if !visible {
 				res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("%s: CloudNativePG Clusters are not visible (%s), so its database cannot be checked", lp.describe(), avail.State))
 				continue
 			}
@@ -85,21 +75,7 @@ func budgetDBNotHAInProd(cfg auditor.Config) check {
 		sort.Strings(keys)
 		for _, k := range keys {
 			c := clusters[k]
-			var problems []string
-			switch {
-			case c.InstancesErr != "":
-				problems = append(problems, c.InstancesErr)
-			case !c.InstancesSet:
-				problems = append(problems, fmt.Sprintf("spec.instances is not set (the CRD defaults it to 1), below the %d prod requires", min))
-			case c.Instances < min:
-				problems = append(problems, fmt.Sprintf("spec.instances is %d, below the %d prod requires", c.Instances, min))
-			}
-			switch {
-			case c.ReadyErr != "":
-				problems = append(problems, c.ReadyErr)
-			case c.ReadySet && c.Ready < min:
-				problems = append(problems, fmt.Sprintf("status.readyInstances is %d, below %d", c.Ready, min))
-			}
+			problems := c.haProblems(min)
 			if len(problems) == 0 {
 				continue
 			}
@@ -109,6 +85,42 @@ func budgetDBNotHAInProd(cfg auditor.Config) check {
 		}
 		return res
 	}}
+}
+
+// noClusterReason says why no CloudNativePG Cluster stands behind a proxy of namespace
+// ns whose database is t; visible is false when the Clusters cannot be seen.
+func noClusterReason(avail auditor.Availability, t dbTarget, ns string) (reason string, visible bool) {
+	switch avail.State {
+	case auditor.Synced:
+		return fmt.Sprintf("no CloudNativePG Cluster matches its database (%s) or runs in namespace %s", hostNote(t), ns), true
+	case auditor.NotServed:
+		msg := avail.Message
+		if msg == "" {
+			msg = "clusters.postgresql.cnpg.io is not served"
+		}
+		return fmt.Sprintf("CloudNativePG is not installed (%s; %s)", msg, hostNote(t)), true
+	}
+	return "", false
+}
+
+// haProblems says how the Cluster falls short of min instances, declared and ready.
+func (c cnpgCluster) haProblems(min int64) []string {
+	var problems []string
+	switch {
+	case c.InstancesErr != "":
+		problems = append(problems, c.InstancesErr)
+	case !c.InstancesSet:
+		problems = append(problems, fmt.Sprintf("spec.instances is not set (the CRD defaults it to 1), below the %d prod requires", min))
+	case c.Instances < min:
+		problems = append(problems, fmt.Sprintf("spec.instances is %d, below the %d prod requires", c.Instances, min))
+	}
+	switch {
+	case c.ReadyErr != "":
+		problems = append(problems, c.ReadyErr)
+	case c.ReadySet && c.Ready < min:
+		problems = append(problems, fmt.Sprintf("status.readyInstances is %d, below %d", c.Ready, min))
+	}
+	return problems
 }
 
 func hostNote(t dbTarget) string {
