@@ -46,9 +46,33 @@ func (c gateChecker) kyvernoWebhook(s *auditor.Snapshot, v *gateVerdict, what, h
 			"ValidatingWebhookConfiguration %s does not exist: the API server never asks Kyverno, so %s denies nothing", kyverno.ResourceWebhookConfig, what)
 		return
 	}
+	hooks := policyHooks(cfg, hookPrefix, policy)
+	if len(hooks) == 0 {
+		v.add("webhook-missing", auditor.SeverityHigh, restore,
+			"ValidatingWebhookConfiguration %s has no %s webhook receiving pod CREATE requests (Kyverno drops them when its health lease is stale or no policy is ready): %s denies nothing",
+			kyverno.ResourceWebhookConfig, hookPrefix, what)
+		return
+	}
+	outOfScope, failOpen := c.webhookReach(hooks)
+	if len(outOfScope) > 0 {
+		v.add("webhook-scope", auditor.SeverityHigh,
+			"Remove the managed namespaces from Kyverno's webhook namespaceSelector (Helm config.webhooks / ConfigMap kyverno key webhooks) and objectSelector.",
+			"Kyverno's webhook in %s does not receive pod creates from Kueue-managed namespaces %s: %s is never consulted there",
+			kyverno.ResourceWebhookConfig, strings.Join(outOfScope, ", "), what)
+	}
+	if len(failOpen) > 0 && strings.EqualFold(failurePolicy, "Fail") {
+		v.add("failure-policy", auditor.SeverityHigh,
+			"Disable Kyverno's forceFailurePolicyIgnore (Helm features.forceFailurePolicyIgnore.enabled: false) so the policy is served by the failurePolicy Fail webhook.",
+			"%s asks for failurePolicy Fail, but only failurePolicy Ignore webhooks of %s reach pods in %s (forceFailurePolicyIgnore is probably on): when Kyverno is unavailable GPU pods are admitted unchecked",
+			what, kyverno.ResourceWebhookConfig, strings.Join(failOpen, ", "))
+	}
+}
+
+// policyHooks returns the webhooks of Kyverno's configuration that serve the policy
+// (hookPrefix, and its fine-grained ones) and receive pod CREATE requests.
+func policyHooks(cfg *admissionv1.ValidatingWebhookConfiguration, hookPrefix, policy string) (hooks []admissionv1.ValidatingWebhook) {
 	ours := map[string]bool{hookPrefix + "-fail": true, hookPrefix + "-ignore": true,
 		hookPrefix + "-fail-finegrained-" + policy: true, hookPrefix + "-ignore-finegrained-" + policy: true}
-	var hooks []admissionv1.ValidatingWebhook
 	for _, w := range cfg.Webhooks {
 		if !ours[w.Name] {
 			continue
@@ -60,13 +84,12 @@ func (c gateChecker) kyvernoWebhook(s *auditor.Snapshot, v *gateVerdict, what, h
 			}
 		}
 	}
-	if len(hooks) == 0 {
-		v.add("webhook-missing", auditor.SeverityHigh, restore,
-			"ValidatingWebhookConfiguration %s has no %s webhook receiving pod CREATE requests (Kyverno drops them when its health lease is stale or no policy is ready): %s denies nothing",
-			kyverno.ResourceWebhookConfig, hookPrefix, what)
-		return
-	}
-	var outOfScope, failOpen []string
+	return hooks
+}
+
+// webhookReach names the managed namespaces whose pod creates none of the hooks
+// receives (with why), and those only failurePolicy Ignore hooks receive.
+func (c gateChecker) webhookReach(hooks []admissionv1.ValidatingWebhook) (outOfScope, failOpen []string) {
 	matchers := map[string]*memoMatcher{}
 	for _, w := range hooks {
 		matchers[w.Name] = &memoMatcher{Matcher: celmatch.Compile(w.Name, w.MatchConditions, w.FailurePolicy)}
@@ -100,18 +123,7 @@ func (c gateChecker) kyvernoWebhook(s *auditor.Snapshot, v *gateVerdict, what, h
 			failOpen = append(failOpen, ns.Name)
 		}
 	}
-	if len(outOfScope) > 0 {
-		v.add("webhook-scope", auditor.SeverityHigh,
-			"Remove the managed namespaces from Kyverno's webhook namespaceSelector (Helm config.webhooks / ConfigMap kyverno key webhooks) and objectSelector.",
-			"Kyverno's webhook in %s does not receive pod creates from Kueue-managed namespaces %s: %s is never consulted there",
-			kyverno.ResourceWebhookConfig, strings.Join(outOfScope, ", "), what)
-	}
-	if len(failOpen) > 0 && strings.EqualFold(failurePolicy, "Fail") {
-		v.add("failure-policy", auditor.SeverityHigh,
-			"Disable Kyverno's forceFailurePolicyIgnore (Helm features.forceFailurePolicyIgnore.enabled: false) so the policy is served by the failurePolicy Fail webhook.",
-			"%s asks for failurePolicy Fail, but only failurePolicy Ignore webhooks of %s reach pods in %s (forceFailurePolicyIgnore is probably on): when Kyverno is unavailable GPU pods are admitted unchecked",
-			what, kyverno.ResourceWebhookConfig, strings.Join(failOpen, ", "))
-	}
+	return outOfScope, failOpen
 }
 
 func (c gateChecker) kyvernoLease(s *auditor.Snapshot, v *gateVerdict) {

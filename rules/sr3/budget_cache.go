@@ -28,97 +28,132 @@ var redisEnvVars = []string{"REDIS_HOST", "REDIS_URL", "REDIS_CLUSTER_NODES"}
 // spend counters share (redis-semantic does not). router_settings.redis_url, or
 // redis_host with redis_port, give the Router a Redis for tpm/rpm tracking.
 func budgetRedis(conf *litellm.Config, env litellm.Env) redisVerdict {
-	var missing, unknown []string
-	set := func(r litellm.Resolved, what string) bool {
-		v, known := r.IsSet()
-		if !known {
-			unknown = append(unknown, what+": "+r.EnvValue.Why)
-		}
-		return v
-	}
-	envSet := func(name string) bool {
-		if r, ok := conf.Lookup("environment_variables", name); ok {
-			if v, _ := litellm.Resolve(r, env).IsSet(); v {
-				return true
-			}
-		}
-		v := env.Lookup(name)
-		switch v.State {
-		case litellm.EnvSet:
-			return strings.TrimSpace(v.Value) != ""
-		case litellm.EnvUnknown:
-			unknown = append(unknown, "env "+name+": "+v.Why)
-		}
-		return false
-	}
-
-	// The Router's Redis.
-	url := conf.Setting(env, "router_settings", "redis_url")
-	host := conf.Setting(env, "router_settings", "redis_host")
-	port := conf.Setting(env, "router_settings", "redis_port")
-	if set(url, "router_settings.redis_url") {
+	r := &redisReader{conf: conf, env: env}
+	if r.routerRedis() || r.cacheRedis() {
 		return redisVerdict{Redis: true, Known: true}
 	}
-	hostSet, portSet := set(host, "router_settings.redis_host"), set(port, "router_settings.redis_port")
+	if len(r.unknown) > 0 {
+		return redisVerdict{Why: strings.Join(r.unknown, "; ")}
+	}
+	return redisVerdict{Known: true, Why: strings.Join(r.missing, "; ")}
+}
+
+// redisReader reads one config's Redis settings, collecting what is missing and what
+// cannot be known.
+type redisReader struct {
+	conf             *litellm.Config
+	env              litellm.Env
+	missing, unknown []string
+}
+
+// set reports whether a setting is set (what names it for messages).
+func (r *redisReader) set(v litellm.Resolved, what string) bool {
+	on, known := v.IsSet()
+	if !known {
+		r.unknown = append(r.unknown, what+": "+v.EnvValue.Why)
+	}
+	return on
+}
+
+// envSet reports whether a Redis variable is set, by environment_variables in the
+// config or in the container's environment.
+func (r *redisReader) envSet(name string) bool {
+	if v, ok := r.conf.Lookup("environment_variables", name); ok {
+		if on, _ := litellm.Resolve(v, r.env).IsSet(); on {
+			return true
+		}
+	}
+	v := r.env.Lookup(name)
+	switch v.State {
+	case litellm.EnvSet:
+		return strings.TrimSpace(v.Value) != ""
+	case litellm.EnvUnknown:
+		r.unknown = append(r.unknown, "env "+name+": "+v.Why)
+	}
+	return false
+}
+
+// anyRedisEnv reports whether one of redisEnvVars is set.
+func (r *redisReader) anyRedisEnv() bool {
+	for _, name := range redisEnvVars {
+		if r.envSet(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// routerRedis: the Router's Redis (router_settings).
+func (r *redisReader) routerRedis() bool {
+	url := r.conf.Setting(r.env, "router_settings", "redis_url")
+	host := r.conf.Setting(r.env, "router_settings", "redis_host")
+	port := r.conf.Setting(r.env, "router_settings", "redis_port")
+	if r.set(url, "router_settings.redis_url") {
+		return true
+	}
+	hostSet, portSet := r.set(host, "router_settings.redis_host"), r.set(port, "router_settings.redis_port")
 	switch {
 	case hostSet && portSet:
-		return redisVerdict{Redis: true, Known: true}
+		return true
 	case hostSet:
-		missing = append(missing, "router_settings.redis_host is set without redis_port, so the Router keeps its counters in memory")
+		r.missing = append(r.missing, "router_settings.redis_host is set without redis_port, so the Router keeps its counters in memory")
 	default:
-		missing = append(missing, "router_settings sets neither redis_url nor redis_host and redis_port")
+		r.missing = append(r.missing, "router_settings sets neither redis_url nor redis_host and redis_port")
 	}
+	return false
+}
 
-	// The proxy cache.
-	cache := conf.Setting(env, "litellm_settings", "cache")
+// cacheRedis: the proxy cache (litellm_settings.cache and cache_params).
+func (r *redisReader) cacheRedis() bool {
+	cache := r.conf.Setting(r.env, "litellm_settings", "cache")
 	on, known := cache.IsTrue()
 	switch {
 	case !known:
-		unknown = append(unknown, "litellm_settings.cache: "+cache.EnvValue.Why)
+		r.unknown = append(r.unknown, "litellm_settings.cache: "+cache.EnvValue.Why)
+		return false
 	case !on:
-		missing = append(missing, "litellm_settings.cache is "+cacheOffForm(cache))
+		r.missing = append(r.missing, "litellm_settings.cache is "+cacheOffForm(cache))
+		return false
+	}
+	params, ok := r.conf.Lookup("litellm_settings", "cache_params")
+	switch {
+	case !ok || params.Kind == litellm.KindNull || (params.Kind == litellm.KindMapping && params.Len() == 0):
+		if r.anyRedisEnv() {
+			return true
+		}
+		r.missing = append(r.missing, "litellm_settings.cache is true with no cache_params, so LiteLLM uses type redis from env REDIS_HOST / REDIS_URL, and the container sets none of them")
+	case params.Kind != litellm.KindMapping:
+		r.missing = append(r.missing, fmt.Sprintf("litellm_settings.cache_params is %s, not a mapping", params.Kind.Article()))
 	default:
-		params, ok := conf.Lookup("litellm_settings", "cache_params")
-		switch {
-		case !ok || params.Kind == litellm.KindNull || (params.Kind == litellm.KindMapping && params.Len() == 0):
-			for _, name := range redisEnvVars {
-				if envSet(name) {
-					return redisVerdict{Redis: true, Known: true}
-				}
-			}
-			missing = append(missing, "litellm_settings.cache is true with no cache_params, so LiteLLM uses type redis from env REDIS_HOST / REDIS_URL, and the container sets none of them")
-		case params.Kind != litellm.KindMapping:
-			missing = append(missing, fmt.Sprintf("litellm_settings.cache_params is %s, not a mapping", params.Kind.Article()))
-		default:
-			typ := litellm.Resolve(getOr(params, "type"), env)
-			switch {
-			case typ.Kind == litellm.Unknown:
-				unknown = append(unknown, "litellm_settings.cache_params.type: "+typ.EnvValue.Why)
-			case typ.Kind == litellm.Absent || typ.Kind == litellm.None:
-				missing = append(missing, "litellm_settings.cache_params has no type, and LiteLLM's Cache then defaults to type local (in-memory, per replica)")
-			case typ.Kind == litellm.Str && typ.Str == "redis":
-				for _, k := range []string{"host", "url", "redis_startup_nodes", "startup_nodes", "sentinel_nodes", "service_name"} {
-					if set(litellm.Resolve(getOr(params, k), env), "litellm_settings.cache_params."+k) {
-						return redisVerdict{Redis: true, Known: true}
-					}
-				}
-				for _, name := range redisEnvVars {
-					if envSet(name) {
-						return redisVerdict{Redis: true, Known: true}
-					}
-				}
-				missing = append(missing, "litellm_settings.cache_params has type redis but no host, url or startup nodes, and the container sets no REDIS_HOST / REDIS_URL")
-			case typ.Kind == litellm.Str && typ.Str == "redis-semantic":
-				missing = append(missing, "litellm_settings.cache_params.type is redis-semantic: a semantic response cache, which the proxy does not use for its rate-limit and spend counters (only type redis does)")
-			default:
-				missing = append(missing, "litellm_settings.cache_params.type is "+cacheTypeName(typ)+", not redis")
+		return r.cacheParamsRedis(params)
+	}
+	return false
+}
+
+// cacheParamsRedis: cache_params, a mapping, make Cache(**cache_params) a Redis.
+func (r *redisReader) cacheParamsRedis(params litellm.Value) bool {
+	typ := litellm.Resolve(getOr(params, "type"), r.env)
+	switch {
+	case typ.Kind == litellm.Unknown:
+		r.unknown = append(r.unknown, "litellm_settings.cache_params.type: "+typ.EnvValue.Why)
+	case typ.Kind == litellm.Absent || typ.Kind == litellm.None:
+		r.missing = append(r.missing, "litellm_settings.cache_params has no type, and LiteLLM's Cache then defaults to type local (in-memory, per replica)")
+	case typ.Kind == litellm.Str && typ.Str == "redis":
+		for _, k := range []string{"host", "url", "redis_startup_nodes", "startup_nodes", "sentinel_nodes", "service_name"} {
+			if r.set(litellm.Resolve(getOr(params, k), r.env), "litellm_settings.cache_params."+k) {
+				return true
 			}
 		}
+		if r.anyRedisEnv() {
+			return true
+		}
+		r.missing = append(r.missing, "litellm_settings.cache_params has type redis but no host, url or startup nodes, and the container sets no REDIS_HOST / REDIS_URL")
+	case typ.Kind == litellm.Str && typ.Str == "redis-semantic":
+		r.missing = append(r.missing, "litellm_settings.cache_params.type is redis-semantic: a semantic response cache, which the proxy does not use for its rate-limit and spend counters (only type redis does)")
+	default:
+		r.missing = append(r.missing, "litellm_settings.cache_params.type is "+cacheTypeName(typ)+", not redis")
 	}
-	if len(unknown) > 0 {
-		return redisVerdict{Why: strings.Join(unknown, "; ")}
-	}
-	return redisVerdict{Known: true, Why: strings.Join(missing, "; ")}
+	return false
 }
 
 // getOr returns a mapping's value or an absent Value (Resolve reads it as None).
