@@ -12,11 +12,16 @@ import (
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/auditor/snapshottest"
+	"github.com/llm-platform/enforcement-auditor/rules/sr1"
+	"github.com/llm-platform/enforcement-auditor/rules/sr2"
+	"github.com/llm-platform/enforcement-auditor/rules/sr3"
 )
 
 func TestAllSortedAndUnique(t *testing.T) {
-	all := All(auditor.DefaultConfig())
-	require.Len(t, all, 21)
+	cfg := auditor.DefaultConfig()
+	all := All(cfg)
+	require.Len(t, all, len(sr1.Rules(cfg))+len(sr2.Rules(cfg))+len(sr3.Rules(cfg))+1, "every family's rules and the waiver rule")
+	require.GreaterOrEqual(t, len(all), 21)
 	seen := map[string]bool{}
 	for i, r := range all {
 		m := r.Meta()
