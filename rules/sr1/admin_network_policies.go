@@ -2,6 +2,8 @@ package sr1
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -244,11 +246,7 @@ func readAdminPeer(v any) (adminPeer, error) {
 		return adminPeer{}, fmt.Errorf("not an object")
 	}
 	var peer adminPeer
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	for _, k := range keys {
 		var err error
 		switch k {

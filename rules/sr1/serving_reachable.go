@@ -2,7 +2,8 @@ package sr1
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,11 +68,7 @@ func servingReachableFromUntrusted(cfg auditor.Config) check {
 			f.Discriminator = r.Address
 			res.Findings = append(res.Findings, f)
 		}
-		names := make([]string, 0, len(counts))
-		for ns := range counts {
-			names = append(names, ns)
-		}
-		sort.Strings(names)
+		names := slices.Sorted(maps.Keys(counts))
 		for _, ns := range names {
 			for _, o := range probeOutcomes {
 				res.Facts = append(res.Facts, auditor.Fact{

@@ -2,6 +2,8 @@ package sr2
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -60,11 +62,7 @@ func (g gpuScope) podGPUs(p *corev1.Pod) gpuDemand {
 	sum := map[string]int64{}
 	initMax := map[string]int64{}
 	note := func(where string, m map[string]int64) {
-		names := make([]string, 0, len(m))
-		for r := range m {
-			names = append(names, r)
-		}
-		sort.Strings(names)
+		names := slices.Sorted(maps.Keys(m))
 		for _, r := range names {
 			if m[r] > 0 {
 				d.Where = append(d.Where, fmt.Sprintf("%s: %s=%d", where, r, m[r]))

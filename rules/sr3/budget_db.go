@@ -2,7 +2,8 @@ package sr3
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
@@ -68,11 +69,7 @@ func budgetDBNotHAInProd(cfg auditor.Config) check {
 			f.Severity = auditor.SeverityMedium
 			res.Findings = append(res.Findings, f)
 		}
-		keys := make([]string, 0, len(behind))
-		for k := range behind {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := slices.Sorted(maps.Keys(behind))
 		for _, k := range keys {
 			c := clusters[k]
 			problems := c.haProblems(min)
