@@ -21,11 +21,13 @@ func (c *Config) Protected() []string {
 // IsProtected reports whether ns is one of SR1's protected namespaces.
 func (c *Config) IsProtected(ns string) bool { return slices.Contains(c.SR1.ProtectedNamespaces, ns) }
 
+// IsTrusted reports whether ns is one of SR1's trusted namespaces, whose pods may reach
+// every protected namespace.
+func (c *Config) IsTrusted(ns string) bool { return slices.Contains(c.SR1.TrustedNamespaces, ns) }
+
 // TrustedFor reports whether pods of namespace src may reach protected namespace dst:
 // the configured trusted namespaces, and dst itself.
-func (c *Config) TrustedFor(dst, src string) bool {
-	return src == dst || slices.Contains(c.SR1.TrustedNamespaces, src)
-}
+func (c *Config) TrustedFor(dst, src string) bool { return src == dst || c.IsTrusted(src) }
 
 // TrustedSources lists the namespaces whose pods may reach dst: dst first, then the
 // configured trusted namespaces, sorted, each once.

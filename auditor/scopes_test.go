@@ -15,6 +15,8 @@ func TestControlScopes(t *testing.T) {
 	assert.Equal(t, []string{"inference", "serving"}, cfg.Protected(), "deduplicated and sorted")
 	assert.True(t, cfg.IsProtected("serving"))
 	assert.False(t, cfg.IsProtected("team-a"))
+	assert.True(t, cfg.IsTrusted("litellm"))
+	assert.False(t, cfg.IsTrusted("inference"))
 	assert.True(t, cfg.TrustedFor("inference", "inference"), "a namespace reaches itself")
 	assert.True(t, cfg.TrustedFor("inference", "litellm"))
 	assert.False(t, cfg.TrustedFor("inference", "litellm-dev"), "not by prefix")
