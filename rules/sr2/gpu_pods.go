@@ -2,8 +2,6 @@ package sr2
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"sort"
 	"strings"
 
@@ -62,7 +60,11 @@ func (g gpuScope) podGPUs(p *corev1.Pod) gpuDemand {
 	sum := map[string]int64{}
 	initMax := map[string]int64{}
 	note := func(where string, m map[string]int64) {
-		names := slices.Sorted(maps.Keys(m))
+		names := make([]string, 0, len(m)) // per pod: no iterator (slices.Sorted allocates more)
+		for r := range m {
+			names = append(names, r)
+		}
+		sort.Strings(names)
 		for _, r := range names {
 			if m[r] > 0 {
 				d.Where = append(d.Where, fmt.Sprintf("%s: %s=%d", where, r, m[r]))
