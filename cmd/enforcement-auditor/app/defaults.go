@@ -3,6 +3,8 @@ package app
 import (
 	"log/slog"
 	"time"
+
+	"github.com/llm-platform/enforcement-auditor/exporters/policyreport/writer"
 )
 
 // The defaults of `enforcement-auditor run`: the flags (cmd/enforcement-auditor/run.go)
@@ -29,8 +31,9 @@ const (
 	DefaultEvidenceInterval = time.Hour
 	DefaultEvidenceKeep     = 48
 
-	DefaultReportsQPS   = 5
-	DefaultReportsBurst = 10
+	DefaultReportsQPS    = 5
+	DefaultReportsBurst  = 10
+	DefaultReportsResync = writer.DefaultResync
 )
 
 // Values of Options.MetricsAuth (--metrics-auth, with --insecure-serving).
@@ -89,6 +92,7 @@ func (o Options) WithDefaults() Options {
 		if c.Burst == 0 {
 			c.Burst = DefaultReportsBurst
 		}
+		def(&c.Resync, DefaultReportsResync)
 		o.Reports = &c
 	}
 	return o
