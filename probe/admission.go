@@ -48,7 +48,16 @@ type AdmissionProberOptions struct {
 	Timeout time.Duration
 	// Now stamps results (default time.Now).
 	Now func() time.Time
+	// Guard, when set, is asked before every run whether the guard that limits the
+	// auditor's pod creates to dry runs is in place (see CheckGuard). While it returns
+	// an error the prober sends nothing: each namespace gets a result whose Error starts
+	// with GuardRefused and says why, so the probe's rule reports it inconclusive.
+	Guard func(ctx context.Context) error
 }
+
+// GuardRefused starts the Error of a result the prober refused to produce because its
+// guard is missing.
+const GuardRefused = "refused to probe: "
 
 // AdmissionProber asks the API server, for each Kueue-managed namespace, whether it would
 // admit a pod that requests a GPU without a Kueue queue name: a server-side dry-run create
@@ -94,9 +103,17 @@ func (p *AdmissionProber) Probe(ctx context.Context) ([]auditor.AdmissionProbeRe
 	}
 	nss = append([]string(nil), nss...)
 	sort.Strings(nss)
+	var refused error
+	if p.opts.Guard != nil {
+		refused = p.opts.Guard(ctx)
+	}
 	out := make([]auditor.AdmissionProbeResult, 0, len(nss))
 	for i, ns := range nss {
 		if ns == "" || (i > 0 && nss[i-1] == ns) {
+			continue
+		}
+		if refused != nil {
+			out = append(out, auditor.AdmissionProbeResult{Namespace: ns, At: p.opts.Now(), Error: GuardRefused + shortenMessage(refused.Error())})
 			continue
 		}
 		out = append(out, p.probeNamespace(ctx, ns))

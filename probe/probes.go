@@ -2,12 +2,14 @@ package probe
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
@@ -47,7 +49,7 @@ func (n *NetworkProbe) Name() string { return "network" }
 
 func (n *NetworkProbe) Run(ctx context.Context, snap *auditor.Snapshot) {
 	protected := map[string]bool{}
-	for _, ns := range n.Config.SR1.ProtectedNamespaces {
+	for _, ns := range n.Config.Protected() {
 		protected[ns] = true
 	}
 	var services []*corev1.Service
@@ -57,11 +59,11 @@ func (n *NetworkProbe) Run(ctx context.Context, snap *auditor.Snapshot) {
 		}
 	}
 	var pods []*corev1.Pod
-	for _, ns := range n.Config.SR1.ProtectedNamespaces {
+	for _, ns := range n.Config.Protected() {
 		pods = append(pods, snap.PodsIn(ns)...)
 	}
-	targets := append(NetworkTargets(services, n.Config.SR1.ProtectedNamespaces),
-		HeadlessTargets(services, pods, n.Config.SR1.ProtectedNamespaces)...)
+	targets := append(NetworkTargets(services, n.Config.Protected()),
+		HeadlessTargets(services, pods, n.Config.Protected())...)
 	res := n.Prober.Probe(ctx, targets)
 	if ctx.Err() != nil {
 		return // interrupted: keep the previous complete run
@@ -95,12 +97,12 @@ type AdmissionProbe struct {
 	latest  *auditor.Snapshot
 }
 
-// ManagedNamespaces returns the Kueue-managed, non-excluded namespaces of a snapshot.
+// ManagedNamespaces returns the Kueue-managed namespaces of a snapshot (Config.KueueManaged)
+// that can still admit a pod: terminating ones left out, sorted.
 func ManagedNamespaces(cfg auditor.Config, snap *auditor.Snapshot) []string {
-	sel := cfg.KueueManagedSelector()
 	var out []string
-	for _, ns := range snap.Namespaces {
-		if ns.DeletionTimestamp == nil && !slices.Contains(cfg.SR2.ExcludedNamespaces, ns.Name) && sel.Matches(labels.Set(ns.Labels)) {
+	for _, ns := range cfg.KueueManagedNamespaces(snap.Namespaces) {
+		if !auditor.Terminating(ns) { // a pod cannot be created in a terminating namespace
 			out = append(out, ns.Name)
 		}
 	}
@@ -138,11 +140,13 @@ func (a *AdmissionProbe) Annotate(snap *auditor.Snapshot) {
 	snap.AdmissionProbes = a.results
 }
 
-// NewAdmissionProbe builds the adapter; namespaces come from the latest snapshot.
+// NewAdmissionProbe builds the adapter; namespaces come from the latest snapshot, and so
+// do the ValidatingAdmissionPolicies and bindings its guard check reads (guardCheck).
 func NewAdmissionProbe(client kubernetes.Interface, cfg auditor.Config, logger *slog.Logger) (*AdmissionProbe, error) {
 	a := &AdmissionProbe{Logger: logger}
 	p, err := NewAdmissionProber(AdmissionProberOptions{
 		Client: client,
+		Guard:  a.guardCheck(client),
 		Namespaces: func(context.Context) ([]string, error) {
 			a.mu.Lock()
 			defer a.mu.Unlock()
@@ -158,6 +162,50 @@ func NewAdmissionProbe(client kubernetes.Interface, cfg auditor.Config, logger *
 	}
 	a.Prober = p
 	return a, nil
+}
+
+// guardCheck returns the prober's start-of-run check that the guard limiting the
+// auditor's pod creates to dry runs is in place (CheckGuard) in the latest
+// snapshot. The auditor's identity is what the API server says it is (a
+// SelfSubjectReview, asked until it answers): the user name the guard must match, with
+// no flag or token parsing to get wrong. A user that is not a ServiceAccount (a
+// kubeconfig user running the auditor outside the cluster) holds no grant of the probes
+// component: the check is skipped, with a warning.
+func (a *AdmissionProbe) guardCheck(client kubernetes.Interface) func(context.Context) error {
+	var (
+		mu       sync.Mutex // runs do not overlap; this only keeps the race detector sure
+		username string
+		warned   bool
+	)
+	return func(ctx context.Context) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if username == "" {
+			r, err := client.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+			if err != nil {
+				return fmt.Errorf("cannot tell which user the auditor runs as (SelfSubjectReview: %w), so not whether its guard matches it", err)
+			}
+			username = r.Status.UserInfo.Username
+		}
+		if _, _, ok := ParseServiceAccountUsername(username); !ok {
+			if !warned {
+				a.Logger.Warn("the auditor does not run as a ServiceAccount: not checking for its pod-create guard", "user", username)
+				warned = true
+			}
+			return nil
+		}
+		a.mu.Lock()
+		snap := a.latest
+		a.mu.Unlock()
+		if snap == nil {
+			return errors.New("no snapshot yet to look for the guard in")
+		}
+		if err := CheckGuard(username, snap.ValidatingAdmissionPolicies, snap.ValidatingAdmissionBindings); err != nil {
+			a.Logger.Warn("admission probe refused: its guard is missing", "err", err)
+			return err
+		}
+		return nil
+	}
 }
 
 func firstConcreteGPU(rs []string) string {

@@ -53,6 +53,7 @@ type runFlags struct {
 	reports      string
 	reportsQPS   float64
 	reportsBurst int
+	reportsSync  time.Duration
 }
 
 func newRunCommand(g *globalFlags) *cobra.Command {
@@ -109,6 +110,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.reports, "reports", reportsOff, "keep policy reports in step with the findings (leader only): openreports (openreports.io/v1alpha1), wgpolicyk8s (wgpolicyk8s.io/v1alpha2) or off; needs the reports component's RBAC")
 	fl.Float64Var(&f.reportsQPS, "reports-qps", app.DefaultReportsQPS, "most policy report writes (applies and deletes) per second")
 	fl.IntVar(&f.reportsBurst, "reports-burst", app.DefaultReportsBurst, "policy report writes allowed at once above --reports-qps")
+	fl.DurationVar(&f.reportsSync, "reports-resync", app.DefaultReportsResync, "how often the leader reads its policy reports again and restores those someone else changed or deleted")
 }
 
 // reportsOff is --reports' value (and default) for no policy reports.
@@ -176,7 +178,7 @@ func (f *runFlags) options(cfg auditor.Config, rc *rest.Config, log *slog.Logger
 		if err != nil {
 			return opts, fmt.Errorf("--reports: %w (or off)", err)
 		}
-		opts.Reports = &app.ReportsOptions{API: api, QPS: f.reportsQPS, Burst: f.reportsBurst}
+		opts.Reports = &app.ReportsOptions{API: api, QPS: f.reportsQPS, Burst: f.reportsBurst, Resync: f.reportsSync}
 	}
 	if f.leaderElect {
 		opts.LeaderElection = &app.LeaderElection{Namespace: f.leNamespace, Name: f.leID,

@@ -100,6 +100,22 @@ func TestHelmMatrix(t *testing.T) {
 		}
 		assert.ElementsMatch(t, []string{"team-a", "team-b"}, where)
 	})
+	t.Run("the probe guard follows the release's namespace", func(t *testing.T) {
+		objs := decodeObjects(t, run(t, nil, "helm", "template", "enforcement-auditor", chart, "--namespace", "security-tools", "--set", "probes.enabled=true"))
+		var paramRef map[string]any
+		var subjects []any
+		for _, o := range objs {
+			switch {
+			case o.GetKind() == "ValidatingAdmissionPolicyBinding":
+				paramRef, _, _ = unstructured.NestedMap(o.Object, "spec", "paramRef")
+			case o.GetKind() == "ClusterRoleBinding" && o.GetName() == "enforcement-auditor-probes":
+				subjects, _, _ = unstructured.NestedSlice(o.Object, "subjects")
+			}
+		}
+		assert.Equal(t, map[string]any{"name": "enforcement-auditor", "namespace": "security-tools", "parameterNotFoundAction": "Allow"}, paramRef)
+		require.Len(t, subjects, 1)
+		assert.Equal(t, "security-tools", subjects[0].(map[string]any)["namespace"], "the grant and its guard name the same account")
+	})
 	t.Run("a serving certificate from a Secret", func(t *testing.T) {
 		objs := helmTemplate(t, "tls.secretName=auditor-tls", "evidence.enabled=true", "prometheusOperator.serviceMonitor.enabled=true", "prometheusOperator.prometheusRule.enabled=true")
 		r := decodeVariant(t, objs)

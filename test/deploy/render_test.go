@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/probe"
 )
 
 const (
@@ -181,8 +182,9 @@ func checkRendered(t *testing.T, r *rendered, components []string) {
 	checkReports(t, r, has(reports))
 }
 
-// checkReports: the report writer's flag and its write grant (the report resources,
-// nothing else) only with the component; the base stays read-only.
+// checkReports: the report writer's flag and its write grant (the auditor's own reports,
+// every verb limited to their fixed name, so Kyverno's and the tenants' reports are out
+// of reach) only with the component; the base stays read-only.
 func checkReports(t *testing.T, r *rendered, on bool) {
 	assert.Equal(t, on, slices.Contains(args(r), "--reports=openreports"))
 	role, okRole := r.find("ClusterRole", "", "enforcement-auditor-reports").(*rbacv1.ClusterRole)
@@ -192,10 +194,11 @@ func checkReports(t *testing.T, r *rendered, on bool) {
 	if !on {
 		return
 	}
-	write := []string{"list", "create", "patch", "delete"}
+	write := []string{"get", "list", "create", "patch", "update", "delete"}
+	own := []string{"enforcement-auditor"}
 	assert.Equal(t, []rbacv1.PolicyRule{
-		{APIGroups: []string{"openreports.io"}, Resources: []string{"reports", "clusterreports"}, Verbs: write},
-		{APIGroups: []string{"wgpolicyk8s.io"}, Resources: []string{"policyreports", "clusterpolicyreports"}, Verbs: write},
+		{APIGroups: []string{"openreports.io"}, Resources: []string{"reports", "clusterreports"}, ResourceNames: own, Verbs: write},
+		{APIGroups: []string{"wgpolicyk8s.io"}, Resources: []string{"policyreports", "clusterpolicyreports"}, ResourceNames: own, Verbs: write},
 	}, role.Rules)
 	assert.Equal(t, "enforcement-auditor-reports", binding.RoleRef.Name)
 }
@@ -259,10 +262,11 @@ var writeGrants = map[string]map[string][]string{
 	"Role/enforcement-auditor/enforcement-auditor-leader-election": {"leases": {"create", "update"}, "configmaps": {"create", "update"}},
 	// Secure serving: review a client's token and permission (creates nothing persistent).
 	"ClusterRole/enforcement-auditor-auth-delegator": {"tokenreviews": {"create"}, "subjectaccessreviews": {"create"}},
-	// The reports component: the auditor's own policy reports (server-side apply).
+	// The reports component: the auditor's own policy reports, by name (server-side
+	// apply; update restores a report a tenant changed).
 	"ClusterRole/enforcement-auditor-reports": {
-		"reports": {"create", "patch", "delete"}, "clusterreports": {"create", "patch", "delete"},
-		"policyreports": {"create", "patch", "delete"}, "clusterpolicyreports": {"create", "patch", "delete"},
+		"reports": {"create", "patch", "update", "delete"}, "clusterreports": {"create", "patch", "update", "delete"},
+		"policyreports": {"create", "patch", "update", "delete"}, "clusterpolicyreports": {"create", "patch", "update", "delete"},
 	},
 }
 
@@ -531,9 +535,25 @@ func checkProbes(t *testing.T, r *rendered, on bool) {
 	require.NotNil(t, vap.Spec.FailurePolicy)
 	assert.Equal(t, admissionregistrationv1.Fail, *vap.Spec.FailurePolicy)
 	require.Len(t, vap.Spec.MatchConditions, 1)
-	assert.Equal(t, `request.userInfo.username == "system:serviceaccount:`+auditorNS+`:`+auditorName+`"`, vap.Spec.MatchConditions[0].Expression)
+	// The auditor's identity is the binding's parameter: its ServiceAccount, wherever
+	// the install puts it (TestProbeGuardFollowsNamespace renders another namespace).
+	assert.Equal(t, probe.GuardIdentityExpression, vap.Spec.MatchConditions[0].Expression)
+	require.NotNil(t, vap.Spec.ParamKind)
+	assert.Equal(t, admissionregistrationv1.ParamKind{APIVersion: "v1", Kind: "ServiceAccount"}, *vap.Spec.ParamKind)
+	require.NotNil(t, vapb.Spec.ParamRef)
+	_, hasSA := r.find("ServiceAccount", auditorNS, auditorName).(*corev1.ServiceAccount)
+	assert.True(t, hasSA, "the binding's parameter is the auditor's ServiceAccount")
+	assert.Equal(t, auditorNS, vapb.Spec.ParamRef.Namespace)
+	assert.Equal(t, auditorName, vapb.Spec.ParamRef.Name)
+	require.NotNil(t, vapb.Spec.ParamRef.ParameterNotFoundAction)
+	assert.Equal(t, admissionregistrationv1.AllowAction, *vapb.Spec.ParamRef.ParameterNotFoundAction,
+		"no ServiceAccount, no token that could authenticate as it: nothing to deny, and no pod create elsewhere is blocked")
 	require.Len(t, vap.Spec.Validations, 1)
-	assert.Equal(t, "request.dryRun == true", vap.Spec.Validations[0].Expression)
+	assert.Equal(t, probe.GuardDryRunExpression, vap.Spec.Validations[0].Expression)
+	assert.Equal(t, probe.GuardPolicyName, vap.Name)
+	assert.NoError(t, probe.CheckGuard(probe.ServiceAccountUsername(auditorNS, auditorName),
+		[]*admissionregistrationv1.ValidatingAdmissionPolicy{vap}, []*admissionregistrationv1.ValidatingAdmissionPolicyBinding{vapb}),
+		"the auditor's start-up check recognises the guard it ships")
 	require.Len(t, probeEgress, 1)
 	e := probeEgress[0]
 	assert.Empty(t, e.Ports, "the probe tries every Service port")

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/llm-platform/enforcement-auditor/exporters/policyreport/writer"
 	"github.com/llm-platform/enforcement-auditor/serving"
 )
 
@@ -31,8 +32,9 @@ const (
 	DefaultEvidenceInterval = time.Hour
 	DefaultEvidenceKeep     = 48
 
-	DefaultReportsQPS   = 5
-	DefaultReportsBurst = 10
+	DefaultReportsQPS    = 5
+	DefaultReportsBurst  = 10
+	DefaultReportsResync = writer.DefaultResync
 )
 
 // Values of Options.MetricsAuth (--metrics-auth, with --insecure-serving).
@@ -92,6 +94,7 @@ func (o Options) WithDefaults() Options {
 		if c.Burst == 0 {
 			c.Burst = DefaultReportsBurst
 		}
+		def(&c.Resync, DefaultReportsResync)
 		o.Reports = &c
 	}
 	return o

@@ -136,6 +136,9 @@ func (o *Options) Validate() error {
 		if r.Burst < 1 {
 			bad("reports-burst", "%d: must be at least 1", r.Burst)
 		}
+		if r.Resync < 0 {
+			bad("reports-resync", "%s is not a positive duration", r.Resync)
+		}
 	}
 	if ev := o.Evidence; ev.Dir != "" {
 		positive("evidence-interval", ev.Interval)

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"time"
+
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 
@@ -11,11 +13,13 @@ import (
 )
 
 // ReportsOptions configure --reports: the leader writes openreports.io or wgpolicyk8s.io
-// reports, at most QPS writes a second (Burst at once).
+// reports, at most QPS writes a second (Burst at once), and every Resync (0: the
+// writer's default) restores those someone else changed.
 type ReportsOptions struct {
-	API   policyreport.API
-	QPS   float64
-	Burst int
+	API    policyreport.API
+	QPS    float64
+	Burst  int
+	Resync time.Duration
 }
 
 func newReportWriter(o Options, rules []auditor.RuleMeta, isLeader func() bool) (*writer.Writer, error) {
@@ -30,6 +34,6 @@ func newReportWriter(o Options, rules []auditor.RuleMeta, isLeader func() bool) 
 	}
 	return writer.New(writer.Options{
 		API: o.Reports.API, Dynamic: dyn, Discovery: disc, Rules: rules, IsLeader: isLeader,
-		QPS: o.Reports.QPS, Burst: o.Reports.Burst, Logger: o.Logger.With("component", "reports"),
+		QPS: o.Reports.QPS, Burst: o.Reports.Burst, Resync: o.Reports.Resync, Logger: o.Logger.With("component", "reports"),
 	}), nil
 }

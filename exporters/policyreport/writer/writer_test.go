@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/llm-platform/enforcement-auditor/exporters/policyreport"
 )
@@ -51,4 +52,31 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, 30*time.Second, w.o.Retry)
 	assert.True(t, w.LastSuccess().IsZero())
 	assert.Equal(t, "reports", w.nsRes.Resource)
+}
+
+// A report's copy is compared without what the server maintains, and only the other
+// writers' field managers count as tampering.
+func TestEditableAndOtherManagers(t *testing.T) {
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"metadata": map[string]any{"name": "enforcement-auditor", "resourceVersion": "7", "uid": "u", "generation": int64(2),
+			"creationTimestamp": "2026-01-01T00:00:00Z", "labels": map[string]any{"a": "b"}},
+		"summary": map[string]any{"fail": int64(1)},
+	}}
+	u.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: FieldManager, Operation: metav1.ManagedFieldsOperationApply}})
+	e := editable(u)
+	assert.Equal(t, map[string]any{"metadata": map[string]any{"name": "enforcement-auditor", "labels": map[string]any{"a": "b"}},
+		"summary": map[string]any{"fail": int64(1)}}, e)
+	assert.Equal(t, "7", u.GetResourceVersion(), "the object itself is left alone")
+	assert.False(t, othersOwnFields(u))
+
+	u.SetManagedFields(append(u.GetManagedFields(), metav1.ManagedFieldsEntry{Manager: "kubectl-edit", Operation: metav1.ManagedFieldsOperationUpdate}))
+	assert.Equal(t, []string{"kubectl-edit Update"}, otherManagers(u))
+	assert.True(t, othersOwnFields(u))
+	assert.Equal(t, e, editable(u), "managed fields are not content")
+	assert.Nil(t, editable(nil))
+}
+
+func TestResyncDefault(t *testing.T) {
+	assert.Equal(t, DefaultResync, New(Options{}).o.Resync)
+	assert.Equal(t, time.Second, New(Options{Resync: time.Second}).o.Resync)
 }

@@ -14,10 +14,15 @@ app.kubernetes.io/name: enforcement-auditor
 app.kubernetes.io/component: auditor
 {{- end }}
 
+{{/* The auditor's ServiceAccount name (fixed, as in deploy/base; its namespace is the release's). */}}
+{{- define "ea.serviceAccountName" -}}
+enforcement-auditor
+{{- end }}
+
 {{/* The auditor's ServiceAccount as a binding subject. */}}
 {{- define "ea.subject" -}}
 - kind: ServiceAccount
-  name: enforcement-auditor
+  name: {{ include "ea.serviceAccountName" . }}
   namespace: {{ .Release.Namespace }}
 {{- end }}
 
