@@ -152,7 +152,6 @@ func (o *Options) Validate() error {
 	return errors.Join(errs...)
 }
 
-// validateServing checks --insecure-serving, --metrics-auth and the certificate flags.
 // validateServing refuses the serving settings that do not mean one thing: serving.Mode
 // holds the rules (--insecure-serving with a TLS flag would serve HTTPS with no token
 // check).
