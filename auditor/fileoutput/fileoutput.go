@@ -131,6 +131,35 @@ func Write(fsys FS, path string, data []byte) error {
 	return nil
 }
 
+// Check tells whether Write could write path, with Write's errors, writing nothing: a
+// caller with several files checks them all before writing any. A temporary file is
+// created beside path and removed (a device or FIFO is only opened).
+func Check(path string) error {
+	target, perm, direct, err := resolve(path)
+	if err != nil {
+		return err
+	}
+	if direct {
+		f, err := os.OpenFile(target, os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, cause(err))
+		}
+		return f.Close()
+	}
+	dir := filepath.Dir(target)
+	f, err := createTemp(OS{}, target, perm)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s: directory %s does not exist", path, dir)
+		}
+		return fmt.Errorf("%s: cannot create a file in %s: %w", path, dir, cause(err))
+	}
+	if err := errors.Join(f.Close(), os.Remove(f.Name())); err != nil {
+		return fmt.Errorf("%s: %w", path, cause(err))
+	}
+	return nil
+}
+
 // resolve returns the file to replace and the mode to keep (nil: a new file), or
 // direct when path is a device or FIFO to write in place.
 func resolve(path string) (target string, perm *fs.FileMode, direct bool, err error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/cmd/enforcement-auditor/app"
 	"github.com/llm-platform/enforcement-auditor/exporters/policyreport"
+	"github.com/llm-platform/enforcement-auditor/serving"
 )
 
 type runFlags struct {
@@ -35,6 +36,7 @@ type runFlags struct {
 	insecure    bool
 	tlsCertFile string
 	tlsKeyFile  string
+	limits      serving.Limits
 
 	probeNetwork   bool
 	probeAdmission bool
@@ -91,6 +93,10 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.metricsAuth, "metrics-auth", app.DefaultMetricsAuth, "with --insecure-serving: none, or kubernetes (TokenReview + SubjectAccessReview for get on the path, without TLS)")
 	fl.StringVar(&f.tlsCertFile, "tls-cert-file", "", "serve HTTPS with this certificate (PEM)")
 	fl.StringVar(&f.tlsKeyFile, "tls-private-key-file", "", "private key for --tls-cert-file (PEM)")
+	fl.DurationVar(&f.limits.ReadHeaderTimeout, "http-read-header-timeout", serving.DefaultReadHeaderTimeout, "longest a client may take to send a request's headers")
+	fl.DurationVar(&f.limits.IdleTimeout, "http-idle-timeout", serving.DefaultIdleTimeout, "close a keep-alive connection idle this long")
+	fl.IntVar(&f.limits.MaxHeaderBytes, "http-max-header-bytes", serving.DefaultMaxHeaderBytes, "largest request headers accepted (larger: 431)")
+	fl.IntVar(&f.limits.MaxConnections, "http-max-connections", serving.DefaultMaxConnections, "most connections open at once (at the cap, the one idle longest is closed for a new one)")
 	fl.BoolVar(&f.probeNetwork, "probe-network", false, "actively try TCP connections to every Service port in the protected namespaces (the auditor must run outside the trusted namespaces)")
 	fl.BoolVar(&f.probeAdmission, "probe-admission", false, "send a server-side dry-run create of a GPU pod without a queue name to every Kueue-managed namespace (needs create on pods; nothing is persisted)")
 	fl.DurationVar(&f.probeInterval, "probe-interval", app.DefaultProbeInterval, "how often the active probes run")
@@ -163,6 +169,7 @@ func (f *runFlags) options(cfg auditor.Config, rc *rest.Config, log *slog.Logger
 		MetricsAuth:       f.metricsAuth,
 		TLSCertFile:       f.tlsCertFile,
 		TLSKeyFile:        f.tlsKeyFile,
+		ServerLimits:      f.limits,
 		Evidence: app.EvidenceOptions{Dir: f.evidenceDir, Interval: f.evidenceInterval, Keep: f.evidenceKeep,
 			SigningKey: f.signingKey, OSCAL: f.evidenceOSCAL},
 	}

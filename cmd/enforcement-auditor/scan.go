@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/auditor/fileoutput"
 	"github.com/llm-platform/enforcement-auditor/auditor/manifests"
 	"github.com/llm-platform/enforcement-auditor/exporters/policyreport"
 	"github.com/llm-platform/enforcement-auditor/exporters/report"
@@ -122,10 +123,8 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 	}
 	rep := report.New(ev, failOn, metas).WithReportAPI(reportAPI)
 	rep.FailOnControl(failOnControl)
-	for _, o := range outputs {
-		if err := o.write(rep, out); err != nil {
-			return &exitError{code: 2, err: err}
-		}
+	if err := writeOutputs(outputs, rep, out); err != nil {
+		return &exitError{code: 2, err: err}
 	}
 	if rep.Summary.Failed {
 		return &exitError{code: 1}
@@ -188,18 +187,43 @@ func parseOutputs(values []string) ([]output, error) {
 	return outs, nil
 }
 
-// write renders the report to stdout, or whole to a temporary file renamed over the
-// path, so a reader never sees half a report.
-func (o output) write(rep *report.Report, stdout io.Writer) error {
-	if o.path == "" {
-		return rep.Write(o.format, stdout)
+// writeOutputs renders every output, then checks every file can be written, and only
+// then writes them (each whole to a temporary file renamed over its path, so a reader
+// never sees half a report): an output that fails leaves the others unwritten.
+func writeOutputs(outputs []output, rep *report.Report, stdout io.Writer) error {
+	rendered := make([][]byte, len(outputs))
+	for i, o := range outputs {
+		var b bytes.Buffer
+		if err := rep.Write(o.format, &b); err != nil {
+			return fmt.Errorf("--output %s: %w", o, err)
+		}
+		rendered[i] = b.Bytes()
 	}
-	var b bytes.Buffer
-	if err := rep.Write(o.format, &b); err != nil {
-		return err
+	for _, o := range outputs {
+		if o.path == "" {
+			continue
+		}
+		if err := fileoutput.Check(o.path); err != nil {
+			return fmt.Errorf("--output %s: %w", o, err)
+		}
 	}
-	if err := writeFileAtomic(o.path, b.Bytes()); err != nil {
-		return fmt.Errorf("--output %s=%s: %w", o.format, o.path, err)
+	for i, o := range outputs {
+		if o.path == "" {
+			if _, err := stdout.Write(rendered[i]); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := writeFileAtomic(o.path, rendered[i]); err != nil {
+			return fmt.Errorf("--output %s: %w", o, err)
+		}
 	}
 	return nil
+}
+
+func (o output) String() string {
+	if o.path == "" {
+		return o.format
+	}
+	return o.format + "=" + o.path
 }

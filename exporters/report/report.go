@@ -147,9 +147,10 @@ func plural(n int, one, many string) string {
 func New(ev *auditor.Evaluation, failOn auditor.Severity, rules []auditor.RuleMeta) *Report {
 	r := &Report{
 		APIVersion: APIVersion, Kind: Kind,
-		Findings:      ev.Findings,
+		// Tenant text escaped once, the same for every format (text.go).
+		Findings:      cleanFindings(ev.Findings),
 		Controls:      ev.Controls,
-		Inconclusive:  ev.Inconclusive,
+		Inconclusive:  cleanReasons(ev.Inconclusive),
 		NotApplicable: notApplicable(ev),
 		Summary:       Summary{BySeverity: map[string]int{}, FailOn: failOnName(failOn)},
 		ruleControl:   map[string]auditor.Control{},
@@ -160,7 +161,7 @@ func New(ev *auditor.Evaluation, failOn auditor.Severity, rules []auditor.RuleMe
 	for _, m := range rules {
 		r.ruleControl[m.ID] = m.Control
 	}
-	if r.Findings == nil {
+	if len(r.Findings) == 0 {
 		r.Findings = []auditor.Finding{}
 	}
 	for _, s := range auditor.Severities {
@@ -189,7 +190,7 @@ func notApplicable(ev *auditor.Evaluation) map[auditor.Control]string {
 			if out == nil {
 				out = map[auditor.Control]string{}
 			}
-			out[c] = why
+			out[c] = clean(why)
 		}
 	}
 	return out
@@ -248,14 +249,24 @@ var controlTitles = map[auditor.Control]string{
 }
 
 // WriteTable writes the report for people: per control its state, then findings worst
-// first, each rule's remediation once.
+// first, each rule's remediation once. No line can be a GitHub Actions workflow command
+// (inert): the Action prints the table to the job log.
 func (r *Report) WriteTable(w io.Writer) error {
+	var b bytes.Buffer
+	r.writeTable(&b)
 	bw := &errWriter{w: w}
+	for line := range strings.Lines(b.String()) {
+		_, _ = io.WriteString(bw, inert(line))
+	}
+	return bw.err
+}
+
+func (r *Report) writeTable(bw io.Writer) {
 	for _, c := range auditor.Controls {
 		state := r.Controls[c]
 		fmt.Fprintf(bw, "%s  %s  [%s]\n", c, controlTitles[c], strings.ToUpper(string(state)))
 		if why := r.NotApplicable[c]; why != "" && state == auditor.NotApplicable {
-			fmt.Fprintf(bw, "  not applicable: %s\n", why)
+			fmt.Fprintf(bw, "  not applicable: %s\n", oneLine(why))
 		}
 		var fs []auditor.Finding
 		for _, f := range r.Findings {
@@ -272,7 +283,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 			if f.Waived() {
 				sev = "WAIVED"
 			}
-			fmt.Fprintf(bw, "  %-8s  %s  %s\n", sev, f.Rule, f.Object.String())
+			fmt.Fprintf(bw, "  %-8s  %s  %s\n", sev, f.Rule, oneLine(f.Object.String()))
 			wrap(bw, "            ", f.Message)
 			if f.Waived() {
 				until := "no expiry"
@@ -290,7 +301,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		var inc []string
 		for rule, reasons := range r.Inconclusive {
 			if rc := r.ruleControl[rule]; rc == c || (rc == "" && c == auditor.SR1) {
-				inc = append(inc, fmt.Sprintf("  could not judge %s: %s", rule, strings.Join(reasons, "; ")))
+				inc = append(inc, fmt.Sprintf("  could not judge %s: %s", rule, oneLine(strings.Join(reasons, "; "))))
 			}
 		}
 		sort.Strings(inc)
@@ -307,7 +318,6 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(bw, "%d findings (critical %d, high %d, medium %d, low %d, info %d, waived %d); --fail-on %s: %s\n",
 		s.Total, s.BySeverity["critical"], s.BySeverity["high"], s.BySeverity["medium"], s.BySeverity["low"], s.BySeverity["info"], s.Waived, s.FailOn, verdict)
 	fmt.Fprintln(bw, r.ExitReason())
-	return bw.err
 }
 
 type errWriter struct {

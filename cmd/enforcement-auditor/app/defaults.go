@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/llm-platform/enforcement-auditor/exporters/policyreport/writer"
+	"github.com/llm-platform/enforcement-auditor/serving"
 )
 
 // The defaults of `enforcement-auditor run`: the flags (cmd/enforcement-auditor/run.go)
@@ -39,10 +40,10 @@ const (
 // Values of Options.MetricsAuth (--metrics-auth, with --insecure-serving).
 const (
 	// MetricsAuthNone serves /metrics and /evidence to whoever reaches the port.
-	MetricsAuthNone = "none"
+	MetricsAuthNone = serving.MetricsAuthNone
 	// MetricsAuthKubernetes asks the API server (TokenReview, SubjectAccessReview for get
 	// on the path), without TLS.
-	MetricsAuthKubernetes = "kubernetes"
+	MetricsAuthKubernetes = serving.MetricsAuthKubernetes
 )
 
 // WithDefaults returns o with every unset (zero) setting at its default: what New and
@@ -68,6 +69,7 @@ func (o Options) WithDefaults() Options {
 	if o.MetricsAuth == "" {
 		o.MetricsAuth = DefaultMetricsAuth
 	}
+	o.ServerLimits = o.ServerLimits.WithDefaults()
 	def(&o.ProbeInterval, DefaultProbeInterval)
 	def(&o.ProbeTimeout, DefaultProbeTimeout)
 	if le := o.LeaderElection; le != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/probe"
+	"github.com/llm-platform/enforcement-auditor/serving"
 )
 
 // Options configure the daemon: the settings of `enforcement-auditor run`, one field (or
@@ -75,6 +76,8 @@ type Options struct {
 	// TLSCertFile and TLSKeyFile, both set, are the serving certificate (otherwise a
 	// self-signed one).
 	TLSCertFile, TLSKeyFile string
+	// ServerLimits bound the HTTP server before authentication (--http-*).
+	ServerLimits serving.Limits
 	// Evidence configures /evidence and the periodic evidence writer.
 	Evidence EvidenceOptions
 	// Reports, when set, makes the leader keep policy reports in step with the findings;
@@ -149,22 +152,16 @@ func (o *Options) Validate() error {
 	return errors.Join(errs...)
 }
 
-// validateServing checks --insecure-serving, --metrics-auth and the certificate flags.
+// validateServing refuses the serving settings that do not mean one thing: serving.Mode
+// holds the rules (--insecure-serving with a TLS flag would serve HTTPS with no token
+// check).
 func (o *Options) validateServing() []error {
-	var errs []error
-	switch o.MetricsAuth {
-	case "", MetricsAuthNone:
-	case MetricsAuthKubernetes:
-		if !o.InsecureServing {
-			errs = append(errs, errors.New("--metrics-auth goes with --insecure-serving: HTTPS serving (the default) always authenticates and authorizes"))
-		}
-	default:
-		errs = append(errs, fmt.Errorf("--metrics-auth: %q, want %s or %s", o.MetricsAuth, MetricsAuthNone, MetricsAuthKubernetes))
+	err := serving.Mode{Insecure: o.InsecureServing, MetricsAuth: o.MetricsAuth,
+		CertFile: o.TLSCertFile, KeyFile: o.TLSKeyFile, Limits: o.ServerLimits}.Validate()
+	if err == nil {
+		return nil
 	}
-	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
-		errs = append(errs, errors.New("--tls-cert-file and --tls-private-key-file go together"))
-	}
-	return errs
+	return []error{err}
 }
 
 // checkWritableDir accepts an existing directory, or a path whose parent is one (the

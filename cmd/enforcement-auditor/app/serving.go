@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -72,7 +71,7 @@ func (d *Daemon) Handler() http.Handler {
 func (d *Daemon) serve(ctx context.Context, g *errgroup.Group, ln net.Listener) error {
 	o := d.opts
 	log := o.Logger
-	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv, ln := serving.NewServer(ln, d.Handler(), o.ServerLimits)
 	if d.secure != nil {
 		var err error
 		if srv.Handler, srv.TLSConfig, err = d.secure(ctx, srv.Handler); err != nil {
