@@ -65,9 +65,10 @@ bench-live: test-binaries
 bench-scan:
 	hack/bench-scan.sh
 
-## generate: the README's rule catalogue, dashboards and the PrometheusRule from their sources
+## generate: the README's rule catalogue, the RBAC table of docs/operate.md, dashboards and the PrometheusRule from their sources
 generate:
 	$(GO) run ./hack/catalogue README.md
+	$(GO) run ./hack/rbactable docs/operate.md
 	hack/generate.sh
 
 ## verify-generated: fail when a generated file is out of date
@@ -75,6 +76,8 @@ verify-generated:
 	hack/verify-generated.sh
 	@cp README.md /tmp/enforcement-auditor-README.md && $(GO) run ./hack/catalogue /tmp/enforcement-auditor-README.md && \
 	  diff -u README.md /tmp/enforcement-auditor-README.md || { echo "README catalogue out of date: run make generate"; exit 1; }
+	@tmp=$$(mktemp) && cp docs/operate.md $$tmp && $(GO) run ./hack/rbactable $$tmp && \
+	  { diff -u docs/operate.md $$tmp || { rm -f $$tmp; echo "docs/operate.md RBAC table out of date: run make generate"; exit 1; }; } && rm -f $$tmp
 
 ## test-deploy: promtool rule tests, kustomize renders every variant, deploy/dashboard tests (tools built from Go modules, cached)
 test-deploy:

@@ -1,9 +1,11 @@
 package auditor
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"slices"
 	"strings"
@@ -140,6 +142,11 @@ func LoadConfig(file string) (Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("reading config %s: %w", file, err)
 	}
+	// The YAML to JSON conversion reads the first document only: a second one, which an
+	// operator may have appended as an override, would be ignored silently.
+	if err := singleDocument(b); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", file, err)
+	}
 	// The YAML decoder keeps the last of duplicate keys silently; a second
 	// protectedNamespaces further down must not quietly replace the first.
 	if err := duplicateKeys(b); err != nil {
@@ -171,6 +178,27 @@ func LoadConfig(file string) (Config, error) {
 		return cfg, fmt.Errorf("config %s: %w", file, err)
 	}
 	return cfg, nil
+}
+
+// singleDocument refuses a YAML stream of more than one document. An empty document
+// (a trailing "---") is not one.
+func singleDocument(b []byte) error {
+	dec := yamlv3.NewDecoder(bytes.NewReader(b))
+	for n := 1; ; n++ {
+		var doc yamlv3.Node
+		err := dec.Decode(&doc)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return nil // the YAML decoder reports syntax errors itself
+		}
+		if n == 1 || len(doc.Content) == 0 || doc.Content[0].Tag == "!!null" {
+			continue
+		}
+		return fmt.Errorf("document %d (line %d): a config file holds one YAML document; "+
+			"merge it into the first or remove the \"---\" before it", n, doc.Content[0].Line)
+	}
 }
 
 // duplicateKeys reports the first key given twice in one mapping, with its path and

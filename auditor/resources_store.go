@@ -40,6 +40,8 @@ type slot interface {
 	restrict(r ResourceInfo, dst, src *Snapshot, keep func(string) bool)
 	// group returns src's objects grouped by namespace (a *groups[T]).
 	group(r ResourceInfo, src *Snapshot) any
+	// project is ResourceInfo.Project (p is not nil).
+	project(r ResourceInfo, p *Projection, obj any) any
 	// merge sets dst's objects to old's groups with the groups replaced (namespaces and
 	// "" for cluster-scoped objects, sorted) taken from fresh's, and returns the merged
 	// groups: old itself when nothing changed, nil when empty. old and fresh may be nil
@@ -71,6 +73,10 @@ type typedSlot[T any] struct {
 	groupByName bool
 	// inNamespace, when set, is an indexed lookup of one namespace's objects.
 	inNamespace func(*Snapshot, string) []*T
+	// projection, when set, is the kind's projection onto what the rules read (nil: the
+	// object with its metadata stripped, see stripMeta); it returns nil for an object not
+	// to keep.
+	projection func(*Projection, *T) *T
 }
 
 func typed[T any](field func(*Snapshot) *[]*T, defaults func(*T)) typedSlot[T] {
@@ -81,6 +87,11 @@ func (t typedSlot[T]) byName() typedSlot[T] { t.groupByName = true; return t }
 
 func (t typedSlot[T]) lookup(in func(*Snapshot, string) []*T) typedSlot[T] {
 	t.inNamespace = in
+	return t
+}
+
+func (t typedSlot[T]) projected(f func(*Projection, *T) *T) typedSlot[T] {
+	t.projection = f
 	return t
 }
 
@@ -160,6 +171,21 @@ func (t typedSlot[T]) find(r ResourceInfo, s *Snapshot, namespace, name string) 
 	return nil
 }
 
+func (t typedSlot[T]) project(r ResourceInfo, p *Projection, obj any) any {
+	v, ok := obj.(*T)
+	if !ok {
+		return dropManagedFields(obj)
+	}
+	if t.projection == nil {
+		stripMeta(metaOf(v))
+		return v
+	}
+	if out := t.projection(p, v); out != nil {
+		return out
+	}
+	return nil
+}
+
 func (t typedSlot[T]) restrict(r ResourceInfo, dst, src *Snapshot, keep func(string) bool) {
 	*t.field(dst) = filterBy(*t.field(src), func(o *T) bool { return keep(t.groupKey(o)) })
 }
@@ -202,7 +228,10 @@ func sameGroups[T comparable](a, b groups[T]) bool {
 }
 
 // custom keeps a CRD kind as unstructured objects in Snapshot.Custom.
-type custom struct{}
+type custom struct {
+	// projection, when set, projects the kind's objects further than stripUnstructured.
+	projection func(*unstructured.Unstructured)
+}
 
 func (custom) key(r ResourceInfo) string { return "custom:" + r.Group + "/" + r.Kind }
 
@@ -256,6 +285,18 @@ func (custom) find(r ResourceInfo, s *Snapshot, namespace, name string) MetaObje
 		}
 	}
 	return nil
+}
+
+func (c custom) project(r ResourceInfo, p *Projection, obj any) any {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return dropManagedFields(obj)
+	}
+	stripUnstructured(u)
+	if c.projection != nil {
+		c.projection(u)
+	}
+	return u
 }
 
 func (custom) restrict(r ResourceInfo, dst, src *Snapshot, keep func(string) bool) {
@@ -323,6 +364,16 @@ func (owners) count(r ResourceInfo, s *Snapshot) int {
 func (owners) metas(ResourceInfo, *Snapshot) []MetaObject { return nil }
 
 func (owners) find(ResourceInfo, *Snapshot, string, string) MetaObject { return nil }
+
+// project keeps an Owner as it is (it holds only the metadata the owner chain reads);
+// the metadata a metadata-only informer lists, which the Owner is built from, loses
+// managedFields and kubectl's last-applied copy.
+func (owners) project(r ResourceInfo, p *Projection, obj any) any {
+	if m, ok := obj.(metav1.Object); ok {
+		stripMeta(m)
+	}
+	return obj
+}
 
 func (owners) restrict(r ResourceInfo, dst, src *Snapshot, keep func(string) bool) {
 	dst.Owners = filterBy(src.Owners, func(o *Owner) bool { return keep(o.Namespace) })

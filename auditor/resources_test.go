@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -79,6 +80,34 @@ func TestEveryKindFlowsThroughTheSnapshot(t *testing.T) {
 	}
 }
 
+// TestEveryKindProjects holds every entry's projection (what the caches and scan keep)
+// to what every consumer needs: an object of the snapshot's type (Add accepts it), its
+// managedFields and kubectl's last-applied copy gone, its waiver annotation kept (waivers
+// apply to every kind), with and without a configuration.
+func TestEveryKindProjects(t *testing.T) {
+	for _, r := range Kinds {
+		for name, p := range map[string]*Projection{"zero": nil, "configured": NewProjection(DefaultConfig(), nil)} {
+			t.Run(r.ID+"/"+name, func(t *testing.T) {
+				obj := sampleOf(t, r, "team-a", "x")
+				if m, ok := obj.(MetaObject); ok {
+					m.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "kubectl"}})
+					m.SetAnnotations(map[string]string{WaiveAnnotation: "some-rule", LastAppliedAnnotation: "{}"})
+				}
+				out := r.Project(p, obj)
+				require.NotNil(t, out)
+				require.True(t, r.Add(&Snapshot{}, out), "Add refused what Project returned")
+				if m, ok := out.(MetaObject); ok {
+					assert.Nil(t, m.GetManagedFields())
+					assert.NotContains(t, m.GetAnnotations(), LastAppliedAnnotation)
+					assert.Equal(t, "some-rule", m.GetAnnotations()[WaiveAnnotation])
+				} else {
+					assert.True(t, r.OwnerOnly, "only owner kinds are kept as Owners")
+				}
+			})
+		}
+	}
+}
+
 func TestKindsTable(t *testing.T) {
 	ids := map[string]bool{}
 	gks := map[schema.GroupKind]bool{}
@@ -87,6 +116,7 @@ func TestKindsTable(t *testing.T) {
 		require.False(t, gks[r.GroupKind()], "duplicate kind %s", r.GroupKind())
 		ids[r.ID], gks[r.GroupKind()] = true, true
 		require.NotEmpty(t, r.Versions, r.ID)
+		require.NotEmpty(t, r.Why, "%s: say why the auditor reads it (docs/operate.md's RBAC table)", r.ID)
 		require.NotNil(t, r.store, r.ID)
 		got, ok := LookupResource(r.ID)
 		require.True(t, ok)

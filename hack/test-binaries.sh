@@ -9,6 +9,11 @@ kube=$(awk '$1=="k8s.io/kubernetes"{print $2; exit}' go.mod)
 etcd=$(awk '$1=="go.etcd.io/etcd/server/v3"{print $2; exit}' go.mod)
 key=$(cat go.mod go.sum | sha256sum | cut -c1-12)
 dir="${ENFORCEMENT_AUDITOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/enforcement-auditor}/bin/kube-$kube-etcd-$etcd-$key"
+# One build at a time per cache: two overlapping runs would share (and remove) one
+# half-built directory.
+mkdir -p "$(dirname "$dir")"
+exec 9>"$dir.lock"
+flock 9
 if [[ ! -x "$dir/kube-apiserver" || ! -x "$dir/etcd" ]]; then
   mkdir -p "$dir.tmp"
   echo "building kube-apiserver $kube and etcd $etcd into $dir (first time: ~10 minutes)" >&2

@@ -17,6 +17,11 @@ helm=$(required "$root/tools/helm/go.mod" helm.sh/helm/v4)
 key=$(cat "$root"/tools/promtool/go.mod "$root"/tools/promtool/go.sum "$root"/tools/promtool/cmd/promql-names/*.go \
   "$root"/tools/kustomize/go.mod "$root"/tools/kustomize/go.sum "$root"/tools/helm/go.mod "$root"/tools/helm/go.sum | sha256sum | cut -c1-12)
 dir="${ENFORCEMENT_AUDITOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/enforcement-auditor}/bin/tools-prometheus-$prom-kustomize-$kust-helm-$helm-$key"
+# One build at a time per cache: two overlapping runs would share (and remove) one
+# half-built directory.
+mkdir -p "$(dirname "$dir")"
+exec 9>"$dir.lock"
+flock 9
 if [[ ! -x "$dir/promtool" || ! -x "$dir/promql-names" || ! -x "$dir/kustomize" || ! -x "$dir/helm" ]]; then
   rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
   echo "building promtool $prom, promql-names, kustomize $kust and helm $helm into $dir" >&2

@@ -60,17 +60,28 @@ var ErrTooLarge = errors.New("file too large")
 
 // ReadFile reads a regular file of at most max bytes.
 func ReadFile(path string, max int64) ([]byte, error) {
+	b, _, err := ReadFileStat(path, max)
+	return b, err
+}
+
+// ReadFileStat is ReadFile also returning what the file opened is (its mode, read from
+// the open file: the bytes and the mode are of one file).
+func ReadFileStat(path string, max int64) ([]byte, fs.FileInfo, error) {
 	f, err := Open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
 	b, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%w: larger than %d bytes", ErrTooLarge, max)
+		return nil, nil, fmt.Errorf("%w: larger than %d bytes", ErrTooLarge, max)
 	}
-	return b, nil
+	return b, st, nil
 }

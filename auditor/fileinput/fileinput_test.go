@@ -45,3 +45,19 @@ func TestReadFile(t *testing.T) {
 	_, err := ReadFile(small, 1)
 	assert.True(t, errors.Is(err, ErrTooLarge))
 }
+
+// ReadFileStat's information is the opened file's: through a link, the target's mode.
+func TestReadFileStat(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "key.pem")
+	require.NoError(t, os.WriteFile(real, []byte("k"), 0o600))
+	require.NoError(t, os.Chmod(real, 0o640))
+	require.NoError(t, os.Symlink("key.pem", filepath.Join(dir, "link.pem")))
+	b, st, err := ReadFileStat(filepath.Join(dir, "link.pem"), 10)
+	require.NoError(t, err)
+	assert.Equal(t, "k", string(b))
+	assert.Equal(t, os.FileMode(0o640), st.Mode().Perm())
+	assert.True(t, st.Mode().IsRegular())
+	_, _, err = ReadFileStat("/dev/zero", 10)
+	assert.ErrorContains(t, err, "not a regular file (a device)")
+}

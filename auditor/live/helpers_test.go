@@ -11,7 +11,20 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
 )
+
+// cached is what kind id's informer caches of obj: its transform (transformFor) with
+// projection p.
+func cached(t *testing.T, p *auditor.Projection, id string, obj any) any {
+	t.Helper()
+	r, ok := auditor.LookupResource(id)
+	require.True(t, ok, id)
+	out, err := transformFor(r, p)(obj)
+	require.NoError(t, err)
+	return out
+}
 
 func apierrorsForbidden(resource string) error {
 	return apierrors.NewForbidden(schema.GroupResource{Resource: resource}, "", nil)

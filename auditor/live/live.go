@@ -66,6 +66,8 @@ type Source struct {
 	factory informers.SharedInformerFactory
 	// narrowed are the factories of resources watched in part (auditor.Narrow), by ID.
 	narrowed map[string]informers.SharedInformerFactory
+	// projection is what every informer's transform applies (see transformFor).
+	projection *auditor.Projection
 
 	mu        sync.RWMutex
 	resources map[string]*watched // by resource ID
@@ -205,15 +207,16 @@ func newSource(client, watching kubernetes.Interface, dyn dynamic.Interface, met
 	}
 	s := &Source{
 		opts: o, client: client, dyn: dyn, meta: meta, disc: client.Discovery(),
-		factory:   informers.NewSharedInformerFactoryWithOptions(watching, 0, informers.WithTransform(newProjection(o.Config, o.KeepPod).transform)),
-		narrowed:  map[string]informers.SharedInformerFactory{},
-		resources: map[string]*watched{},
+		factory:    informers.NewSharedInformerFactoryWithOptions(watching, 0),
+		narrowed:   map[string]informers.SharedInformerFactory{},
+		projection: auditor.NewProjection(o.Config, o.KeepPod),
+		resources:  map[string]*watched{},
 	}
 	for _, r := range auditor.Kinds {
 		if n := r.Narrow; n != nil && r.Typed() {
 			// One object only (Kyverno's health Lease: node leases change every 10s and
 			// would wake the engine).
-			s.narrowed[r.ID] = informers.NewSharedInformerFactoryWithOptions(watching, 0, informers.WithTransform(transform),
+			s.narrowed[r.ID] = informers.NewSharedInformerFactoryWithOptions(watching, 0,
 				informers.WithNamespace(n.Namespace(o.Config)),
 				informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
 					lo.FieldSelector = fields.OneTermEqualSelector("metadata.name", n.Name).String()
@@ -316,6 +319,9 @@ func (s *Source) Run(ctx context.Context) error {
 		gi, err := f.ForResource(r.GroupVersionResource())
 		if err != nil {
 			return fmt.Errorf("informer for %s: %w", r.ID, err)
+		}
+		if err := gi.Informer().SetTransform(transformFor(r, s.projection)); err != nil {
+			return fmt.Errorf("informer transform for %s: %w", r.ID, err)
 		}
 		if _, err := s.register(r, r.GroupVersionResource(), gi.Informer(), nil); err != nil {
 			return err
@@ -463,9 +469,9 @@ func (s *Source) startCustom(ctx context.Context, r auditor.ResourceInfo, versio
 	} else {
 		inf = dynamicinformer.NewFilteredDynamicInformer(s.dyn, gvr, metav1.NamespaceAll, 0, indexers, nil).Informer()
 	}
-	tf := transform
+	tf := transformFor(r, s.projection)
 	if r.OwnerOnly {
-		tf = ownerTransform(gvr.GroupVersion().String(), r.Kind)
+		tf = ownerTransform(r, gvr.GroupVersion().String())
 	}
 	if err := inf.SetTransform(tf); err != nil {
 		s.opts.Logger.Error("informer transform", "resource", r.ID, "err", err)

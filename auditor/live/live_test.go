@@ -48,7 +48,7 @@ func TestSourceSyncsStripsAndSnapshots(t *testing.T) {
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "team", Labels: map[string]string{"a": "b"},
 			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}},
-			Annotations:   map[string]string{lastApplied: "{...}", "keep": "me"}},
+			Annotations:   map[string]string{auditor.LastAppliedAnnotation: "{...}", "keep": "me"}},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "img", Env: []corev1.EnvVar{{Name: "TOKEN", Value: "x"}},
 			Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")}}}}},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady}}},
@@ -65,7 +65,7 @@ func TestSourceSyncsStripsAndSnapshots(t *testing.T) {
 	require.Len(t, snap.Pods, 1)
 	got := snap.Pods[0]
 	assert.Nil(t, got.ManagedFields, "managedFields stripped")
-	assert.NotContains(t, got.Annotations, lastApplied)
+	assert.NotContains(t, got.Annotations, auditor.LastAppliedAnnotation)
 	assert.Equal(t, "me", got.Annotations["keep"])
 	assert.Empty(t, got.Spec.Containers[0].Env, "fields no rule reads are dropped")
 	assert.Empty(t, got.Spec.Containers[0].Image)

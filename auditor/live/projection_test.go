@@ -40,7 +40,7 @@ func richPods(ns string) []*corev1.Pod {
 			p.Annotations = map[string]string{}
 		}
 		p.Annotations["prometheus.io/scrape"] = "true"
-		p.Annotations[lastApplied] = "{}"
+		p.Annotations[auditor.LastAppliedAnnotation] = "{}"
 		p.Spec.Volumes = []corev1.Volume{{Name: "data"}}
 		p.Spec.ServiceAccountName = "default"
 		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
@@ -102,7 +102,7 @@ func TestProjectionKeepsWhatRulesRead(t *testing.T) {
 		"as generated":       func(*auditor.Snapshot) {},
 		"no NetworkPolicies": func(s *auditor.Snapshot) { s.NetworkPolicies = nil },
 	}
-	p := newProjection(cfg, nil)
+	p := auditor.NewProjection(cfg, nil)
 	wl := schema.GroupKind{Group: "kueue.x-k8s.io", Kind: "Workload"}
 	for name, change := range variants {
 		full, err := c.Snapshot(c.Now)
@@ -113,20 +113,14 @@ func TestProjectionKeepsWhatRulesRead(t *testing.T) {
 		require.NoError(t, err)
 		change(projected)
 		for i, pod := range projected.Pods {
-			out, err := p.transform(pod.DeepCopy())
-			require.NoError(t, err)
-			projected.Pods[i] = out.(*corev1.Pod)
+			projected.Pods[i] = cached(t, p, auditor.ResourcePods, pod.DeepCopy()).(*corev1.Pod)
 		}
 		for i, n := range projected.Nodes {
-			out, err := p.transform(n.DeepCopy())
-			require.NoError(t, err)
-			projected.Nodes[i] = out.(*corev1.Node)
+			projected.Nodes[i] = cached(t, p, auditor.ResourceNodes, n.DeepCopy()).(*corev1.Node)
 		}
 		require.NotEmpty(t, projected.Custom[wl])
 		for i, u := range projected.Custom[wl] {
-			out, err := p.transform(u.DeepCopy())
-			require.NoError(t, err)
-			projected.Custom[wl][i] = out.(*unstructured.Unstructured)
+			projected.Custom[wl][i] = cached(t, p, auditor.ResourceKueueWorkloads, u.DeepCopy()).(*unstructured.Unstructured)
 		}
 		projected.Index()
 		max := cfg.Waivers.MaxDuration.Duration
@@ -144,9 +138,10 @@ func TestProjectionKeepsWhatRulesRead(t *testing.T) {
 // TestProjectionDropsWhatNoRuleReads: the projected pod holds the GPU amounts only, the
 // containers that ask for a GPU or expose ports, and the annotations the rules read.
 func TestProjectionDropsWhatNoRuleReads(t *testing.T) {
-	p := newProjection(auditor.DefaultConfig(), nil)
+	p := auditor.NewProjection(auditor.DefaultConfig(), nil)
+	pod := func(o *corev1.Pod) *corev1.Pod { return cached(t, p, auditor.ResourcePods, o).(*corev1.Pod) }
 	pods := richPods("team")
-	got := p.pod(pods[0])
+	got := pod(pods[0])
 	require.Len(t, got.Spec.Containers, 1, "the CPU-only container is dropped")
 	assert.Equal(t, corev1.ResourceList{"nvidia.com/gpu": *resource.NewQuantity(2, resource.DecimalSI)}, got.Spec.Containers[0].Resources.Requests)
 	require.Len(t, got.Spec.InitContainers, 2)
@@ -155,11 +150,11 @@ func TestProjectionDropsWhatNoRuleReads(t *testing.T) {
 	assert.Nil(t, got.ManagedFields)
 	assert.Empty(t, got.Status.Conditions)
 	assert.Equal(t, "10.0.0.9", got.Status.PodIP)
-	ports := p.pod(pods[1])
+	ports := pod(pods[1])
 	require.Len(t, ports.Spec.Containers, 1, "a container with ports is kept for the network probe")
 	assert.Equal(t, int32(8000), ports.Spec.Containers[0].Ports[0].ContainerPort)
-	assert.Equal(t, map[string]string{"kueue.x-k8s.io/queue-name": "team"}, p.pod(pods[2]).Annotations)
-	assert.Len(t, p.pod(pods[3]).Annotations, 3)
+	assert.Equal(t, map[string]string{"kueue.x-k8s.io/queue-name": "team"}, pod(pods[2]).Annotations)
+	assert.Len(t, pod(pods[3]).Annotations, 3)
 
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "Workload",
@@ -168,14 +163,12 @@ func TestProjectionDropsWhatNoRuleReads(t *testing.T) {
 		"status": map[string]any{"conditions": []any{}, "admission": map[string]any{"clusterQueue": "cq", "podSetAssignments": []any{}},
 			"requeueState": map[string]any{}},
 	}}
-	out, err := p.transform(u)
-	require.NoError(t, err)
+	out := cached(t, p, auditor.ResourceKueueWorkloads, u)
 	assert.Equal(t, map[string]any{"queueName": "q"}, out.(*unstructured.Unstructured).Object["spec"])
 	assert.Equal(t, map[string]any{"conditions": []any{}, "admission": map[string]any{"clusterQueue": "cq"}}, out.(*unstructured.Unstructured).Object["status"])
 
-	keep := newProjection(auditor.DefaultConfig(), func(*corev1.Pod) bool { return false })
-	stub, err := keep.transform(pods[0])
-	require.NoError(t, err)
+	keep := auditor.NewProjection(auditor.DefaultConfig(), func(*corev1.Pod) bool { return false })
+	stub := cached(t, keep, auditor.ResourcePods, pods[0])
 	assert.Equal(t, cache.ExplicitKey("team/init-and-sidecar"), stub)
 	key, err := cache.MetaNamespaceKeyFunc(stub)
 	require.NoError(t, err)
@@ -187,11 +180,12 @@ func TestProjectionDropsWhatNoRuleReads(t *testing.T) {
 
 // TestProjectionSharesEqualResourceLists: pods asking for the same GPUs share one list.
 func TestProjectionSharesEqualResourceLists(t *testing.T) {
-	p := newProjection(auditor.DefaultConfig(), nil)
-	a, b := p.pod(richPods("team")[3]), p.pod(richPods("other")[3])
+	p := auditor.NewProjection(auditor.DefaultConfig(), nil)
+	pod := func(o *corev1.Pod) *corev1.Pod { return cached(t, p, auditor.ResourcePods, o).(*corev1.Pod) }
+	a, b := pod(richPods("team")[3]), pod(richPods("other")[3])
 	ra, rb := a.Spec.Containers[0].Resources.Requests, b.Spec.Containers[0].Resources.Requests
 	require.Len(t, ra, 1)
 	assert.Equal(t, reflect.ValueOf(ra).Pointer(), reflect.ValueOf(rb).Pointer(), "one shared map")
-	c := p.pod(richPods("team")[0])
+	c := pod(richPods("team")[0])
 	assert.NotEqual(t, reflect.ValueOf(ra).Pointer(), reflect.ValueOf(c.Spec.Containers[0].Resources.Requests).Pointer(), "2 GPUs is another list")
 }

@@ -70,9 +70,7 @@ func TestTransformKeepsNodeExtendedResources(t *testing.T) {
 	l := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("64"), corev1.ResourceMemory: resource.MustParse("1Ti"),
 		"hugepages-2Mi": resource.MustParse("1Gi"), "nvidia.com/mig-1g.10gb": resource.MustParse("7")}
 	n := &corev1.Node{Status: corev1.NodeStatus{Capacity: l, Allocatable: l.DeepCopy(), Images: []corev1.ContainerImage{{Names: []string{"x"}}}}}
-	out, err := transform(n)
-	require.NoError(t, err)
-	got := out.(*corev1.Node).Status
+	got := cached(t, nil, auditor.ResourceNodes, n).(*corev1.Node).Status
 	want := corev1.ResourceList{"nvidia.com/mig-1g.10gb": resource.MustParse("7")}
 	assert.Equal(t, want, got.Capacity)
 	assert.Equal(t, want, got.Allocatable)

@@ -108,10 +108,10 @@ type Options struct {
 	SensitiveKinds []schema.GroupKind
 	// Warn receives what is skipped (non-regular files found in directories).
 	Warn func(msg string)
-	// Project, when set, replaces each decoded object with what it returns (the daemon's
-	// cache projection, live.Projector); nil drops the object, which still counts as seen.
-	// Not applied with Raw.
-	Project func(any) any
+	// Projection, when set, replaces each decoded object with its kind's projection
+	// (auditor.ResourceInfo.Project: what the daemon's caches keep of it); an object the
+	// projection drops (a pod no rule reads) still counts as seen. Not applied with Raw.
+	Projection *auditor.Projection
 	// Raw keeps every object whole as an *unstructured.Unstructured, undecoded and
 	// undefaulted (for tools that apply the manifests rather than judge them).
 	Raw bool
@@ -656,8 +656,8 @@ func (r *reader) toObjects(j []byte, where string) ([]Object, error) {
 		}
 	} else if known {
 		o.Value, o.Err = info.DecodeJSON(j)
-		if o.Err == nil && r.opts.Project != nil {
-			o.Value = r.opts.Project(o.Value)
+		if o.Err == nil && r.opts.Projection != nil {
+			o.Value = info.Project(r.opts.Projection, o.Value)
 		}
 	} else {
 		o.Value, o.Err = auditor.OwnerOfJSON(j)
@@ -695,7 +695,7 @@ func Snapshot(objs []Object) (*auditor.Snapshot, error) {
 			errs = append(errs, &InputError{File: o.File, Doc: o.Doc, Line: o.Line, Err: fmt.Errorf("%s %q: %w", o.GVK.Kind, o.Name, o.Err)})
 			continue
 		}
-		if o.Value == nil { // dropped by Options.Project: seen, not kept
+		if o.Value == nil { // dropped by Options.Projection: seen, not kept
 			if info, ok := auditor.LookupKind(gk); ok {
 				s.Seen[info.ID] = true
 			}

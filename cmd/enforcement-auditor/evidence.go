@@ -13,12 +13,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/llm-platform/enforcement-auditor/auditor/engine"
 	"github.com/llm-platform/enforcement-auditor/auditor/fileinput"
+	"github.com/llm-platform/enforcement-auditor/auditor/fileoutput"
 	"github.com/llm-platform/enforcement-auditor/auditor/store"
 	"github.com/llm-platform/enforcement-auditor/auditor/version"
 	"github.com/llm-platform/enforcement-auditor/exporters/evidence"
-	"github.com/llm-platform/enforcement-auditor/rules"
 )
 
 type evidenceFlags struct {
@@ -64,6 +63,7 @@ attestation too).
   openssl pkey -in evidence.key -pubout -out evidence.pub
   enforcement-auditor evidence -f examples/platform --signing-key evidence.key --output-file evidence.intoto.json
   enforcement-auditor evidence verify evidence.intoto.json --public-key evidence.pub
+  enforcement-auditor evidence verify evidence.intoto.json --public-key evidence.pub --output-payload - | jq .predicate
   enforcement-auditor evidence -f examples/platform -o oscal --signing-key evidence.key \
     --attestation-file evidence.intoto.json --output-file assessment-results.json`,
 		Args: cobra.NoArgs,
@@ -106,15 +106,7 @@ func runEvidence(ctx context.Context, g *globalFlags, f *evidenceFlags, stdin io
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	opts, err := f.input.options()
-	if err != nil {
-		return &exitError{code: 2, err: err}
-	}
-	cfg, err := g.loadConfig()
-	if err != nil {
-		return err
-	}
-	log, err := g.logger(errOut, "text")
+	a, err := newAudit(g, auditInput{files: f.files, input: f.input, timeout: f.timeout, keepSources: true}, errOut)
 	if err != nil {
 		return err
 	}
@@ -127,28 +119,27 @@ func runEvidence(ctx context.Context, g *globalFlags, f *evidenceFlags, stdin io
 			return &exitError{code: 2, err: errors.New("-o legacy signs with ed25519 keys only")}
 		}
 	}
+	if signer == nil {
+		a.log.Warn("no --signing-key: the evidence is UNSIGNED; nothing shows who wrote it, and verify accepts it only with --insecure-digest-only")
+	}
 	previous := ""
 	if f.previous != "" {
 		if previous, err = previousDigest(ctx, f.previous, signer); err != nil {
 			return &exitError{code: 2, err: err}
 		}
 	}
-	opts.SensitiveKinds = cfg.SensitiveGroupKinds()
-	snap, srcs, err := loadSnapshot(ctx, g, f.files, opts, true, f.timeout, stdin, log)
-	if err != nil {
+	if err := a.run(ctx, g, stdin); err != nil {
 		return err
 	}
-	rs := rules.All(cfg)
-	ev := engine.Evaluate(rs, snap, cfg.Waivers.MaxDuration.Duration)
 	st := store.New()
-	st.Apply(snap.Now, ev.Findings)
+	st.Apply(a.snap.Now, a.eval.Findings)
 	in := evidence.Input{
 		GeneratedAt: time.Now().UTC(), AuditorVersion: version.Get().Version,
-		Evaluation: ev, Records: st.Open(), Rules: rs, Config: cfg,
+		Evaluation: a.eval, Records: st.Open(), Rules: a.rules, Config: a.cfg,
 	}
 	if len(f.files) > 0 {
 		in.Offline = true
-		for _, s := range srcs {
+		for _, s := range a.sources {
 			in.SourceFiles = append(in.SourceFiles, evidence.SourceFile{Path: s.Name, SHA256: evidence.SHA256Hex(s.Data)})
 		}
 	}
@@ -201,9 +192,9 @@ func attest(ctx context.Context, f *evidenceFlags, doc *evidence.Document, subje
 // previousDigest reads the previous attestation of a series; with a signing key, it
 // must be signed by the same key.
 func previousDigest(ctx context.Context, path string, signer *evidence.Signer) (string, error) {
-	data, err := os.ReadFile(path)
+	data, err := fileinput.ReadFile(path, maxEvidenceFile)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("--previous %s: %w", path, err)
 	}
 	var v *evidence.Verifier
 	if signer != nil {
@@ -226,37 +217,19 @@ func writeOutput(path string, b []byte, out io.Writer) error {
 	return writeFileAtomic(path, b)
 }
 
-// writeFileAtomic writes b to a temporary file of its own beside path, then renames it:
-// a reader sees the old file or the new one, never half of one, and two writers of the
-// same path never share a temporary file.
-func writeFileAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(b)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr, os.Chmod(tmp, 0o644)); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
-}
+// writeFileAtomic writes b whole or not at all, with the umask's mode for a new file
+// and the old mode for a replaced one (see fileoutput).
+func writeFileAtomic(path string, b []byte) error { return fileoutput.WriteFile(path, b) }
 
 // maxEvidenceFile bounds the document evidence verify reads (the documents the auditor
 // writes are a few MiB at most).
 const maxEvidenceFile = 64 << 20
 
 func newEvidenceVerifyCommand() *cobra.Command {
-	var publicKey string
+	var publicKey, outputPayload string
 	var insecure bool
 	cmd := &cobra.Command{
-		Use:   "verify PATH... (--public-key KEY | --insecure-digest-only)",
+		Use:   "verify PATH... (--public-key KEY | --insecure-digest-only) [--output-payload FILE]",
 		Short: "Verify evidence files and the hash chain across them",
 		Long: `verify checks each attestation's DSSE signature with --public-key (ed25519 or ECDSA
 P-256, PEM) and that it carries an in-toto statement of enforcement-auditor evidence. A
@@ -267,21 +240,33 @@ documents.
 
 --insecure-digest-only skips the signature: anyone can write a document that passes it.
 
+--output-payload FILE (- for stdout, the status lines then go to stderr) writes the
+statement of the one attestation given, exactly the bytes the signature covers, once it
+verifies: read the statement from there, never from the envelope's "payload" yourself.
+Envelopes are decoded strictly (a key given twice, keys differing only in case, unknown
+keys and anything but padded standard base64 fail), so no other reader can see another
+statement in a file that verifies.
+
 Documents in the deprecated legacy format are verified as before (canonical form, digest,
 ed25519 signature) and are not part of the chain.
 
 Exit status: 0 when every file verifies and the chain holds, 1 when not, 2 on usage errors.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runVerify(cmd.Context(), args, publicKey, insecure, cmd.OutOrStdout())
+			status := cmd.OutOrStdout()
+			if outputPayload == "-" {
+				status = cmd.ErrOrStderr()
+			}
+			return runVerify(cmd.Context(), args, publicKey, insecure, outputPayload, cmd.OutOrStdout(), status)
 		},
 	}
+	cmd.Flags().StringVar(&outputPayload, "output-payload", "", "write the verified statement of the one attestation given to FILE (- for stdout)")
 	cmd.Flags().StringVar(&publicKey, "public-key", "", "public key (PEM, PKIX) the documents must be signed with")
 	cmd.Flags().BoolVar(&insecure, "insecure-digest-only", false, "check digests and the chain without a key (proves nothing about who wrote the documents)")
 	return cmd
 }
 
-func runVerify(ctx context.Context, args []string, publicKey string, insecure bool, out io.Writer) error {
+func runVerify(ctx context.Context, args []string, publicKey string, insecure bool, outputPayload string, stdout, out io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -298,6 +283,9 @@ func runVerify(ctx context.Context, args []string, publicKey string, insecure bo
 	files, err := evidenceFiles(args)
 	if err != nil {
 		return &exitError{code: 2, err: err}
+	}
+	if outputPayload != "" && len(files) != 1 {
+		return &exitError{code: 2, err: fmt.Errorf("--output-payload writes the statement of one attestation; %d files given", len(files))}
 	}
 	// Every document must be a readable regular file within the size bound before any
 	// is judged: a device or a FIFO is bad input (exit 2), not a failed verification.
@@ -329,6 +317,20 @@ func runVerify(ctx context.Context, args []string, publicKey string, insecure bo
 			return &exitError{code: 1, err: fmt.Errorf("chain: verification FAILED: %w", err)}
 		}
 		fmt.Fprintf(out, "chain: OK (%d documents, each linked to the one before)\n", len(links))
+	}
+	if outputPayload != "" {
+		return writeVerifiedPayload(outputPayload, files[0], links, stdout)
+	}
+	return nil
+}
+
+// writeVerifiedPayload writes the statement of the one attestation verified.
+func writeVerifiedPayload(path, doc string, links []evidence.Link, stdout io.Writer) error {
+	if len(links) != 1 {
+		return &exitError{code: 2, err: fmt.Errorf("--output-payload: %s is a legacy document, which has no statement (the document is what was signed)", doc)}
+	}
+	if err := writeOutput(path, links[0].Attestation.Payload, stdout); err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("--output-payload: %w", err)}
 	}
 	return nil
 }
@@ -386,6 +388,9 @@ func verifyFile(ctx context.Context, path string, data []byte, v *evidence.Verif
 		return "", nil, err
 	}
 	what := "in-toto attestation, INSECURE: signature not checked"
+	if !a.Signed {
+		what = "in-toto attestation, UNSIGNED: no signature, INSECURE: nothing shows who wrote it"
+	}
 	if v != nil {
 		what = "in-toto attestation, signature verified with key " + v.ID
 	}

@@ -216,7 +216,9 @@ func TestEvidenceOSCAL(t *testing.T) {
 			body, err := base64.StdEncoding.DecodeString(env.Payload)
 			require.NoError(t, err)
 			sum := sha256.Sum256(body)
-			assert.Contains(t, out, `"value": "`+hex.EncodeToString(sum[:])+`"`, "the back-matter names the attestation's digest")
+			assert.Contains(t, out, `"value": "sha256:`+hex.EncodeToString(sum[:])+`"`, "the back-matter names the statement's digest")
+			fileSum := sha256.Sum256(envelope)
+			assert.Contains(t, out, `"value": "`+hex.EncodeToString(fileSum[:])+`"`, "the link's hash is the linked file's")
 			assert.Contains(t, out, `"href": "evidence.intoto.json"`)
 			// Offline, Kyverno's webhook is invisible: SR2 stays unknown (not-satisfied,
 			// reason other) even on the clean platform; no control fails there.

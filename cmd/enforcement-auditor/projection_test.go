@@ -11,22 +11,21 @@ import (
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/auditor/engine"
-	"github.com/llm-platform/enforcement-auditor/auditor/live"
 	"github.com/llm-platform/enforcement-auditor/auditor/manifests"
 	"github.com/llm-platform/enforcement-auditor/rules"
 	"github.com/llm-platform/enforcement-auditor/test/bench/synth"
 )
 
 // TestScanProjectionKeepsFindings: the scan holds each object as the daemon's caches do
-// (live.Projector: pods no rule reads dropped, the others projected onto what the rules
-// read). On the example platform and the synthetic cluster's manifests the evaluation is the
+// (the table of kinds' projections, auditor.ResourceInfo.Project: pods no rule reads
+// dropped, the others projected onto what the rules read). On the example platform and the synthetic cluster's manifests the evaluation is the
 // same as on the objects whole: findings, control states and reasons.
 func TestScanProjectionKeepsFindings(t *testing.T) {
 	cfg := auditor.DefaultConfig()
 	rs := rules.All(cfg)
 	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
-	eval := func(t *testing.T, path string, project func(any) any) (*auditor.Evaluation, *auditor.Snapshot) {
-		objs, err := manifests.ReadWith([]string{path}, nil, manifests.Options{Project: project})
+	eval := func(t *testing.T, path string, project *auditor.Projection) (*auditor.Evaluation, *auditor.Snapshot) {
+		objs, err := manifests.ReadWith([]string{path}, nil, manifests.Options{Projection: project})
 		require.NoError(t, err)
 		s, err := manifests.Snapshot(objs)
 		require.NoError(t, err)
@@ -40,7 +39,7 @@ func TestScanProjectionKeepsFindings(t *testing.T) {
 	for _, path := range []string{"../../examples/platform", set} {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			whole, ws := eval(t, path, nil)
-			projected, ps := eval(t, path, live.Projector(cfg, auditor.PodsRead(rs)))
+			projected, ps := eval(t, path, auditor.NewProjection(cfg, auditor.PodsRead(rs)))
 			require.NotEmpty(t, whole.Findings)
 			assert.Equal(t, whole.Findings, projected.Findings)
 			assert.Equal(t, whole.Controls, projected.Controls)
@@ -53,16 +52,12 @@ func TestScanProjectionKeepsFindings(t *testing.T) {
 	}
 }
 
-// TestProjectDropCountsAsSeen: an object Options.Project drops is not kept, but its kind
-// counts as seen (a control needing pods is judged, not unknown).
+// TestProjectDropCountsAsSeen: an object Options.Projection drops is not kept, but its
+// kind counts as seen (a control needing pods is judged, not unknown).
 func TestProjectDropCountsAsSeen(t *testing.T) {
 	in := writeFile(t, t.TempDir(), "pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: team-a}\nspec: {containers: [{name: c, image: x}]}\n")
-	objs, err := manifests.ReadWith([]string{in}, nil, manifests.Options{Project: func(v any) any {
-		if _, ok := v.(*corev1.Pod); ok {
-			return nil
-		}
-		return v
-	}})
+	objs, err := manifests.ReadWith([]string{in}, nil, manifests.Options{
+		Projection: auditor.NewProjection(auditor.DefaultConfig(), func(*corev1.Pod) bool { return false })})
 	require.NoError(t, err)
 	s, err := manifests.Snapshot(objs)
 	require.NoError(t, err)

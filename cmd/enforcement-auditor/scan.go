@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -15,12 +14,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
-	"github.com/llm-platform/enforcement-auditor/auditor/engine"
-	"github.com/llm-platform/enforcement-auditor/auditor/live"
 	"github.com/llm-platform/enforcement-auditor/auditor/manifests"
 	"github.com/llm-platform/enforcement-auditor/exporters/policyreport"
 	"github.com/llm-platform/enforcement-auditor/exporters/report"
-	"github.com/llm-platform/enforcement-auditor/rules"
 )
 
 type scanFlags struct {
@@ -110,28 +106,16 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("--report-api: %w", err)}
 	}
-	opts, err := f.input.options()
-	if err != nil {
-		return &exitError{code: 2, err: err}
-	}
-	cfg, err := g.loadConfig()
-	if err != nil {
-		return err
-	}
-	log, err := g.logger(errOut, "text")
-	if err != nil {
-		return err
-	}
-	opts.SensitiveKinds = cfg.SensitiveGroupKinds()
-	rs := rules.All(cfg)
 	// The scan keeps what the daemon's caches keep: the projection of each object onto
 	// what the rules read, pods no rule reads dropped (counted as seen).
-	opts.Project = live.Projector(cfg, auditor.PodsRead(rs))
-	snap, _, err := loadSnapshot(ctx, g, f.files, opts, false, f.timeout, stdin, log)
+	a, err := newAudit(g, auditInput{files: f.files, input: f.input, timeout: f.timeout, project: true}, errOut)
 	if err != nil {
 		return err
 	}
-	ev := engine.Evaluate(rs, snap, cfg.Waivers.MaxDuration.Duration)
+	if err := a.run(ctx, g, stdin); err != nil {
+		return err
+	}
+	rs, ev := a.rules, a.eval
 	metas := make([]auditor.RuleMeta, 0, len(rs))
 	for _, r := range rs {
 		metas = append(metas, r.Meta())
@@ -218,101 +202,4 @@ func (o output) write(rep *report.Report, stdout io.Writer) error {
 		return fmt.Errorf("--output %s=%s: %w", o.format, o.path, err)
 	}
 	return nil
-}
-
-// loadSnapshot reads manifests when files are given, else syncs the live cluster once.
-// It returns the manifest inputs as read (once: the bytes scanned are the bytes hashed),
-// within the input budget of opts.
-func loadSnapshot(ctx context.Context, g *globalFlags, files []string, opts manifests.Options, keepSources bool, timeout time.Duration, stdin io.Reader, log interface {
-	Info(string, ...any)
-	Warn(string, ...any)
-}) (*auditor.Snapshot, []manifests.Source, error) {
-	now := time.Now()
-	if len(files) > 0 {
-		opts.Warn = func(msg string) { log.Warn(msg) }
-		var objs []manifests.Object
-		var srcs []manifests.Source
-		var err error
-		if keepSources {
-			// Evidence hashes the very bytes it scanned: read each input whole, once.
-			var lerr, derr error
-			srcs, lerr = manifests.Load(files, stdin, opts)
-			objs, derr = manifests.DecodeSources(srcs, opts)
-			err = errors.Join(lerr, derr)
-		} else {
-			// A scan streams its input, document by document, within the budget.
-			objs, err = manifests.ReadWith(files, stdin, opts)
-		}
-		var budget *manifests.BudgetError
-		if errors.As(err, &budget) {
-			flag := "--max-input-bytes"
-			if budget.What == "objects" {
-				flag = "--max-input-objects"
-			}
-			return nil, nil, &exitError{code: 2, err: fmt.Errorf("cannot read input (raise the budget with %s):\n%w", flag, indent(err))}
-		}
-		if err != nil {
-			return nil, nil, &exitError{code: 2, err: fmt.Errorf("cannot read input:\n%w", indent(err))}
-		}
-		snap, err := manifests.Snapshot(objs)
-		if err != nil {
-			return nil, nil, &exitError{code: 2, err: fmt.Errorf("input is not valid Kubernetes objects:\n%w", indent(err))}
-		}
-		snap.Now = now
-		return snap, srcs, nil
-	}
-	rc, err := g.restConfig()
-	if err != nil {
-		return nil, nil, &exitError{code: 2, err: err}
-	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	cfg, err := g.loadConfig()
-	if err != nil {
-		return nil, nil, err
-	}
-	src, err := live.New(rc, live.Options{Config: cfg})
-	if err != nil {
-		return nil, nil, &exitError{code: 2, err: err}
-	}
-	// The source runs until this one-off snapshot is taken, and is joined before return.
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- src.Run(runCtx) }()
-	defer func() { stop(); <-done }()
-	if err := src.WaitForSync(ctx); err != nil {
-		return nil, nil, &exitError{code: 2, err: err}
-	}
-	if src.Stale() {
-		return nil, nil, &exitError{code: 2, err: errors.New("the API server is unreachable")}
-	}
-	log.Info("caches synced", "host", rc.Host)
-	snap, err := src.Snapshot(time.Now())
-	return snap, nil, err
-}
-
-// indent prefixes every joined error line so a list of input errors reads as a list.
-func indent(err error) error {
-	var b []byte
-	for _, line := range splitLines(err.Error()) {
-		b = append(b, "  "...)
-		b = append(b, line...)
-		b = append(b, '\n')
-	}
-	return errors.New(string(b[:len(b)-1]))
-}
-
-func splitLines(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\n' {
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, s[start:])
 }

@@ -1,7 +1,6 @@
 package evidence
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -52,7 +51,13 @@ type Subject struct {
 type Predicate struct {
 	Document
 	Previous string `json:"previous"`
+	// Signing is Unsigned in a statement sealed without a key, so that whoever reads it
+	// (jq, OSCAL, verify) sees it; absent in a signed one.
+	Signing string `json:"signing,omitempty"`
 }
+
+// Unsigned is Predicate.Signing of a statement sealed without a signing key.
+const Unsigned = "UNSIGNED"
 
 // Statement is an in-toto Statement v1 carrying a Predicate.
 type Statement struct {
@@ -71,6 +76,8 @@ type Attestation struct {
 	Digest string
 	// Envelope is the DSSE envelope as written (after Seal).
 	Envelope []byte
+	// Signed is whether the envelope carries a signature (after Seal or VerifyEnvelope).
+	Signed bool
 }
 
 // FileSubjects are the subjects of a manifest scan: each input's SHA-256 over the
@@ -142,6 +149,23 @@ func validateStatement(payload []byte) error {
 // Seal signs the payload with signer (none: an unsigned envelope, verifiable only with
 // --insecure-digest-only) and sets Envelope to its JSON, indented, with a final newline.
 func (a *Attestation) Seal(ctx context.Context, signer *Signer) error {
+	mark := ""
+	if signer == nil {
+		mark = Unsigned
+	}
+	if a.Statement.Predicate.Signing != mark {
+		// The statement says whether it is signed: it changes, and with it the digest.
+		a.Statement.Predicate.Signing = mark
+		payload, err := Canonical(a.Statement)
+		if err != nil {
+			return fmt.Errorf("evidence: %w", err)
+		}
+		if err := validateStatement(payload); err != nil {
+			return fmt.Errorf("evidence: %w", err)
+		}
+		a.Payload, a.Digest = payload, digestPrefix+SHA256Hex(payload)
+	}
+	a.Signed = signer != nil
 	env := &dsse.Envelope{PayloadType: PayloadType, Payload: b64(a.Payload), Signatures: []dsse.Signature{}}
 	if signer != nil {
 		es, err := dsse.NewEnvelopeSigner(signer)
@@ -164,18 +188,23 @@ func (a *Attestation) Seal(ctx context.Context, signer *Signer) error {
 // check, the digest only, for --insecure-digest-only) and returns the statement it
 // carries after checking it is an in-toto statement of this predicate type.
 func VerifyEnvelope(ctx context.Context, data []byte, v *Verifier) (*Attestation, error) {
+	// Strict and case-sensitive: an envelope with a forged "payload" beside the signed
+	// "PAYLOAD" would otherwise verify here while jq and Python read the forged one.
 	var env dsse.Envelope
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&env); err != nil {
+	if err := decodeStrict(data, &env); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotEnvelope, err)
 	}
 	if env.PayloadType != PayloadType {
 		return nil, fmt.Errorf("%w: payloadType %q", ErrNotEnvelope, env.PayloadType)
 	}
-	payload, err := env.DecodeB64Payload()
+	payload, err := decodeStdBase64(env.Payload)
 	if err != nil {
 		return nil, fmt.Errorf("%w: payload: %v", ErrNotEnvelope, err)
+	}
+	for i, s := range env.Signatures {
+		if _, err := decodeStdBase64(s.Sig); err != nil {
+			return nil, fmt.Errorf("%w: signatures[%d].sig: %v", ErrNotEnvelope, i, err)
+		}
 	}
 	if v != nil {
 		ev, err := dsse.NewEnvelopeVerifier(v)
@@ -186,19 +215,18 @@ func VerifyEnvelope(ctx context.Context, data []byte, v *Verifier) (*Attestation
 			return nil, fmt.Errorf("%w: %v", ErrEnvelopeBadSign, err)
 		}
 	}
-	if err := validateStatement(payload); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotEnvelope, err)
-	}
 	var st Statement
-	sd := json.NewDecoder(bytes.NewReader(payload))
-	sd.DisallowUnknownFields()
-	if err := sd.Decode(&st); err != nil {
+	if err := decodeStrict(payload, &st); err != nil {
+		return nil, fmt.Errorf("%w: statement: %v", ErrNotEnvelope, err)
+	}
+	if err := validateStatement(payload); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotEnvelope, err)
 	}
 	if st.PredicateType != PredicateType {
 		return nil, fmt.Errorf("%w: predicateType %q, want %q", ErrNotEnvelope, st.PredicateType, PredicateType)
 	}
-	return &Attestation{Statement: st, Payload: payload, Digest: digestPrefix + SHA256Hex(payload), Envelope: data}, nil
+	return &Attestation{Statement: st, Payload: payload, Digest: digestPrefix + SHA256Hex(payload), Envelope: data,
+		Signed: len(env.Signatures) > 0}, nil
 }
 
 // Signer signs DSSE envelopes with an ed25519 or ECDSA P-256 key (SHA-256, ASN.1
@@ -211,7 +239,7 @@ type Signer struct {
 // -algorithm ed25519` or `-algorithm EC -pkeyopt ec_paramgen_curve:P-256`) or SEC1
 // ("EC PRIVATE KEY", from `openssl ecparam -genkey -name prime256v1`).
 func LoadSigner(path string) (*Signer, error) {
-	block, err := readPEM(path, "PRIVATE KEY", "EC PRIVATE KEY")
+	block, err := readPEM(path, true, "PRIVATE KEY", "EC PRIVATE KEY")
 	if err != nil {
 		return nil, err
 	}
@@ -284,7 +312,7 @@ type Verifier struct {
 
 // LoadVerifier reads a public key in PEM PKIX (`openssl pkey -in key.pem -pubout`).
 func LoadVerifier(path string) (*Verifier, error) {
-	block, err := readPEM(path, "PUBLIC KEY")
+	block, err := readPEM(path, false, "PUBLIC KEY")
 	if err != nil {
 		return nil, err
 	}
@@ -339,12 +367,19 @@ func (v *Verifier) Legacy() ed25519.PublicKey {
 	return k
 }
 
-// IsEnvelope tells a DSSE envelope from a legacy document.
+// IsEnvelope tells a DSSE envelope from a legacy document: a JSON object with a
+// "payloadType" key, spelled so (VerifyEnvelope then refuses any other spelling).
 func IsEnvelope(data []byte) bool {
-	var probe struct {
-		PayloadType *string `json:"payloadType"`
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(data, &probe) != nil {
+		return false
 	}
-	return json.Unmarshal(data, &probe) == nil && probe.PayloadType != nil
+	for k := range probe {
+		if foldKey(k) == foldKey("payloadType") {
+			return true
+		}
+	}
+	return false
 }
 
 // SubjectsOf are the subjects of a document built from in: the manifest files of an

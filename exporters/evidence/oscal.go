@@ -49,7 +49,10 @@ func stateOf(status string) (finding bool, state, reason string) {
 // AssessmentResults renders an attestation's assessment as OSCAL assessment-results
 // JSON: an observation per check, a finding per control that is not proven for each
 // 800-53 control it maps to, and the attestation's digest as a back-matter resource.
-// evidenceHref is where the attestation is found (its file name, or a URL).
+// evidenceHref is where the attestation is found (its file name, or a URL): the link
+// carries the SHA-256 of the envelope as written (a.Envelope), so that hashing the file
+// the link names checks it. Without one, the resource has no link; it names the
+// statement's digest either way.
 func AssessmentResults(a *Attestation, evidenceHref string) ([]byte, error) {
 	p := a.Statement.Predicate
 	id := func(parts ...string) string {
@@ -61,8 +64,9 @@ func AssessmentResults(a *Attestation, evidenceHref string) ([]byte, error) {
 		version = "unknown"
 	}
 	evidenceID, planID := id("evidence"), id("plan")
-	if evidenceHref == "" {
-		evidenceHref = a.Digest
+	signedOrNot := "Signed"
+	if p.Signing == Unsigned {
+		signedOrNot = Unsigned
 	}
 
 	var selected []oscal.AssessedControlsSelectControlById
@@ -82,7 +86,7 @@ func AssessmentResults(a *Attestation, evidenceHref string) ([]byte, error) {
 				UUID: oid, Title: chk.Title, Description: desc, Methods: []string{"TEST"}, Types: &[]string{"control-objective"},
 				Collected: p.EvaluatedAt, Props: &props,
 				RelevantEvidence: &[]oscal.RelevantEvidence{{Href: "#" + evidenceID,
-					Description: fmt.Sprintf("Signed in-toto attestation, predicate.controls[id=%s].checks[rule=%s]", c.ID, chk.Rule)}},
+					Description: fmt.Sprintf("%s in-toto attestation, predicate.controls[id=%s].checks[rule=%s]", signedOrNot, c.ID, chk.Rule)}},
 			})
 			obsIDs = append(obsIDs, oscal.RelatedObservation{ObservationUuid: oid})
 		}
@@ -129,19 +133,33 @@ func AssessmentResults(a *Attestation, evidenceHref string) ([]byte, error) {
 	if len(findings) > 0 {
 		result.Findings = &findings
 	}
-	hex := strings.TrimPrefix(a.Digest, digestPrefix)
+	title, metaProps := "Signed evidence (in-toto Statement v1 in a DSSE envelope)", []oscal.Property{prop("cluster-id", p.Cluster.ID), prop("source", p.Cluster.Source)}
+	if p.Signing == Unsigned {
+		title = "UNSIGNED evidence (in-toto Statement v1 in a DSSE envelope without a signature: nothing shows who wrote it)"
+		metaProps = append(metaProps, prop("evidence-signing", Unsigned))
+	}
+	evidence := oscal.Resource{UUID: evidenceID, Title: title,
+		Description: "The attestation this assessment was rendered from. The link's hash is the SHA-256 of the file it names (the DSSE envelope as written); the statement-digest property is the SHA-256 of the DSSE payload (the in-toto statement, what the envelope's signature covers and the next attestation's predicate.previous names).",
+		Props:       &[]oscal.Property{prop("predicate-type", PredicateType), prop("statement-digest", a.Digest), prop("previous", orNone(p.Previous))}}
+	if p.Signing == Unsigned {
+		*evidence.Props = append(*evidence.Props, prop("evidence-signing", Unsigned))
+	}
+	if evidenceHref != "" {
+		if len(a.Envelope) == 0 {
+			return nil, fmt.Errorf("evidence: the attestation linked as %s is not sealed", evidenceHref)
+		}
+		evidence.Rlinks = &[]oscal.ResourceLink{{Href: evidenceHref, MediaType: "application/json",
+			Hashes: &[]oscal.Hash{{Algorithm: "SHA-256", Value: SHA256Hex(a.Envelope)}}}}
+	}
 	resources := []oscal.Resource{
-		{UUID: evidenceID, Title: "Signed evidence (in-toto Statement v1 in a DSSE envelope)",
-			Description: "The attestation this assessment was rendered from. The hash is the SHA-256 of the DSSE payload (the in-toto statement), which is what the envelope's signature covers.",
-			Props:       &[]oscal.Property{prop("predicate-type", PredicateType), prop("previous", orNone(p.Previous))},
-			Rlinks:      &[]oscal.ResourceLink{{Href: evidenceHref, MediaType: "application/json", Hashes: &[]oscal.Hash{{Algorithm: "SHA-256", Value: hex}}}}},
+		evidence,
 		{UUID: planID, Title: "Enforcement auditor rule catalogue " + version,
 			Description: "There is no separate assessment plan: the plan is the auditor's rule catalogue, each check of which is listed in the attestation's predicate."},
 	}
 	ar := oscal.AssessmentResults{
 		UUID: id("assessment-results"),
 		Metadata: oscal.Metadata{Title: "Enforcement auditor assessment results", LastModified: p.GeneratedAt, Version: version,
-			OscalVersion: OSCALVersion, Props: &[]oscal.Property{prop("cluster-id", p.Cluster.ID), prop("source", p.Cluster.Source)}},
+			OscalVersion: OSCALVersion, Props: &metaProps},
 		ImportAp:   oscal.ImportAp{Href: "#" + planID},
 		Results:    []oscal.Result{result},
 		BackMatter: &oscal.BackMatter{Resources: &resources},

@@ -2,8 +2,11 @@ package evidence
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/defenseunicorns/go-oscal/src/pkg/validation"
@@ -41,7 +44,9 @@ func oscalOf(t *testing.T, in Input) []byte {
 	t.Helper()
 	a, err := NewAttestation(mustBuild(t, in), FileSubjects([]SourceFile{{Path: "platform.yaml", SHA256: SHA256Hex([]byte("x"))}}), "")
 	require.NoError(t, err)
-	require.NoError(t, a.Seal(context.Background(), nil))
+	signer, err := LoadSigner("testdata/test-signing-key.pem") // ed25519: deterministic signatures
+	require.NoError(t, err)
+	require.NoError(t, a.Seal(context.Background(), signer))
 	b, err := AssessmentResults(a, "evidence.intoto.json")
 	require.NoError(t, err)
 	return b
@@ -165,4 +170,37 @@ func TestGoldenOSCAL(t *testing.T) {
 	want, err := os.ReadFile(path)
 	require.NoError(t, err, "run go test ./exporters/evidence -run Golden -update to create it")
 	assert.Equal(t, string(want), string(got), "rerun with -update if the change is intended")
+}
+
+// The back-matter link carries the digest of the file it names: hashing that file
+// checks it (it carried the statement's digest, which no file has).
+func TestOSCALLinkHashesTheLinkedFile(t *testing.T) {
+	dir := t.TempDir()
+	a := sealed(t, "testdata/test-signing-key.pem", fixture(), "")
+	name := AttestationFileName(a)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name), a.Envelope, 0o644))
+	b, err := AssessmentResults(a, name)
+	require.NoError(t, err)
+	require.NoError(t, validateOSCAL(t, b))
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(b, &doc))
+	res := doc["assessment-results"].(map[string]any)["back-matter"].(map[string]any)["resources"].([]any)[0].(map[string]any)
+	link := res["rlinks"].([]any)[0].(map[string]any)
+	hash := link["hashes"].([]any)[0].(map[string]any)
+	assert.Equal(t, "SHA-256", hash["algorithm"])
+	file, err := os.ReadFile(filepath.Join(dir, link["href"].(string)))
+	require.NoError(t, err)
+	sum := sha256.Sum256(file)
+	assert.Equal(t, hex.EncodeToString(sum[:]), hash["value"], "sha256sum of the linked file")
+	assert.Contains(t, res["props"], map[string]any{"name": "statement-digest", "ns": oscalNS, "value": a.Digest})
+
+	// No file: no link (a hash of nothing to fetch), still the statement's digest, still valid.
+	b, err = AssessmentResults(a, "")
+	require.NoError(t, err)
+	require.NoError(t, validateOSCAL(t, b))
+	assert.NotContains(t, string(b), `"rlinks"`)
+	assert.Contains(t, string(b), a.Digest)
+
+	_, err = AssessmentResults(&Attestation{Statement: a.Statement, Digest: a.Digest}, "x.json")
+	assert.ErrorContains(t, err, "not sealed")
 }

@@ -148,9 +148,7 @@ func VerifyDocument(data []byte, pub ed25519.PublicKey) (*Document, error) {
 	}
 	// Then the schema: exactly the fields of a Document, each in the form Build writes.
 	var doc Document
-	dec := json.NewDecoder(bytes.NewReader(canon))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&doc); err != nil {
+	if err := decodeStrict(data, &doc); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotCanonical, err)
 	}
 	if re, err := Canonical(&doc); err != nil || !bytes.Equal(re, canon) {
@@ -202,11 +200,11 @@ func VerifyDocument(data []byte, pub ed25519.PublicKey) (*Document, error) {
 // decodeExact decodes standard base64 and insists on the one encoding of the bytes:
 // a decoder that ignores padding bits would let a changed character verify.
 func decodeExact(s string, size int) ([]byte, error) {
-	b, err := base64.StdEncoding.Strict().DecodeString(s)
+	b, err := decodeStdBase64(s)
 	if err != nil {
 		return nil, err
 	}
-	if len(b) != size || base64.StdEncoding.EncodeToString(b) != s {
+	if len(b) != size {
 		return nil, fmt.Errorf("want %d bytes in canonical base64", size)
 	}
 	return b, nil
@@ -215,7 +213,7 @@ func decodeExact(s string, size int) ([]byte, error) {
 // LoadPrivateKey reads an ed25519 private key in PEM PKCS#8, as written by
 // `openssl genpkey -algorithm ed25519 -out key.pem`.
 func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
-	block, err := readPEM(path, "PRIVATE KEY")
+	block, err := readPEM(path, true, "PRIVATE KEY")
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +231,7 @@ func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
 // LoadPublicKey reads an ed25519 public key in PEM PKIX, as written by
 // `openssl pkey -in key.pem -pubout -out pub.pem`.
 func LoadPublicKey(path string) (ed25519.PublicKey, error) {
-	block, err := readPEM(path, "PUBLIC KEY")
+	block, err := readPEM(path, false, "PUBLIC KEY")
 	if err != nil {
 		return nil, err
 	}
@@ -251,10 +249,19 @@ func LoadPublicKey(path string) (ed25519.PublicKey, error) {
 // maxKeyFile bounds a key file: an ed25519 key in PEM is about 120 bytes.
 const maxKeyFile = 64 << 10
 
-func readPEM(path string, types ...string) (*pem.Block, error) {
-	b, err := fileinput.ReadFile(path, maxKeyFile)
+// ErrKeyWritable is wrapped by the error for a private key file others may write.
+var ErrKeyWritable = errors.New("group- or world-writable")
+
+// readPEM reads the first PEM block of path, which must be one of types. A private
+// key must not be writable by group or others: whoever can replace the key signs
+// evidence in the platform's name.
+func readPEM(path string, private bool, types ...string) (*pem.Block, error) {
+	b, st, err := fileinput.ReadFileStat(path, maxKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if m := st.Mode().Perm(); private && m&0o022 != 0 {
+		return nil, fmt.Errorf("%s: mode %04o is %w: anyone who can write the signing key can sign in its name (chmod go-w %s)", path, m, ErrKeyWritable, path)
 	}
 	block, rest := pem.Decode(b)
 	if block != nil && block.Type == "EC PARAMETERS" {

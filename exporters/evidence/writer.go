@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,6 +11,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/llm-platform/enforcement-auditor/auditor/fileinput"
+	"github.com/llm-platform/enforcement-auditor/auditor/fileoutput"
 )
 
 // DefaultKeep is how many documents a Writer keeps when WriterOptions.Keep is zero.
@@ -20,45 +22,24 @@ const DefaultKeep = 24
 const (
 	filePrefix = "evidence-"
 	fileSuffix = ".json"
-	tempPrefix = ".evidence-"
-	tempSuffix = ".tmp"
 	// oscalPrefix names the OSCAL assessment results written beside an attestation.
 	oscalPrefix = "assessment-results-"
 )
 
-// File is the part of *os.File a Writer uses.
-type File interface {
-	io.Writer
-	Name() string
-	Sync() error
-	Close() error
-}
+// MaxFileSize bounds an evidence file read back (the documents the auditor writes are
+// a few MiB at most).
+const MaxFileSize = 64 << 20
 
 // FS is the file system a Writer uses; tests inject failures through it.
 type FS interface {
-	CreateTemp(dir, pattern string) (File, error)
-	Rename(oldpath, newpath string) error
-	Remove(name string) error
+	fileoutput.FS
 	ReadDir(dir string) ([]os.DirEntry, error)
-	// SyncDir makes a rename in dir durable.
-	SyncDir(dir string) error
 }
 
 // OSFS is the real file system.
-type OSFS struct{}
+type OSFS struct{ fileoutput.OS }
 
-func (OSFS) CreateTemp(dir, pattern string) (File, error) { return os.CreateTemp(dir, pattern) }
-func (OSFS) Rename(o, n string) error                     { return os.Rename(o, n) }
-func (OSFS) Remove(name string) error                     { return os.Remove(name) }
-func (OSFS) ReadDir(dir string) ([]os.DirEntry, error)    { return os.ReadDir(dir) }
-func (OSFS) SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
+func (OSFS) ReadDir(dir string) ([]os.DirEntry, error) { return os.ReadDir(dir) }
 
 // WriterOptions configure a Writer.
 type WriterOptions struct {
@@ -78,6 +59,7 @@ type Writer struct {
 	fs   FS
 
 	mu          sync.Mutex // one write at a time: pruning must not race a rename
+	unsigned    atomic.Bool
 	errors      atomic.Uint64
 	lastSuccess atomic.Int64 // unix nanoseconds
 	lastErr     atomic.Pointer[error]
@@ -127,6 +109,9 @@ func (w *Writer) WriteAttestation(a *Attestation, oscal []byte) (string, error) 
 		return "", err
 	}
 	path, err := w.writeBytes(attestationName(filePrefix, a), a.Envelope)
+	if err == nil {
+		w.unsigned.Store(!a.Signed)
+	}
 	if err == nil && oscal != nil {
 		_, err = w.writeBytes(attestationName(oscalPrefix, a), oscal)
 	}
@@ -149,7 +134,9 @@ func (w *Writer) Latest(ctx context.Context, v *Verifier) (string, error) {
 	}
 	sort.Strings(names)
 	for i := len(names) - 1; i >= 0; i-- {
-		data, err := os.ReadFile(filepath.Join(w.dir, names[i]))
+		// Bounded, and regular files only: a FIFO or /dev/zero named evidence-*.json
+		// must not hang or exhaust the daemon.
+		data, err := fileinput.ReadFile(filepath.Join(w.dir, names[i]), MaxFileSize)
 		if err != nil || !IsEnvelope(data) {
 			continue
 		}
@@ -193,43 +180,14 @@ func (w *Writer) write(doc *Document) (path string, err error) {
 	return w.writeBytes(FileName(doc), data)
 }
 
-func (w *Writer) writeBytes(name string, data []byte) (path string, err error) {
-	f, err := w.fs.CreateTemp(w.dir, tempPrefix+"*"+tempSuffix)
-	if err != nil {
-		return "", fmt.Errorf("evidence: creating a file in %s: %w", w.dir, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = w.fs.Remove(tmp)
+func (w *Writer) writeBytes(name string, data []byte) (string, error) {
+	path := filepath.Join(w.dir, name)
+	if err := fileoutput.Write(w.fs, path, data); err != nil {
+		if !errors.Is(err, fileoutput.ErrDirSync) {
+			return "", fmt.Errorf("evidence: %w", err)
 		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		f.Close()
-		return "", fmt.Errorf("evidence: writing %s: %w", tmp, err)
-	}
-	if chm, ok := f.(interface{ Chmod(os.FileMode) error }); ok {
-		// CreateTemp makes 0600; evidence holds no secret and a shipper running as
-		// another user may read it.
-		if err = chm.Chmod(0o644); err != nil {
-			f.Close()
-			return "", fmt.Errorf("evidence: chmod %s: %w", tmp, err)
-		}
-	}
-	if err = f.Sync(); err != nil {
-		f.Close()
-		return "", fmt.Errorf("evidence: syncing %s: %w", tmp, err)
-	}
-	if err = f.Close(); err != nil {
-		return "", fmt.Errorf("evidence: closing %s: %w", tmp, err)
-	}
-	path = filepath.Join(w.dir, name)
-	if err = w.fs.Rename(tmp, path); err != nil {
-		return "", fmt.Errorf("evidence: renaming %s to %s: %w", tmp, path, err)
-	}
-	if err := w.fs.SyncDir(w.dir); err != nil {
 		// The file is complete and in place; only its durability across a power cut is in doubt.
-		w.fail(fmt.Errorf("evidence: syncing directory %s: %w", w.dir, err))
+		w.fail(fmt.Errorf("evidence: %w", err))
 	}
 	return path, nil
 }
@@ -250,7 +208,7 @@ func (w *Writer) prune() error {
 			docs[filePrefix] = append(docs[filePrefix], n)
 		case strings.HasPrefix(n, oscalPrefix) && strings.HasSuffix(n, fileSuffix):
 			docs[oscalPrefix] = append(docs[oscalPrefix], n)
-		case strings.HasPrefix(n, tempPrefix) && strings.HasSuffix(n, tempSuffix):
+		case (strings.HasPrefix(n, "."+filePrefix) || strings.HasPrefix(n, "."+oscalPrefix)) && strings.HasSuffix(n, fileoutput.TempSuffix):
 			// Only this writer creates these, under w.mu: any present now is a leftover.
 			if err := w.fs.Remove(filepath.Join(w.dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				errs = append(errs, err)
@@ -293,6 +251,9 @@ func (w *Writer) LastError() error {
 	}
 	return nil
 }
+
+// Unsigned is whether the last attestation written carries no signature.
+func (w *Writer) Unsigned() bool { return w.unsigned.Load() }
 
 // AttestationFileName is the name Writer stores an attestation under.
 func AttestationFileName(a *Attestation) string { return attestationName(filePrefix, a) }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/llm-platform/enforcement-auditor/auditor/fileoutput"
 )
 
 func docAt(t *testing.T, at time.Time) *Document {
@@ -60,7 +62,9 @@ func TestWriterKeepsNewestAndWritesVerifiableFiles(t *testing.T) {
 	require.NoError(t, Verify(data, nil))
 	st, err := os.Stat(paths[4])
 	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o644), st.Mode().Perm())
+	umask := syscall.Umask(0)
+	syscall.Umask(umask)
+	assert.Equal(t, os.FileMode(0o666&^umask), st.Mode().Perm(), "the umask decides, as for any new file")
 	assert.Zero(t, w.Errors())
 	assert.WithinDuration(t, time.Now(), w.LastSuccess(), time.Minute)
 }
@@ -101,11 +105,11 @@ func (f *faultFile) Sync() error {
 	return f.File.Sync()
 }
 
-func (fs *faultFS) CreateTemp(dir, pattern string) (File, error) {
+func (fs *faultFS) CreateExcl(name string, perm os.FileMode) (fileoutput.File, error) {
 	if fs.failCreate {
-		return nil, &os.PathError{Op: "open", Path: dir, Err: syscall.EACCES}
+		return nil, &os.PathError{Op: "open", Path: name, Err: syscall.EACCES}
 	}
-	f, err := os.CreateTemp(dir, pattern)
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return nil, err
 	}
@@ -232,4 +236,37 @@ func TestWriterAttestationsAndChain(t *testing.T) {
 
 	_, err = w.WriteAttestation(&Attestation{}, nil)
 	assert.Error(t, err)
+}
+
+// Latest reads the directory with the bounded reader: a FIFO, a link to /dev/zero and
+// a file over the bound named like evidence are skipped, not read forever.
+func TestLatestSkipsWhatItMustNotRead(t *testing.T) {
+	dir := t.TempDir()
+	w, err := NewWriter(WriterOptions{Dir: dir})
+	require.NoError(t, err)
+	a := sealed(t, "testdata/test-signing-key.pem", smallInput(), "")
+	_, err = w.WriteAttestation(a, nil)
+	require.NoError(t, err)
+	// Newer by name than the real one, so Latest tries them first.
+	require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "evidence-99990101T000000.000Z-fifo.json"), 0o600))
+	require.NoError(t, os.Symlink("/dev/zero", filepath.Join(dir, "evidence-99990102T000000.000Z-zero.json")))
+	big, err := os.Create(filepath.Join(dir, "evidence-99990103T000000.000Z-big.json"))
+	require.NoError(t, err)
+	require.NoError(t, big.Truncate(MaxFileSize+1))
+	require.NoError(t, big.Close())
+
+	v, err := LoadVerifier("testdata/test-signing-key.pub.pem")
+	require.NoError(t, err)
+	done := make(chan string, 1)
+	go func() {
+		got, err := w.Latest(context.Background(), v)
+		assert.NoError(t, err)
+		done <- got
+	}()
+	select {
+	case got := <-done:
+		assert.Equal(t, a.Digest, got)
+	case <-time.After(20 * time.Second):
+		t.Fatal("Latest hangs on a FIFO or reads /dev/zero without bound")
+	}
 }

@@ -104,6 +104,7 @@ var (
 	descEvidenceErrs   = desc("evidence_write_errors_total", "Evidence documents that could not be written (directory unwritable or full) since start.")
 	descLeader         = desc("leader", "1 when this replica is the elected leader (emits events, writes evidence, probes), else 0. Absent without --leader-elect.")
 	descEvidenceLast   = desc("evidence_last_write_success_timestamp_seconds", "When the last evidence document was written (0 before the first).")
+	descEvidenceUnsign = desc("evidence_unsigned", "1 when the last evidence attestation written carries no signature (no --signing-key: UNSIGNED evidence), else 0.")
 	descReportsWrites  = desc("reports_writes_total", "Policy reports applied or deleted since start.")
 	descReportsErrs    = desc("reports_write_errors_total", "Policy report applies and deletes that failed since start.")
 	descReportsLast    = desc("reports_last_sync_success_timestamp_seconds", "When the policy reports were last fully in step with the findings (0 before the first time).")
@@ -122,6 +123,7 @@ type ReportsStatus interface {
 type EvidenceStatus interface {
 	Errors() uint64
 	LastSuccess() time.Time
+	Unsigned() bool
 }
 
 func desc(name, help string, labels ...string) *prom.Desc {
@@ -135,7 +137,7 @@ func init() {
 	for _, n := range []string{"findings", "findings_waived", "finding", "finding_series_dropped", "control_status",
 		"facts_skipped", "build_info", "last_evaluation_success_timestamp_seconds", "resource_sync_state",
 		"list_watch_errors_total", "stale", "rule_inconclusive", "otel_events_dropped_total", "published_states_skipped_total", "evaluation_errors_total",
-		"evidence_write_errors_total", "evidence_last_write_success_timestamp_seconds", "leader",
+		"evidence_write_errors_total", "evidence_last_write_success_timestamp_seconds", "evidence_unsigned", "leader",
 		"reports_writes_total", "reports_write_errors_total", "reports_last_sync_success_timestamp_seconds", "reports_api_served"} {
 		fixedNames[Prefix+n] = true
 	}
@@ -398,6 +400,11 @@ func (c *Collector) collectSelf(ch chan<- prom.Metric, stale bool) {
 			last = float64(t.UnixNano()) / 1e9
 		}
 		emit(ch, descEvidenceLast, prom.GaugeValue, last)
+		unsigned := 0.0
+		if c.opts.Evidence.Unsigned() {
+			unsigned = 1
+		}
+		emit(ch, descEvidenceUnsign, prom.GaugeValue, unsigned)
 	}
 	if r := c.opts.Reports; r != nil {
 		emit(ch, descReportsWrites, prom.CounterValue, float64(r.Writes()))

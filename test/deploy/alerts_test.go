@@ -25,7 +25,7 @@ var pagingRules = []string{
 	"netpol-ingress-outside-allowlist", "netpol-default-deny-missing", "serving-reachable-from-untrusted",
 	"cni-not-enforcing",
 	"gpu-pod-missing-queue-name", "gpu-pod-not-admitted", "gpu-gate-bypassed",
-	"gpu-gate-policy-missing", "gpu-gate-policy-not-enforcing",
+	"gpu-gate-policy-missing", "gpu-gate-policy-not-enforcing", "gpu-gate-policy-exception",
 	"budget-fail-open-in-prod",
 }
 

@@ -40,11 +40,13 @@ const (
 
 // The components of deploy/components.
 const (
-	probes         = "probes"
-	promOperator   = "prometheus-operator"
-	grafana        = "grafana-dashboards"
-	evidence       = "evidence"
-	leaderElection = "leader-election"
+	probes       = "probes"
+	promOperator = "prometheus-operator"
+	grafana      = "grafana-dashboards"
+	evidence     = "evidence"
+	// evidenceSigning mounts the signing key's Secret (Helm: evidence.signingKey.secretName).
+	evidenceSigning = "evidence-signing"
+	leaderElection  = "leader-election"
 	// insecureServing is not a kustomize component: the Helm value insecureServing=true.
 	insecureServing = "insecure-serving"
 	kyvernoHealth   = "kyverno-health"
@@ -53,7 +55,7 @@ const (
 )
 
 // allComponents are the components of deploy/overlays/full.
-var allComponents = []string{probes, promOperator, grafana, evidence, leaderElection, kyvernoHealth, reports}
+var allComponents = []string{probes, promOperator, grafana, evidence, evidenceSigning, leaderElection, kyvernoHealth, reports}
 
 // expectedComponents says which components each variant of deploy/variants.txt
 // composes; a variant missing here fails the test, so every variant states what it is.
@@ -63,7 +65,7 @@ var expectedComponents = map[string][]string{
 	"deploy/examples/probes":              {probes},
 	"deploy/examples/prometheus-operator": {promOperator},
 	"deploy/examples/grafana-dashboards":  {grafana},
-	"deploy/examples/evidence":            {evidence},
+	"deploy/examples/evidence":            {evidence, evidenceSigning},
 	"deploy/examples/leader-election":     {leaderElection},
 	"deploy/examples/kyverno-health":      {kyvernoHealth},
 	"deploy/examples/otlp":                {otlp},
@@ -170,6 +172,7 @@ func checkRendered(t *testing.T, r *rendered, components []string) {
 	checkNetworkPolicy(t, r, has(otlp))
 	checkProbes(t, r, has(probes))
 	checkEvidence(t, r, has(evidence))
+	checkEvidenceSigning(t, r, has(evidenceSigning))
 	checkLeaderElection(t, r, has(leaderElection))
 	checkPrometheusOperator(t, r, has(promOperator), !has(insecureServing))
 	checkSecureServing(t, r, !has(insecureServing))
@@ -551,10 +554,12 @@ func checkEvidence(t *testing.T, r *rendered, on bool) {
 	pvc, ok := r.find("PersistentVolumeClaim", auditorNS, "enforcement-auditor-evidence").(*corev1.PersistentVolumeClaim)
 	assert.Equal(t, on, ok)
 	spec := r.deployment.Spec.Template.Spec
-	// The chart's tls.secretName adds the certificate's volume: checkServingCertificate.
-	spec.Volumes = slices.DeleteFunc(slices.Clone(spec.Volumes), func(v corev1.Volume) bool { return v.Name == "tls" })
+	// The chart's tls.secretName adds the certificate's volume: checkServingCertificate;
+	// the signing key's: checkEvidenceSigning.
+	other := func(name string) bool { return name == "tls" || name == signingVolume }
+	spec.Volumes = slices.DeleteFunc(slices.Clone(spec.Volumes), func(v corev1.Volume) bool { return other(v.Name) })
 	spec.Containers = []corev1.Container{*spec.Containers[0].DeepCopy()}
-	spec.Containers[0].VolumeMounts = slices.DeleteFunc(spec.Containers[0].VolumeMounts, func(m corev1.VolumeMount) bool { return m.Name == "tls" })
+	spec.Containers[0].VolumeMounts = slices.DeleteFunc(spec.Containers[0].VolumeMounts, func(m corev1.VolumeMount) bool { return other(m.Name) })
 	if !on {
 		assert.Empty(t, spec.Volumes)
 		assert.Empty(t, spec.Containers[0].VolumeMounts)

@@ -96,6 +96,8 @@ func exportedMetrics(t *testing.T) map[string]*family {
 		OTelDropped:      func() uint64 { return 0 },
 		MaxFindingSeries: 1000,
 		Build:            promexp.BuildInfo{Version: "v0.0.0-test", Revision: "test", GoVersion: "go"},
+		Evidence:         fixtureWriter{},
+		Reports:          fixtureWriter{},
 	})
 	c.ObserveEvaluation(ev, nil)
 	c.ObserveEvaluation(nil, errors.New("no snapshot"))
@@ -163,6 +165,16 @@ func (fixtureSources) ListWatchErrors() map[string]uint64 {
 }
 
 func (fixtureSources) Stale() bool { return false }
+
+// fixtureWriter stands for the evidence and report writers (--evidence-dir, --reports),
+// whose health series the alerts read.
+type fixtureWriter struct{}
+
+func (fixtureWriter) Writes() uint64         { return 3 }
+func (fixtureWriter) Errors() uint64         { return 1 }
+func (fixtureWriter) LastSuccess() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) }
+func (fixtureWriter) Served() bool           { return true }
+func (fixtureWriter) Unsigned() bool         { return true }
 
 // TestExportedMetricsFixture guards the fixture itself: if it stopped producing a
 // family the dashboards and alerts use, the name check would report the dashboards, not

@@ -204,8 +204,8 @@ func TestNetworkProbeInNetworkNamespaces(t *testing.T) {
 		runErr = app.Run(runCtx, app.Options{
 			Config: cfg, RESTConfig: restConfig, Logger: logger, Listener: metricsLn,
 			Debounce: 100 * time.Millisecond, MaxDelay: time.Second, DiscoveryInterval: time.Second,
-			Resync: time.Minute, ShutdownTimeout: 10 * time.Second,
-			Probes: []app.Prober{&app.NetworkProbe{
+			Resync: time.Minute, ShutdownTimeout: 10 * time.Second, InsecureServing: true,
+			Probes: []probe.Prober{&probe.NetworkProbe{
 				Prober: probe.NewNetworkProber(probe.NetworkProberOptions{Timeout: time.Second, Dialer: netnsDialer{netns: ns.untrusted}}),
 				Config: cfg, Logger: logger,
 			}},

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"sort"
+	"strconv"
+
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
@@ -167,13 +170,21 @@ func tableQuery(ref, expr string) *prometheus.DataqueryBuilder {
 }
 
 func valueText(m map[string][2]string) dashboard.ValueMapping {
+	// Every key, in numeric order (Index orders the legend): a fixed list of keys once
+	// left out -1 (not applicable).
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(a, b int) bool {
+		x, _ := strconv.Atoi(keys[a])
+		y, _ := strconv.Atoi(keys[b])
+		return x < y
+	})
 	opts := map[string]dashboard.ValueMappingResult{}
-	i := int32(0)
-	for _, k := range []string{"0", "1", "2", "3", "4", "5"} {
-		if v, ok := m[k]; ok {
-			opts[k] = dashboard.ValueMappingResult{Text: cog.ToPtr(v[0]), Color: cog.ToPtr(v[1]), Index: cog.ToPtr(i)}
-			i++
-		}
+	for i, k := range keys {
+		v := m[k]
+		opts[k] = dashboard.ValueMappingResult{Text: cog.ToPtr(v[0]), Color: cog.ToPtr(v[1]), Index: cog.ToPtr(int32(i))}
 	}
 	return dashboard.ValueMapping{ValueMap: &dashboard.ValueMap{Type: dashboard.MappingTypeValueToText, Options: opts}}
 }

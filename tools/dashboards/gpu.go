@@ -15,6 +15,10 @@ func gpuRequested(coverage string) string {
 // minute of that many GPUs). Steps without a series count as zero, as they should.
 const bypassingGPUHours = `sum by (namespace) (sum_over_time((sum by (namespace) (max by (namespace, coverage) (enforcement_auditor_gpu_requested{` + sel + `, namespace=~"$namespace", coverage="bypassing"})))[$__range:1m])) / 60`
 
+// gateRules are the SR2 rules about the admission gate itself (every catalogue rule named
+// gpu-gate-*; test/deploy checks the panels against the catalogue).
+const gateRules = "gpu-gate-policy-missing|gpu-gate-policy-not-enforcing|gpu-gate-policy-exception|gpu-gate-bypassed"
+
 // gpuQuotaAndSpend: how many GPUs run around Kueue quota (and for how long), the gate that
 // should stop them, and whether prod budgets fail closed.
 func gpuQuotaAndSpend() *dashboard.DashboardBuilder {
@@ -42,8 +46,8 @@ func gpuQuotaAndSpend() *dashboard.DashboardBuilder {
 	b.add(b.stat("SR2 GPU quota", "Control status: -1 not applicable, 0 enforced, 1 unknown, 2 violated.", 6, 5).
 		WithTarget(instant("A", controlStateOf("SR2"), "{{control}}")).
 		Mappings(controlStateMappings).Thresholds(steps("green", 1.0, "orange", 2.0, "red")))
-	b.add(b.stat("Gate findings", "Open findings of the admission gate rules: gpu-gate-policy-missing, gpu-gate-policy-not-enforcing, gpu-gate-bypassed.", 6, 5).
-		WithTarget(instant("A", `sum(max by (rule, control, severity) (enforcement_auditor_findings{`+sel+`, rule=~"gpu-gate-policy-missing|gpu-gate-policy-not-enforcing|gpu-gate-bypassed", severity=~"medium|high|critical"}))`, "")).
+	b.add(b.stat("Gate findings", "Open findings of the admission gate rules: the gate policy missing, not enforcing or exempted by a PolicyException, or bypassed by the probe.", 6, 5).
+		WithTarget(instant("A", `sum(max by (rule, control, severity) (enforcement_auditor_findings{`+sel+`, rule=~"`+gateRules+`", severity=~"medium|high|critical"}))`, "")).
 		Thresholds(steps("green", 1.0, "red")))
 	b.add(b.timeseries("GPUs bypassing quota by namespace", "enforcement_auditor_gpu_requested{coverage=\"bypassing\"}.", 12, 8).
 		WithTarget(query("A", `sum by (namespace) (`+gpuRequested(`"bypassing"`)+`)`, "{{namespace}}")).
@@ -60,8 +64,8 @@ func gpuQuotaAndSpend() *dashboard.DashboardBuilder {
 		WithTarget(tableQuery("A", `max by (rule, severity, namespace, kind, name, waived) (enforcement_auditor_finding{`+sel+`, namespace=~"$namespace", rule=~"gpu-pod-missing-queue-name|gpu-pod-not-admitted"})`)))
 	b.add(b.table("Admission probe", "Latest dry-run create of a GPU pod without a queue name per Kueue-managed namespace (--probe-admission): admitted means the gate is bypassed.", 12, 6).
 		WithTarget(tableQuery("A", `max by (namespace, result) (enforcement_auditor_admission_probe_result{`+sel+`, namespace=~"$namespace"}) == 1`)))
-	b.add(b.table("Gate findings", "Why the gate does not hold: the admission policy is missing, not enforcing, or was bypassed by the probe.", 12, 6).
-		WithTarget(tableQuery("A", `max by (rule, severity, namespace, kind, name, waived) (enforcement_auditor_finding{`+sel+`, rule=~"gpu-gate-policy-missing|gpu-gate-policy-not-enforcing|gpu-gate-bypassed"})`)))
+	b.add(b.table("Gate findings", "Why the gate does not hold: the admission policy is missing, not enforcing, exempted by a PolicyException, or was bypassed by the probe.", 12, 6).
+		WithTarget(tableQuery("A", `max by (rule, severity, namespace, kind, name, waived) (enforcement_auditor_finding{`+sel+`, rule=~"`+gateRules+`"})`)))
 
 	b.row("Budgets (SR3)")
 	b.add(b.stat("SR3 fail-closed budgets", "Control status: -1 not applicable, 0 enforced, 1 unknown, 2 violated.", 6, 5).

@@ -15,8 +15,9 @@ type EvidenceOptions struct {
 	Dir      string
 	Interval time.Duration
 	Keep     int
-	// Signer signs the attestations (ed25519 or ECDSA P-256); nil writes them unsigned.
-	Signer *evidence.Signer
+	// SigningKey is the private key file (PEM: ed25519 or ECDSA P-256) the attestations
+	// are signed with; "" writes them unsigned.
+	SigningKey string
 	// OSCAL also writes OSCAL assessment results beside each attestation.
 	OSCAL bool
 }
@@ -51,7 +52,7 @@ func (d *Daemon) Evidence() (*evidence.Document, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s := d.opts.Evidence.Signer; s != nil && s.Legacy() != nil {
+	if s := d.signer; s != nil && s.Legacy() != nil {
 		if err := evidence.Sign(doc, s.Legacy()); err != nil {
 			return nil, err
 		}
@@ -73,7 +74,7 @@ func (d *Daemon) Attestation(ctx context.Context, previous string) (*evidence.At
 	if err != nil {
 		return nil, err
 	}
-	if err := a.Seal(ctx, d.opts.Evidence.Signer); err != nil {
+	if err := a.Seal(ctx, d.signer); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -84,12 +85,12 @@ func (d *Daemon) Attestation(ctx context.Context, previous string) (*evidence.At
 // with this replica's key).
 func (d *Daemon) writeEvidence(ctx context.Context) error {
 	iv := d.opts.Evidence.Interval
-	if iv <= 0 {
-		iv = time.Hour
-	}
 	log := d.opts.Logger.With("component", "evidence")
+	if d.signer == nil {
+		log.Warn("no --signing-key: evidence attestations are written UNSIGNED (marked so in each statement; enforcement_auditor_evidence_unsigned is 1); nothing shows who wrote them")
+	}
 	var verifier *evidence.Verifier
-	if s := d.opts.Evidence.Signer; s != nil {
+	if s := d.signer; s != nil {
 		v, err := evidence.NewVerifier(s.Public())
 		if err != nil {
 			return err

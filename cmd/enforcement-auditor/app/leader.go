@@ -21,21 +21,6 @@ type LeaderElection struct {
 	RetryPeriod   time.Duration
 }
 
-func (l *LeaderElection) defaults() {
-	if l.Name == "" {
-		l.Name = "enforcement-auditor"
-	}
-	if l.LeaseDuration <= 0 {
-		l.LeaseDuration = 15 * time.Second
-	}
-	if l.RenewDeadline <= 0 {
-		l.RenewDeadline = 10 * time.Second
-	}
-	if l.RetryPeriod <= 0 {
-		l.RetryPeriod = 2 * time.Second
-	}
-}
-
 // campaign runs leader election until ctx ends, re-campaigning after a lost lease.
 func (d *Daemon) campaign(ctx context.Context) error {
 	le := d.opts.LeaderElection
@@ -58,7 +43,7 @@ func (d *Daemon) campaign(ctx context.Context) error {
 			Callbacks: leaderelection.LeaderCallbacks{
 				OnStartedLeading: func(context.Context) {
 					log.Info("became leader: emitting events, writing evidence and reports, running probes")
-					d.emitter.leadershipGained()
+					d.emitter.LeadershipGained()
 					if d.reports != nil {
 						d.reports.LeadershipChanged()
 					}

@@ -1,13 +1,86 @@
 package app
 
 import (
-	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/probe"
 )
+
+// Options configure the daemon: the settings of `enforcement-auditor run`, one field (or
+// section) per flag. Zero values take the defaults (defaults.go); Validate names the flag
+// of a setting it refuses.
+type Options struct {
+	Config     auditor.Config
+	RESTConfig *rest.Config
+	// Client, when set, is the one typed clientset every part shares (informers,
+	// probes, metrics auth, the leader's checkpoint); nil: built from RESTConfig.
+	Client kubernetes.Interface
+	Logger *slog.Logger
+
+	// ListenAddress serves /metrics, /healthz, /readyz, /evidence.
+	ListenAddress string
+	// Listener, when set, is used instead of ListenAddress (tests).
+	Listener net.Listener
+
+	// Debounce and MaxDelay shape evaluation after informer events.
+	Debounce time.Duration
+	MaxDelay time.Duration
+	// Resync forces a full evaluation this often even without events (time-based rules).
+	Resync time.Duration
+	// DiscoveryInterval polls discovery for CRDs and apiserver liveness.
+	DiscoveryInterval time.Duration
+	// ShutdownTimeout bounds the graceful shutdown.
+	ShutdownTimeout time.Duration
+	// GCPercentAfterSync, when positive, is the GOGC set once the caches synced: the
+	// initial lists run at the runtime's setting, the steady state at this one.
+	GCPercentAfterSync int
+
+	// NetworkProbe tries TCP connections to every Service port in the protected
+	// namespaces from PodNamespace, the auditor's own (untrusted) namespace; ProbeTimeout
+	// bounds one connection.
+	NetworkProbe bool
+	PodNamespace string
+	ProbeTimeout time.Duration
+	// AdmissionProbe dry-runs a GPU pod without a queue name in every Kueue-managed
+	// namespace.
+	AdmissionProbe bool
+	// Probes are further probes built by the caller (tests: a network prober dialing from
+	// another network namespace).
+	Probes []probe.Prober
+	// ProbeInterval is how often the probes run.
+	ProbeInterval time.Duration
+
+	// ExtraHandlers are mounted on the HTTP server, protected as /metrics is.
+	ExtraHandlers map[string]http.Handler
+
+	// LeaderElection, when set, elects one replica to emit events, write evidence and
+	// probe; the announced findings are checkpointed in a ConfigMap named after the lease.
+	LeaderElection *LeaderElection
+	// InsecureServing serves plain HTTP; MetricsAuth then says whether /metrics and
+	// /evidence need a token (MetricsAuthKubernetes) or not (MetricsAuthNone). Without
+	// it: HTTPS, with delegated authentication and authorization (serving.Secure).
+	InsecureServing bool
+	MetricsAuth     string
+	// TLSCertFile and TLSKeyFile, both set, are the serving certificate (otherwise a
+	// self-signed one).
+	TLSCertFile, TLSKeyFile string
+	// Evidence configures /evidence and the periodic evidence writer.
+	Evidence EvidenceOptions
+	// Reports, when set, makes the leader keep policy reports in step with the findings;
+	// nil when off.
+	Reports *ReportsOptions
+}
 
 // Validate checks every setting before anything starts, naming the flag that sets it:
 // a daemon that starts with a setting it cannot honour (a negative debounce, an evidence
@@ -30,12 +103,15 @@ func (o *Options) Validate() error {
 	if o.Debounce > 0 && o.MaxDelay > 0 && o.MaxDelay < o.Debounce {
 		bad("max-delay", "%s is shorter than --debounce %s", o.MaxDelay, o.Debounce)
 	}
-	if len(o.Probes) > 0 {
+	if o.NetworkProbe || o.AdmissionProbe || len(o.Probes) > 0 {
 		positive("probe-interval", o.ProbeInterval)
 	}
-	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
-		errs = append(errs, errors.New("--tls-cert-file and --tls-private-key-file go together"))
+	if o.NetworkProbe {
+		if err := probe.ValidateProbeNamespace(o.PodNamespace, o.Config); err != nil {
+			errs = append(errs, err)
+		}
 	}
+	errs = append(errs, o.validateServing()...)
 	if le := o.LeaderElection; le != nil {
 		if le.Namespace == "" {
 			bad("leader-election-namespace", "leader election needs a namespace (or $POD_NAMESPACE)")
@@ -70,6 +146,24 @@ func (o *Options) Validate() error {
 	return errors.Join(errs...)
 }
 
+// validateServing checks --insecure-serving, --metrics-auth and the certificate flags.
+func (o *Options) validateServing() []error {
+	var errs []error
+	switch o.MetricsAuth {
+	case "", MetricsAuthNone:
+	case MetricsAuthKubernetes:
+		if !o.InsecureServing {
+			errs = append(errs, errors.New("--metrics-auth goes with --insecure-serving: HTTPS serving (the default) always authenticates and authorizes"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("--metrics-auth: %q, want %s or %s", o.MetricsAuth, MetricsAuthNone, MetricsAuthKubernetes))
+	}
+	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
+		errs = append(errs, errors.New("--tls-cert-file and --tls-private-key-file go together"))
+	}
+	return errs
+}
+
 // checkWritableDir accepts an existing directory, or a path whose parent is one (the
 // writer creates it).
 func checkWritableDir(dir string) error {
@@ -87,17 +181,4 @@ func checkWritableDir(dir string) error {
 		return fmt.Errorf("%s does not exist and %s is not a directory to create it in", dir, parent)
 	}
 	return nil
-}
-
-// Run validates the options, builds the daemon and runs it until ctx ends: the one
-// entry point of `enforcement-auditor run`.
-func Run(ctx context.Context, o Options) error {
-	if err := o.Validate(); err != nil {
-		return err
-	}
-	d, err := New(o)
-	if err != nil {
-		return err
-	}
-	return d.Run(ctx)
 }

@@ -8,13 +8,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
 )
 
 // valid is what the CLI's flag defaults give.
-func valid() Options {
-	return Options{Debounce: 200 * time.Millisecond, MaxDelay: 2 * time.Second, Resync: 5 * time.Minute,
-		DiscoveryInterval: 15 * time.Second, ShutdownTimeout: 10 * time.Second, ProbeInterval: 5 * time.Minute}
-}
+func valid() Options { return Options{Config: auditor.DefaultConfig()}.WithDefaults() }
 
 func TestOptionsValidate(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "not-a-dir")
@@ -47,9 +46,21 @@ func TestOptionsValidate(t *testing.T) {
 		"renew deadline not under the lease": {change: func(o *Options) {
 			o.LeaderElection = &LeaderElection{Namespace: "ea", LeaseDuration: 10 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second}
 		}, want: []string{"--leader-election-renew-deadline: 10s must be shorter"}},
-		"reports":               {change: func(o *Options) { o.Reports = &ReportsOptions{API: "openreports", QPS: 5, Burst: 10} }},
-		"reports qps 0":         {change: func(o *Options) { o.Reports = &ReportsOptions{API: "openreports", Burst: 10} }, want: []string{"--reports-qps: 0: must be positive"}},
-		"reports burst 0":       {change: func(o *Options) { o.Reports = &ReportsOptions{API: "openreports", QPS: 1} }, want: []string{"--reports-burst: 0: must be at least 1"}},
+		"reports":         {change: func(o *Options) { o.Reports = &ReportsOptions{API: "openreports", QPS: 5, Burst: 10} }},
+		"reports qps 0":   {change: func(o *Options) { o.Reports = &ReportsOptions{API: "openreports", Burst: 10} }, want: []string{"--reports-qps: 0: must be positive"}},
+		"reports burst 0": {change: func(o *Options) { o.Reports = &ReportsOptions{API: "openreports", QPS: 1} }, want: []string{"--reports-burst: 0: must be at least 1"}},
+		"metrics auth unknown": {change: func(o *Options) { o.InsecureServing, o.MetricsAuth = true, "basic" },
+			want: []string{`--metrics-auth: "basic", want none or kubernetes`}},
+		"metrics auth over HTTPS": {change: func(o *Options) { o.MetricsAuth = MetricsAuthKubernetes },
+			want: []string{"--metrics-auth goes with --insecure-serving"}},
+		"metrics auth over HTTP": {change: func(o *Options) { o.InsecureServing, o.MetricsAuth = true, MetricsAuthKubernetes }},
+		"network probe without its namespace": {change: func(o *Options) { o.NetworkProbe = true },
+			want: []string{"network probe: the auditor's own namespace is unknown"}},
+		"network probe from a protected namespace": {change: func(o *Options) {
+			o.NetworkProbe, o.PodNamespace = true, o.Config.SR1.ProtectedNamespaces[0]
+		}, want: []string{"runs in protected namespace"}},
+		"network probe zero interval": {change: func(o *Options) { o.NetworkProbe, o.PodNamespace, o.ProbeInterval = true, "ea", -1 },
+			want: []string{"--probe-interval"}},
 		"every problem at once": {change: func(o *Options) { o.Debounce, o.Resync = -1, -1 }, want: []string{"--debounce", "--resync"}},
 	}
 	for name, tc := range cases {

@@ -24,7 +24,6 @@ import (
 	yamlv2 "go.yaml.in/yaml/v2"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
-	"github.com/llm-platform/enforcement-auditor/auditor/live"
 	"github.com/llm-platform/enforcement-auditor/auditor/manifests"
 	"github.com/llm-platform/enforcement-auditor/rules"
 	"github.com/llm-platform/enforcement-auditor/test/bench/synth"
@@ -139,8 +138,8 @@ func read(args []string) error {
 	}
 	// As scan reads: each object projected as the daemon's caches hold it.
 	cfg := auditor.DefaultConfig()
-	project := live.Projector(cfg, auditor.PodsRead(rules.All(cfg)))
-	objs, err := manifests.ReadWith(fs.Args(), nil, manifests.Options{MaxBytes: 1 << 40, MaxObjects: 1 << 30, Project: project})
+	project := auditor.NewProjection(cfg, auditor.PodsRead(rules.All(cfg)))
+	objs, err := manifests.ReadWith(fs.Args(), nil, manifests.Options{MaxBytes: 1 << 40, MaxObjects: 1 << 30, Projection: project})
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package app
+package announce
 
 import (
 	"context"
@@ -42,7 +42,7 @@ func podFinding(name, discriminator string) auditor.Finding {
 }
 
 // emit simulates one evaluation on a replica: the main store applies, then the emitter runs.
-func emit(e *emitter, main *store.Store, at time.Time, fs ...auditor.Finding) {
+func emit(e *Emitter, main *store.Store, at time.Time, fs ...auditor.Finding) {
 	main.Apply(at, fs)
 	e.emit(context.Background(), &auditor.Evaluation{At: at, Findings: fs})
 }
@@ -51,15 +51,15 @@ func emit(e *emitter, main *store.Store, at time.Time, fs ...auditor.Finding) {
 // takes over after the first announced some transitions and the cluster changed meanwhile.
 func TestEmitterFailoverNeitherLosesNorRepeats(t *testing.T) {
 	client := fake.NewClientset()
-	cp := &checkpoint{client: client, namespace: "ea", name: "ea-announced"}
+	cp := NewCheckpoint(client, "ea", "ea-announced")
 	log := slog.New(slog.DiscardHandler)
 	t0 := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
 
 	sinkA, sinkB := &recordingSink{}, &recordingSink{}
 	leaderA, leaderB := true, false
 	mainA, mainB := store.New(), store.New()
-	a := newEmitter(mainA, []store.Sink{sinkA}, func() bool { return leaderA }, cp, log)
-	b := newEmitter(mainB, []store.Sink{sinkB}, func() bool { return leaderB }, cp, log)
+	a := New(mainA, []store.Sink{sinkA}, func() bool { return leaderA }, cp, log)
+	b := New(mainB, []store.Sink{sinkB}, func() bool { return leaderB }, cp, log)
 
 	x, y, z := podFinding("x", ""), podFinding("y", "rule[1]"), podFinding("z", "")
 	emit(a, mainA, t0, x, y)
@@ -74,7 +74,7 @@ func TestEmitterFailoverNeitherLosesNorRepeats(t *testing.T) {
 
 	// B takes over: it announces exactly what A did not.
 	leaderB = true
-	b.leadershipGained()
+	b.LeadershipGained()
 	emit(b, mainB, t0.Add(2*time.Second), y, z)
 	assert.ElementsMatch(t, []string{"resolved x", "opened z"}, sinkB.take(), "nothing lost, y (with its discriminator) not repeated")
 
@@ -85,7 +85,7 @@ func TestEmitterFailoverNeitherLosesNorRepeats(t *testing.T) {
 func TestEmitterWithoutCheckpointAnnouncesFromScratch(t *testing.T) {
 	sink := &recordingSink{}
 	main := store.New()
-	e := newEmitter(main, []store.Sink{sink}, func() bool { return true }, nil, slog.New(slog.DiscardHandler))
+	e := New(main, []store.Sink{sink}, func() bool { return true }, nil, slog.New(slog.DiscardHandler))
 	t0 := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
 	emit(e, main, t0, podFinding("x", ""))
 	require.Equal(t, []string{"opened x"}, sink.take())

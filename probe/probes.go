@@ -1,4 +1,4 @@
-package app
+package probe
 
 import (
 	"context"
@@ -11,15 +11,31 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
-	"github.com/llm-platform/enforcement-auditor/probe"
 )
 
-// NetworkProbe adapts probe.NetworkProber to the daemon: every run it takes the Services
+// Prober runs one kind of active probe. Probes are a source: they fill their own
+// section of every snapshot as it is built (Annotate), and take their targets from a
+// fresh snapshot of the informer caches, never from an evaluation's result.
+type Prober interface {
+	Name() string
+	// Run probes once; targets come from snap, read from the caches just before.
+	Run(ctx context.Context, snap *auditor.Snapshot)
+	// Annotate copies the latest results into a snapshot being built.
+	Annotate(snap *auditor.Snapshot)
+}
+
+// The daemon's probes.
+var (
+	_ Prober = (*NetworkProbe)(nil)
+	_ Prober = (*AdmissionProbe)(nil)
+)
+
+// NetworkProbe adapts NetworkProber to the daemon: every run it takes the Services
 // and pods of the protected namespaces from the snapshot it is given (the informer
 // caches, read just before) and tries a TCP connection to each port from the auditor's
 // own pod.
 type NetworkProbe struct {
-	Prober *probe.NetworkProber
+	Prober *NetworkProber
 	Config auditor.Config
 	Logger *slog.Logger
 
@@ -44,8 +60,8 @@ func (n *NetworkProbe) Run(ctx context.Context, snap *auditor.Snapshot) {
 	for _, ns := range n.Config.SR1.ProtectedNamespaces {
 		pods = append(pods, snap.PodsIn(ns)...)
 	}
-	targets := append(probe.NetworkTargets(services, n.Config.SR1.ProtectedNamespaces),
-		probe.HeadlessTargets(services, pods, n.Config.SR1.ProtectedNamespaces)...)
+	targets := append(NetworkTargets(services, n.Config.SR1.ProtectedNamespaces),
+		HeadlessTargets(services, pods, n.Config.SR1.ProtectedNamespaces)...)
 	res := n.Prober.Probe(ctx, targets)
 	if ctx.Err() != nil {
 		return // interrupted: keep the previous complete run
@@ -68,10 +84,10 @@ func (n *NetworkProbe) Annotate(snap *auditor.Snapshot) {
 	snap.NetworkProbes = n.results
 }
 
-// AdmissionProbe adapts probe.AdmissionProber: the namespaces probed are the Kueue-managed
+// AdmissionProbe adapts AdmissionProber: the namespaces probed are the Kueue-managed
 // ones of the latest snapshot.
 type AdmissionProbe struct {
-	Prober *probe.AdmissionProber
+	Prober *AdmissionProber
 	Logger *slog.Logger
 
 	mu      sync.Mutex
@@ -125,7 +141,7 @@ func (a *AdmissionProbe) Annotate(snap *auditor.Snapshot) {
 // NewAdmissionProbe builds the adapter; namespaces come from the latest snapshot.
 func NewAdmissionProbe(client kubernetes.Interface, cfg auditor.Config, logger *slog.Logger) (*AdmissionProbe, error) {
 	a := &AdmissionProbe{Logger: logger}
-	p, err := probe.NewAdmissionProber(probe.AdmissionProberOptions{
+	p, err := NewAdmissionProber(AdmissionProberOptions{
 		Client: client,
 		Namespaces: func(context.Context) ([]string, error) {
 			a.mu.Lock()

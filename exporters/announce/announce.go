@@ -1,4 +1,7 @@
-package app
+// Package announce feeds the finding transitions the leader announces to the sinks
+// (OpenTelemetry events, ...): an Emitter on its own goroutine, and a Checkpoint of the
+// announced findings in a ConfigMap so a new leader neither loses nor repeats any.
+package announce
 
 import (
 	"bytes"
@@ -20,20 +23,20 @@ import (
 	"github.com/llm-platform/enforcement-auditor/auditor/store"
 )
 
-// emitter feeds the sinks (OpenTelemetry events, ...) from the leader only, on its own
-// goroutine (run): it takes the latest published state from a one-slot mailbox, so the
+// Emitter feeds the sinks (OpenTelemetry events, ...) from the leader only, on its own
+// goroutine (Run): it takes the latest published state from a one-slot mailbox, so the
 // evaluation loop never waits for it and a slow sink skips to the newest state. That is
 // why it diffs the state's findings against what was last announced rather than
 // forwarding one evaluation's transitions: skipped states lose nothing. With a
 // checkpoint, the announced set survives a leader change or a restart, so a new leader
 // emits exactly the transitions its predecessor did not: none lost, none repeated
 // (at-least-once only if a leader dies between emitting and saving).
-type emitter struct {
+type Emitter struct {
 	main      *store.Store
 	announced *store.Store
 	sinks     []store.Sink
 	isLeader  func() bool
-	cp        *checkpoint // nil: in memory only
+	cp        *Checkpoint // nil: in memory only
 	log       *slog.Logger
 
 	mu       sync.Mutex
@@ -41,14 +44,16 @@ type emitter struct {
 	poke     chan struct{} // leadership gained: emit without waiting for an evaluation
 }
 
-func newEmitter(main *store.Store, sinks []store.Sink, isLeader func() bool, cp *checkpoint, log *slog.Logger) *emitter {
-	return &emitter{main: main, announced: store.New(), sinks: sinks, isLeader: isLeader, cp: cp, log: log, needLoad: cp != nil,
+// New builds an emitter announcing main's findings to sinks while isLeader; cp, when
+// set, keeps the announced findings across leaders.
+func New(main *store.Store, sinks []store.Sink, isLeader func() bool, cp *Checkpoint, log *slog.Logger) *Emitter {
+	return &Emitter{main: main, announced: store.New(), sinks: sinks, isLeader: isLeader, cp: cp, log: log, needLoad: cp != nil,
 		poke: make(chan struct{}, 1)}
 }
 
-// run emits from the published states until ctx ends. A leadership change wakes it
+// Run emits from the published states until ctx ends. A leadership change wakes it
 // too (poke), so a new leader announces without waiting for the next evaluation.
-func (e *emitter) run(ctx context.Context, sub *store.Subscription) error {
+func (e *Emitter) Run(ctx context.Context, sub *store.Subscription) error {
 	for {
 		select {
 		case <-ctx.Done():
@@ -61,8 +66,8 @@ func (e *emitter) run(ctx context.Context, sub *store.Subscription) error {
 	}
 }
 
-// leadershipGained makes the next emission start from the saved checkpoint.
-func (e *emitter) leadershipGained() {
+// LeadershipGained makes the next emission start from the saved checkpoint.
+func (e *Emitter) LeadershipGained() {
 	e.mu.Lock()
 	e.needLoad = e.cp != nil
 	e.mu.Unlock()
@@ -73,7 +78,7 @@ func (e *emitter) leadershipGained() {
 }
 
 // emit announces what changed between the announced findings and ev's.
-func (e *emitter) emit(ctx context.Context, ev *auditor.Evaluation) {
+func (e *Emitter) emit(ctx context.Context, ev *auditor.Evaluation) {
 	if ev == nil || len(e.sinks) == 0 || !e.isLeader() {
 		return
 	}
@@ -113,13 +118,18 @@ func (e *emitter) emit(ctx context.Context, ev *auditor.Evaluation) {
 	}
 }
 
-// checkpoint keeps the announced findings in a ConfigMap of the auditor's namespace
+// Checkpoint keeps the announced findings in a ConfigMap of the auditor's namespace
 // (gzip JSON in binaryData). It holds rule IDs, object references and messages (which
 // never carry configuration values), no Secret data.
-type checkpoint struct {
+type Checkpoint struct {
 	client    kubernetes.Interface
 	namespace string
 	name      string
+}
+
+// NewCheckpoint keeps the announced findings in ConfigMap namespace/name.
+func NewCheckpoint(client kubernetes.Interface, namespace, name string) *Checkpoint {
+	return &Checkpoint{client: client, namespace: namespace, name: name}
 }
 
 const checkpointKey = "announced.json.gz"
@@ -127,7 +137,7 @@ const checkpointKey = "announced.json.gz"
 // maxCheckpointFindings keeps the ConfigMap well under the 1 MiB object limit.
 const maxCheckpointFindings = 4000
 
-func (c *checkpoint) load(ctx context.Context) ([]store.Record, error) {
+func (c *Checkpoint) load(ctx context.Context) ([]store.Record, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cm, err := c.client.CoreV1().ConfigMaps(c.namespace).Get(ctx, c.name, metav1.GetOptions{})
@@ -168,7 +178,7 @@ type savedRecord struct {
 	Discriminator string `json:"discriminator,omitempty"`
 }
 
-func (c *checkpoint) save(ctx context.Context, recs []store.Record) error {
+func (c *Checkpoint) save(ctx context.Context, recs []store.Record) error {
 	if len(recs) > maxCheckpointFindings {
 		recs = recs[:maxCheckpointFindings] // worst first (store order): the rest may be re-announced
 	}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/auditor/engine"
+	"github.com/llm-platform/enforcement-auditor/auditor/live"
+	"github.com/llm-platform/enforcement-auditor/auditor/manifests"
+	"github.com/llm-platform/enforcement-auditor/rules"
+)
+
+// auditInput is what a one-shot audit reads: manifests (-f), else the live cluster.
+type auditInput struct {
+	files   []string
+	input   inputFlags
+	timeout time.Duration
+	// keepSources reads each manifest input whole, once, and keeps it: evidence hashes
+	// the very bytes it scanned. Otherwise the input is streamed, document by document.
+	keepSources bool
+	// project holds each manifest object as the daemon's caches do (live.Projector):
+	// the projection onto what the rules read, pods no rule reads dropped (counted as
+	// seen).
+	project bool
+}
+
+// audit is one evaluation of every configured rule over one snapshot: what scan
+// reports and evidence attests. newAudit checks its flags and configuration, run reads
+// the input and evaluates.
+type audit struct {
+	in   auditInput
+	opts manifests.Options
+	log  *slog.Logger
+
+	cfg   auditor.Config
+	rules []auditor.Rule
+	snap  *auditor.Snapshot
+	// sources are the manifest inputs as read (keepSources).
+	sources []manifests.Source
+	eval    *auditor.Evaluation
+}
+
+// newAudit prepares the one offline pipeline of scan and evidence: the input (manifests,
+// or the live cluster synced once) -> snapshot -> rules -> evaluation. It reads the
+// input flags, the configuration and the log flags; errors are exit statuses (2).
+func newAudit(g *globalFlags, in auditInput, errOut io.Writer) (*audit, error) {
+	opts, err := in.input.options()
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	log, err := g.logger(errOut, "text")
+	if err != nil {
+		return nil, err
+	}
+	a := &audit{in: in, opts: opts, log: log, cfg: cfg, rules: rules.All(cfg)}
+	a.opts.SensitiveKinds = cfg.SensitiveGroupKinds()
+	if in.project {
+		a.opts.Projection = auditor.NewProjection(cfg, auditor.PodsRead(a.rules))
+	}
+	return a, nil
+}
+
+// run reads the input into a snapshot and evaluates the rules over it.
+func (a *audit) run(ctx context.Context, g *globalFlags, stdin io.Reader) error {
+	var err error
+	if len(a.in.files) > 0 {
+		a.snap, a.sources, err = manifestSnapshot(a.in.files, a.opts, a.in.keepSources, stdin, a.log)
+	} else {
+		a.snap, err = liveSnapshot(ctx, g, a.cfg, a.in.timeout, a.log)
+	}
+	if err != nil {
+		return err
+	}
+	a.eval = engine.Evaluate(a.rules, a.snap, a.cfg.Waivers.MaxDuration.Duration)
+	return nil
+}
+
+// manifestSnapshot reads the manifest inputs within the budget of opts. With
+// keepSources it returns them as read (once: the bytes scanned are the bytes hashed).
+func manifestSnapshot(files []string, opts manifests.Options, keepSources bool, stdin io.Reader, log *slog.Logger) (*auditor.Snapshot, []manifests.Source, error) {
+	now := time.Now()
+	opts.Warn = func(msg string) { log.Warn(msg) }
+	var objs []manifests.Object
+	var srcs []manifests.Source
+	var err error
+	if keepSources {
+		// Evidence hashes the very bytes it scanned: read each input whole, once.
+		var lerr, derr error
+		srcs, lerr = manifests.Load(files, stdin, opts)
+		objs, derr = manifests.DecodeSources(srcs, opts)
+		err = errors.Join(lerr, derr)
+	} else {
+		// A scan streams its input, document by document, within the budget.
+		objs, err = manifests.ReadWith(files, stdin, opts)
+	}
+	var budget *manifests.BudgetError
+	if errors.As(err, &budget) {
+		flag := "--max-input-bytes"
+		if budget.What == "objects" {
+			flag = "--max-input-objects"
+		}
+		return nil, nil, &exitError{code: 2, err: fmt.Errorf("cannot read input (raise the budget with %s):\n%w", flag, indent(err))}
+	}
+	if err != nil {
+		return nil, nil, &exitError{code: 2, err: fmt.Errorf("cannot read input:\n%w", indent(err))}
+	}
+	snap, err := manifests.Snapshot(objs)
+	if err != nil {
+		return nil, nil, &exitError{code: 2, err: fmt.Errorf("input is not valid Kubernetes objects:\n%w", indent(err))}
+	}
+	snap.Now = now
+	return snap, srcs, nil
+}
+
+// liveSnapshot syncs the live cluster's caches once, within timeout, and snapshots them.
+func liveSnapshot(ctx context.Context, g *globalFlags, cfg auditor.Config, timeout time.Duration, log *slog.Logger) (*auditor.Snapshot, error) {
+	rc, err := g.restConfig()
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	src, err := live.New(rc, live.Options{Config: cfg})
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	// The source runs until this one-off snapshot is taken, and is joined before return.
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- src.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+	if err := src.WaitForSync(ctx); err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	if src.Stale() {
+		return nil, &exitError{code: 2, err: errors.New("the API server is unreachable")}
+	}
+	log.Info("caches synced", "host", rc.Host)
+	return src.Snapshot(time.Now())
+}
+
+// indent prefixes every joined error line so a list of input errors reads as a list.
+func indent(err error) error {
+	var b []byte
+	for _, line := range splitLines(err.Error()) {
+		b = append(b, "  "...)
+		b = append(b, line...)
+		b = append(b, '\n')
+	}
+	return errors.New(string(b[:len(b)-1]))
+}
+
+func splitLines(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
+}
