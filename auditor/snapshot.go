@@ -111,6 +111,8 @@ type Snapshot struct {
 	lazy *lazyIndex
 	// groups holds the objects grouped by namespace, for WithNamespaces.
 	groups nsGroups
+	// memo holds the rule families' views of one evaluation (see View, ForEvaluation).
+	memo *memo
 }
 
 type lazyIndex struct{ once sync.Once }

@@ -262,10 +262,10 @@ func ValidateProbeNamespace(own string, cfg auditor.Config) error {
 	if own == "" {
 		return errors.New("network probe: the auditor's own namespace is unknown (set POD_NAMESPACE from the downward API)")
 	}
-	if slices.Contains(cfg.SR1.ProtectedNamespaces, own) {
+	if cfg.IsProtected(own) {
 		return fmt.Errorf("network probe: the auditor runs in protected namespace %q; probes must come from an untrusted namespace", own)
 	}
-	if slices.Contains(cfg.SR1.TrustedNamespaces, own) {
+	if cfg.IsTrusted(own) {
 		return fmt.Errorf("network probe: the auditor runs in trusted namespace %q, which may reach the protected namespaces; run it in a namespace outside sr1.trustedNamespaces", own)
 	}
 	return nil

@@ -3,11 +3,9 @@ package probe
 import (
 	"context"
 	"log/slog"
-	"slices"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
@@ -47,7 +45,7 @@ func (n *NetworkProbe) Name() string { return "network" }
 
 func (n *NetworkProbe) Run(ctx context.Context, snap *auditor.Snapshot) {
 	protected := map[string]bool{}
-	for _, ns := range n.Config.SR1.ProtectedNamespaces {
+	for _, ns := range n.Config.Protected() {
 		protected[ns] = true
 	}
 	var services []*corev1.Service
@@ -57,11 +55,11 @@ func (n *NetworkProbe) Run(ctx context.Context, snap *auditor.Snapshot) {
 		}
 	}
 	var pods []*corev1.Pod
-	for _, ns := range n.Config.SR1.ProtectedNamespaces {
+	for _, ns := range n.Config.Protected() {
 		pods = append(pods, snap.PodsIn(ns)...)
 	}
-	targets := append(NetworkTargets(services, n.Config.SR1.ProtectedNamespaces),
-		HeadlessTargets(services, pods, n.Config.SR1.ProtectedNamespaces)...)
+	targets := append(NetworkTargets(services, n.Config.Protected()),
+		HeadlessTargets(services, pods, n.Config.Protected())...)
 	res := n.Prober.Probe(ctx, targets)
 	if ctx.Err() != nil {
 		return // interrupted: keep the previous complete run
@@ -95,12 +93,12 @@ type AdmissionProbe struct {
 	latest  *auditor.Snapshot
 }
 
-// ManagedNamespaces returns the Kueue-managed, non-excluded namespaces of a snapshot.
+// ManagedNamespaces returns the Kueue-managed namespaces of a snapshot (Config.KueueManaged)
+// that can still admit a pod: terminating ones left out, sorted.
 func ManagedNamespaces(cfg auditor.Config, snap *auditor.Snapshot) []string {
-	sel := cfg.KueueManagedSelector()
 	var out []string
-	for _, ns := range snap.Namespaces {
-		if ns.DeletionTimestamp == nil && !slices.Contains(cfg.SR2.ExcludedNamespaces, ns.Name) && sel.Matches(labels.Set(ns.Labels)) {
+	for _, ns := range cfg.KueueManagedNamespaces(snap.Namespaces) {
+		if !auditor.Terminating(ns) { // a pod cannot be created in a terminating namespace
 			out = append(out, ns.Name)
 		}
 	}

@@ -1,18 +1,27 @@
 package rules
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/auditor/snapshottest"
+	"github.com/llm-platform/enforcement-auditor/rules/sr1"
+	"github.com/llm-platform/enforcement-auditor/rules/sr2"
+	"github.com/llm-platform/enforcement-auditor/rules/sr3"
 )
 
 func TestAllSortedAndUnique(t *testing.T) {
-	all := All(auditor.DefaultConfig())
-	require.Len(t, all, 21)
+	cfg := auditor.DefaultConfig()
+	all := All(cfg)
+	require.Len(t, all, len(sr1.Rules(cfg))+len(sr2.Rules(cfg))+len(sr3.Rules(cfg))+1, "every family's rules and the waiver rule")
+	require.GreaterOrEqual(t, len(all), 21)
 	seen := map[string]bool{}
 	for i, r := range all {
 		m := r.Meta()
@@ -67,15 +76,6 @@ func TestEveryRuleEvaluatesAnEmptySnapshot(t *testing.T) {
 	}
 }
 
-func TestNewRule(t *testing.T) {
-	meta := auditor.RuleMeta{ID: "x", Control: auditor.SR1}
-	r := newRule(meta, func(s *auditor.Snapshot) auditor.Result {
-		return auditor.Result{Inconclusive: []string{s.Now.String()}}
-	})
-	assert.Equal(t, meta, r.Meta())
-	assert.Equal(t, []string{"0001-01-01 00:00:00 +0000 UTC"}, r.Evaluate(snapshottest.New()).Inconclusive)
-}
-
 // Needs are inputs the rule's silence rests on: each must be one it reads (Inputs), so
 // the live source's availability of it is reported too.
 func TestRuleNeedsAreInputs(t *testing.T) {
@@ -84,4 +84,33 @@ func TestRuleNeedsAreInputs(t *testing.T) {
 			assert.Contains(t, m.Inputs, n, "%s needs %s but does not declare it in Inputs", m.ID, n)
 		}
 	}
+}
+
+// TestWaiverRuleKnowsTheCatalogue: every rule of the catalogue can be waived without an
+// unknown-rule finding, so All wires the waiver rule to the real rule IDs.
+func TestWaiverRuleKnowsTheCatalogue(t *testing.T) {
+	var waiver auditor.Rule
+	var ids []string
+	for _, r := range All(auditor.DefaultConfig()) {
+		if id := r.Meta().ID; id != auditor.WaiverInvalidRule {
+			ids = append(ids, id)
+		} else {
+			waiver = r
+		}
+	}
+	require.NotNil(t, waiver)
+	require.NotEmpty(t, ids)
+	wvNow := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	wvPod := func(ids, reason, until string) *corev1.Pod {
+		ann := map[string]string{auditor.WaiveAnnotation: ids, auditor.WaiveUntilAnnotation: until}
+		if reason != "" {
+			ann[auditor.WaiveReasonAnnotation] = reason
+		}
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "trainer", Annotations: ann}}
+	}
+	in30d := wvNow.Add(30 * 24 * time.Hour).Format(time.RFC3339)
+	res := waiver.Evaluate(snapshottest.New(snapshottest.At(wvNow), wvPod(strings.Join(ids, ","), "accepted", in30d)))
+	assert.Empty(t, res.Findings)
+	res = waiver.Evaluate(snapshottest.New(snapshottest.At(wvNow), wvPod(strings.Join(ids, ","), "", in30d)))
+	assert.Len(t, res.Findings, len(ids), "one finding per waived rule")
 }

@@ -28,9 +28,10 @@ func Evaluate(rules []auditor.Rule, s *auditor.Snapshot, maxWaiver time.Duration
 func evaluate(rules []auditor.Rule, s *auditor.Snapshot, maxWaiver time.Duration) (*auditor.Evaluation, [][]auditor.Fact) {
 	ev := &auditor.Evaluation{Snapshot: s, At: s.Now, Inconclusive: map[string][]string{}, Controls: map[auditor.Control]auditor.ControlState{}}
 	facts := make([][]auditor.Fact, len(rules))
+	es := s.ForEvaluation() // the rule families' views, built once for this evaluation
 	for i, r := range rules {
 		m := r.Meta()
-		inconclusive, res := judge(r, m, s)
+		inconclusive, res := judge(r, m, es)
 		if m.Scope == auditor.ScopeNamespace {
 			sortFactsByNamespace(res.Facts)
 		}

@@ -215,6 +215,7 @@ func (r *Runner) evaluatePartial(start time.Time, last *auditor.Evaluation, last
 		wp.Index()
 		part = &wp
 	}
+	part = part.ForEvaluation() // the rule families' views, built once for this pass
 	fresh := make(map[int][]auditor.Fact, len(run))
 	var findings []auditor.Finding
 	for _, i := range run {

@@ -21,6 +21,7 @@
 //	auditor/live                     auditor
 //	auditor/manifests                auditor auditor/fileinput
 //	auditor/snapshottest             auditor
+//	rules/internal/ruletest          auditor auditor/engine auditor/snapshottest rules/...
 //	rules                            auditor rules/...
 //	rules/...                        auditor rules/...
 //	probe                            auditor
@@ -77,6 +78,7 @@ var layers = []layer{
 	{"auditor/live", []string{"auditor"}},
 	{"auditor/manifests", []string{"auditor", "auditor/fileinput"}},
 	{"auditor/snapshottest", []string{"auditor"}},
+	{"rules/internal/ruletest", []string{"auditor", "auditor/engine", "auditor/snapshottest", "rules/..."}},
 	{"rules", []string{"auditor", "rules/..."}},
 	{"rules/...", []string{"auditor", "rules/..."}},
 	{"probe", []string{"auditor"}},
@@ -158,11 +160,18 @@ func check(dec *json.Decoder) []string {
 			}
 			if !allowed(l.allow, to) {
 				problems = append(problems, fmt.Sprintf("%s imports %s: layer %s may import %s", from, to, l.pattern, orNothing(l.allow)))
+			} else if allowed(testOnly, to) && !allowed(testOnly, from) && !match("test/...", from) {
+				problems = append(problems, fmt.Sprintf("%s imports %s: a test helper, for test files only", from, to))
 			}
 		}
 	}
 	return problems
 }
+
+// testOnly are the test helpers: tests import them (importcheck reads the imports of
+// what ships, test files apart), and so may one another and test/, never a package
+// that ships, even one whose layer could import their path.
+var testOnly = []string{"auditor/snapshottest", "rules/internal/ruletest"}
 
 // layerOf returns the first layer whose pattern matches path.
 func layerOf(path string) *layer {

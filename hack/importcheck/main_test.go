@@ -45,6 +45,8 @@ func TestCheck(t *testing.T) {
 			want: []string{"rules imports auditor/snapshottest"}},
 		"a control package linking the test builder": {pkgs: []pkg{imports("rules/sr2", "auditor", "auditor/snapshottest")},
 			want: []string{"rules/sr2 imports auditor/snapshottest"}},
+		"a control package linking the rules' test helper": {pkgs: []pkg{imports("rules/sr2", "auditor", "rules/internal/ruletest")},
+			want: []string{"rules/sr2 imports rules/internal/ruletest: a test helper, for test files only"}},
 		"a package under the app reaching back": {pkgs: []pkg{imports("cmd/enforcement-auditor/app/options", "auditor", "cmd/enforcement-auditor/app")},
 			want: []string{"cmd/enforcement-auditor/app/options imports cmd/enforcement-auditor/app"}},
 

@@ -1,0 +1,158 @@
+package sr2
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
+	"github.com/llm-platform/enforcement-auditor/rules/kueue"
+)
+
+// GPU accounting coverage values of the gpu_requested fact.
+const (
+	coverageAdmitted   = "admitted"
+	coverageBypassing  = "bypassing"
+	coveragePending    = "pending"
+	coverageOutOfScope = "out_of_scope"
+)
+
+// podNotAdmitted: a GPU pod that names a queue but runs without an admitted Kueue
+// Workload: Kueue does not manage it (pod integration off, namespace outside Kueue's
+// managedJobsNamespaceSelector) or it outlived its admission, so no quota was charged.
+// It also publishes the GPU accounting facts.
+func podNotAdmitted(cfg auditor.Config) check {
+	meta := auditor.RuleMeta{
+		ID: "gpu-pod-not-admitted", Control: auditor.SR2, Severity: auditor.SeverityHigh,
+		Pods:  gpuPods(cfg),
+		Title: "GPU pod with a queue name but no admitted Kueue Workload",
+		Remediation: "Enable the Kueue integration for the pod's workload kind (Configuration integrations.frameworks, e.g. \"pod\" for plain pods) " +
+			"and include the namespace in managedJobsNamespaceSelector; delete the pod so it is recreated under Kueue admission; " +
+			"check `kubectl get workloads -n <ns>` for its Workload and why it is not Admitted.",
+		Inputs: append(append([]string(nil), gpuPodInputs...), auditor.ResourceKueueWorkloads),
+		Needs:  []string{auditor.ResourceNamespaces, auditor.ResourcePods},
+		Scope:  auditor.ScopeNamespace,
+	}
+	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
+		var res auditor.Result
+		var ix *kueue.WorkloadIndex
+		if s.Visible(auditor.ResourceKueueWorkloads) {
+			ix = kueue.NewWorkloadIndex(s)
+			res.Inconclusive = append(res.Inconclusive, ix.Problems...)
+		}
+		unverified := 0
+		acct := newGPUAccounting(v.managed)
+		for _, gp := range v.pods() {
+			cov := coverageOutOfScope
+			switch {
+			case !gp.InScope:
+			case gp.Gated:
+				cov = coveragePending
+			case gp.Queue.Queue == "":
+				cov = coverageBypassing
+			case ix == nil:
+				// Without Workloads the label is all there is: count the pod as Kueue's.
+				cov = coverageAdmitted
+				unverified++
+			default:
+				cov = coverageAdmitted
+				if f, bypass := notAdmitted(meta, gp, ix.Covering(gp.Pod, gp.Queue.Chain)); bypass {
+					cov = coverageBypassing
+					res.Findings = append(res.Findings, f)
+				}
+			}
+			acct.add(gp.Pod.Namespace, cov, gp.Demand.Total)
+		}
+		if unverified > 0 {
+			a := s.AvailabilityOf(auditor.ResourceKueueWorkloads)
+			reason := fmt.Sprintf("Kueue Workloads are not visible (%s is %s", auditor.ResourceKueueWorkloads, a.State)
+			if a.Message != "" {
+				reason += ": " + a.Message
+			}
+			res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("%s): %d GPU pod(s) with a queue name cannot be checked for admission and are counted as admitted", reason, unverified))
+		}
+		res.Facts = acct.facts()
+		return res
+	}}
+}
+
+// notAdmitted judges one in-scope, ungated GPU pod with a queue name against the
+// Workloads that may cover it.
+func notAdmitted(meta auditor.RuleMeta, gp gpuPod, wls []*kueue.Workload) (auditor.Finding, bool) {
+	for _, w := range wls {
+		if w.IsAdmitted() {
+			return auditor.Finding{}, false
+		}
+	}
+	p := gp.Pod
+	from := "on the pod"
+	if gp.Queue.From != "pod" {
+		from = "from " + gp.Queue.From
+	}
+	head := fmt.Sprintf("pod requests %d GPU (%s) with queue %q (%s) in namespace %s and is not held by Kueue's admission gate",
+		gp.Demand.Total, strings.Join(gp.Demand.Where, ", "), gp.Queue.Queue, from, p.Namespace)
+	if len(wls) == 0 {
+		owners := "the pod"
+		if len(gp.Queue.Chain) > 0 {
+			owners += " or its owners (" + chainString(gp.Queue.Chain) + ")"
+		}
+		return meta.NewFinding(family.PodRef(p), head+fmt.Sprintf(", but no Kueue Workload is owned by %s or named by its %s label: "+
+			"Kueue does not manage it (integration disabled or namespace outside managedJobsNamespaceSelector), so it runs outside quota",
+			owners, kueue.PodGroupLabel)), true
+	}
+	states := make([]string, 0, len(wls))
+	for _, w := range wls {
+		states = append(states, fmt.Sprintf("Workload %s Admitted=%s", w.Ref(), w.Admitted))
+	}
+	return meta.NewFinding(family.PodRef(p), head+", but no covering Workload is admitted ("+strings.Join(states, "; ")+"): it runs without quota reserved"), true
+}
+
+// gpuAccounting sums requested GPUs per namespace and coverage. Kueue-managed namespaces
+// always publish their three in-scope series (zero included), so dashboards see a
+// namespace before its first GPU pod; other namespaces publish out_of_scope when they
+// have GPU pods.
+type gpuAccounting struct {
+	sums map[string]map[string]int64
+}
+
+func newGPUAccounting(managed []*corev1.Namespace) *gpuAccounting {
+	a := &gpuAccounting{sums: map[string]map[string]int64{}}
+	for _, ns := range managed {
+		a.sums[ns.Name] = map[string]int64{coverageAdmitted: 0, coverageBypassing: 0, coveragePending: 0}
+	}
+	return a
+}
+
+func (a *gpuAccounting) add(ns, coverage string, n int64) {
+	if a.sums[ns] == nil {
+		a.sums[ns] = map[string]int64{}
+	}
+	a.sums[ns][coverage] += n
+}
+
+func (a *gpuAccounting) facts() []auditor.Fact {
+	nss := make([]string, 0, len(a.sums))
+	for ns := range a.sums {
+		nss = append(nss, ns)
+	}
+	sort.Strings(nss)
+	var out []auditor.Fact
+	for _, ns := range nss {
+		for _, cov := range []string{coverageAdmitted, coverageBypassing, coveragePending, coverageOutOfScope} {
+			v, ok := a.sums[ns][cov]
+			if !ok {
+				continue
+			}
+			out = append(out, auditor.Fact{
+				Metric: "gpu_requested",
+				Help:   "GPUs requested by non-terminated pods, by namespace and Kueue coverage (admitted, bypassing, pending, out_of_scope).",
+				Labels: []auditor.Label{{Name: "namespace", Value: ns}, {Name: "coverage", Value: cov}},
+				Value:  float64(v),
+			})
+		}
+	}
+	return out
+}

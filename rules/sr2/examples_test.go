@@ -1,0 +1,91 @@
+package sr2
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/auditor/manifests"
+)
+
+// The shipped example must show exactly its two deliberate SR2 defects, offline.
+func TestSR2Example(t *testing.T) {
+	objs, err := manifests.Read([]string{"../../examples/platform/00-namespaces.yaml", "../../examples/platform/20-sr2-gpu.yaml"}, nil)
+	require.NoError(t, err)
+	s, err := manifests.Snapshot(objs)
+	require.NoError(t, err)
+	s.Now = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+
+	var findings []string
+	var inconclusive []string
+	facts := map[string]float64{}
+	for _, r := range Rules(auditor.DefaultConfig()) {
+		res := r.Evaluate(s)
+		for _, f := range res.Findings {
+			k := f.Rule + " " + f.Object.String()
+			if f.Discriminator != "" {
+				k += "#" + f.Discriminator
+			}
+			findings = append(findings, k+" "+f.Severity.String())
+		}
+		for _, i := range res.Inconclusive {
+			inconclusive = append(inconclusive, r.Meta().ID+": "+i)
+		}
+		for _, f := range res.Facts {
+			if f.Value != 0 {
+				facts[f.Labels[0].Value+"/"+f.Labels[1].Value] = f.Value
+			}
+		}
+	}
+	assert.ElementsMatch(t, []string{
+		"gpu-pod-missing-queue-name Pod/team-search/adhoc-mig-notebook high",
+		"gpu-gate-policy-not-enforcing ClusterPolicy/require-kueue-queue-name#gpu-resources critical",
+	}, findings)
+	require.Len(t, inconclusive, 1, "%v", inconclusive)
+	assert.True(t, strings.HasPrefix(inconclusive[0], "gpu-gate-policy-not-enforcing: Kyverno's webhook cannot be judged"), inconclusive[0])
+	assert.Equal(t, map[string]float64{
+		"team-research/admitted": 4,
+		"team-search/admitted":   1,
+		"team-search/bypassing":  1,
+		"serving/out_of_scope":   8,
+	}, facts)
+}
+
+// TestSR2DocumentedPlatformOnNvidiaNodes is the documented platform without its
+// deliberate MIG pod, on Nodes that offer only nvidia.com/gpu: the seed's gate, which
+// names nvidia.com/gpu only, leaves no GPU resource of this cluster unchecked, so its
+// coverage gap is hardening (low) and nothing is reported above low.
+func TestSR2DocumentedPlatformOnNvidiaNodes(t *testing.T) {
+	objs, err := manifests.Read([]string{"../../examples/platform/00-namespaces.yaml", "../../examples/platform/20-sr2-gpu.yaml"}, nil)
+	require.NoError(t, err)
+	var keep []manifests.Object
+	for _, o := range objs {
+		if o.GetKind() == "Pod" && o.GetName() == "adhoc-mig-notebook" {
+			continue // the deliberate defect: a pod on a MIG slice these Nodes do not offer
+		}
+		keep = append(keep, o)
+	}
+	require.Len(t, keep, len(objs)-1)
+	s, err := manifests.Snapshot(keep)
+	require.NoError(t, err)
+	s.Now = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	s.Availability[auditor.ResourceNodes] = auditor.Availability{State: auditor.Synced}
+	s.Nodes = []*corev1.Node{sr2Node("gpu-h100-1", "nvidia.com/gpu", 8), sr2Node("gpu-h100-2", "nvidia.com/gpu", 8), sr2Node("cpu-1", "", 0)}
+	var gate []auditor.Finding
+	for _, r := range Rules(auditor.DefaultConfig()) {
+		for _, f := range r.Evaluate(s).Findings {
+			assert.LessOrEqual(t, f.Severity, auditor.SeverityLow, "%s %s: %s", f.Rule, f.Object, f.Message)
+			if f.Rule == "gpu-gate-policy-not-enforcing" {
+				gate = append(gate, f)
+			}
+		}
+	}
+	require.Len(t, gate, 1)
+	assert.Equal(t, "gpu-resources", gate[0].Discriminator)
+	assert.Contains(t, gate[0].Message, "the cluster's Nodes offer only nvidia.com/gpu")
+}

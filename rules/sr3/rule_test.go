@@ -1,0 +1,12 @@
+package sr3
+
+import (
+	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
+	"github.com/llm-platform/enforcement-auditor/rules/litellm"
+)
+
+// ruleFor returns the constructor of one rule of the family, reading its own view.
+func ruleFor(mk func(auditor.Config) check) func(auditor.Config) auditor.Rule {
+	return func(cfg auditor.Config) auditor.Rule { return family.Rules(newView(cfg, litellm.Parse), mk(cfg))[0] }
+}
