@@ -14,26 +14,25 @@ type Environment struct {
 	Roots []Root
 }
 
-// Environments splits a plan into the platforms it describes. Each kustomization that no
-// other builds on (an overlay: prod, dev) is one environment, together with the charts
-// and plain manifests of the inputs, which every environment shares (a chart or a
-// namespaces file beside the overlays is deployed with each of them). With at most one
-// kustomization, the inputs are one platform, named "".
-func Environments(p Plan) []Environment {
-	var kusts, shared []Root
-	for _, r := range p.Roots {
-		if r.Kind == Kustomize {
-			kusts = append(kusts, r)
-		} else {
-			shared = append(shared, r)
-		}
-	}
-	if len(kusts) <= 1 {
+// PlainEnvironment names the environment of the plain manifests when the inputs hold
+// kustomizations or charts too.
+const PlainEnvironment = "manifests"
+
+// Environments splits a plan into the platforms it describes: each root is judged on its
+// own, as Argo CD or Flux would deploy it (an overlay per environment, a chart per
+// release), and the plain manifests outside every root together. With one root, or with
+// one set (the roots are parts of one cluster), the inputs are one platform, named "".
+func Environments(p Plan, one bool) []Environment {
+	if one || len(p.Roots) <= 1 {
 		return []Environment{{Roots: p.Roots}}
 	}
-	out := make([]Environment, 0, len(kusts))
-	for _, k := range kusts {
-		out = append(out, Environment{Name: k.Dir, Roots: append([]Root{k}, shared...)})
+	out := make([]Environment, 0, len(p.Roots))
+	for _, r := range p.Roots {
+		name := r.Dir
+		if r.Kind == Manifests {
+			name = PlainEnvironment
+		}
+		out = append(out, Environment{Name: name, Roots: []Root{r}})
 	}
 	return out
 }

@@ -39,11 +39,17 @@ func TestPlanFindsRootsOfAGitOpsTree(t *testing.T) {
 	assert.Equal(t, []string{filepath.Join(tree, "scratch")}, plan.Ignored)
 	assert.Empty(t, warnings)
 
-	envs := gitops.Environments(plan)
-	require.Len(t, envs, 2, "two overlays: two environments")
-	assert.Equal(t, filepath.Join(tree, "network/overlays/dev"), envs[0].Name)
-	assert.Len(t, envs[0].Roots, 3, "the overlay, the chart and the plain manifests")
-	assert.Equal(t, gitops.Kustomize, envs[1].Roots[0].Kind)
+	envs := gitops.Environments(plan, false)
+	require.Len(t, envs, 4, "two overlays, a chart and the plain manifests: four environments")
+	assert.Equal(t, filepath.Join(tree, "charts/gateway-policy"), envs[0].Name)
+	assert.Equal(t, filepath.Join(tree, "network/overlays/dev"), envs[1].Name)
+	assert.Equal(t, []gitops.Root{plan.Roots[1]}, envs[1].Roots, "each root alone")
+	assert.Equal(t, gitops.PlainEnvironment, envs[3].Name)
+
+	one := gitops.Environments(plan, true)
+	require.Len(t, one, 1, "--one-platform: every root together")
+	assert.Empty(t, one[0].Name)
+	assert.Len(t, one[0].Roots, 4)
 }
 
 func TestPlanOfPlainInputsIsOnePlatform(t *testing.T) {
@@ -55,7 +61,7 @@ func TestPlanOfPlainInputsIsOnePlatform(t *testing.T) {
 	assert.Equal(t, gitops.Input{Path: "-"}, in[0], "inputs keep the order given")
 	assert.False(t, in[1].Walked, "a file named is not lenient")
 	assert.True(t, in[2].Walked)
-	envs := gitops.Environments(plan)
+	envs := gitops.Environments(plan, false)
 	require.Len(t, envs, 1)
 	assert.Empty(t, envs[0].Name, "one platform has no name, so outputs stay as they were")
 }

@@ -8,8 +8,8 @@
 // its own: every kustomization that no other kustomization of the tree builds on (the
 // overlays; a base they share is not scanned on its own), every Helm chart (not the
 // subcharts under its charts/), and the plain manifests outside both, together. Several
-// overlays of one base are several environments, so the scan judges each root as its own
-// platform.
+// overlays of one base are several environments, not one cluster, so a scan judges each
+// root as its own platform (Environments).
 package gitops
 
 import (
@@ -150,16 +150,16 @@ func PlanPaths(paths []string, opts Options) (Plan, error) {
 // planDir walks one directory: its roots, and its plain manifest files outside them,
 // sorted.
 func planDir(dir string, opts Options) (roots []Root, files, ignored []string, err error) {
-	ignore, err := ignoreMatcher(dir, opts.Skip, opts.MaxFile)
-	if err != nil {
-		return nil, nil, nil, err
-	}
+	dir = filepath.Clean(dir)
+	// --skip applies from dir; each directory's ignore file to its own subtree, as
+	// nested .gitignore files do.
+	ignores := []ignoreScope{{dir: dir, m: gitignore.NewGitIgnoreFromReader(dir, strings.NewReader(strings.Join(opts.Skip, "\n")))}}
 	var kusts, charts, candidates []string
 	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if path != dir && ignore.Match(path, d.IsDir()) {
+		if path != dir && ignoredBy(ignores, path, d.IsDir()) {
 			ignored = append(ignored, path)
 			if d.IsDir() {
 				return filepath.SkipDir
@@ -169,6 +169,11 @@ func planDir(dir string, opts Options) (roots []Root, files, ignored []string, e
 		if d.IsDir() {
 			if path != dir && strings.HasPrefix(d.Name(), ".") {
 				return filepath.SkipDir
+			}
+			if m, err := ignoreFile(path, opts.MaxFile); err != nil {
+				return err
+			} else if m != nil {
+				ignores = append(ignores, ignoreScope{dir: path, m: m})
 			}
 			if isFile(filepath.Join(path, "Chart.yaml")) {
 				charts = append(charts, path)
@@ -244,19 +249,33 @@ func planDir(dir string, opts Options) (roots []Root, files, ignored []string, e
 	return roots, files, ignored, nil
 }
 
-// ignoreMatcher reads dir's ignore file, if any, plus the extra patterns.
-func ignoreMatcher(dir string, extra []string, max int64) (gitignore.IgnoreMatcher, error) {
-	var lines []string
-	p := filepath.Join(dir, IgnoreFile)
-	if _, err := os.Stat(p); err == nil {
-		b, err := fileinput.ReadFile(p, max)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
+// ignoreScope is an ignore file's patterns, which apply below its directory.
+type ignoreScope struct {
+	dir string
+	m   gitignore.IgnoreMatcher
+}
+
+func ignoredBy(scopes []ignoreScope, path string, isDir bool) bool {
+	for _, sc := range scopes {
+		under := sc.dir == "." || strings.HasPrefix(path, sc.dir+string(filepath.Separator))
+		if under && sc.m.Match(path, isDir) {
+			return true
 		}
-		lines = append(lines, string(b))
 	}
-	lines = append(lines, extra...)
-	return gitignore.NewGitIgnoreFromReader(dir, strings.NewReader(strings.Join(lines, "\n"))), nil
+	return false
+}
+
+// ignoreFile reads dir's ignore file; nil when there is none.
+func ignoreFile(dir string, max int64) (gitignore.IgnoreMatcher, error) {
+	p := filepath.Join(dir, IgnoreFile)
+	if _, err := os.Lstat(p); err != nil {
+		return nil, nil
+	}
+	b, err := fileinput.ReadFile(p, max)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return gitignore.NewGitIgnoreFromReader(dir, strings.NewReader(string(b))), nil
 }
 
 func isFile(p string) bool {

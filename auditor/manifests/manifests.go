@@ -646,6 +646,11 @@ func (r *reader) toObjects(j []byte, where string) ([]Object, error) {
 	}
 	o := Object{GVK: schema.FromAPIVersionAndKind(apiVersion, kind), Name: str(meta.Name), Namespace: str(meta.Namespace)}
 	if o.Name == "" && str(meta.GenerateName) == "" {
+		if top.Metadata == nil && where == "" {
+			// No metadata at all: a document that only looks like an object (a tool's own
+			// config or report: kind: ScanReport, kind: Test).
+			return nil, fmt.Errorf("%w: %s%s has no metadata.name", errNotObject, kind, where)
+		}
 		return nil, fmt.Errorf("%s%s: metadata.name is required", kind, where)
 	}
 	info, known := auditor.LookupKind(o.GVK.GroupKind())

@@ -2,7 +2,9 @@ package deploy
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -86,4 +88,87 @@ func objectsOf(t *testing.T, stream []byte) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestScanOfAGitOpsTreeFindsWhatTheRenderedOutputHolds: `scan -f examples/gitops` finds,
+// in each environment, exactly the defects a scan of that root's `kustomize build` or
+// `helm template` output finds; and `scan -f .` on this repository exits by its findings
+// (1), not as unreadable input (2).
+func TestScanOfAGitOpsTreeFindsWhatTheRenderedOutputHolds(t *testing.T) {
+	root := repoRoot(t)
+	bin := filepath.Join(t.TempDir(), "enforcement-auditor")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/enforcement-auditor")
+	build.Dir = root
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	scan := func(stdin []byte, args ...string) (scanReport, int) {
+		t.Helper()
+		cmd := exec.Command(bin, append([]string{"scan", "-o", "json"}, args...)...)
+		cmd.Dir = root
+		cmd.Stdin = bytes.NewReader(stdin)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		code := 0
+		if err := cmd.Run(); err != nil {
+			ee, ok := err.(*exec.ExitError)
+			require.True(t, ok, "%v\n%s", err, stderr.String())
+			code = ee.ExitCode()
+		}
+		require.NotEqual(t, 2, code, "scan %v: %s", args, stderr.String())
+		var rep scanReport
+		require.NoError(t, json.Unmarshal(stdout.Bytes(), &rep), stderr.String())
+		return rep, code
+	}
+
+	tree, code := scan(nil, "-f", "examples/gitops")
+	assert.Equal(t, 1, code)
+	byEnv := map[string][]string{}
+	for _, f := range tree.Findings {
+		byEnv[f.Environment] = append(byEnv[f.Environment], f.key())
+	}
+	assert.Len(t, byEnv["examples/gitops/network/overlays/dev"], 1, "the dev overlay's open selector")
+	assert.Len(t, byEnv["examples/gitops/charts/gateway-policy"], 1, "the chart's default values admit team-search")
+	assert.Empty(t, byEnv["examples/gitops/network/overlays/prod"])
+
+	rendered := map[string][]byte{
+		"examples/gitops/network/overlays/dev":  run(t, nil, "kustomize", "build", "examples/gitops/network/overlays/dev"),
+		"examples/gitops/network/overlays/prod": run(t, nil, "kustomize", "build", "examples/gitops/network/overlays/prod"),
+		"examples/gitops/charts/gateway-policy": run(t, nil, "helm", "template", "examples/gitops/charts/gateway-policy"),
+	}
+	for env, stream := range rendered {
+		rep, _ := scan(stream, "-f", "-")
+		var got []string
+		for _, f := range rep.Findings {
+			got = append(got, f.key())
+		}
+		assert.ElementsMatch(t, got, byEnv[env], "%s: the tree's findings are the rendered output's", env)
+	}
+	plain, _ := scan(nil, "-f", "examples/gitops/namespaces.yaml")
+	assert.Len(t, plain.Findings, len(byEnv["manifests"]))
+
+	// The chart with its prod values renders clean.
+	prod, _ := scan(nil, "-f", "examples/gitops/charts/gateway-policy", "--values", "examples/gitops/charts/gateway-policy/values-prod.yaml")
+	assert.Empty(t, prod.Findings)
+
+	whole, code := scan(nil, "-f", ".")
+	assert.Equal(t, 1, code, "this repository's example platform carries its deliberate defects")
+	assert.NotEmpty(t, whole.Findings)
+}
+
+type scanFinding struct {
+	Rule        string            `json:"rule"`
+	Severity    string            `json:"severity"`
+	Object      map[string]string `json:"object"`
+	Message     string            `json:"message"`
+	Environment string            `json:"environment"`
+}
+
+// key is what a finding says, wherever it was read.
+func (f scanFinding) key() string {
+	return fmt.Sprintf("%s %s %v %s", f.Rule, f.Severity, f.Object, f.Message)
+}
+
+type scanReport struct {
+	Findings []scanFinding `json:"findings"`
 }
