@@ -104,6 +104,9 @@ type Finding struct {
 	Waiver *Waiver `json:"waiver,omitempty"`
 	// Location is where the object was read from (manifest scans only).
 	Location *Location `json:"location,omitempty"`
+	// Environment names the platform of a scan of several (a GitOps repository's
+	// overlay, see MergeEnvironments); empty when there is one. Part of the identity.
+	Environment string `json:"environment,omitempty"`
 }
 
 // Waiver records a team's knowing acceptance of a finding.
@@ -119,6 +122,10 @@ func (f *Finding) Waived() bool { return f.Waiver != nil }
 // Message and severity may change without changing the key.
 func (f *Finding) Key() string {
 	var b strings.Builder
+	if f.Environment != "" {
+		b.WriteString(f.Environment)
+		b.WriteString("||")
+	}
 	b.WriteString(f.Rule)
 	b.WriteByte('|')
 	if f.Object != nil {

@@ -1,12 +1,16 @@
 package auditor
 
 // keyParts are the pieces Finding.Key concatenates.
-func keyParts(f *Finding) (parts [9]string, n int) {
-	parts[0], parts[1] = f.Rule, "|"
-	n = 2
+func keyParts(f *Finding) (parts [11]string, n int) {
+	if f.Environment != "" {
+		parts[0], parts[1] = f.Environment, "||"
+		n = 2
+	}
+	parts[n], parts[n+1] = f.Rule, "|"
+	n += 2
 	if f.Object != nil {
-		parts[2], parts[3], parts[4], parts[5], parts[6] = f.Object.Kind, "|", f.Object.Namespace, "|", f.Object.Name
-		n = 7
+		parts[n], parts[n+1], parts[n+2], parts[n+3], parts[n+4] = f.Object.Kind, "|", f.Object.Namespace, "|", f.Object.Name
+		n += 5
 	}
 	if f.Discriminator != "" {
 		parts[n], parts[n+1] = "|", f.Discriminator

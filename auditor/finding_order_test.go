@@ -11,7 +11,8 @@ import (
 
 // TestLessMatchesKeyOrder compares the allocation-free order with auditor.Less on
 // findings built from pieces that make the '|' separators matter (one kind a prefix of
-// another, '|' and bytes around it in names and discriminators, missing objects).
+// another, '|' and bytes around it in names and discriminators, missing objects,
+// environments).
 func TestLessMatchesKeyOrder(t *testing.T) {
 	pieces := []string{"", "a", "ab", "a|b", "b", "Pod", "Pod2", "Po", "{", "|", "a{", "z", "ns", "ns-1"}
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -20,6 +21,9 @@ func TestLessMatchesKeyOrder(t *testing.T) {
 		f := auditor.Finding{Rule: pick(), Control: auditor.Controls[rng.IntN(2)], Severity: auditor.Severity(rng.IntN(2)), Discriminator: pick()}
 		if rng.IntN(4) > 0 {
 			f.Object = &auditor.ObjectRef{Kind: pick(), Namespace: pick(), Name: pick()}
+		}
+		if rng.IntN(3) == 0 {
+			f.Environment = pick()
 		}
 		return f
 	}

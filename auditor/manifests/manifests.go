@@ -115,6 +115,12 @@ type Options struct {
 	// Raw keeps every object whole as an *unstructured.Unstructured, undecoded and
 	// undefaulted (for tools that apply the manifests rather than judge them).
 	Raw bool
+	// SkipNotObjects says of a file that its documents that are not Kubernetes objects
+	// (not a mapping, or no apiVersion and kind) are skipped rather than errors: files
+	// found walking a GitOps tree may be values files, CI pipelines or alert rules. Each
+	// file with documents skipped is passed to Skipped once.
+	SkipNotObjects func(file string) bool
+	Skipped        func(file string)
 }
 
 // BudgetError says the input went over Options.MaxBytes or MaxObjects.
@@ -143,6 +149,11 @@ type Source struct {
 	// Name is the file path, or "<stdin>".
 	Name string
 	Data []byte
+	// Rendered: Data is one object a kustomization or chart rendered from Name (see
+	// auditor/gitops), not the file itself. Its objects are located at Line of Name
+	// (0: unknown) and document 0.
+	Rendered bool
+	Line     int
 }
 
 // Load reads every path (a file, a directory read recursively for .yaml, .yml and .json,
@@ -172,7 +183,14 @@ func DecodeSources(srcs []Source, opts Options) ([]Object, error) {
 	r.bytesLeft = math.MaxInt64 / 2 // counted by Load; halved so budgetReader cannot overflow
 	var errs []error
 	for _, s := range srcs {
-		if err := r.decode(s.Name, bytes.NewReader(s.Data)); err != nil {
+		first := len(r.objs)
+		err := r.decode(s.Name, bytes.NewReader(s.Data))
+		if s.Rendered {
+			for i := first; i < len(r.objs); i++ {
+				r.objs[i].Doc, r.objs[i].Line = 0, s.Line
+			}
+		}
+		if err != nil {
 			if errs = append(errs, err); isBudget(err) {
 				break
 			}
@@ -429,13 +447,18 @@ func (r *reader) dedupe() {
 
 func (r *reader) decode(name string, in io.Reader) error {
 	var errs []error
-	n := 0
+	n, skipped := 0, 0
+	lenient := r.opts.SkipNotObjects != nil && r.opts.SkipNotObjects(name)
 	err := eachDocument(budgetReader{in, r}, func(d document) error {
 		if blank(d.data) {
 			return nil
 		}
 		n++
 		o, err := r.decodeDocument(d.data)
+		if err != nil && lenient && errors.Is(err, errNotObject) {
+			skipped++
+			return nil
+		}
 		if err != nil {
 			// A bad document counts against the object budget, so endless garbage ends too.
 			if r.bad++; len(r.objs)+r.bad > r.opts.MaxObjects {
@@ -460,7 +483,10 @@ func (r *reader) decode(name string, in io.Reader) error {
 	if err != nil {
 		return errors.Join(append(errs, &InputError{File: name, Err: err})...)
 	}
-	if n == 0 && len(errs) == 0 {
+	if skipped > 0 && r.opts.Skipped != nil {
+		r.opts.Skipped(name)
+	}
+	if n == 0 && len(errs) == 0 && !lenient {
 		errs = append(errs, &InputError{File: name, Err: errors.New("no Kubernetes object in file")})
 	}
 	return errors.Join(errs...)
@@ -497,6 +523,9 @@ func blank(b []byte) bool {
 	return true
 }
 
+// errNotObject marks a document that is not a Kubernetes object at all (Options.SkipNotObjects).
+var errNotObject = errors.New("not a Kubernetes object")
+
 // decodeDocument decodes one document. JSON is decoded as JSON, as kubectl does: a YAML
 // parser would take a raw NEL (U+0085) inside a JSON string for a line break and fold
 // it, changing a LiteLLM config the API server stores verbatim.
@@ -529,7 +558,7 @@ func (r *reader) decodeDocument(b []byte) ([]Object, error) {
 		}
 	}
 	if !isObject(j) {
-		return nil, errors.New("not a Kubernetes object: the document is not a mapping")
+		return nil, fmt.Errorf("%w: the document is not a mapping", errNotObject)
 	}
 	return r.toObjects(j, "")
 }
@@ -579,7 +608,10 @@ func (r *reader) toObjects(j []byte, where string) ([]Object, error) {
 	}
 	apiVersion, kind := str(top.APIVersion), str(top.Kind)
 	if apiVersion == "" || kind == "" {
-		return nil, fmt.Errorf("not a Kubernetes object%s: apiVersion and kind are required", where)
+		if where != "" { // an item of a List is an error in a List that is an object
+			return nil, fmt.Errorf("not a Kubernetes object%s: apiVersion and kind are required", where)
+		}
+		return nil, fmt.Errorf("%w: apiVersion and kind are required", errNotObject)
 	}
 	if strings.HasSuffix(kind, "List") {
 		if items := top.Items; items != nil || kind == "List" {
@@ -614,6 +646,11 @@ func (r *reader) toObjects(j []byte, where string) ([]Object, error) {
 	}
 	o := Object{GVK: schema.FromAPIVersionAndKind(apiVersion, kind), Name: str(meta.Name), Namespace: str(meta.Namespace)}
 	if o.Name == "" && str(meta.GenerateName) == "" {
+		if top.Metadata == nil && where == "" {
+			// No metadata at all: a document that only looks like an object (a tool's own
+			// config or report: kind: ScanReport, kind: Test).
+			return nil, fmt.Errorf("%w: %s%s has no metadata.name", errNotObject, kind, where)
+		}
 		return nil, fmt.Errorf("%s%s: metadata.name is required", kind, where)
 	}
 	info, known := auditor.LookupKind(o.GVK.GroupKind())

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/auditor/engine"
+	"github.com/llm-platform/enforcement-auditor/auditor/gitops"
 	"github.com/llm-platform/enforcement-auditor/auditor/live"
 	"github.com/llm-platform/enforcement-auditor/auditor/manifests"
 	"github.com/llm-platform/enforcement-auditor/rules"
@@ -71,24 +74,111 @@ func newAudit(g *globalFlags, in auditInput, errOut io.Writer) (*audit, error) {
 
 // run reads the input into a snapshot and evaluates the rules over it.
 func (a *audit) run(ctx context.Context, g *globalFlags, stdin io.Reader) error {
-	var err error
 	if len(a.in.files) > 0 {
-		a.snap, a.sources, err = manifestSnapshot(a.in.files, a.opts, a.in.keepSources, stdin, a.log)
-	} else {
-		a.snap, err = liveSnapshot(ctx, g, a.cfg, a.in.timeout, a.log)
+		return a.runManifests(stdin)
 	}
-	if err != nil {
+	var err error
+	if a.snap, err = liveSnapshot(ctx, g, a.cfg, a.in.timeout, a.log); err != nil {
 		return err
 	}
 	a.eval = engine.Evaluate(a.rules, a.snap, a.cfg.Waivers.MaxDuration.Duration)
 	return nil
 }
 
+// runManifests plans the -f inputs (auditor/gitops): plain manifests are streamed as
+// they always were; kustomizations and charts are rendered, and each environment (an
+// overlay, with the charts and plain manifests beside it) is judged as its own platform,
+// the findings merged and named after it.
+func (a *audit) runManifests(stdin io.Reader) error {
+	warn := func(msg string) { a.log.Warn(msg) }
+	plan, err := gitops.PlanPaths(a.in.files, gitops.Options{Skip: a.in.input.skip, Warn: warn})
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("cannot read input:\n%w", indent(err))}
+	}
+	var skipped []string
+	opts := a.opts
+	opts.Warn = warn
+	opts.SkipNotObjects = plan.Walked()
+	opts.Skipped = func(file string) { // once, however many environments read the file
+		if !slices.Contains(skipped, file) {
+			skipped = append(skipped, file)
+		}
+	}
+	defer func() {
+		if len(skipped) > 0 {
+			a.log.Warn(fmt.Sprintf("skipped %s holding no Kubernetes object: %s", plural(len(skipped), "file"), strings.Join(skipped, ", ")))
+		}
+	}()
+	if len(plan.Roots) == 1 && plan.Roots[0].Kind == gitops.Manifests {
+		var paths []string
+		for _, in := range plan.Roots[0].Inputs {
+			paths = append(paths, in.Path)
+		}
+		if a.snap, a.sources, err = manifestSnapshot(paths, opts, a.in.keepSources, stdin); err != nil {
+			return err
+		}
+		a.eval = engine.Evaluate(a.rules, a.snap, a.cfg.Waivers.MaxDuration.Duration)
+		return nil
+	}
+	if a.in.keepSources {
+		var roots []string
+		for _, r := range plan.Roots {
+			if r.Kind != gitops.Manifests {
+				roots = append(roots, r.String())
+			}
+		}
+		return &exitError{code: 2, err: fmt.Errorf("evidence attests manifest files as they are, and the inputs hold %s to render (%s): render it (kustomize build, helm template) and attest the output", plural(len(roots), "root"), strings.Join(roots, ", "))}
+	}
+	loader := &gitops.Loader{Render: a.in.input.render(), Manifest: opts, Stdin: stdin}
+	now := time.Now()
+	var envs []auditor.Environment
+	for _, e := range gitops.Environments(plan, a.in.input.onePlatform) {
+		srcs, err := loader.Sources(e)
+		var objs []manifests.Object
+		if err == nil {
+			objs, err = manifests.DecodeSources(srcs, opts)
+		}
+		if err != nil {
+			return inputError(err)
+		}
+		snap, err := manifests.Snapshot(objs)
+		if err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("input is not valid Kubernetes objects:\n%w", indent(err))}
+		}
+		snap.Now = now
+		envs = append(envs, auditor.Environment{Name: e.Name, Evaluation: engine.Evaluate(a.rules, snap, a.cfg.Waivers.MaxDuration.Duration)})
+	}
+	a.eval = auditor.MergeEnvironments(envs)
+	a.snap = a.eval.Snapshot // nil when several environments were merged
+	return nil
+}
+
+// plural spells a count with its noun: "1 file", "2 files".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// inputError is the exit status and message of an input that cannot be read: over the
+// budget (naming the flag that raises it), or unreadable.
+func inputError(err error) error {
+	var budget *manifests.BudgetError
+	if errors.As(err, &budget) {
+		flag := "--max-input-bytes"
+		if budget.What == "objects" {
+			flag = "--max-input-objects"
+		}
+		return &exitError{code: 2, err: fmt.Errorf("cannot read input (raise the budget with %s):\n%w", flag, indent(err))}
+	}
+	return &exitError{code: 2, err: fmt.Errorf("cannot read input:\n%w", indent(err))}
+}
+
 // manifestSnapshot reads the manifest inputs within the budget of opts. With
 // keepSources it returns them as read (once: the bytes scanned are the bytes hashed).
-func manifestSnapshot(files []string, opts manifests.Options, keepSources bool, stdin io.Reader, log *slog.Logger) (*auditor.Snapshot, []manifests.Source, error) {
+func manifestSnapshot(files []string, opts manifests.Options, keepSources bool, stdin io.Reader) (*auditor.Snapshot, []manifests.Source, error) {
 	now := time.Now()
-	opts.Warn = func(msg string) { log.Warn(msg) }
 	var objs []manifests.Object
 	var srcs []manifests.Source
 	var err error
@@ -102,16 +192,8 @@ func manifestSnapshot(files []string, opts manifests.Options, keepSources bool, 
 		// A scan streams its input, document by document, within the budget.
 		objs, err = manifests.ReadWith(files, stdin, opts)
 	}
-	var budget *manifests.BudgetError
-	if errors.As(err, &budget) {
-		flag := "--max-input-bytes"
-		if budget.What == "objects" {
-			flag = "--max-input-objects"
-		}
-		return nil, nil, &exitError{code: 2, err: fmt.Errorf("cannot read input (raise the budget with %s):\n%w", flag, indent(err))}
-	}
 	if err != nil {
-		return nil, nil, &exitError{code: 2, err: fmt.Errorf("cannot read input:\n%w", indent(err))}
+		return nil, nil, inputError(err)
 	}
 	snap, err := manifests.Snapshot(objs)
 	if err != nil {

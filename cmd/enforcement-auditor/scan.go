@@ -15,6 +15,7 @@ import (
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/auditor/fileoutput"
+	"github.com/llm-platform/enforcement-auditor/auditor/gitops"
 	"github.com/llm-platform/enforcement-auditor/auditor/manifests"
 	"github.com/llm-platform/enforcement-auditor/exporters/policyreport"
 	"github.com/llm-platform/enforcement-auditor/exporters/report"
@@ -36,12 +37,32 @@ type scanFlags struct {
 type inputFlags struct {
 	maxBytes   string
 	maxObjects int
+	// skip leaves paths of -f directories out (.gitignore syntax), besides each
+	// directory's ignore file.
+	skip []string
+	// Helm charts found in -f directories are rendered with these, as helm template takes them.
+	values, set, setString []string
+	releaseName, releaseNS string
+	// onePlatform judges every root of -f together rather than each as its own environment.
+	onePlatform bool
 }
 
 func (in *inputFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&in.maxBytes, "max-input-bytes", "24Mi", "stop with exit 2 when -f inputs exceed this many bytes in total (a quantity: 512Mi, 1Gi)")
+	fl.StringVar(&in.maxBytes, "max-input-bytes", "24Mi", "stop with exit 2 when -f inputs (and what their kustomizations and charts render) exceed this many bytes in total (a quantity: 512Mi, 1Gi)")
 	fl.IntVar(&in.maxObjects, "max-input-objects", manifests.DefaultMaxObjects, "stop with exit 2 when -f inputs hold more objects than this (List items included)")
+	fl.StringArrayVar(&in.skip, "skip", nil, "leave out paths of -f directories matching this pattern (.gitignore syntax, relative to the directory; repeatable), besides the directory's "+gitops.IgnoreFile)
+	fl.StringArrayVar(&in.values, "values", nil, "values file for the Helm charts found in -f directories, as helm template --values (repeatable)")
+	fl.StringArrayVar(&in.set, "set", nil, "value for the Helm charts found in -f directories, as helm template --set key=value (repeatable)")
+	fl.StringArrayVar(&in.setString, "set-string", nil, "string value for the Helm charts, as helm template --set-string (repeatable)")
+	fl.StringVar(&in.releaseName, "release-name", "release-name", "release name the Helm charts are rendered with, as helm template NAME")
+	fl.StringVar(&in.releaseNS, "release-namespace", "default", "namespace the Helm charts are rendered into, as helm template --namespace")
+	fl.BoolVar(&in.onePlatform, "one-platform", false, "judge every kustomization and chart of -f together, as parts of one cluster, instead of each as its own environment")
+}
+
+// render is how the kustomizations and charts of -f directories are rendered.
+func (in *inputFlags) render() gitops.RenderOptions {
+	return gitops.RenderOptions{ValueFiles: in.values, Set: in.set, SetString: in.setString, ReleaseName: in.releaseName, Namespace: in.releaseNS}
 }
 
 func (in *inputFlags) options() (manifests.Options, error) {

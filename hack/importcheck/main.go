@@ -20,6 +20,7 @@
 //	auditor/engine                   auditor auditor/store
 //	auditor/live                     auditor
 //	auditor/manifests                auditor auditor/fileinput
+//	auditor/gitops                   auditor/fileinput auditor/manifests
 //	auditor/snapshottest             auditor
 //	rules/internal/ruletest          auditor auditor/engine auditor/snapshottest rules/...
 //	rules                            auditor rules/...
@@ -29,7 +30,7 @@
 //	exporters/...                    auditor auditor/store auditor/version auditor/fileinput auditor/fileoutput exporters/...
 //	cmd/enforcement-auditor/app      auditor auditor/engine auditor/live auditor/store auditor/version rules probe serving exporters/... cmd/enforcement-auditor/app/...
 //	cmd/enforcement-auditor/app/...  auditor auditor/engine auditor/live auditor/store auditor/version rules probe serving exporters/... cmd/enforcement-auditor/app/...
-//	cmd/enforcement-auditor          auditor auditor/engine auditor/fileinput auditor/fileoutput auditor/live auditor/manifests auditor/store auditor/version rules probe serving exporters/... cmd/enforcement-auditor/app cmd/enforcement-auditor/app/...
+//	cmd/enforcement-auditor          auditor auditor/engine auditor/fileinput auditor/fileoutput auditor/gitops auditor/live auditor/manifests auditor/store auditor/version rules probe serving exporters/... cmd/enforcement-auditor/app cmd/enforcement-auditor/app/...
 //	hack/...                         auditor auditor/... rules rules/... probe serving exporters/... hack/...
 //	test/...                         auditor auditor/... rules rules/... probe serving exporters/... cmd/enforcement-auditor/app test/...
 package main
@@ -58,7 +59,7 @@ type layer struct {
 var (
 	appImports = []string{"auditor", "auditor/engine", "auditor/live", "auditor/store", "auditor/version",
 		"rules", "probe", "serving", "exporters/...", "cmd/enforcement-auditor/app/..."}
-	cmdImports = []string{"auditor", "auditor/engine", "auditor/fileinput", "auditor/fileoutput", "auditor/live", "auditor/manifests", "auditor/store", "auditor/version",
+	cmdImports = []string{"auditor", "auditor/engine", "auditor/fileinput", "auditor/fileoutput", "auditor/gitops", "auditor/live", "auditor/manifests", "auditor/store", "auditor/version",
 		"rules", "probe", "serving", "exporters/...", "cmd/enforcement-auditor/app", "cmd/enforcement-auditor/app/..."}
 )
 
@@ -77,6 +78,7 @@ var layers = []layer{
 	{"auditor/engine", []string{"auditor", "auditor/store"}},
 	{"auditor/live", []string{"auditor"}},
 	{"auditor/manifests", []string{"auditor", "auditor/fileinput"}},
+	{"auditor/gitops", []string{"auditor/fileinput", "auditor/manifests"}},
 	{"auditor/snapshottest", []string{"auditor"}},
 	{"rules/internal/ruletest", []string{"auditor", "auditor/engine", "auditor/snapshottest", "rules/..."}},
 	{"rules", []string{"auditor", "rules/..."}},

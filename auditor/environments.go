@@ -1,0 +1,71 @@
+package auditor
+
+import (
+	"slices"
+	"sort"
+)
+
+// Environment names one platform of several judged in one scan (a GitOps repository's
+// overlays: see auditor/gitops) and its evaluation.
+type Environment struct {
+	Name       string
+	Evaluation *Evaluation
+}
+
+// stateRank orders control states for merging environments: the worst wins.
+var stateRank = map[ControlState]int{NotApplicable: 0, Enforced: 1, Unknown: 2, Violated: 3}
+
+// MergeEnvironments joins the evaluations of several environments into one: every
+// finding, marked with its environment (part of its identity, so the same defect in two
+// environments is two findings); each control in the worst state any environment has it
+// in (violated, unknown, enforced, not-applicable); the reasons of inconclusive rules and
+// not-applicable controls prefixed with their environment. One environment without a
+// name is returned as it is.
+func MergeEnvironments(envs []Environment) *Evaluation {
+	if len(envs) == 1 && envs[0].Name == "" {
+		return envs[0].Evaluation
+	}
+	out := &Evaluation{Controls: map[Control]ControlState{}, Inconclusive: map[string][]string{}}
+	for _, e := range envs {
+		ev := e.Evaluation
+		if ev.At.After(out.At) {
+			out.At = ev.At
+		}
+		out.Duration += ev.Duration
+		for _, f := range ev.Findings {
+			f.Environment = e.Name
+			out.Findings = append(out.Findings, f)
+		}
+		for c, st := range ev.Controls {
+			if cur, ok := out.Controls[c]; !ok || stateRank[st] > stateRank[cur] {
+				out.Controls[c] = st
+			}
+		}
+		for rule, why := range ev.Inconclusive {
+			for _, w := range why {
+				out.Inconclusive[rule] = append(out.Inconclusive[rule], e.Name+": "+w)
+			}
+		}
+		out.Facts = append(out.Facts, ev.Facts...)
+	}
+	for _, e := range envs {
+		for c, why := range e.Evaluation.NotApplicable {
+			if out.Controls[c] != NotApplicable || why == "" {
+				continue
+			}
+			if out.NotApplicable == nil {
+				out.NotApplicable = map[Control]string{}
+			}
+			if out.NotApplicable[c] == "" {
+				out.NotApplicable[c] = e.Name + ": " + why
+			} else {
+				out.NotApplicable[c] += "; " + e.Name + ": " + why
+			}
+		}
+	}
+	for _, why := range out.Inconclusive {
+		slices.Sort(why)
+	}
+	sort.SliceStable(out.Findings, func(i, j int) bool { return Less(&out.Findings[i], &out.Findings[j]) })
+	return out
+}
