@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -285,6 +286,9 @@ func (r *Report) writeTable(bw io.Writer) {
 			}
 			fmt.Fprintf(bw, "  %-8s  %s  %s\n", sev, f.Rule, oneLine(f.Object.String()))
 			wrap(bw, "            ", f.Message)
+			if where := whereFound(f); where != "" {
+				wrap(bw, "            ", where)
+			}
 			if f.Waived() {
 				until := "no expiry"
 				if f.Waiver.Until != nil {
@@ -353,4 +357,21 @@ func wrap(w io.Writer, indent, text string) {
 	if len(line) > len(indent) {
 		fmt.Fprintln(w, line)
 	}
+}
+
+// whereFound says where a finding was read, for the table: the file and line, and the
+// environment of a scan that judged several.
+func whereFound(f auditor.Finding) string {
+	var parts []string
+	if l := f.Location; l != nil && l.File != "" {
+		at := "at " + l.File
+		if l.Line > 0 {
+			at += ":" + strconv.Itoa(l.Line)
+		}
+		parts = append(parts, at)
+	}
+	if f.Environment != "" {
+		parts = append(parts, "in environment "+f.Environment)
+	}
+	return strings.Join(parts, ", ")
 }

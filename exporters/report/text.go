@@ -98,7 +98,7 @@ func inert(line string) string {
 func cleanFindings(in []auditor.Finding) []auditor.Finding {
 	out := make([]auditor.Finding, len(in))
 	for i, f := range in {
-		f.Message, f.Remediation = clean(f.Message), clean(f.Remediation)
+		f.Message, f.Remediation, f.Environment = clean(f.Message), clean(f.Remediation), clean(f.Environment)
 		if f.Object != nil {
 			o := *f.Object
 			o.APIVersion, o.Kind, o.Namespace, o.Name = clean(o.APIVersion), clean(o.Kind), clean(o.Namespace), clean(o.Name)
