@@ -27,16 +27,13 @@ const (
 func podNotAdmitted(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "gpu-pod-not-admitted", Control: auditor.SR2, Severity: auditor.SeverityHigh,
-		Pods:  gpuPods(cfg),
 		Title: "GPU pod with a queue name but no admitted Kueue Workload",
 		Remediation: "Enable the Kueue integration for the pod's workload kind (Configuration integrations.frameworks, e.g. \"pod\" for plain pods) " +
 			"and include the namespace in managedJobsNamespaceSelector; delete the pod so it is recreated under Kueue admission; " +
 			"check `kubectl get workloads -n <ns>` for its Workload and why it is not Admitted.",
-		Inputs: append(append([]string(nil), gpuPodInputs...), auditor.ResourceKueueWorkloads),
-		Needs:  []string{auditor.ResourceNamespaces, auditor.ResourcePods},
-		Scope:  auditor.ScopeNamespace,
+		Inputs: []string{auditor.ResourceKueueWorkloads},
 	}
-	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
+	return perGPUPod(cfg, meta, func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
 		var ix *kueue.WorkloadIndex
 		if s.Visible(auditor.ResourceKueueWorkloads) {
@@ -76,7 +73,7 @@ func podNotAdmitted(cfg auditor.Config) check {
 		}
 		res.Facts = acct.facts()
 		return res
-	}}
+	})
 }
 
 // notAdmitted judges one in-scope, ungated GPU pod with a queue name against the
