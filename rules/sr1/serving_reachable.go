@@ -10,21 +10,6 @@ import (
 	"github.com/llm-platform/enforcement-auditor/auditor"
 )
 
-// probeOutcomes are the buckets of network_probe_targets, in export order.
-var probeOutcomes = []string{"connected", "refused", "timeout", "error"}
-
-// probeOutcome buckets a probe result: "error: ..." and anything unexpected count as error.
-func probeOutcome(r auditor.NetworkProbeResult) string {
-	if r.Reachable {
-		return "connected"
-	}
-	switch r.Outcome {
-	case "connected", "refused", "timeout":
-		return r.Outcome
-	}
-	return "error"
-}
-
 // servingReachableFromUntrusted turns the active network probe into proof: the auditor
 // runs outside the trusted namespaces, so a completed TCP handshake to a protected
 // Service means an untrusted pod can bypass LiteLLM, whatever the policies say.
@@ -50,7 +35,7 @@ func servingReachableFromUntrusted(cfg auditor.Config) check {
 			if counts[r.Namespace] == nil {
 				counts[r.Namespace] = map[string]int{}
 			}
-			counts[r.Namespace][probeOutcome(r)]++
+			counts[r.Namespace][r.Bucket()]++
 			if r.At.After(last[r.Namespace]) {
 				last[r.Namespace] = r.At
 			}
@@ -70,7 +55,7 @@ func servingReachableFromUntrusted(cfg auditor.Config) check {
 		}
 		names := slices.Sorted(maps.Keys(counts))
 		for _, ns := range names {
-			for _, o := range probeOutcomes {
+			for _, o := range auditor.NetworkProbeOutcomes {
 				res.Facts = append(res.Facts, auditor.Fact{
 					Metric: "network_probe_targets",
 					Help:   "Protected targets probed by the active network probe in its latest run, by namespace and outcome (connected means reachable from outside the allow-list).",
