@@ -22,8 +22,13 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
+// GroupVersion is the apiVersion of the auditor's documents: its configuration, the
+// scan report and the evidence document.
+const GroupVersion = "enforcement-auditor.llm-platform.io/v1alpha1"
+
+// The configuration file's apiVersion and kind.
 const (
-	ConfigAPIVersion = "enforcement-auditor.llm-platform.io/v1alpha1"
+	ConfigAPIVersion = GroupVersion
 	ConfigKind       = "AuditorConfig"
 )
 

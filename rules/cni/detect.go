@@ -143,6 +143,9 @@ func eksAutoMode(s *auditor.Snapshot) *Component {
 		Why: "no aws-node DaemonSet (EKS Auto Mode) and ConfigMap kube-system/amazon-vpc-cni does not set enable-network-policy-controller: \"true\""}
 }
 
+// Inputs are the resources Detect reads: a rule over the detection declares them.
+var Inputs = []string{auditor.ResourceDaemonSets, auditor.ResourceConfigMaps, auditor.ResourceNodes}
+
 // Detect recognises the cluster's CNI components and judges enforcement.
 func Detect(s *auditor.Snapshot) Detection {
 	var d Detection
