@@ -60,5 +60,8 @@ type AdmissionProbeResult struct {
 	Admitted  bool   // the API server accepted the dry-run create: the gate is bypassed
 	DeniedBy  string // the admission message when denied
 	Error     string // the probe could not run (permission, network): inconclusive
+	// Unguarded, when set, says why the prober refused to run: the guard that keeps the
+	// auditor's cluster-wide pod create to dry runs is missing (Error says so too).
+	Unguarded string
 	At        time.Time
 }
