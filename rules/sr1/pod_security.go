@@ -34,7 +34,10 @@ func tenantNamespaceAdmitsHostNetwork(cfg auditor.Config) check {
 			"in the API server's AdmissionConfiguration to baseline and declare it as sr1.podSecurityDefault. A namespace whose platform agents need " +
 			"host networking belongs in sr1.hostNetworkNamespaces.",
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceValidatingAdmissionPolicies, auditor.ResourceValidatingAdmissionBindings},
-		Scope:  auditor.ScopeNamespace,
+		// Cluster scope: it reads only cluster-scoped objects, and its unknown (an
+		// undeclared Pod Security default) must not stop namespaced rules from being
+		// re-evaluated incrementally on pod events.
+		Scope: auditor.ScopeCluster,
 	}
 	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
