@@ -1,0 +1,105 @@
+package sr1
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/auditor/engine"
+	"github.com/llm-platform/enforcement-auditor/auditor/manifests"
+)
+
+// TestSideDoorsOnTheExample scans the example platform's SR1 manifests with the
+// deliberate defect removed: SR1 is enforced and nothing above low is reported. Each
+// attack added on its own beside it turns SR1 violated with a finding of medium or worse
+// naming the object.
+func TestSideDoorsOnTheExample(t *testing.T) {
+	attacks := map[string]struct {
+		doc  string
+		want string // the finding's key and severity
+	}{
+		"host-network model server": {
+			doc: `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: vllm-fast, namespace: serving}
+spec:
+  selector: {matchLabels: {app: vllm-fast}}
+  template:
+    metadata: {labels: {app: vllm-fast}}
+    spec:
+      hostNetwork: true
+      containers: [{name: vllm, image: vllm/vllm-openai:v0.11.0, ports: [{containerPort: 8000}]}]
+`,
+			want: "serving-host-network|Deployment|serving|vllm-fast critical",
+		},
+		"tenant host-network pod": {
+			doc: `apiVersion: v1
+kind: Pod
+metadata: {name: sidecar-probe, namespace: team-web}
+spec:
+  hostNetwork: true
+  nodeName: gpu-node-1
+  containers: [{name: curl, image: curlimages/curl:8.10.1}]
+`,
+			want: "tenant-host-network-pod|Pod|team-web|sidecar-probe critical",
+		},
+		"tenant namespace labelled privileged": {
+			doc: `apiVersion: v1
+kind: Namespace
+metadata:
+  name: team-web
+  labels: {llm-platform/team: web, pod-security.kubernetes.io/enforce: privileged}
+`,
+			want: "tenant-namespace-admits-host-network|Namespace||team-web medium",
+		},
+	}
+	base := exampleWithoutDefect(t)
+	scan := func(t *testing.T, extra string) *auditor.Evaluation {
+		dir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "10-sr1-network.yaml"), []byte(base), 0o644))
+		if extra != "" {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "90-attack.yaml"), []byte(extra), 0o644))
+		}
+		objs, err := manifests.ReadWith([]string{"../../examples/platform/00-namespaces.yaml", dir}, nil, manifests.Options{Warn: func(string) {}})
+		require.NoError(t, err)
+		s, err := manifests.Snapshot(objs)
+		require.NoError(t, err)
+		cfg := auditor.DefaultConfig()
+		return engine.Evaluate(Rules(cfg), s, cfg.Waivers.MaxDuration.Duration)
+	}
+	t.Run("without an attack", func(t *testing.T) {
+		ev := scan(t, "")
+		for _, f := range ev.Findings {
+			assert.LessOrEqual(t, f.Severity, auditor.SeverityLow, "%s: %s", f.Key(), f.Message)
+		}
+		assert.Equal(t, auditor.Enforced, ev.Controls[auditor.SR1], "%v", ev.Inconclusive)
+	})
+	for name, tc := range attacks {
+		t.Run(name, func(t *testing.T) {
+			ev := scan(t, tc.doc)
+			assert.Contains(t, sr1FindingKeys(ev.Findings), tc.want)
+			assert.Equal(t, auditor.Violated, ev.Controls[auditor.SR1])
+		})
+	}
+}
+
+// exampleWithoutDefect is the example's SR1 file without its deliberate defect (the last
+// document, allow-search-evaluation).
+func exampleWithoutDefect(t *testing.T) string {
+	raw, err := os.ReadFile("../../examples/platform/10-sr1-network.yaml")
+	require.NoError(t, err)
+	docs := strings.Split(string(raw), "\n---\n")
+	var kept []string
+	for _, d := range docs {
+		if !strings.Contains(d, "\n  name: allow-search-evaluation\n") {
+			kept = append(kept, d)
+		}
+	}
+	require.Len(t, kept, len(docs)-1, "the example's defect is the policy allow-search-evaluation")
+	return strings.Join(kept, "\n---\n")
+}
