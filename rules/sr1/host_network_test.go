@@ -9,7 +9,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/utils/ptr"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/auditor/snapshottest"
@@ -25,7 +24,7 @@ func withPhase(phase corev1.PodPhase, uid string, p *corev1.Pod) *corev1.Pod {
 }
 
 func controlledBy(kind, name string, p *corev1.Pod) *corev1.Pod {
-	p.OwnerReferences = append(p.OwnerReferences, metav1.OwnerReference{APIVersion: "apps/v1", Kind: kind, Name: name, Controller: ptr.To(true)})
+	p.OwnerReferences = append(p.OwnerReferences, metav1.OwnerReference{APIVersion: "apps/v1", Kind: kind, Name: name, Controller: new(true)})
 	return p
 }
 
@@ -44,7 +43,7 @@ func hostNetDaemonSet(ns, name string) *appsv1.DaemonSet {
 // replicaSetOf is a ReplicaSet owner controlled by Deployment dep.
 func replicaSetOf(ns, name, dep string) *auditor.Owner {
 	return &auditor.Owner{APIVersion: "apps/v1", Kind: "ReplicaSet", Namespace: ns, Name: name,
-		OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: dep, Controller: ptr.To(true)}}}
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: dep, Controller: new(true)}}}
 }
 
 // TestServingHostNetwork: every host-network workload of a protected namespace is a
