@@ -57,6 +57,10 @@ metadata:
 `,
 			want: "tenant-namespace-admits-host-network|Namespace||team-web medium",
 		},
+		"AdminNetworkPolicy allow on the example's Calico v3.30.3, which implements it": {
+			doc:  anpTenantIntoServing,
+			want: "netpol-ingress-outside-allowlist|AdminNetworkPolicy||tenant-into-serving|ingress[0] critical",
+		},
 	}
 	base := exampleWithoutDefect(t)
 	scan := func(t *testing.T, extra string) *auditor.Evaluation {
@@ -77,6 +81,11 @@ metadata:
 		for _, f := range ev.Findings {
 			assert.LessOrEqual(t, f.Severity, auditor.SeverityLow, "%s: %s", f.Key(), f.Message)
 		}
+		assert.Equal(t, auditor.Enforced, ev.Controls[auditor.SR1], "%v", ev.Inconclusive)
+	})
+	t.Run("an AdminNetworkPolicy allow on a Calico before v3.29 is inert: low, SR1 stays enforced", func(t *testing.T) {
+		ev := scan(t, anpTenantIntoServing+"---\n"+strings.Replace(calicoOf(t), "calico/node:v3.30.3", "calico/node:v3.28.2", 1))
+		assert.Contains(t, sr1FindingKeys(ev.Findings), "netpol-ingress-outside-allowlist|AdminNetworkPolicy||tenant-into-serving|ingress[0] low")
 		assert.Equal(t, auditor.Enforced, ev.Controls[auditor.SR1], "%v", ev.Inconclusive)
 	})
 	for name, tc := range attacks {
@@ -102,4 +111,31 @@ func exampleWithoutDefect(t *testing.T) string {
 	}
 	require.Len(t, kept, len(docs)-1, "the example's defect is the policy allow-search-evaluation")
 	return strings.Join(kept, "\n---\n")
+}
+
+const anpTenantIntoServing = `apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: tenant-into-serving}
+spec:
+  priority: 10
+  subject: {namespaces: {matchLabels: {kubernetes.io/metadata.name: serving}}}
+  ingress:
+  - name: team-web
+    action: Allow
+    from: [{namespaces: {matchLabels: {llm-platform/team: web}}}]
+    ports: [{portNumber: {protocol: TCP, port: 8000}}]
+`
+
+// calicoOf returns the example's calico-node DaemonSet document, to be replaced by a
+// later copy (the later document wins, as with kubectl apply).
+func calicoOf(t *testing.T) string {
+	raw, err := os.ReadFile("../../examples/platform/10-sr1-network.yaml")
+	require.NoError(t, err)
+	for _, d := range strings.Split(string(raw), "\n---\n") {
+		if strings.Contains(d, "kind: DaemonSet") && strings.Contains(d, "calico/node:v3.30.3") {
+			return d + "\n"
+		}
+	}
+	t.Fatal("the example's calico-node DaemonSet not found")
+	return ""
 }
