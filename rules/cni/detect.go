@@ -32,6 +32,9 @@ type Component struct {
 	State  string
 	Why    string
 	Object *auditor.ObjectRef
+	// PolicyAPI says, by kind (KindANP, KindBANP, KindCNP), whether the component
+	// implements the cluster-scoped network policy API (catalogue.go).
+	PolicyAPI map[string]APISupport
 }
 
 // Detection is what the snapshot says about NetworkPolicy enforcement.
@@ -174,6 +177,7 @@ func Detect(s *auditor.Snapshot) Detection {
 				c.State, c.Why = NotEnforcing, h
 			}
 		}
+		c.PolicyAPI = policyAPISupport(s, ds, v, c)
 		d.Components = append(d.Components, c)
 	}
 	if !awsNode {

@@ -94,8 +94,8 @@ func (v *view) admitted(ns string, p *networkingv1.NetworkPolicy, i int, rule ne
 // outsideMessage says what ingress rule i of p admits from outside the allow-list of ns.
 func (v *view) outsideMessage(s *auditor.Snapshot, ns string, p *networkingv1.NetworkPolicy, i int, admits, admin []string) string {
 	rule := p.Spec.Ingress[i]
-	msg := fmt.Sprintf("NetworkPolicy %s/%s ingress rule %d admits sources outside the allow-list (%s) to %s on %s: %s",
-		p.Namespace, p.Name, i, v.trustedList(ns), podsPhrase(p), netpol.PortsString(rule.Ports), strings.Join(admits, "; "))
+	msg := fmt.Sprintf("NetworkPolicy %s/%s ingress rule %d admits %s to %s on %s; %s",
+		p.Namespace, p.Name, i, strings.Join(admits, "; "), podsPhrase(p), netpol.PortsString(rule.Ports), v.allowListClause(ns))
 	if note := selectsNoPodNote(s, p); note != "" {
 		msg += "; " + note
 	}

@@ -47,7 +47,7 @@ func servingReachableFromUntrusted(cfg auditor.Config) check {
 			}
 			f := meta.NewFinding(&target, fmt.Sprintf(
 				"the auditor, running outside the allow-list (%s), completed a TCP connection to %s (%s, port %d) in protected namespace %s%s: untrusted pods can reach it without going through LiteLLM",
-				v.trustedList(r.Namespace), targetName(r.Target), r.Address, r.Port, r.Namespace, when))
+				v.allowListClause(r.Namespace), targetName(r.Target), r.Address, r.Port, r.Namespace, when))
 			f.Discriminator = r.Address
 			res.Findings = append(res.Findings, f)
 		}
