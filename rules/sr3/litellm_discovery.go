@@ -40,6 +40,11 @@ type proxyConfig struct {
 	// bucket, the image); empty otherwise.
 	Unreadable string
 	Profile    string
+	// Chosen says what named the file when it is not a single --config (env
+	// CONFIG_FILE_PATH, the last of several --config options), for messages.
+	Chosen string
+	// Doubt: something the auditor cannot read may replace the config file (inconclusive).
+	Doubt string
 	// ProfileFrom says which object's label gave the profile ("" when none did).
 	ProfileFrom string
 }
@@ -119,6 +124,9 @@ func (sc sr3Scope) proxies(s *auditor.Snapshot) ([]*proxyConfig, []string) {
 					why = append(why, reason)
 				}
 				continue
+			}
+			if p.Doubt != "" {
+				why = append(why, fmt.Sprintf("Deployment %s/%s container %s: %s", d.Namespace, d.Name, c.Name, p.Doubt))
 			}
 			if p.CM != nil {
 				covered[nsKeyOf(p.CM.Namespace, p.CM.Name)] = true
@@ -230,10 +238,12 @@ func (sc sr3Scope) fromDeployment(s *auditor.Snapshot, d *appsv1.Deployment, c *
 		p.Unreadable = "a bucket named by env LITELLM_CONFIG_BUCKET_NAME (LiteLLM loads its config from S3/GCS instead of a file)"
 		return sc.withProfile(s, p), ""
 	}
-	file, how := configPath(c, env)
+	choice := configPath(c, env)
+	file := choice.file
+	p.Doubt = choice.doubt
 	if file == "" {
-		if how != "" {
-			p.Unreadable = how
+		if choice.how != "" {
+			p.Unreadable = choice.how
 			return sc.withProfile(s, p), ""
 		}
 		return nil, fmt.Sprintf("Deployment %s/%s container %s runs LiteLLM without --config or CONFIG_FILE_PATH: no config file to audit", d.Namespace, d.Name, c.Name)
@@ -247,6 +257,10 @@ func (sc sr3Scope) fromDeployment(s *auditor.Snapshot, d *appsv1.Deployment, c *
 	}
 	file = path.Clean(file)
 	p.Via = fmt.Sprintf("read by Deployment %s/%s (container %s) from %s", d.Namespace, d.Name, c.Name, file)
+	if choice.from != "--config" {
+		p.Chosen = choice.from
+		p.Via += " (named by " + choice.from + ")"
+	}
 	src := resolveFile(s, d.Namespace, &d.Spec.Template.Spec, c, file)
 	switch {
 	case src.cm != "":

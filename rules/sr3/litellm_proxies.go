@@ -18,7 +18,11 @@ func (lp *loadedProxy) describe() string {
 	d := lp.Where()
 	switch {
 	case lp.Deploy != nil && lp.CM != nil:
-		d += fmt.Sprintf(" (run by Deployment %s/%s)", lp.Deploy.Namespace, lp.Deploy.Name)
+		d += fmt.Sprintf(" (run by Deployment %s/%s", lp.Deploy.Namespace, lp.Deploy.Name)
+		if lp.Chosen != "" {
+			d += ", which loads it as named by " + lp.Chosen
+		}
+		d += ")"
 	case lp.Via != "":
 		d += " (" + lp.Via + ")"
 	}
