@@ -2,6 +2,7 @@ package sr3
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -132,6 +133,24 @@ func TestExampleAttacks(t *testing.T) {
 			},
 			rule: "budget-fail-open-in-prod", object: "ConfigMap/litellm/litellm-shadow",
 			reason: []string{"the last of 2 --config options"},
+		},
+		"a dev label on the prod proxy's ConfigMap": {
+			attack: func(t *testing.T, objs []manifests.Object) []manifests.Object {
+				cm := exampleObject[*corev1.ConfigMap](t, objs, "ConfigMap", "litellm", "litellm-config")
+				cm.Labels["llm-platform/profile"] = "dev"
+				cm.Data["config.yaml"] = strings.Replace(cm.Data["config.yaml"], "allow_requests_on_db_unavailable: false", "allow_requests_on_db_unavailable: true", 1)
+				return objs
+			},
+			rule: "budget-profile-downgrade", object: "ConfigMap/litellm/litellm-config",
+			reason: []string{"(llm-platform/profile=dev) overrides the prod profile of namespace litellm", "which prod forbids"},
+		},
+		"a cost label on the prod proxy's Deployment": {
+			attack: func(t *testing.T, objs []manifests.Object) []manifests.Object {
+				prodDeploy(t, objs).Labels["llm-platform/profile"] = "cost"
+				return objs
+			},
+			rule: "budget-profile-downgrade", object: "Deployment/litellm/litellm",
+			reason: []string{"Deployment litellm/litellm (llm-platform/profile=cost) overrides the prod profile of namespace litellm"},
 		},
 		"CONFIG_FILE_PATH from a Secret": {
 			attack: func(t *testing.T, objs []manifests.Object) []manifests.Object {

@@ -47,6 +47,9 @@ type proxyConfig struct {
 	Doubt string
 	// ProfileFrom says which object's label gave the profile ("" when none did).
 	ProfileFrom string
+	// Downgrade is set when a non-prod profile overrides a prod profile of a less
+	// specific object (a prod namespace, a prod Deployment).
+	Downgrade *profileDowngrade
 }
 
 // Object is what findings about the config name: the ConfigMap, else the Deployment.
@@ -213,21 +216,57 @@ func containerMounting(d *appsv1.Deployment, name string) *corev1.Container {
 	return nil
 }
 
-// withProfile fills the profile: the ConfigMap's label, else the Deployment's, else the namespace's.
+// withProfile fills the profile: the ConfigMap's label, else the Deployment's, else the
+// namespace's (the most specific object wins). A non-prod profile that overrides a prod
+// profile of a less specific object is recorded as a downgrade (budget-profile-downgrade).
 func (sc sr3Scope) withProfile(s *auditor.Snapshot, p *proxyConfig) *proxyConfig {
 	label := sc.cfg.ProfileLabel
-	switch {
-	case p.CM != nil && p.CM.Labels[label] != "":
-		p.Profile, p.ProfileFrom = p.CM.Labels[label], "ConfigMap"
-	case p.Deploy != nil && p.Deploy.Labels[label] != "":
-		p.Profile, p.ProfileFrom = p.Deploy.Labels[label], "Deployment"
-	default:
-		if ns := s.Namespace(p.Namespace); ns != nil && ns.Labels[label] != "" {
-			p.Profile, p.ProfileFrom = ns.Labels[label], "namespace"
+	var srcs []profileSource // most specific first
+	if p.CM != nil && p.CM.Labels[label] != "" {
+		srcs = append(srcs, profileSource{Kind: "ConfigMap", Value: p.CM.Labels[label],
+			Ref: auditor.ObjectRef{APIVersion: "v1", Kind: "ConfigMap", Namespace: p.CM.Namespace, Name: p.CM.Name}})
+	}
+	if p.Deploy != nil && p.Deploy.Labels[label] != "" {
+		srcs = append(srcs, profileSource{Kind: "Deployment", Value: p.Deploy.Labels[label],
+			Ref: auditor.ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Namespace: p.Deploy.Namespace, Name: p.Deploy.Name}})
+	}
+	if ns := s.Namespace(p.Namespace); ns != nil && ns.Labels[label] != "" {
+		srcs = append(srcs, profileSource{Kind: "namespace", Value: ns.Labels[label],
+			Ref: auditor.ObjectRef{APIVersion: "v1", Kind: "Namespace", Name: ns.Name}})
+	}
+	if len(srcs) == 0 {
+		return p
+	}
+	p.Profile, p.ProfileFrom = srcs[0].Value, srcs[0].Kind
+	if !sc.full.IsProd(srcs[0].Value) {
+		for _, over := range srcs[1:] {
+			if sc.full.IsProd(over.Value) {
+				p.Downgrade = &profileDowngrade{By: srcs[0], Over: over}
+				break
+			}
 		}
 	}
 	return p
 }
+
+// profileSource is one object's profile label.
+type profileSource struct {
+	Kind  string // ConfigMap, Deployment, namespace
+	Value string
+	Ref   auditor.ObjectRef
+}
+
+// describe names the object and its label: "namespace litellm (llm-platform/profile=prod)".
+func (ps profileSource) describe(label string) string {
+	name := ps.Ref.Name
+	if ps.Ref.Namespace != "" {
+		name = ps.Ref.Namespace + "/" + name
+	}
+	return fmt.Sprintf("%s %s (%s=%s)", ps.Kind, name, label, ps.Value)
+}
+
+// profileDowngrade: the profile By gives overrides the prod profile of Over.
+type profileDowngrade struct{ By, Over profileSource }
 
 // fromDeployment follows a LiteLLM container's --config path to the file. It returns
 // nil and a reason when the container has no config path at all.

@@ -39,7 +39,7 @@ var sr3ClusterGVR = schema.GroupVersionResource{Group: "postgresql.cnpg.io", Ver
 
 // sr3Rules are the SR3 rule IDs.
 var sr3Rules = []string{"budget-fail-open-in-prod", "budget-fail-open-unverifiable", "budget-db-not-ha-in-prod",
-	"budget-cache-not-redis-in-prod", "litellm-config-unparseable"}
+	"budget-cache-not-redis-in-prod", "budget-profile-downgrade", "litellm-config-unparseable"}
 
 var sr3CRDGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
