@@ -60,6 +60,8 @@ type Config struct {
 	flat map[*yaml.Node][]pair
 	// expanded counts the pairs merge keys copied, against maxMergedPairs.
 	expanded int
+	// src is the text parsed, for positions as an editor shows them (position.go).
+	src []byte
 }
 
 type pair struct{ k, v *yaml.Node }
@@ -78,7 +80,7 @@ func Parse(data []byte) (cfg *Config, err error) {
 		}
 		return nil, err
 	}
-	c := &Config{root: root, flat: map[*yaml.Node][]pair{}}
+	c := &Config{root: root, flat: map[*yaml.Node][]pair{}, src: data}
 	if err := c.validate(); err != nil {
 		return nil, err
 	}

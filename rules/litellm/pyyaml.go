@@ -56,6 +56,10 @@ type Value struct {
 	// Tag is the explicit tag (e.g. "!!str"), "" when none.
 	Tag          string
 	Line, Column int
+	// Alias is the anchor name when the value was reached through an alias (*name), and
+	// AliasLine/AliasColumn where that alias is written; Line and Column are the anchor's.
+	Alias                  string
+	AliasLine, AliasColumn int
 
 	node *yaml.Node
 	cfg  *Config
@@ -162,8 +166,16 @@ func (c *Config) scalar(n *yaml.Node) Value {
 	return v
 }
 
-// value builds the Value of a node (aliases followed).
+// value builds the Value of a node (aliases followed, the first alias remembered).
 func (c *Config) value(n *yaml.Node) Value {
+	v := c.derefValue(n)
+	if n != nil && n.Kind == yaml.AliasNode {
+		v.Alias, v.AliasLine, v.AliasColumn = n.Value, n.Line, n.Column
+	}
+	return v
+}
+
+func (c *Config) derefValue(n *yaml.Node) Value {
 	n = deref(n)
 	if n == nil {
 		return Value{Kind: KindNull, cfg: c}

@@ -33,5 +33,5 @@ func at(v litellm.Value) string {
 	if v.Line == 0 {
 		return ""
 	}
-	return fmt.Sprintf(" (line %d, column %d)", v.Line, v.Column)
+	return " (" + v.Position() + ")"
 }
