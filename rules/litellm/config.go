@@ -80,6 +80,11 @@ func Parse(data []byte) (cfg *Config, err error) {
 		}
 		return nil, err
 	}
+	// PyYAML refuses tabs go-yaml reads as separation (tabs.go); syntax errors come
+	// before construction errors, as yaml.safe_load composes the document first.
+	if te := pyTab(data); te != nil {
+		return nil, te
+	}
 	c := &Config{root: root, flat: map[*yaml.Node][]pair{}, src: data}
 	if err := c.validate(); err != nil {
 		return nil, err

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Position says where a value is written, for messages, in PyYAML's line numbers:
@@ -33,14 +35,9 @@ func (c *Config) place(line, col int) string {
 	if c == nil || c.src == nil || line < 1 {
 		return at
 	}
-	starts, _ := lineBounds(c.src)
-	if line > len(starts) {
+	off := c.offset(line, col)
+	if off < 0 {
 		return at
-	}
-	off := starts[line-1]
-	for i := 1; i < col && off < len(c.src); i++ {
-		_, size := utf8.DecodeRune(c.src[off:])
-		off += size
 	}
 	// Count the lines an editor sees (LF, CRLF, CR) and the Unicode breaks before off.
 	edLine, edStart := 1, 0
@@ -66,4 +63,30 @@ func (c *Config) place(line, col int) string {
 	edCol := utf8.RuneCount(c.src[edStart:off]) + 1
 	return fmt.Sprintf("%s, as PyYAML counts lines: it ends a line at each %s before it, which an editor does not, so an editor shows it on line %d, column %d",
 		at, strings.Join(seen, " and "), edLine, edCol)
+}
+
+// offset is the byte offset of a 1-based line and column (PyYAML's count) in the text
+// parsed, -1 when outside it.
+func (c *Config) offset(line, col int) int {
+	if c == nil || line < 1 || col < 1 {
+		return -1
+	}
+	starts, _ := lineBounds(c.src)
+	if line > len(starts) {
+		return -1
+	}
+	off := starts[line-1]
+	for i := 1; i < col && off < len(c.src); i++ {
+		_, size := utf8.DecodeRune(c.src[off:])
+		off += size
+	}
+	return off
+}
+
+// nonSpecific reports whether a scalar is written with the non-specific tag `!`, which
+// go-yaml turns into !!str and PyYAML's parser resolves like a plain scalar
+// (`implicit = (True, False)` when tag == '!'): `! 'yes'` is the boolean true.
+func (c *Config) nonSpecific(n *yaml.Node) bool {
+	off := c.offset(n.Line, n.Column)
+	return off >= 0 && off+1 < len(c.src) && c.src[off] == '!' && (c.src[off+1] == ' ' || c.src[off+1] == '\t')
 }

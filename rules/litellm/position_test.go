@@ -13,9 +13,9 @@ import (
 func TestPosition(t *testing.T) {
 	const key = "allow_requests_on_db_unavailable"
 	cases := map[string]struct{ in, want string }{
-		"plain":         {"general_settings:\n  " + key + ": true\n", "line 2, column 37"},
-		"CRLF and CR":   {"a: 1\r\nb: 2\rgeneral_settings:\r\n  " + key + ": true\r\n", "line 4, column 37"},
-		"a tab counted": {"general_settings: {" + key + ":\ttrue}\n", "line 1, column 54"},
+		"plain":                      {"general_settings:\n  " + key + ": true\n", "line 2, column 37"},
+		"CRLF and CR":                {"a: 1\r\nb: 2\rgeneral_settings:\r\n  " + key + ": true\r\n", "line 4, column 37"},
+		"a tab in a comment counted": {"general_settings: # a\tb\n  " + key + ": true\n", "line 2, column 37"},
 		"alias": {"x: &on true\ngeneral_settings:\n  " + key + ": *on\n",
 			"alias *on at line 3, column 37, of anchor &on at line 1, column 4"},
 		"alias through a merged mapping keeps the anchor's place": {"base: &b\n  " + key + ": true\ngeneral_settings:\n  <<: *b\n",

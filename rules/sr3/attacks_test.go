@@ -152,6 +152,24 @@ func TestExampleAttacks(t *testing.T) {
 			rule: "budget-profile-downgrade", object: "Deployment/litellm/litellm",
 			reason: []string{"Deployment litellm/litellm (llm-platform/profile=cost) overrides the prod profile of namespace litellm"},
 		},
+		"the flag behind the non-specific tag: ! 'yes'": {
+			attack: func(t *testing.T, objs []manifests.Object) []manifests.Object {
+				cm := exampleObject[*corev1.ConfigMap](t, objs, "ConfigMap", "litellm", "litellm-config")
+				cm.Data["config.yaml"] = strings.Replace(cm.Data["config.yaml"], "allow_requests_on_db_unavailable: false", "allow_requests_on_db_unavailable: ! 'yes'", 1)
+				return objs
+			},
+			rule: "budget-fail-open-in-prod", object: "ConfigMap/litellm/litellm-config",
+			reason: []string{`! single-quoted "yes"`, "PyYAML (YAML 1.1) loads as the boolean true"},
+		},
+		"a tab after the flag's colon": {
+			attack: func(t *testing.T, objs []manifests.Object) []manifests.Object {
+				cm := exampleObject[*corev1.ConfigMap](t, objs, "ConfigMap", "litellm", "litellm-config")
+				cm.Data["config.yaml"] = strings.Replace(cm.Data["config.yaml"], "allow_requests_on_db_unavailable: false", "allow_requests_on_db_unavailable:\tfalse", 1)
+				return objs
+			},
+			rule: "litellm-config-unparseable", object: "ConfigMap/litellm/litellm-config",
+			reason: []string{"found character '\\t' that cannot start any token"},
+		},
 		"CONFIG_FILE_PATH from a Secret": {
 			attack: func(t *testing.T, objs []manifests.Object) []manifests.Object {
 				c := &prodDeploy(t, objs).Spec.Template.Spec.Containers[0]
