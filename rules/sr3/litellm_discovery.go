@@ -111,6 +111,9 @@ func (sc sr3Scope) proxies(s *auditor.Snapshot) ([]*proxyConfig, []string) {
 		why = append(why, fmt.Sprintf("deployments are not visible (%s): LiteLLM proxies and their environment cannot be found", s.AvailabilityOf(auditor.ResourceDeployments).State))
 	}
 	covered := map[string]bool{}
+	// decided: containers whose loaded file is known; a ConfigMap they mount but do not
+	// load is not theirs.
+	decided := map[string]bool{}
 	deploys := append([]*appsv1.Deployment(nil), s.Deployments...)
 	sort.Slice(deploys, func(i, j int) bool {
 		return nsKeyOf(deploys[i].Namespace, deploys[i].Name) < nsKeyOf(deploys[j].Namespace, deploys[j].Name)
@@ -122,6 +125,9 @@ func (sc sr3Scope) proxies(s *auditor.Snapshot) ([]*proxyConfig, []string) {
 				continue
 			}
 			p, reason := sc.fromDeployment(s, d, c)
+			if p != nil {
+				decided[nsKeyOf(d.Namespace, d.Name)+"/"+c.Name] = true
+			}
 			if p == nil {
 				if reason != "" {
 					why = append(why, reason)
@@ -150,18 +156,25 @@ func (sc sr3Scope) proxies(s *auditor.Snapshot) ([]*proxyConfig, []string) {
 			via = "its label " + litellmNameLabel + "=litellm"
 		}
 		found := false
+		unloaded := ""
 		for _, d := range deploys {
 			if d.Namespace != cm.Namespace {
 				continue
 			}
-			if c := containerMounting(d, cm.Name); c != nil {
+			if c := containerMounting(d, cm.Name); c != nil && decided[nsKeyOf(d.Namespace, d.Name)+"/"+c.Name] {
+				unloaded = fmt.Sprintf("Deployment %s/%s mounts it but container %s loads another file", d.Namespace, d.Name, c.Name)
+			} else if c != nil {
 				found = true
 				out = append(out, sc.withProfile(s, &proxyConfig{Namespace: cm.Namespace, CM: cm, Key: sc.cfg.ConfigKey, Deploy: d, Container: c,
 					Via: fmt.Sprintf("identified by %s and mounted by Deployment %s/%s (container %s)", via, d.Namespace, d.Name, c.Name)}))
 			}
 		}
 		if !found {
-			out = append(out, sc.withProfile(s, &proxyConfig{Namespace: cm.Namespace, CM: cm, Key: sc.cfg.ConfigKey, Via: "identified by " + via + " (no Deployment mounts it)"}))
+			why := "no Deployment mounts it"
+			if unloaded != "" {
+				why = unloaded
+			}
+			out = append(out, sc.withProfile(s, &proxyConfig{Namespace: cm.Namespace, CM: cm, Key: sc.cfg.ConfigKey, Via: "identified by " + via + " (" + why + ")"}))
 		}
 	}
 	return out, why
