@@ -41,6 +41,10 @@ type Options struct {
 	Periodic time.Duration
 	Logger   *slog.Logger
 	Now      func() time.Time
+	// Claims says which controls the configuration claims (auditor.Config.Claims); the
+	// findings of the others are dormant (auditor.Evaluation.ApplyClaims): never in the
+	// store, never a violated control. Nil: every control is claimed.
+	Claims func(auditor.Control) bool
 	// WaiverMaxDuration bounds how far ahead a waiver may expire (config waivers.maxDuration).
 	WaiverMaxDuration time.Duration
 	// Incremental, when set, lets the runner re-evaluate only the namespaces whose pods,
@@ -238,6 +242,7 @@ func (r *Runner) evaluateFull(start, clock time.Time, reason string) {
 		return
 	}
 	ev, facts := evaluate(r.opts.Rules, snap, r.opts.WaiverMaxDuration)
+	ev.ApplyClaims(r.opts.Claims)
 	if r.incremental() != nil {
 		snap.PrepareWithNamespaces()
 	}

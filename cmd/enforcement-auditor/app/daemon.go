@@ -113,6 +113,7 @@ func newDaemon(o Options, p parts) (*Daemon, error) {
 		Logger:      o.Logger.With("component", "engine"),
 
 		WaiverMaxDuration: o.Config.Waivers.MaxDuration.Duration,
+		Claims:            o.Config.Claims,
 	})
 	d.Runner = runner
 	return d, nil
