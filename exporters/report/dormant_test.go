@@ -139,3 +139,36 @@ func TestDormantSARIF(t *testing.T) {
 	assert.Equal(t, 2, dormant)
 	assert.Equal(t, map[string]any{"SR3": map[string]any{"findings": 2.0, "wouldFail": 1.0, "wouldViolate": true}}, log.Runs[0].Properties["dormant"])
 }
+
+func TestRuleChangesLastLineAndJSON(t *testing.T) {
+	ev, metas := sampleEvaluation()
+	changes := auditor.RuleChanges{
+		Off:      []auditor.RuleOff{{Rule: "cni-unknown", Control: auditor.SR1, By: "config"}, {Rule: "netpol-selector-unpinned", Control: auditor.SR1, By: "--skip-rule"}},
+		Severity: []auditor.SeverityChange{{Rule: "budget-db-not-ha-in-prod", Control: auditor.SR3, From: auditor.SeverityHigh, To: auditor.SeverityLow}},
+	}
+	r := New(ev, auditor.SeverityHigh, metas).WithRuleChanges(changes)
+	var b bytes.Buffer
+	require.NoError(t, r.WriteTable(&b))
+	assert.True(t, bytes.HasSuffix(b.Bytes(), []byte("\nrules off: cni-unknown, netpol-selector-unpinned; severity changed: budget-db-not-ha-in-prod high→low\n")), b.String())
+
+	b.Reset()
+	require.NoError(t, r.WriteJSON(&b))
+	var got struct {
+		RuleChanges struct {
+			Off      []map[string]string `json:"off"`
+			Severity []map[string]string `json:"severity"`
+		} `json:"ruleChanges"`
+	}
+	require.NoError(t, json.Unmarshal(b.Bytes(), &got))
+	assert.Equal(t, []map[string]string{{"rule": "cni-unknown", "control": "SR1", "by": "config"}, {"rule": "netpol-selector-unpinned", "control": "SR1", "by": "--skip-rule"}}, got.RuleChanges.Off)
+	assert.Equal(t, []map[string]string{{"rule": "budget-db-not-ha-in-prod", "control": "SR3", "from": "high", "to": "low"}}, got.RuleChanges.Severity)
+
+	// Nothing changed: no line, no field.
+	r = New(ev, auditor.SeverityHigh, metas).WithRuleChanges(auditor.RuleChanges{})
+	b.Reset()
+	require.NoError(t, r.WriteTable(&b))
+	assert.NotContains(t, b.String(), "rules off")
+	b.Reset()
+	require.NoError(t, r.WriteJSON(&b))
+	assert.NotContains(t, b.String(), "ruleChanges")
+}

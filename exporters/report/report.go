@@ -35,7 +35,10 @@ type Report struct {
 	// Dormant is, per control the configuration does not claim, what would fail were it
 	// claimed (its readiness); absent when every control is claimed.
 	Dormant map[auditor.Control]*Dormant `json:"dormant,omitempty"`
-	Summary Summary                      `json:"summary"`
+	// RuleChanges is what the configuration and the rule flags turned off or changed;
+	// absent when every rule ran at its own severity.
+	RuleChanges *auditor.RuleChanges `json:"ruleChanges,omitempty"`
+	Summary     Summary              `json:"summary"`
 
 	ruleControl map[string]auditor.Control
 	rules       []auditor.RuleMeta
@@ -96,6 +99,17 @@ func dormant(ev *auditor.Evaluation, failOn auditor.Severity) map[auditor.Contro
 		}
 	}
 	return out
+}
+
+// WithRuleChanges records what the configuration and the rule flags turned off or
+// changed: the table's last line and the JSON's ruleChanges say it.
+func (r *Report) WithRuleChanges(c auditor.RuleChanges) *Report {
+	if c.Empty() {
+		r.RuleChanges = nil
+	} else {
+		r.RuleChanges = &c
+	}
+	return r
 }
 
 // FailOnNone is the --fail-on level no finding reaches: findings never fail the scan.
@@ -253,6 +267,7 @@ type jsonReport struct {
 	Inconclusive  map[string][]string                      `json:"inconclusive,omitempty"`
 	NotApplicable map[auditor.Control]string               `json:"notApplicable,omitempty"`
 	Dormant       map[auditor.Control]jsonDormant          `json:"dormant,omitempty"`
+	RuleChanges   *auditor.RuleChanges                     `json:"ruleChanges,omitempty"`
 	Summary       Summary                                  `json:"summary"`
 }
 
@@ -288,6 +303,7 @@ func (r *Report) encode(w io.Writer, indent string) error {
 		APIVersion: r.APIVersion, Kind: r.Kind,
 		Findings: fingerprinted(r.Findings),
 		Controls: r.Controls, Inconclusive: r.Inconclusive, NotApplicable: r.NotApplicable, Summary: r.Summary,
+		RuleChanges: r.RuleChanges,
 	}
 	if len(r.Dormant) > 0 {
 		out.Dormant = map[auditor.Control]jsonDormant{}
@@ -361,6 +377,9 @@ func (r *Report) writeTable(bw io.Writer) {
 	fmt.Fprintf(bw, "%d findings (critical %d, high %d, medium %d, low %d, info %d, waived %d); --fail-on %s: %s\n",
 		s.Total, s.BySeverity["critical"], s.BySeverity["high"], s.BySeverity["medium"], s.BySeverity["low"], s.BySeverity["info"], s.Waived, s.FailOn, verdict)
 	fmt.Fprintln(bw, r.ExitReason())
+	if r.RuleChanges != nil {
+		fmt.Fprintln(bw, r.RuleChanges.String())
+	}
 }
 
 type errWriter struct {

@@ -37,6 +37,7 @@ func (d *Daemon) evidenceInput() (evidence.Input, error) {
 		Evaluation:     ev,
 		Records:        st.Open,
 		Rules:          d.rules,
+		RuleChanges:    d.ruleChanges,
 		Config:         d.opts.Config,
 	}, nil
 }

@@ -1,0 +1,42 @@
+package evidence
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+)
+
+// What the configuration and the flags turned off or changed is in the document and in
+// the statement, and both still verify (strict decoding knows the field).
+func TestRuleChangesInTheEvidence(t *testing.T) {
+	in := fixture()
+	plain := mustBuild(t, in)
+	assert.Nil(t, plain.RuleChanges, "nothing changed: the field is absent")
+
+	in.RuleChanges = auditor.RuleChanges{
+		Off:      []auditor.RuleOff{{Rule: "cni-unknown", Control: auditor.SR1, By: "--skip-rule"}},
+		Severity: []auditor.SeverityChange{{Rule: "budget-db-not-ha-in-prod", Control: auditor.SR3, From: auditor.SeverityHigh, To: auditor.SeverityLow}},
+	}
+	doc := mustBuild(t, in)
+	require.NotNil(t, doc.RuleChanges)
+	assert.Equal(t, []RuleOff{{Rule: "cni-unknown", Control: "SR1", By: "--skip-rule"}}, doc.RuleChanges.Off)
+	assert.Equal(t, []SeverityChange{{Rule: "budget-db-not-ha-in-prod", Control: "SR3", From: "high", To: "low"}}, doc.RuleChanges.Severity)
+	assert.NotEqual(t, plain.Digest, doc.Digest, "the digest covers the changes")
+
+	data, err := Marshal(doc)
+	require.NoError(t, err)
+	got, err := VerifyDocument(data, nil)
+	require.NoError(t, err)
+	assert.Equal(t, doc.RuleChanges, got.RuleChanges)
+
+	a, err := NewAttestation(doc, FileSubjects([]SourceFile{{Path: "platform.yaml", SHA256: SHA256Hex([]byte("x"))}}), "")
+	require.NoError(t, err)
+	require.NoError(t, a.Seal(context.Background(), nil))
+	back, err := VerifyEnvelope(context.Background(), a.Envelope, nil)
+	require.NoError(t, err)
+	assert.Equal(t, doc.RuleChanges, back.Statement.Predicate.RuleChanges)
+}
