@@ -98,7 +98,8 @@ be read or is not Kubernetes objects. The table's last line says why.`,
 		Example: `  enforcement-auditor scan -f examples/platform
   kubectl get netpol,ns,pods -A -o yaml | enforcement-auditor scan -f - -o json
   enforcement-auditor scan --fail-on critical
-  enforcement-auditor scan -f deploy/ --fail-on none --fail-on-control unknown   # fail unless every control is proven`,
+  enforcement-auditor scan -f deploy/ --fail-on none --fail-on-control unknown   # fail unless every control is proven
+  enforcement-auditor scan -f examples/platform --skip-rule cni-unknown          # shown on the table's last line`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runScan(cmd.Context(), g, f, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())

@@ -40,3 +40,20 @@ func TestRuleChangesInTheEvidence(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, doc.RuleChanges, back.Statement.Predicate.RuleChanges)
 }
+
+// OSCAL shows a rule turned off as an observation of what was not run, and a changed
+// severity on the check's observation; the result still validates against NIST's schema.
+func TestRuleChangesInOSCAL(t *testing.T) {
+	in := cleanInput()
+	in.RuleChanges = auditor.RuleChanges{
+		Off:      []auditor.RuleOff{{Rule: "cni-unknown", Control: auditor.SR1, By: "config"}},
+		Severity: []auditor.SeverityChange{{Rule: in.Rules[0].Meta().ID, Control: in.Rules[0].Meta().Control, From: auditor.SeverityCritical, To: in.Rules[0].Meta().Severity}},
+	}
+	b := oscalOf(t, in)
+	require.NoError(t, validateOSCAL(t, b))
+	s := string(b)
+	assert.Contains(t, s, "Check cni-unknown of SR1 did not run: turned off by config. SR1 was judged without it.")
+	assert.Contains(t, s, `"name": "turned-off-by"`)
+	assert.Contains(t, s, `"name": "severity-changed-from"`)
+	assert.Contains(t, s, "Severity changed by the configuration from critical to "+in.Rules[0].Meta().Severity.String())
+}
