@@ -124,6 +124,9 @@ func (r *Runner) Trigger() {
 	}
 }
 
+// Claims returns Options.Claims: which controls the runner's evaluations claim.
+func (r *Runner) Claims() func(auditor.Control) bool { return r.opts.Claims }
+
 // Last returns the latest successful evaluation, or nil before the first.
 func (r *Runner) Last() *auditor.Evaluation {
 	r.mu.RLock()
