@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
 	"unicode/utf8"
@@ -81,7 +82,15 @@ func Build(in Input) (*Document, error) {
 		Facts:          []Fact{},
 	}
 
-	findings := dedupe(ev.Findings)
+	// The findings of the controls the configuration does not claim (dormant) are listed
+	// too, and fail their checks: the control reads not-applicable, but an auditor sees
+	// what would fail were it claimed.
+	findings := ev.Findings
+	if len(ev.Dormant) > 0 {
+		findings = append(slices.Clone(ev.Findings), ev.Dormant...)
+		sort.SliceStable(findings, func(i, j int) bool { return auditor.Less(&findings[i], &findings[j]) })
+	}
+	findings = dedupe(findings)
 	seen := make(map[string]store.Record, len(in.Records))
 	for _, r := range in.Records {
 		seen[r.Key()] = r

@@ -57,3 +57,31 @@ func TestRuleChangesInOSCAL(t *testing.T) {
 	assert.Contains(t, s, `"name": "severity-changed-from"`)
 	assert.Contains(t, s, "Severity changed by the configuration from critical to "+in.Rules[0].Meta().Severity.String())
 }
+
+// A dormant control (not claimed) reads not-applicable in the evidence, and its checks
+// still show what they found: an auditor sees what would fail were it claimed.
+func TestDormantFindingsInTheEvidence(t *testing.T) {
+	in := cleanInput()
+	var rule auditor.RuleMeta
+	for _, r := range in.Rules {
+		if r.Meta().Control == auditor.SR3 {
+			rule = r.Meta()
+			break
+		}
+	}
+	require.NotEmpty(t, rule.ID, "the fixture has an SR3 rule")
+	in.Evaluation.Findings = []auditor.Finding{rule.NewFinding(&auditor.ObjectRef{APIVersion: "v1", Kind: "ConfigMap", Namespace: "litellm", Name: "cfg"}, "fails")}
+	in.Evaluation.Findings[0].Severity = auditor.SeverityHigh
+	in.Evaluation.ApplyClaims(func(c auditor.Control) bool { return c != auditor.SR3 })
+	require.Len(t, in.Evaluation.Dormant, 1)
+	doc := mustBuild(t, in)
+	require.Len(t, doc.Findings, 1)
+	assert.Equal(t, rule.ID, doc.Findings[0].Rule)
+	status := map[string]string{}
+	for _, c := range doc.Controls {
+		status[c.ID] = c.Status
+	}
+	assert.Equal(t, "not-applicable", status["SR3"])
+	assert.Equal(t, ResultFail, findCheck(t, doc, rule.ID).Result)
+	require.NoError(t, validateOSCAL(t, oscalOf(t, in)))
+}
