@@ -50,6 +50,10 @@ type Config struct {
 	Metrics MetricsConfig `json:"metrics"`
 	Waivers WaiverConfig  `json:"waivers"`
 
+	// Rules turns rules off or changes their severity, by rule ID (checked against the
+	// catalogue by SelectRules). Every change shows in the table and the evidence.
+	Rules map[string]RuleConfig `json:"rules,omitempty"`
+
 	// SensitiveKinds are kinds (`Kind.group`, `Secret` for the core group) that a scan
 	// drops unread, like Secrets, which always are.
 	SensitiveKinds []string `json:"sensitiveKinds,omitempty"`
@@ -366,6 +370,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("sensitiveKinds[%d]: %q is not Kind or Kind.group", i, k))
 		}
 	}
+	errs = append(errs, validateRuleConfig(c.Rules)...)
 	if c.Metrics.MaxFindingSeries < 0 {
 		errs = append(errs, fmt.Errorf("metrics.maxFindingSeries: %d, must not be negative", c.Metrics.MaxFindingSeries))
 	}

@@ -36,6 +36,10 @@ func MergeEnvironments(envs []Environment) *Evaluation {
 			f.Environment = e.Name
 			out.Findings = append(out.Findings, f)
 		}
+		for _, f := range ev.Dormant {
+			f.Environment = e.Name
+			out.Dormant = append(out.Dormant, f)
+		}
 		for c, st := range ev.Controls {
 			if cur, ok := out.Controls[c]; !ok || stateRank[st] > stateRank[cur] {
 				out.Controls[c] = st
@@ -67,5 +71,6 @@ func MergeEnvironments(envs []Environment) *Evaluation {
 		slices.Sort(why)
 	}
 	sort.SliceStable(out.Findings, func(i, j int) bool { return Less(&out.Findings[i], &out.Findings[j]) })
+	sort.SliceStable(out.Dormant, func(i, j int) bool { return Less(&out.Dormant[i], &out.Dormant[j]) })
 	return out
 }

@@ -1,6 +1,11 @@
 package auditor
 
-import "time"
+import (
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
 
 // The outcome of an evaluation, shared by the engine that produces it, the sources that
 // say what changed, and the exporters that read it.
@@ -32,6 +37,14 @@ type Evaluation struct {
 	// when every control applies.
 	NotApplicable map[Control]string
 	Controls      map[Control]ControlState
+	// Dormant are the findings of the controls the configuration does not claim
+	// (Config.Controls; see ApplyClaims), sorted like Findings: they never fail a scan,
+	// page or make a control violated, and are shown apart as what would fail if the
+	// control were claimed. Findings holds the claimed controls' findings only.
+	Dormant []Finding
+	// Unclaimed lists the controls the configuration does not claim (dormant), in
+	// display order; nil when every control is claimed.
+	Unclaimed []Control
 	// Facts are the rules' measurements, in rule order.
 	Facts []Fact
 	// Snapshot is the input the evaluation judged (read-only). After an incremental
@@ -84,4 +97,75 @@ func ControlStatus(rules []Rule, findings []Finding, inconclusive map[string][]s
 		}
 	}
 	return out
+}
+
+// NotClaimed starts the not-applicable reason of a control the configuration does not
+// claim (part of the JSON contract's notApplicable reasons).
+const NotClaimed = "not claimed by the configuration"
+
+// SplitClaimed separates the findings of the controls claims accepts from the others
+// (dormant), keeping their order. A nil claims claims every control.
+func SplitClaimed(findings []Finding, claims func(Control) bool) (claimed, dormant []Finding) {
+	if claims == nil {
+		return findings, nil
+	}
+	claimed = findings[:0:0]
+	for _, f := range findings {
+		if claims(f.Control) {
+			claimed = append(claimed, f)
+		} else {
+			dormant = append(dormant, f)
+		}
+	}
+	return claimed, dormant
+}
+
+// ApplyClaims makes the controls claims does not accept dormant: their findings move
+// from Findings to Dormant, and they are not-applicable whatever was found, the reason
+// what a rule said, else NotClaimed naming the claimed controls. A nil claims claims every control and changes nothing. Idempotent; it never
+// changes maps it may share with another evaluation (it replaces them).
+func (ev *Evaluation) ApplyClaims(claims func(Control) bool) {
+	if claims == nil {
+		return
+	}
+	findings, dormant := SplitClaimed(ev.Findings, claims)
+	if len(dormant) > 0 {
+		ev.Findings = findings
+		ev.Dormant = append(slices.Clip(ev.Dormant), dormant...)
+		sort.SliceStable(ev.Dormant, func(i, j int) bool { return Less(&ev.Dormant[i], &ev.Dormant[j]) })
+	}
+	var claimed []string
+	for _, c := range Controls {
+		if claims(c) {
+			claimed = append(claimed, string(c))
+		}
+	}
+	why := NotClaimed + " (controls: none)"
+	if len(claimed) > 0 {
+		why = NotClaimed + " (controls: " + strings.Join(claimed, ", ") + ")"
+	}
+	controls := make(map[Control]ControlState, len(ev.Controls))
+	for c, st := range ev.Controls {
+		controls[c] = st
+	}
+	notApplicable := make(map[Control]string, len(ev.NotApplicable)+len(Controls))
+	for c, r := range ev.NotApplicable {
+		notApplicable[c] = r
+	}
+	ev.Unclaimed = nil
+	for _, c := range Controls {
+		if claims(c) {
+			continue
+		}
+		ev.Unclaimed = append(ev.Unclaimed, c)
+		controls[c] = NotApplicable
+		if notApplicable[c] == "" { // a rule's own reason says more
+			notApplicable[c] = why
+		}
+	}
+	ev.Controls = controls
+	if len(notApplicable) == 0 {
+		notApplicable = nil
+	}
+	ev.NotApplicable = notApplicable
 }

@@ -269,6 +269,8 @@ func (r *Runner) evaluatePartial(start time.Time, last *auditor.Evaluation, last
 		ns, ok := FindingNamespace(f)
 		return ok && in(ns)
 	}
+	// The dormant findings (controls not claimed) are merged apart, and never published.
+	findings, dormant := auditor.SplitClaimed(findings, r.opts.Claims)
 	ev := &auditor.Evaluation{
 		At:           start,
 		Findings:     mergeFindings(last.Findings, findings, inScope),
@@ -279,6 +281,10 @@ func (r *Runner) evaluatePartial(start time.Time, last *auditor.Evaluation, last
 		Namespaces:    namespaces,
 		Facts:         all,
 	}
+	if d := mergeFindings(last.Dormant, dormant, inScope); len(d) > 0 {
+		ev.Dormant = d
+	}
 	ev.Controls = auditor.ControlStatus(r.opts.Rules, ev.Findings, ev.Inconclusive, ev.NotApplicable)
+	ev.ApplyClaims(r.opts.Claims)
 	return &partial{ev: ev, facts: facts, findings: findings, inScope: inScope}, ""
 }

@@ -269,18 +269,28 @@ func findingsOf(rs []store.Record) []auditor.Finding {
 // the findings (order, waivers included), facts (order included), inconclusive reasons
 // and control states of a full evaluation of the same cluster, and the store exactly
 // the open findings a store fed only full evaluations holds.
+// With a control not claimed, its findings stay dormant through incremental passes as
+// through full ones.
 func TestIncrementalEqualsFull(t *testing.T) {
-	for _, seed := range []uint64{1, 2, 3} {
-		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+	for _, tc := range []struct {
+		seed     uint64
+		controls []auditor.Control
+	}{{1, nil}, {2, nil}, {3, nil}, {4, []auditor.Control{auditor.SR1}}} {
+		seed := tc.seed
+		t.Run(fmt.Sprintf("seed=%d,controls=%v", seed, tc.controls), func(t *testing.T) {
 			c, err := synth.Generate(synth.Options{Pods: 600})
 			require.NoError(t, err)
 			src := &memSource{c: c}
 			cfg := auditor.DefaultConfig()
+			if tc.controls != nil {
+				cfg.Controls = tc.controls
+			}
 			rs := rules.All(cfg)
 			st := store.New()
 			now := c.Now
 			r := engine.NewRunner(engine.Options{Rules: rs, Source: src, Store: st, Now: func() time.Time { return now },
-				WaiverMaxDuration: cfg.Waivers.MaxDuration.Duration, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+				WaiverMaxDuration: cfg.Waivers.MaxDuration.Duration, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+				Claims: cfg.Claims})
 			r.EvaluateNow()
 			mu := &mutator{rng: rand.New(rand.NewPCG(seed, 99)), src: src}
 			fullStore := store.New()
@@ -295,8 +305,11 @@ func TestIncrementalEqualsFull(t *testing.T) {
 				snap, err := c.Snapshot(now)
 				require.NoError(t, err)
 				want := engine.Evaluate(rs, snap, cfg.Waivers.MaxDuration.Duration)
+				want.ApplyClaims(cfg.Claims)
 				fullStore.Apply(now, want.Findings)
 				require.Equal(t, want.Findings, got.Findings, "step %d (%s): findings", step, what)
+				require.Equal(t, want.Dormant, got.Dormant, "step %d (%s): dormant findings", step, what)
+				require.Equal(t, want.NotApplicable, got.NotApplicable, "step %d (%s): not applicable", step, what)
 				require.Equal(t, want.Facts, got.Facts, "step %d (%s): facts", step, what)
 				require.Equal(t, want.Inconclusive, got.Inconclusive, "step %d (%s): inconclusive", step, what)
 				require.Equal(t, want.Controls, got.Controls, "step %d (%s): controls", step, what)
@@ -304,6 +317,14 @@ func TestIncrementalEqualsFull(t *testing.T) {
 				require.Len(t, got.Snapshot.Pods, len(snap.Pods), "step %d (%s): the merged snapshot holds the cluster's pods", step, what)
 			}
 			assert.Greater(t, partials, 100, "most events are evaluated incrementally")
+			if tc.controls != nil {
+				last := r.Last()
+				assert.NotEmpty(t, last.Dormant, "the synthetic cluster has SR2 and SR3 defects")
+				for _, rec := range st.Open() {
+					assert.Equal(t, auditor.SR1, rec.Control, "only the claimed control's findings are published")
+				}
+				assert.Equal(t, auditor.NotApplicable, last.Controls[auditor.SR2])
+			}
 			t.Logf("%d of 150 evaluations incremental, %d full snapshots", partials, src.fullAt)
 		})
 	}

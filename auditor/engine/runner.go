@@ -41,6 +41,10 @@ type Options struct {
 	Periodic time.Duration
 	Logger   *slog.Logger
 	Now      func() time.Time
+	// Claims says which controls the configuration claims (auditor.Config.Claims); the
+	// findings of the others are dormant (auditor.Evaluation.ApplyClaims): never in the
+	// store, never a violated control. Nil: every control is claimed.
+	Claims func(auditor.Control) bool
 	// WaiverMaxDuration bounds how far ahead a waiver may expire (config waivers.maxDuration).
 	WaiverMaxDuration time.Duration
 	// Incremental, when set, lets the runner re-evaluate only the namespaces whose pods,
@@ -119,6 +123,9 @@ func (r *Runner) Trigger() {
 	default:
 	}
 }
+
+// Claims returns Options.Claims: which controls the runner's evaluations claim.
+func (r *Runner) Claims() func(auditor.Control) bool { return r.opts.Claims }
 
 // Last returns the latest successful evaluation, or nil before the first.
 func (r *Runner) Last() *auditor.Evaluation {
@@ -238,6 +245,7 @@ func (r *Runner) evaluateFull(start, clock time.Time, reason string) {
 		return
 	}
 	ev, facts := evaluate(r.opts.Rules, snap, r.opts.WaiverMaxDuration)
+	ev.ApplyClaims(r.opts.Claims)
 	if r.incremental() != nil {
 		snap.PrepareWithNamespaces()
 	}

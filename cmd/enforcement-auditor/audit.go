@@ -42,7 +42,10 @@ type audit struct {
 
 	cfg   auditor.Config
 	rules []auditor.Rule
-	snap  *auditor.Snapshot
+	// ruleChanges is what the configuration's rules and the rule flags turned off or
+	// changed.
+	ruleChanges auditor.RuleChanges
+	snap        *auditor.Snapshot
 	// sources are the manifest inputs as read (keepSources).
 	sources []manifests.Source
 	eval    *auditor.Evaluation
@@ -64,7 +67,11 @@ func newAudit(g *globalFlags, in auditInput, errOut io.Writer) (*audit, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &audit{in: in, opts: opts, log: log, cfg: cfg, rules: rules.All(cfg)}
+	rs, changes, err := auditor.SelectRules(rules.All(cfg), cfg.Rules, in.input.rules)
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	a := &audit{in: in, opts: opts, log: log, cfg: cfg, rules: rs, ruleChanges: changes}
 	a.opts.SensitiveKinds = cfg.SensitiveGroupKinds()
 	if in.project {
 		a.opts.Projection = auditor.NewProjection(cfg, auditor.PodsRead(a.rules))
@@ -72,8 +79,17 @@ func newAudit(g *globalFlags, in auditInput, errOut io.Writer) (*audit, error) {
 	return a, nil
 }
 
-// run reads the input into a snapshot and evaluates the rules over it.
+// run reads the input into a snapshot and evaluates the rules over it; the findings of
+// the controls the configuration does not claim are set apart as dormant.
 func (a *audit) run(ctx context.Context, g *globalFlags, stdin io.Reader) error {
+	if err := a.evaluate(ctx, g, stdin); err != nil {
+		return err
+	}
+	a.eval.ApplyClaims(a.cfg.Claims)
+	return nil
+}
+
+func (a *audit) evaluate(ctx context.Context, g *globalFlags, stdin io.Reader) error {
 	if len(a.in.files) > 0 {
 		return a.runManifests(stdin)
 	}

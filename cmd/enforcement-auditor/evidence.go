@@ -135,7 +135,7 @@ func runEvidence(ctx context.Context, g *globalFlags, f *evidenceFlags, stdin io
 	st.Apply(a.snap.Now, a.eval.Findings)
 	in := evidence.Input{
 		GeneratedAt: time.Now().UTC(), AuditorVersion: version.Get().Version,
-		Evaluation: a.eval, Records: st.Open(), Rules: a.rules, Config: a.cfg,
+		Evaluation: a.eval, Records: st.Open(), Rules: a.rules, Config: a.cfg, RuleChanges: a.ruleChanges,
 	}
 	if len(f.files) > 0 {
 		in.Offline = true

@@ -13,6 +13,7 @@ import (
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/auditor/version"
+	"github.com/llm-platform/enforcement-auditor/rules"
 )
 
 // globalFlags are shared by every command.
@@ -52,6 +53,10 @@ func (g *globalFlags) loadConfig() (auditor.Config, error) {
 	cfg, err := auditor.LoadConfig(g.configFile)
 	if err != nil {
 		return cfg, &exitError{code: 2, err: err}
+	}
+	// The rule IDs of the configuration's rules are checked against the catalogue.
+	if _, _, err := auditor.SelectRules(rules.All(cfg), cfg.Rules, auditor.RuleSelection{}); err != nil {
+		return cfg, &exitError{code: 2, err: fmt.Errorf("config %s: %w", g.configFile, err)}
 	}
 	return cfg, nil
 }

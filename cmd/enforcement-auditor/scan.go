@@ -45,6 +45,8 @@ type inputFlags struct {
 	releaseName, releaseNS string
 	// onePlatform judges every root of -f together rather than each as its own environment.
 	onePlatform bool
+	// rules are --only-rule and --skip-rule (with the configuration's rules: what runs).
+	rules auditor.RuleSelection
 }
 
 func (in *inputFlags) register(cmd *cobra.Command) {
@@ -58,6 +60,8 @@ func (in *inputFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&in.releaseName, "release-name", "release-name", "release name the Helm charts are rendered with, as helm template NAME")
 	fl.StringVar(&in.releaseNS, "release-namespace", "default", "namespace the Helm charts are rendered into, as helm template --namespace")
 	fl.BoolVar(&in.onePlatform, "one-platform", false, "judge every kustomization and chart of -f together, as parts of one cluster, instead of each as its own environment")
+	fl.StringArrayVar(&in.rules.Skip, "skip-rule", nil, "do not run this rule (a rule ID; repeatable); the table's last line and the evidence say it was off")
+	fl.StringArrayVar(&in.rules.Only, "only-rule", nil, "run only this rule (a rule ID; repeatable); the others are off, as the table's last line and the evidence say")
 }
 
 // render is how the kustomizations and charts of -f directories are rendered.
@@ -94,7 +98,8 @@ be read or is not Kubernetes objects. The table's last line says why.`,
 		Example: `  enforcement-auditor scan -f examples/platform
   kubectl get netpol,ns,pods -A -o yaml | enforcement-auditor scan -f - -o json
   enforcement-auditor scan --fail-on critical
-  enforcement-auditor scan -f deploy/ --fail-on none --fail-on-control unknown   # fail unless every control is proven`,
+  enforcement-auditor scan -f deploy/ --fail-on none --fail-on-control unknown   # fail unless every control is proven
+  enforcement-auditor scan -f examples/platform --skip-rule cni-unknown          # shown on the table's last line`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runScan(cmd.Context(), g, f, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -142,7 +147,7 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 	for _, r := range rs {
 		metas = append(metas, r.Meta())
 	}
-	rep := report.New(ev, failOn, metas).WithReportAPI(reportAPI)
+	rep := report.New(ev, failOn, metas).WithReportAPI(reportAPI).WithRuleChanges(a.ruleChanges)
 	rep.FailOnControl(failOnControl)
 	if err := writeOutputs(outputs, rep, out); err != nil {
 		return &exitError{code: 2, err: err}

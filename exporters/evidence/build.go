@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
 	"unicode/utf8"
@@ -28,8 +29,11 @@ type Input struct {
 	// first- and last-seen times. The findings themselves are the evaluation's.
 	Records []store.Record
 	// Rules are the rules the evaluation ran.
-	Rules  []auditor.Rule
-	Config auditor.Config
+	Rules []auditor.Rule
+	// RuleChanges is what the configuration and the rule flags turned off or changed
+	// (auditor.SelectRules): the document lists it.
+	RuleChanges auditor.RuleChanges
+	Config      auditor.Config
 	// Offline marks a manifest scan; SourceFiles lists the inputs scanned with the
 	// SHA-256 of the bytes that were decoded (read once: see manifests.Load).
 	Offline     bool
@@ -78,7 +82,15 @@ func Build(in Input) (*Document, error) {
 		Facts:          []Fact{},
 	}
 
-	findings := dedupe(ev.Findings)
+	// The findings of the controls the configuration does not claim (dormant) are listed
+	// too, and fail their checks: the control reads not-applicable, but an auditor sees
+	// what would fail were it claimed.
+	findings := ev.Findings
+	if len(ev.Dormant) > 0 {
+		findings = append(slices.Clone(ev.Findings), ev.Dormant...)
+		sort.SliceStable(findings, func(i, j int) bool { return auditor.Less(&findings[i], &findings[j]) })
+	}
+	findings = dedupe(findings)
 	seen := make(map[string]store.Record, len(in.Records))
 	for _, r := range in.Records {
 		seen[r.Key()] = r
@@ -103,6 +115,7 @@ func Build(in Input) (*Document, error) {
 	doc.Resources = resourcesOf(in.Rules, s, idx)
 	doc.Controls = controlsOf(in.Rules, ev, findings, idx, limit)
 	doc.Probes = probesOf(s, limit)
+	doc.RuleChanges = ruleChangesOf(in.RuleChanges)
 	for _, f := range ev.Facts {
 		fe := Fact{Metric: f.Metric, Labels: make([]Label, 0, len(f.Labels))}
 		for _, l := range f.Labels {
@@ -353,4 +366,19 @@ func probesOf(s *auditor.Snapshot, limit int) Probes {
 			DeniedBy: r.DeniedBy, Error: r.Error, At: r.At.UTC()})
 	}
 	return p
+}
+
+// ruleChangesOf is what the document says was turned off or changed; nil when nothing.
+func ruleChangesOf(c auditor.RuleChanges) *RuleChanges {
+	if c.Empty() {
+		return nil
+	}
+	out := &RuleChanges{Off: []RuleOff{}, Severity: []SeverityChange{}}
+	for _, o := range c.Off {
+		out.Off = append(out.Off, RuleOff{Rule: o.Rule, Control: string(o.Control), By: o.By})
+	}
+	for _, s := range c.Severity {
+		out.Severity = append(out.Severity, SeverityChange{Rule: s.Rule, Control: string(s.Control), From: s.From.String(), To: s.To.String()})
+	}
+	return out
 }

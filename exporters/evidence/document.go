@@ -54,10 +54,38 @@ type Document struct {
 	Waivers []Waiver `json:"waivers"`
 	Probes  Probes   `json:"probes"`
 	Facts   []Fact   `json:"facts"`
+	// RuleChanges is what the configuration (rules) and a scan's --skip-rule and
+	// --only-rule turned off or changed; absent when every rule of the catalogue ran at
+	// its own severity. A rule off has no check in Controls: its control was judged
+	// without it.
+	RuleChanges *RuleChanges `json:"ruleChanges,omitempty"`
 
 	// Digest is "sha256:<hex>" over the canonical document without digest and signature.
 	Digest    string     `json:"digest,omitempty"`
 	Signature *Signature `json:"signature,omitempty"`
+}
+
+// RuleChanges lists the rules that did not run and the severities changed, by rule ID.
+type RuleChanges struct {
+	Off      []RuleOff        `json:"off"`
+	Severity []SeverityChange `json:"severity"`
+}
+
+// RuleOff is a rule that did not run; By is what turned it off: config, --skip-rule or
+// --only-rule.
+type RuleOff struct {
+	Rule    string `json:"rule"`
+	Control string `json:"control"`
+	By      string `json:"by"`
+}
+
+// SeverityChange is a rule whose severity the configuration changed (its checks and
+// findings carry To).
+type SeverityChange struct {
+	Rule    string `json:"rule"`
+	Control string `json:"control"`
+	From    string `json:"from"`
+	To      string `json:"to"`
 }
 
 // Cluster says what was audited.

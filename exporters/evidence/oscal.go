@@ -82,6 +82,10 @@ func AssessmentResults(a *Attestation, evidenceHref string) ([]byte, error) {
 				desc += " Inconclusive: " + strings.Join(chk.Reasons, "; ")
 			}
 			props := []oscal.Property{prop("requirement", c.ID), prop("rule", chk.Rule), prop("result", chk.Result), prop("severity", chk.Severity)}
+			if from := severityChangedFrom(p.RuleChanges, chk.Rule); from != "" {
+				props = append(props, prop("severity-changed-from", from))
+				desc += fmt.Sprintf(" Severity changed by the configuration from %s to %s.", from, chk.Severity)
+			}
 			observations = append(observations, oscal.Observation{
 				UUID: oid, Title: chk.Title, Description: desc, Methods: []string{"TEST"}, Types: &[]string{"control-objective"},
 				Collected: p.EvaluatedAt, Props: &props,
@@ -89,6 +93,24 @@ func AssessmentResults(a *Attestation, evidenceHref string) ([]byte, error) {
 					Description: fmt.Sprintf("%s in-toto attestation, predicate.controls[id=%s].checks[rule=%s]", signedOrNot, c.ID, chk.Rule)}},
 			})
 			obsIDs = append(obsIDs, oscal.RelatedObservation{ObservationUuid: oid})
+		}
+		// A rule turned off did not run: what was not checked is an observation too.
+		if rc := p.RuleChanges; rc != nil {
+			for _, off := range rc.Off {
+				if off.Control != c.ID {
+					continue
+				}
+				oid := id("observation", c.ID, off.Rule)
+				props := []oscal.Property{prop("requirement", c.ID), prop("rule", off.Rule), prop("result", "off"), prop("turned-off-by", off.By)}
+				observations = append(observations, oscal.Observation{
+					UUID: oid, Title: off.Rule + " (not run)",
+					Description: fmt.Sprintf("Check %s of %s did not run: turned off by %s. %s was judged without it.", off.Rule, c.ID, off.By, c.ID),
+					Methods:     []string{"TEST"}, Types: &[]string{"control-objective"}, Collected: p.EvaluatedAt, Props: &props,
+					RelevantEvidence: &[]oscal.RelevantEvidence{{Href: "#" + evidenceID,
+						Description: fmt.Sprintf("%s in-toto attestation, predicate.ruleChanges.off[rule=%s]", signedOrNot, off.Rule)}},
+				})
+				obsIDs = append(obsIDs, oscal.RelatedObservation{ObservationUuid: oid})
+			}
 		}
 		isFinding, state, reason := stateOf(c.Status)
 		var msgs []string
@@ -176,4 +198,17 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// severityChangedFrom is the severity the configuration changed a rule's from, or "".
+func severityChangedFrom(rc *RuleChanges, rule string) string {
+	if rc == nil {
+		return ""
+	}
+	for _, c := range rc.Severity {
+		if c.Rule == rule {
+			return c.From
+		}
+	}
+	return ""
 }

@@ -12,6 +12,7 @@ package prometheus
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -91,6 +92,7 @@ var (
 	descFindingsWaived = desc("findings_waived", "Open findings covered by an active waiver, by rule. Every known rule has a series (0 when none).", "rule", "control")
 	descFinding        = desc("finding", "Open findings per object, rule and severity (usually 1; more when a rule reports several places on one object). Capped at metrics.maxFindingSeries series, worst severity first.", "rule", "control", "severity", "namespace", "kind", "name", "waived")
 	descDropped        = desc("finding_series_dropped", "Open findings left out of enforcement_auditor_finding by the series cap now.")
+	descDormant        = desc("dormant_findings", "Findings of the controls the configuration does not claim (dormant: not-applicable, they fail nothing and page nobody), not waived, by rule and severity: what would fail were the control claimed. Every rule of a dormant control has a series for every severity (0 when none); no series when every control is claimed. Not for alerting.", "rule", "control", "severity")
 	descControl        = desc("control_status", "State set of each control: 1 for the current state (enforced, violated, unknown, not-applicable), 0 for the others. Unknown before the first evaluation and while the auditor is stale.", "control", "state")
 	descFactsSkipped   = desc("facts_skipped", "Facts of the last evaluation not exported because of an invalid name or labels, label names inconsistent with the first fact of the metric, or a duplicate label set.")
 	descBuild          = desc("build_info", "Build of the auditor; always 1.", "version", "revision", "goversion")
@@ -203,6 +205,7 @@ func (c *Collector) Collect(ch chan<- prom.Metric) {
 	c.collectFindings(ch, open)
 	c.collectFindingSeries(ch, open)
 	c.collectControls(ch, ev, stale)
+	c.collectDormant(ch, ev)
 	c.collectInconclusive(ch, ev)
 	if ev != nil {
 		collectFacts(ch, ev.Facts)
@@ -333,6 +336,48 @@ func (c *Collector) collectFindingSeries(ch chan<- prom.Metric, open []store.Rec
 		gauge(ch, descFinding, float64(count[l]), l.rule, l.control, l.severity, l.namespace, l.kind, l.name, l.waived)
 	}
 	gauge(ch, descDropped, float64(dropped))
+}
+
+// collectDormant exports the readiness of the controls the configuration does not claim:
+// their findings not waived, per rule and severity, in a series of its own that the
+// alerting rules do not select (enforcement_auditor_findings holds claimed controls only).
+func (c *Collector) collectDormant(ch chan<- prom.Metric, ev *auditor.Evaluation) {
+	if ev == nil || len(ev.Unclaimed) == 0 {
+		return
+	}
+	counts := map[ruleKey]map[auditor.Severity]int{}
+	var keys []ruleKey
+	add := func(k ruleKey) {
+		if _, ok := counts[k]; !ok {
+			counts[k] = map[auditor.Severity]int{}
+			keys = append(keys, k)
+		}
+	}
+	for _, m := range c.opts.Rules {
+		if slices.Contains(ev.Unclaimed, m.Control) {
+			add(ruleKey{m.ID, m.Control})
+		}
+	}
+	for i := range ev.Dormant {
+		f := &ev.Dormant[i]
+		if f.Waived() || f.Severity < auditor.SeverityInfo || f.Severity > auditor.SeverityCritical {
+			continue
+		}
+		k := ruleKey{f.Rule, f.Control}
+		add(k)
+		counts[k][f.Severity]++
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].rule != keys[j].rule {
+			return keys[i].rule < keys[j].rule
+		}
+		return keys[i].control < keys[j].control
+	})
+	for _, k := range keys {
+		for _, s := range auditor.Severities {
+			gauge(ch, descDormant, float64(counts[k][s]), k.rule, string(k.control), s.String())
+		}
+	}
 }
 
 // collectControls exports the control state set.

@@ -32,7 +32,13 @@ type Report struct {
 	Inconclusive map[string][]string                      `json:"inconclusive,omitempty"`
 	// NotApplicable says, per not-applicable control, why it does not apply.
 	NotApplicable map[auditor.Control]string `json:"notApplicable,omitempty"`
-	Summary       Summary                    `json:"summary"`
+	// Dormant is, per control the configuration does not claim, what would fail were it
+	// claimed (its readiness); absent when every control is claimed.
+	Dormant map[auditor.Control]*Dormant `json:"dormant,omitempty"`
+	// RuleChanges is what the configuration and the rule flags turned off or changed;
+	// absent when every rule ran at its own severity.
+	RuleChanges *auditor.RuleChanges `json:"ruleChanges,omitempty"`
+	Summary     Summary              `json:"summary"`
 
 	ruleControl map[string]auditor.Control
 	rules       []auditor.RuleMeta
@@ -57,6 +63,53 @@ type Summary struct {
 	// FailOnControl is the control state from which the scan fails (violated, or
 	// unknown: unknown or violated); absent when control states never fail it.
 	FailOnControl string `json:"failOnControl,omitempty"`
+}
+
+// Dormant is a control the configuration does not claim: its findings, which fail
+// nothing, and how many of them would fail the scan were it claimed.
+type Dormant struct {
+	Findings []auditor.Finding `json:"findings"`
+	// WouldFail counts the findings not waived at or above --fail-on.
+	WouldFail int `json:"wouldFail"`
+	// WouldViolate says the control would read violated were it claimed (a finding not
+	// waived at or above medium).
+	WouldViolate bool `json:"wouldViolate"`
+}
+
+// dormant groups the dormant findings by unclaimed control.
+func dormant(ev *auditor.Evaluation, failOn auditor.Severity) map[auditor.Control]*Dormant {
+	if len(ev.Unclaimed) == 0 {
+		return nil
+	}
+	out := map[auditor.Control]*Dormant{}
+	for _, c := range ev.Unclaimed {
+		out[c] = &Dormant{Findings: []auditor.Finding{}}
+	}
+	for _, f := range cleanFindings(ev.Dormant) {
+		d := out[f.Control]
+		if d == nil { // a finding on a claimed control is not dormant
+			continue
+		}
+		d.Findings = append(d.Findings, f)
+		if !f.Waived() && f.Severity >= failOn {
+			d.WouldFail++
+		}
+		if !f.Waived() && f.Severity >= auditor.SeverityMedium {
+			d.WouldViolate = true
+		}
+	}
+	return out
+}
+
+// WithRuleChanges records what the configuration and the rule flags turned off or
+// changed: the table's last line and the JSON's ruleChanges say it.
+func (r *Report) WithRuleChanges(c auditor.RuleChanges) *Report {
+	if c.Empty() {
+		r.RuleChanges = nil
+	} else {
+		r.RuleChanges = &c
+	}
+	return r
 }
 
 // FailOnNone is the --fail-on level no finding reaches: findings never fail the scan.
@@ -153,6 +206,7 @@ func New(ev *auditor.Evaluation, failOn auditor.Severity, rules []auditor.RuleMe
 		Controls:      ev.Controls,
 		Inconclusive:  cleanReasons(ev.Inconclusive),
 		NotApplicable: notApplicable(ev),
+		Dormant:       dormant(ev, failOn),
 		Summary:       Summary{BySeverity: map[string]int{}, FailOn: failOnName(failOn)},
 		ruleControl:   map[string]auditor.Control{},
 		rules:         rules,
@@ -212,7 +266,23 @@ type jsonReport struct {
 	Controls      map[auditor.Control]auditor.ControlState `json:"controls"`
 	Inconclusive  map[string][]string                      `json:"inconclusive,omitempty"`
 	NotApplicable map[auditor.Control]string               `json:"notApplicable,omitempty"`
+	Dormant       map[auditor.Control]jsonDormant          `json:"dormant,omitempty"`
+	RuleChanges   *auditor.RuleChanges                     `json:"ruleChanges,omitempty"`
 	Summary       Summary                                  `json:"summary"`
+}
+
+type jsonDormant struct {
+	Findings     []Finding `json:"findings"`
+	WouldFail    int       `json:"wouldFail"`
+	WouldViolate bool      `json:"wouldViolate"`
+}
+
+func fingerprinted(fs []auditor.Finding) []Finding {
+	out := make([]Finding, len(fs))
+	for i, f := range fs {
+		out[i] = Finding{Finding: f, Fingerprint: f.Fingerprint()}
+	}
+	return out
 }
 
 // MarshalJSON writes the contract: every finding with its fingerprint.
@@ -231,11 +301,15 @@ func (r *Report) WriteJSON(w io.Writer) error { return r.encode(w, "  ") }
 func (r *Report) encode(w io.Writer, indent string) error {
 	out := jsonReport{
 		APIVersion: r.APIVersion, Kind: r.Kind,
-		Findings: make([]Finding, len(r.Findings)),
+		Findings: fingerprinted(r.Findings),
 		Controls: r.Controls, Inconclusive: r.Inconclusive, NotApplicable: r.NotApplicable, Summary: r.Summary,
+		RuleChanges: r.RuleChanges,
 	}
-	for i, f := range r.Findings {
-		out.Findings[i] = Finding{Finding: f, Fingerprint: f.Fingerprint()}
+	if len(r.Dormant) > 0 {
+		out.Dormant = map[auditor.Control]jsonDormant{}
+		for c, d := range r.Dormant {
+			out.Dormant[c] = jsonDormant{Findings: fingerprinted(d.Findings), WouldFail: d.WouldFail, WouldViolate: d.WouldViolate}
+		}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
@@ -275,33 +349,14 @@ func (r *Report) writeTable(bw io.Writer) {
 				fs = append(fs, f)
 			}
 		}
+		if d := r.Dormant[c]; d != nil {
+			fmt.Fprintf(bw, "  %s\n", r.DormantLine(c))
+			fs = d.Findings
+		}
 		if len(fs) == 0 {
 			fmt.Fprintln(bw, "  no findings")
 		}
-		printed := map[string]bool{}
-		for i, f := range fs {
-			sev := strings.ToUpper(f.Severity.String())
-			if f.Waived() {
-				sev = "WAIVED"
-			}
-			fmt.Fprintf(bw, "  %-8s  %s  %s\n", sev, f.Rule, oneLine(f.Object.String()))
-			wrap(bw, "            ", f.Message)
-			if where := whereFound(f); where != "" {
-				wrap(bw, "            ", where)
-			}
-			if f.Waived() {
-				until := "no expiry"
-				if f.Waiver.Until != nil {
-					until = "until " + f.Waiver.Until.Format("2006-01-02T15:04:05Z07:00")
-				}
-				wrap(bw, "            ", fmt.Sprintf("waived (%s): %s", until, f.Waiver.Reason))
-			}
-			lastOfRule := i == len(fs)-1 || fs[i+1].Rule != f.Rule
-			if lastOfRule && !printed[f.Rule] && f.Remediation != "" {
-				printed[f.Rule] = true
-				wrap(bw, "            ", "fix: "+f.Remediation)
-			}
-		}
+		writeFindings(bw, fs)
 		var inc []string
 		for rule, reasons := range r.Inconclusive {
 			if rc := r.ruleControl[rule]; rc == c || (rc == "" && c == auditor.SR1) {
@@ -322,6 +377,9 @@ func (r *Report) writeTable(bw io.Writer) {
 	fmt.Fprintf(bw, "%d findings (critical %d, high %d, medium %d, low %d, info %d, waived %d); --fail-on %s: %s\n",
 		s.Total, s.BySeverity["critical"], s.BySeverity["high"], s.BySeverity["medium"], s.BySeverity["low"], s.BySeverity["info"], s.Waived, s.FailOn, verdict)
 	fmt.Fprintln(bw, r.ExitReason())
+	if r.RuleChanges != nil {
+		fmt.Fprintln(bw, r.RuleChanges.String())
+	}
 }
 
 type errWriter struct {
@@ -374,4 +432,52 @@ func whereFound(f auditor.Finding) string {
 		parts = append(parts, "in environment "+f.Environment)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// writeFindings writes findings of one control, worst first, each rule's remediation once.
+func writeFindings(bw io.Writer, fs []auditor.Finding) {
+	printed := map[string]bool{}
+	for i, f := range fs {
+		sev := strings.ToUpper(f.Severity.String())
+		if f.Waived() {
+			sev = "WAIVED"
+		}
+		fmt.Fprintf(bw, "  %-8s  %s  %s\n", sev, f.Rule, oneLine(f.Object.String()))
+		wrap(bw, "            ", f.Message)
+		if where := whereFound(f); where != "" {
+			wrap(bw, "            ", where)
+		}
+		if f.Waived() {
+			until := "no expiry"
+			if f.Waiver.Until != nil {
+				until = "until " + f.Waiver.Until.Format("2006-01-02T15:04:05Z07:00")
+			}
+			wrap(bw, "            ", fmt.Sprintf("waived (%s): %s", until, f.Waiver.Reason))
+		}
+		lastOfRule := i == len(fs)-1 || fs[i+1].Rule != f.Rule
+		if lastOfRule && !printed[f.Rule] && f.Remediation != "" {
+			printed[f.Rule] = true
+			wrap(bw, "            ", "fix: "+f.Remediation)
+		}
+	}
+}
+
+// DormantLine is the readiness of a control the configuration does not claim: how many
+// of its findings would fail the scan were it claimed.
+func (r *Report) DormantLine(c auditor.Control) string {
+	d := r.Dormant[c]
+	if d == nil {
+		return ""
+	}
+	line := fmt.Sprintf("dormant: %d %s would fail if %s were claimed", d.WouldFail, plural(d.WouldFail, "finding", "findings"), c)
+	if r.failOn < FailOnNone {
+		line += " (--fail-on " + failOnName(r.failOn) + ")"
+	}
+	if n := len(d.Findings); n > d.WouldFail {
+		line += fmt.Sprintf("; %d %s in all", n, plural(n, "finding", "findings"))
+	}
+	if d.WouldViolate {
+		line += "; " + string(c) + " would read VIOLATED"
+	}
+	return line
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/owenrumney/go-sarif/v2/sarif"
@@ -43,7 +44,9 @@ var securitySeverity = map[auditor.Severity]string{
 // WriteSARIF writes the report as a SARIF 2.1.0 log: one rule per rule ID (title,
 // remediation as help), one result per finding at its file and line when the finding
 // came from a manifest, its fingerprint as a partial fingerprint, waived findings as
-// accepted suppressions; the run's properties carry the control states.
+// accepted suppressions, dormant findings (controls not claimed) as informational
+// results of level none; the run's properties carry the control states and the
+// readiness of the dormant controls.
 func (r *Report) WriteSARIF(w io.Writer) error {
 	log, err := sarif.New(sarif.Version210, false)
 	if err != nil {
@@ -71,11 +74,36 @@ func (r *Report) WriteSARIF(w io.Writer) error {
 	}
 
 	run.Results = []*sarif.Result{}
+	// The dormant findings (controls the configuration does not claim) follow, as
+	// informational results of level none: shown, never failing a code scanning check.
+	type result struct {
+		auditor.Finding
+		dormant bool
+	}
+	var results []result
 	for _, f := range r.Findings {
+		results = append(results, result{Finding: f})
+	}
+	for _, c := range auditor.Controls {
+		if d := r.Dormant[c]; d != nil {
+			for _, f := range d.Findings {
+				results = append(results, result{Finding: f, dormant: true})
+			}
+		}
+	}
+	for _, rf := range results {
+		f := rf.Finding
+		level := sarifLevel(f.Severity)
+		if rf.dormant {
+			level = "none"
+		}
 		res := run.CreateResultForRule(f.Rule).
 			WithRuleIndex(index[f.Rule]).
-			WithLevel(sarifLevel(f.Severity)).
+			WithLevel(level).
 			WithMessage(sarif.NewTextMessage(f.Message))
+		if rf.dormant {
+			res.WithKind("informational")
+		}
 		res.WithPartialFingerPrints(map[string]any{fingerprintKey: f.Fingerprint()})
 		loc := sarif.NewLocation()
 		if uri, ok := artifactURI(f.Location); ok {
@@ -96,6 +124,9 @@ func (r *Report) WriteSARIF(w io.Writer) error {
 		pb := sarif.NewPropertyBag()
 		pb.Add("control", string(f.Control))
 		pb.Add("severity", f.Severity.String())
+		if rf.dormant {
+			pb.Add("dormant", true)
+		}
 		res.AttachPropertyBag(pb)
 	}
 	// The control states (not-applicable included), so that a SARIF consumer sees what was
@@ -108,6 +139,14 @@ func (r *Report) WriteSARIF(w io.Writer) error {
 	rp.Add("controls", states)
 	if len(r.NotApplicable) > 0 {
 		rp.Add("notApplicable", r.NotApplicable)
+	}
+	if len(r.Dormant) > 0 {
+		// The readiness of each control not claimed: what would fail were it claimed.
+		ready := map[string]map[string]any{}
+		for c, d := range r.Dormant {
+			ready[string(c)] = map[string]any{"findings": len(d.Findings), "wouldFail": d.WouldFail, "wouldViolate": d.WouldViolate}
+		}
+		rp.Add("dormant", ready)
 	}
 	run.AttachPropertyBag(rp)
 	log.AddRun(run)
@@ -158,7 +197,11 @@ func (r *Report) ruleMetas() []auditor.RuleMeta {
 			out = append(out, m)
 		}
 	}
-	for _, f := range r.Findings {
+	all := slices.Clone(r.Findings)
+	for _, d := range r.Dormant {
+		all = append(all, d.Findings...)
+	}
+	for _, f := range all {
 		if !seen[f.Rule] {
 			seen[f.Rule] = true
 			out = append(out, auditor.RuleMeta{ID: f.Rule, Control: f.Control, Severity: f.Severity, Remediation: f.Remediation})

@@ -37,7 +37,10 @@ type Daemon struct {
 	// emitterSub is the emitter's mailbox of published states.
 	emitterSub *store.Subscription
 	rules      []auditor.Rule
-	probes     []probe.Prober
+	// ruleChanges is what the configuration's rules turned off or changed (the evidence
+	// lists it).
+	ruleChanges auditor.RuleChanges
+	probes      []probe.Prober
 	// auth protects /metrics and /evidence over plain HTTP (MetricsAuthKubernetes);
 	// secure serves HTTPS and authenticates (the default). At most one is set.
 	auth   *serving.KubeAuth
@@ -81,8 +84,14 @@ func newDaemon(o Options, p parts) (*Daemon, error) {
 	} else if o.LeaderElection.Namespace == "" {
 		return nil, fmt.Errorf("leader election needs a namespace (--leader-election-namespace or POD_NAMESPACE)")
 	}
-	rs := rules.All(o.Config)
-	d.rules = rs
+	rs, changes, err := auditor.SelectRules(rules.All(o.Config), o.Config.Rules, auditor.RuleSelection{})
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if !changes.Empty() {
+		o.Logger.Info("rules changed by the configuration: " + changes.String())
+	}
+	d.rules, d.ruleChanges = rs, changes
 	var runner *engine.Runner
 	src, err := live.NewWithClient(o.RESTConfig, p.client, live.Options{
 		OnChange:          func() { runner.Trigger() },
@@ -113,6 +122,7 @@ func newDaemon(o Options, p parts) (*Daemon, error) {
 		Logger:      o.Logger.With("component", "engine"),
 
 		WaiverMaxDuration: o.Config.Waivers.MaxDuration.Duration,
+		Claims:            o.Config.Claims,
 	})
 	d.Runner = runner
 	return d, nil

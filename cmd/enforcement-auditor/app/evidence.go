@@ -38,6 +38,7 @@ func (d *Daemon) latestEvidence() (*evidence.Document, evidence.Input, error) {
 		Evaluation:     ev,
 		Records:        st.Open,
 		Rules:          d.rules,
+		RuleChanges:    d.ruleChanges,
 		Config:         d.opts.Config,
 	}
 	doc, err := evidence.Build(in)
