@@ -374,8 +374,8 @@ func (r *Report) writeTable(bw io.Writer) {
 	if r.findingsFailed {
 		verdict = "FAIL"
 	}
-	fmt.Fprintf(bw, "%d findings (critical %d, high %d, medium %d, low %d, info %d, waived %d); --fail-on %s: %s\n",
-		s.Total, s.BySeverity["critical"], s.BySeverity["high"], s.BySeverity["medium"], s.BySeverity["low"], s.BySeverity["info"], s.Waived, s.FailOn, verdict)
+	fmt.Fprintf(bw, "%d %s (critical %d, high %d, medium %d, low %d, info %d, waived %d); --fail-on %s: %s\n",
+		s.Total, plural(s.Total, "finding", "findings"), s.BySeverity["critical"], s.BySeverity["high"], s.BySeverity["medium"], s.BySeverity["low"], s.BySeverity["info"], s.Waived, s.FailOn, verdict)
 	fmt.Fprintln(bw, r.ExitReason())
 	if r.RuleChanges != nil {
 		fmt.Fprintln(bw, r.RuleChanges.String())
