@@ -107,3 +107,14 @@ func TestTable(t *testing.T) {
 	require.NoError(t, New(ev, auditor.SeverityHigh, metas).WriteTable(&b))
 	golden(t, "report.txt", b.Bytes())
 }
+
+func TestTableSummaryCountsInWords(t *testing.T) {
+	ev, metas := sampleEvaluation()
+	for n, want := range map[int]string{0: "0 findings (", 1: "1 finding (", 2: "2 findings ("} {
+		one := *ev
+		one.Findings = ev.Findings[:n]
+		var b bytes.Buffer
+		require.NoError(t, New(&one, auditor.SeverityHigh, metas).WriteTable(&b))
+		assert.Contains(t, b.String(), "\n"+want, "%d findings", n)
+	}
+}
