@@ -27,7 +27,7 @@ func pyTab(data []byte) *Error {
 	for ln, start := range starts {
 		line := data[start:ends[ln]]
 		if ln == 0 && len(line) >= 3 && string(line[:3]) == "\ufeff" {
-			line, start = line[3:], start+3
+			line = line[3:]
 		}
 		spaces := 0
 		for spaces < len(line) && line[spaces] == ' ' {
