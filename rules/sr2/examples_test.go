@@ -57,49 +57,69 @@ spec:
   - name: main
     image: busybox
     resources:
-      limits: {nvidia.com/gpu: "2"}
+      limits: {%s: "2"}
 `
 	attacks := map[string]struct {
 		doc      string
 		contains []string
+		nodes    []*corev1.Node // replace the platform's Nodes
+		also     []string       // other rules expected above low
 	}{
 		"plain owner reference to the admitted Job": {
 			doc: fmt.Sprintf(intruder, "team-research", "kueue.x-k8s.io/queue-name: research", `  ownerReferences:
-  - {apiVersion: batch/v1, kind: Job, name: llama-finetune, uid: 6d1f8a52-3b7e-4c1e-9a0f-1c2d3e4f5a60}`),
+  - {apiVersion: batch/v1, kind: Job, name: llama-finetune, uid: 6d1f8a52-3b7e-4c1e-9a0f-1c2d3e4f5a60}`, "nvidia.com/gpu"),
 			contains: []string{"its owner reference to Job/llama-finetune is not a controller reference"},
 		},
 		"plain owner reference to the Job that carries the queue label": {
 			doc: fmt.Sprintf(intruder, "team-research", "", `  ownerReferences:
-  - {apiVersion: batch/v1, kind: Job, name: llama-finetune, uid: 6d1f8a52-3b7e-4c1e-9a0f-1c2d3e4f5a60, controller: false}`),
+  - {apiVersion: batch/v1, kind: Job, name: llama-finetune, uid: 6d1f8a52-3b7e-4c1e-9a0f-1c2d3e4f5a60, controller: false}`, "nvidia.com/gpu"),
 			contains: []string{"the pod does not carry label kueue.x-k8s.io/queue-name", "Job/llama-finetune is not a controller reference"},
 		},
 		"prebuilt label naming another pod's admitted Workload": {
-			doc:      fmt.Sprintf(intruder, "team-search", "kueue.x-k8s.io/queue-name: search, kueue.x-k8s.io/prebuilt-workload-name: pod-embeddings-eval-5b2d7", ""),
+			doc:      fmt.Sprintf(intruder, "team-search", "kueue.x-k8s.io/queue-name: search, kueue.x-k8s.io/prebuilt-workload-name: pod-embeddings-eval-5b2d7", "", "nvidia.com/gpu"),
 			contains: []string{"names Workload team-search/pod-embeddings-eval-5b2d7, which belongs to Pod/embeddings-eval, not this pod"},
 		},
 		"pod-group label naming another pod's admitted Workload": {
-			doc:      fmt.Sprintf(intruder, "team-search", "kueue.x-k8s.io/queue-name: search, kueue.x-k8s.io/pod-group-name: pod-embeddings-eval-5b2d7", ""),
+			doc:      fmt.Sprintf(intruder, "team-search", "kueue.x-k8s.io/queue-name: search, kueue.x-k8s.io/pod-group-name: pod-embeddings-eval-5b2d7", "", "nvidia.com/gpu"),
 			contains: []string{"names Workload team-search/pod-embeddings-eval-5b2d7, which belongs to Pod/embeddings-eval"},
+		},
+		// Time-slicing with renameByDefault: the Nodes offer nvidia.com/gpu.shared, which
+		// the gate (naming nvidia.com/gpu) does not check.
+		"GPUs under NVIDIA's time-slicing rename": {
+			doc:      fmt.Sprintf(intruder, "team-search", "app: notebook", "", "nvidia.com/gpu.shared"),
+			contains: []string{"nvidia.com/gpu.shared=2", "does not carry label kueue.x-k8s.io/queue-name"},
+			nodes:    []*corev1.Node{sr2Node("gpu-h100-1", "nvidia.com/gpu.shared", 32), sr2Node("cpu-1", "", 0)},
+			also:     []string{"gpu-gate-policy-not-enforcing"},
 		},
 	}
 	for name, a := range attacks {
 		t.Run(name, func(t *testing.T) {
 			s := sr2CleanPlatform(t, a.doc)
-			var hits []auditor.Finding
+			if a.nodes != nil {
+				s.Nodes = a.nodes
+			}
+			var pod *auditor.Finding
+			var others []string
 			for _, r := range Rules(auditor.DefaultConfig()) {
 				for _, f := range r.Evaluate(s).Findings {
-					if f.Severity > auditor.SeverityLow {
-						hits = append(hits, f)
+					if f.Severity <= auditor.SeverityLow {
+						continue
 					}
+					if f.Object != nil && f.Object.Name == "intruder" {
+						require.Nil(t, pod, "one finding on the pod")
+						pod = &f
+						continue
+					}
+					others = append(others, f.Rule)
 				}
 			}
-			require.Len(t, hits, 1, "%v", hits)
-			assert.GreaterOrEqual(t, hits[0].Severity, auditor.SeverityMedium)
-			assert.Equal(t, "intruder", hits[0].Object.Name)
-			assert.Contains(t, hits[0].Message, "requests 2 GPUs")
+			require.NotNil(t, pod, "no finding names the intruder")
+			assert.GreaterOrEqual(t, pod.Severity, auditor.SeverityMedium)
+			assert.Contains(t, pod.Message, "requests 2 GPUs")
 			for _, c := range a.contains {
-				assert.Contains(t, hits[0].Message, c)
+				assert.Contains(t, pod.Message, c)
 			}
+			assert.ElementsMatch(t, a.also, others)
 		})
 	}
 }
