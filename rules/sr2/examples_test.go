@@ -83,6 +83,12 @@ spec:
 			doc:      fmt.Sprintf(intruder, "team-search", "kueue.x-k8s.io/queue-name: search, kueue.x-k8s.io/pod-group-name: pod-embeddings-eval-5b2d7", "", "nvidia.com/gpu"),
 			contains: []string{"names Workload team-search/pod-embeddings-eval-5b2d7, which belongs to Pod/embeddings-eval"},
 		},
+		// A committed status says nothing: the API server resets it on create, so the
+		// manifest's pod is judged as it will run.
+		"GPU pod manifest claiming status.phase Succeeded": {
+			doc:      fmt.Sprintf(intruder, "team-search", "app: notebook", "", "nvidia.com/gpu") + "status: {phase: Succeeded}\n",
+			contains: []string{"does not carry label kueue.x-k8s.io/queue-name"},
+		},
 		// Time-slicing with renameByDefault: the Nodes offer nvidia.com/gpu.shared, which
 		// the gate (naming nvidia.com/gpu) does not check.
 		"GPUs under NVIDIA's time-slicing rename": {
@@ -171,6 +177,29 @@ func TestSR2Example(t *testing.T) {
 // deliberate MIG pod, on Nodes that offer only nvidia.com/gpu: the seed's gate, which
 // names nvidia.com/gpu only, leaves no GPU resource of this cluster unchecked, so its
 // coverage gap is hardening (low) and nothing is reported above low.
+// A pod read from a cluster (uid, resourceVersion, creationTimestamp) keeps its status: a
+// Succeeded pod holds no GPU and is not judged.
+func TestSR2ExampleClusterDumpKeepsStatus(t *testing.T) {
+	s := sr2CleanPlatform(t, `apiVersion: v1
+kind: Pod
+metadata:
+  name: finished
+  namespace: team-search
+  uid: 5e6f7a8b-1c2d-4e3f-8a9b-0c1d2e3f4a5b
+  resourceVersion: "512"
+  creationTimestamp: "2026-03-01T06:00:00Z"
+spec:
+  containers:
+  - {name: main, image: busybox, resources: {limits: {nvidia.com/gpu: "2"}}}
+status: {phase: Succeeded}
+`)
+	for _, r := range Rules(auditor.DefaultConfig()) {
+		for _, f := range r.Evaluate(s).Findings {
+			assert.LessOrEqual(t, f.Severity, auditor.SeverityLow, "%s %s: %s", f.Rule, f.Object, f.Message)
+		}
+	}
+}
+
 func TestSR2DocumentedPlatformOnNvidiaNodes(t *testing.T) {
 	s := sr2CleanPlatform(t, "")
 	var gate []auditor.Finding
