@@ -50,7 +50,9 @@ func TestStatusOnlyFromACluster(t *testing.T) {
 		"custom resource dump: status kept": {
 			doc:         "apiVersion: kueue.x-k8s.io/v1beta2\nkind: Workload\nmetadata:\n  name: w\n  namespace: a\n" + dump + "spec: {queueName: q}\nstatus: {conditions: [{type: Admitted, status: \"True\"}]}\n",
 			fromCluster: true,
-			check:       func(t *testing.T, o Object) { assert.Contains(t, o.Value.(*unstructured.Unstructured).Object, "status") },
+			check: func(t *testing.T, o Object) {
+				assert.Contains(t, o.Value.(*unstructured.Unstructured).Object, "status")
+			},
 		},
 		"Node manifest keeps its status": {
 			doc: "apiVersion: v1\nkind: Node\nmetadata: {name: gpu-1}\nstatus: {capacity: {nvidia.com/gpu: \"8\"}}\n",
