@@ -137,7 +137,7 @@ func NewWorkloadIndex(s *auditor.Snapshot) *WorkloadIndex {
 // an owner's UID.
 //
 // A label naming a Workload (pod-group, prebuilt) does not by itself make it cover the
-// pod: Kueue takes a prebuilt Workload for a single pod by making the pod its controller
+// pod (FactPrebuiltOwnership, FactGroupOwners): Kueue takes a prebuilt Workload for a single pod by making the pod its controller
 // (ignoring one already controlled by another object), and makes every pod of a group an
 // owner of the group's Workload (kueue@v0.15.2 pkg/controller/jobframework/reconciler.go
 // ensureOneWorkload and EnsurePrebuiltWorkloadOwnership; pkg/controller/jobs/pod/

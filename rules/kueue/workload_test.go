@@ -166,3 +166,14 @@ func TestWorkloadIndexGathersProblems(t *testing.T) {
 		"apiVersion": "kueue.x-k8s.io/v1beta1", "kind": "Workload", "metadata": map[string]any{"namespace": "a", "name": "w"}, "spec": "x"}}))
 	assert.Equal(t, []string{"Workload a/w: spec is a string, want an object"}, ix.Problems)
 }
+
+func TestFactsHaveSources(t *testing.T) {
+	seen := map[string]bool{}
+	for _, f := range Facts {
+		assert.NotEmpty(t, f.Summary, f.ID)
+		assert.NotEmpty(t, f.Versions, f.ID)
+		assert.Contains(t, f.Source, "kubernetes-sigs/kueue ", f.ID)
+		assert.False(t, seen[f.ID], "fact %s twice", f.ID)
+		seen[f.ID] = true
+	}
+}

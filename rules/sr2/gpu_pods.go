@@ -134,7 +134,7 @@ type queueSource struct {
 const maxOwnerDepth = 8
 
 // controllerRef returns the reference with controller: true, the only one Kueue follows
-// (kueue@v0.15.2 pkg/controller/jobframework/integrationmanager.go
+// (kueue.FactControllerOnly: pkg/controller/jobframework/integrationmanager.go
 // IsOwnerManagedByKueueForObject reads metav1.GetControllerOf). Any client may add other
 // owner references to its own pods, so a bare pod naming an admitted Job as a plain owner
 // is not that Job's pod.
