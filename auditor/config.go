@@ -22,8 +22,13 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
+// GroupVersion is the apiVersion of the auditor's documents: its configuration, the
+// scan report and the evidence document.
+const GroupVersion = "enforcement-auditor.llm-platform.io/v1alpha1"
+
+// The configuration file's apiVersion and kind.
 const (
-	ConfigAPIVersion = "enforcement-auditor.llm-platform.io/v1alpha1"
+	ConfigAPIVersion = GroupVersion
 	ConfigKind       = "AuditorConfig"
 )
 
@@ -57,6 +62,16 @@ type SR1Config struct {
 	// TrustedNamespaces may reach the protected namespaces. Pods of a protected
 	// namespace are always trusted sources for that namespace.
 	TrustedNamespaces []string `json:"trustedNamespaces"`
+	// HostNetworkNamespaces are the platform namespaces whose agents run with
+	// hostNetwork by design (CNI, kube-proxy, node exporters). NetworkPolicy cannot stop
+	// a host-network pod from reaching the pods of its node, so every other namespace
+	// that is neither protected nor trusted must not admit host-network pods.
+	HostNetworkNamespaces []string `json:"hostNetworkNamespaces"`
+	// PodSecurityDefault is the cluster-wide Pod Security Admission `enforce` level of
+	// the API server's AdmissionConfiguration (privileged, baseline or restricted), which
+	// the API does not show. Empty: not declared, so a namespace without its own
+	// pod-security.kubernetes.io/enforce label is judged unknown, not assumed.
+	PodSecurityDefault string `json:"podSecurityDefault,omitempty"`
 }
 
 // SR2Config: GPU quota.
@@ -110,8 +125,9 @@ func DefaultConfig() Config {
 		Kind:       ConfigKind,
 		Controls:   append([]Control(nil), Controls...),
 		SR1: SR1Config{
-			ProtectedNamespaces: []string{"serving", "inference"},
-			TrustedNamespaces:   []string{"litellm", "inference", "agentgateway-system", "monitoring"},
+			ProtectedNamespaces:   []string{"serving", "inference"},
+			TrustedNamespaces:     []string{"litellm", "inference", "agentgateway-system", "monitoring"},
+			HostNetworkNamespaces: []string{"kube-system"},
 		},
 		SR2: SR2Config{
 			KueueManagedNamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{"llm-platform/kueue-managed": "true"}},
@@ -291,6 +307,12 @@ func (c *Config) Validate() error {
 	}
 	checkNames("sr1.protectedNamespaces", c.SR1.ProtectedNamespaces, true)
 	checkNames("sr1.trustedNamespaces", c.SR1.TrustedNamespaces, false)
+	checkNames("sr1.hostNetworkNamespaces", c.SR1.HostNetworkNamespaces, false)
+	switch c.SR1.PodSecurityDefault {
+	case "", PodSecurityPrivileged, PodSecurityBaseline, PodSecurityRestricted:
+	default:
+		errs = append(errs, fmt.Errorf("sr1.podSecurityDefault: %q is not a Pod Security level (want privileged, baseline or restricted, or leave it empty when unknown)", c.SR1.PodSecurityDefault))
+	}
 	checkNames("sr2.excludedNamespaces", c.SR2.ExcludedNamespaces, false)
 	if _, err := metav1.LabelSelectorAsSelector(&c.SR2.KueueManagedNamespaceSelector); err != nil {
 		errs = append(errs, fmt.Errorf("sr2.kueueManagedNamespaceSelector: %w", err))

@@ -24,8 +24,33 @@ type NetworkProbeResult struct {
 	Address   string // host:port tried
 	Port      int32
 	Reachable bool   // the TCP handshake completed
-	Outcome   string // "connected", "refused", "timeout", "error: ..."
+	Outcome   string // OutcomeConnected, OutcomeRefused, OutcomeTimeout or "error: <reason>"
 	At        time.Time
+}
+
+// Outcomes of one network probe attempt (NetworkProbeResult.Outcome); any other outcome
+// is "error: <reason>", bucketed as OutcomeError.
+const (
+	OutcomeConnected = "connected"
+	OutcomeRefused   = "refused"
+	OutcomeTimeout   = "timeout"
+	OutcomeError     = "error"
+)
+
+// NetworkProbeOutcomes are the outcome buckets (NetworkProbeResult.Bucket), in export order.
+var NetworkProbeOutcomes = []string{OutcomeConnected, OutcomeRefused, OutcomeTimeout, OutcomeError}
+
+// Bucket is the result's outcome bucket: a completed handshake is connected; "error: ..."
+// and anything unexpected count as error.
+func (r NetworkProbeResult) Bucket() string {
+	if r.Reachable {
+		return OutcomeConnected
+	}
+	switch r.Outcome {
+	case OutcomeConnected, OutcomeRefused, OutcomeTimeout:
+		return r.Outcome
+	}
+	return OutcomeError
 }
 
 // AdmissionProbeResult is the outcome of one server-side dry-run create of a GPU pod
@@ -35,5 +60,8 @@ type AdmissionProbeResult struct {
 	Admitted  bool   // the API server accepted the dry-run create: the gate is bypassed
 	DeniedBy  string // the admission message when denied
 	Error     string // the probe could not run (permission, network): inconclusive
+	// Unguarded, when set, says why the prober refused to run: the guard that keeps the
+	// auditor's cluster-wide pod create to dry runs is missing (Error says so too).
+	Unguarded string
 	At        time.Time
 }

@@ -25,6 +25,25 @@ func (c *Config) IsProtected(ns string) bool { return slices.Contains(c.SR1.Prot
 // every protected namespace.
 func (c *Config) IsTrusted(ns string) bool { return slices.Contains(c.SR1.TrustedNamespaces, ns) }
 
+// HostNetworkAllowed reports whether ns is one of SR1's platform namespaces allowed to
+// run host-network pods (sr1.hostNetworkNamespaces).
+func (c *Config) HostNetworkAllowed(ns string) bool {
+	return slices.Contains(c.SR1.HostNetworkNamespaces, ns)
+}
+
+// Untrusted reports whether pods of ns are outside SR1's budget path altogether: ns is
+// neither protected, nor trusted, nor a platform namespace allowed host networking.
+func (c *Config) Untrusted(ns string) bool {
+	return !c.IsProtected(ns) && !c.IsTrusted(ns) && !c.HostNetworkAllowed(ns)
+}
+
+// Pod Security Admission levels (k8s.io/pod-security-admission api.Level).
+const (
+	PodSecurityPrivileged = "privileged"
+	PodSecurityBaseline   = "baseline"
+	PodSecurityRestricted = "restricted"
+)
+
 // TrustedFor reports whether pods of namespace src may reach protected namespace dst:
 // the configured trusted namespaces, and dst itself.
 func (c *Config) TrustedFor(dst, src string) bool { return src == dst || c.IsTrusted(src) }

@@ -51,7 +51,8 @@ type AdmissionProberOptions struct {
 	// Guard, when set, is asked before every run whether the guard that limits the
 	// auditor's pod creates to dry runs is in place (see CheckGuard). While it returns
 	// an error the prober sends nothing: each namespace gets a result whose Error starts
-	// with GuardRefused and says why, so the probe's rule reports it inconclusive.
+	// with GuardRefused and says why, so the probe's rule reports it inconclusive, and
+	// whose Unguarded says why, so admission-probe-unguarded reports the auditor itself.
 	Guard func(ctx context.Context) error
 }
 
@@ -113,7 +114,8 @@ func (p *AdmissionProber) Probe(ctx context.Context) ([]auditor.AdmissionProbeRe
 			continue
 		}
 		if refused != nil {
-			out = append(out, auditor.AdmissionProbeResult{Namespace: ns, At: p.opts.Now(), Error: GuardRefused + shortenMessage(refused.Error())})
+			why := shortenMessage(refused.Error())
+			out = append(out, auditor.AdmissionProbeResult{Namespace: ns, At: p.opts.Now(), Error: GuardRefused + why, Unguarded: why})
 			continue
 		}
 		out = append(out, p.probeNamespace(ctx, ns))

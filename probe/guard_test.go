@@ -160,6 +160,7 @@ func TestAdmissionProbeRefusesWithoutGuard(t *testing.T) {
 	require.Len(t, res, 2)
 	for _, r := range res {
 		assert.Equal(t, GuardRefused+missing.Error(), r.Error)
+		assert.Equal(t, missing.Error(), r.Unguarded)
 		assert.False(t, r.Admitted)
 		assert.Equal(t, admissionNow, r.At)
 	}

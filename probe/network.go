@@ -21,14 +21,6 @@ import (
 	"github.com/llm-platform/enforcement-auditor/auditor"
 )
 
-// Outcomes of one connection attempt, as recorded in auditor.NetworkProbeResult.Outcome
-// ("error: <reason>" for anything else).
-const (
-	OutcomeConnected = "connected"
-	OutcomeRefused   = "refused"
-	OutcomeTimeout   = "timeout"
-)
-
 // NetworkTarget is one address to try in a protected namespace.
 type NetworkTarget struct {
 	Namespace string
@@ -120,7 +112,7 @@ func (p *NetworkProber) probeOne(ctx context.Context, t NetworkTarget) auditor.N
 	res.At = p.opts.Now()
 	if err == nil {
 		_ = conn.Close()
-		res.Reachable, res.Outcome = true, OutcomeConnected
+		res.Reachable, res.Outcome = true, auditor.OutcomeConnected
 		return res
 	}
 	res.Outcome = classify(ctx, err)
@@ -132,11 +124,11 @@ func (p *NetworkProber) probeOne(ctx context.Context, t NetworkTarget) auditor.N
 func classify(ctx context.Context, err error) string {
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return OutcomeRefused
+		return auditor.OutcomeRefused
 	case ctx.Err() != nil:
 		return "error: probe run ended: " + cause(ctx, ctx.Err()).Error()
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, syscall.ETIMEDOUT), isTimeout(err):
-		return OutcomeTimeout
+		return auditor.OutcomeTimeout
 	}
 	return "error: " + err.Error()
 }

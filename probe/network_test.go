@@ -100,7 +100,7 @@ func TestProbeRealSockets(t *testing.T) {
 		addr      string
 		outcome   string
 		reachable bool
-	}{{open, OutcomeConnected, true}, {refused, OutcomeRefused, false}, {dropped, OutcomeTimeout, false}}
+	}{{open, auditor.OutcomeConnected, true}, {refused, auditor.OutcomeRefused, false}, {dropped, auditor.OutcomeTimeout, false}}
 	for i, w := range want {
 		assert.Equal(t, w.addr, got[i].Address, "results keep target order")
 		assert.Equal(t, w.outcome, got[i].Outcome, "target %d", i)
@@ -175,8 +175,8 @@ func TestProbeOutcomeClassification(t *testing.T) {
 		timeout time.Duration
 		want    string
 	}{
-		"refused":         {dialer: &recordingDialer{err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}, want: OutcomeRefused},
-		"attempt timeout": {dialer: &recordingDialer{delay: time.Second}, timeout: 50 * time.Millisecond, want: OutcomeTimeout},
+		"refused":         {dialer: &recordingDialer{err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}, want: auditor.OutcomeRefused},
+		"attempt timeout": {dialer: &recordingDialer{delay: time.Second}, timeout: 50 * time.Millisecond, want: auditor.OutcomeTimeout},
 		"other error":     {dialer: &recordingDialer{err: errors.New("no route to host")}, want: "error: no route to host"},
 		"run cancelled before the attempt is an error, not a timeout": {
 			dialer: &recordingDialer{},

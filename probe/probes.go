@@ -32,6 +32,33 @@ var (
 	_ Prober = (*AdmissionProbe)(nil)
 )
 
+// lastRun holds a probe's latest complete run: Run stores it while Annotate may be
+// copying the previous one into a snapshot.
+type lastRun[T any] struct {
+	mu      sync.Mutex
+	results []T
+}
+
+// store keeps a run's results and counts those that hit (reachable, admitted) for the log.
+func (l *lastRun[T]) store(res []T, hit func(T) bool) int {
+	l.mu.Lock()
+	l.results = res
+	l.mu.Unlock()
+	n := 0
+	for _, r := range res {
+		if hit(r) {
+			n++
+		}
+	}
+	return n
+}
+
+func (l *lastRun[T]) load() []T {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.results
+}
+
 // NetworkProbe adapts NetworkProber to the daemon: every run it takes the Services
 // and pods of the protected namespaces from the snapshot it is given (the informer
 // caches, read just before) and tries a TCP connection to each port from the auditor's
@@ -41,8 +68,7 @@ type NetworkProbe struct {
 	Config auditor.Config
 	Logger *slog.Logger
 
-	mu      sync.Mutex
-	results []auditor.NetworkProbeResult
+	last lastRun[auditor.NetworkProbeResult]
 }
 
 func (n *NetworkProbe) Name() string { return "network" }
@@ -68,23 +94,11 @@ func (n *NetworkProbe) Run(ctx context.Context, snap *auditor.Snapshot) {
 	if ctx.Err() != nil {
 		return // interrupted: keep the previous complete run
 	}
-	n.mu.Lock()
-	n.results = res
-	n.mu.Unlock()
-	reachable := 0
-	for _, r := range res {
-		if r.Reachable {
-			reachable++
-		}
-	}
+	reachable := n.last.store(res, func(r auditor.NetworkProbeResult) bool { return r.Reachable })
 	n.Logger.Info("network probe done", "targets", len(res), "reachable", reachable)
 }
 
-func (n *NetworkProbe) Annotate(snap *auditor.Snapshot) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	snap.NetworkProbes = n.results
-}
+func (n *NetworkProbe) Annotate(snap *auditor.Snapshot) { snap.NetworkProbes = n.last.load() }
 
 // AdmissionProbe adapts AdmissionProber: the namespaces probed are the Kueue-managed
 // ones of the latest snapshot.
@@ -92,9 +106,10 @@ type AdmissionProbe struct {
 	Prober *AdmissionProber
 	Logger *slog.Logger
 
-	mu      sync.Mutex
-	results []auditor.AdmissionProbeResult
-	latest  *auditor.Snapshot
+	last lastRun[auditor.AdmissionProbeResult]
+
+	mu     sync.Mutex
+	latest *auditor.Snapshot // the namespaces to probe come from it
 }
 
 // ManagedNamespaces returns the Kueue-managed namespaces of a snapshot (Config.KueueManaged)
@@ -122,23 +137,11 @@ func (a *AdmissionProbe) Run(ctx context.Context, snap *auditor.Snapshot) {
 		}
 		return
 	}
-	a.mu.Lock()
-	a.results = res
-	a.mu.Unlock()
-	admitted := 0
-	for _, r := range res {
-		if r.Admitted {
-			admitted++
-		}
-	}
+	admitted := a.last.store(res, func(r auditor.AdmissionProbeResult) bool { return r.Admitted })
 	a.Logger.Info("admission probe done", "namespaces", len(res), "admitted", admitted)
 }
 
-func (a *AdmissionProbe) Annotate(snap *auditor.Snapshot) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	snap.AdmissionProbes = a.results
-}
+func (a *AdmissionProbe) Annotate(snap *auditor.Snapshot) { snap.AdmissionProbes = a.last.load() }
 
 // NewAdmissionProbe builds the adapter; namespaces come from the latest snapshot, and so
 // do the ValidatingAdmissionPolicies and bindings its guard check reads (guardCheck).

@@ -81,15 +81,7 @@ func Write(fsys FS, path string, data []byte) error {
 		return err
 	}
 	if direct {
-		f, err := os.OpenFile(target, os.O_WRONLY, 0)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, cause(err))
-		}
-		_, werr := f.Write(data)
-		if err := errors.Join(werr, f.Close()); err != nil {
-			return fmt.Errorf("%s: %w", path, cause(err))
-		}
-		return nil
+		return writeDirect(path, target, data)
 	}
 	dir := filepath.Dir(target)
 	f, err := createTemp(fsys, target, perm)
@@ -131,6 +123,23 @@ func Write(fsys FS, path string, data []byte) error {
 	return nil
 }
 
+// writeDirect writes data to a device or FIFO that cannot be replaced (nothing: only
+// opens it, as Check does); errors name path as given.
+func writeDirect(path, target string, data []byte) error {
+	f, err := os.OpenFile(target, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, cause(err))
+	}
+	var werr error
+	if len(data) > 0 {
+		_, werr = f.Write(data)
+	}
+	if err := errors.Join(werr, f.Close()); err != nil {
+		return fmt.Errorf("%s: %w", path, cause(err))
+	}
+	return nil
+}
+
 // Check tells whether Write could write path, with Write's errors, writing nothing: a
 // caller with several files checks them all before writing any. A temporary file is
 // created beside path and removed (a device or FIFO is only opened).
@@ -140,11 +149,7 @@ func Check(path string) error {
 		return err
 	}
 	if direct {
-		f, err := os.OpenFile(target, os.O_WRONLY, 0)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, cause(err))
-		}
-		return f.Close()
+		return writeDirect(path, target, nil)
 	}
 	dir := filepath.Dir(target)
 	f, err := createTemp(OS{}, target, perm)

@@ -81,6 +81,8 @@ func richPods(ns string) []*corev1.Pod {
 			func(p *corev1.Pod) { p.Annotations = map[string]string{auditor.WaiveUntilAnnotation: "soon"} }),
 		pod("finished", corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Resources: gpu("nvidia.com/gpu", 8)}}},
 			func(p *corev1.Pod) { p.Status.Phase = corev1.PodSucceeded }),
+		// The SR1 host-network rules read spec.hostNetwork, in protected and tenant namespaces.
+		pod("host-network", corev1.PodSpec{HostNetwork: true, NodeName: "node-1", Containers: []corev1.Container{{Name: "main"}}}),
 	}
 }
 

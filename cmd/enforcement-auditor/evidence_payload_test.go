@@ -120,6 +120,7 @@ func TestUnsignedEvidenceWarnsAndIsMarked(t *testing.T) {
 
 	_, stderr, code = execute(t, "", "evidence", "verify", env, "--public-key", testPub)
 	assert.Equal(t, 1, code, "an unsigned attestation never verifies with a key")
+	assert.NotEmpty(t, stderr, "and says why")
 
 	out, stderr, code = execute(t, "", "evidence", "-f", "../../examples/platform", "-o", "oscal")
 	require.Equal(t, 0, code, stderr)

@@ -12,6 +12,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/auditor/version"
 )
 
 // globalFlags are shared by every command.
@@ -33,7 +34,9 @@ enforced, not merely present: SR1 (model servers reachable only through the budg
 SR2 (GPU pods cannot bypass Kueue quota) and SR3 (LiteLLM prod budgets fail closed).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version.Get().String(),
 	}
+	root.SetVersionTemplate("enforcement-auditor {{.Version}}\n")
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.configFile, "config", "", "AuditorConfig file (default: the platform's design, see README)")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")

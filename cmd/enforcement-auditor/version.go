@@ -20,7 +20,7 @@ func newVersionCommand() *cobra.Command {
 			if output == "json" {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(v)
 			}
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "enforcement-auditor %s (revision %s, %s)\n", v.Version, v.Revision, v.GoVersion)
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "enforcement-auditor %s\n", v)
 			return err
 		},
 	}

@@ -312,13 +312,9 @@ type Verifier struct {
 
 // LoadVerifier reads a public key in PEM PKIX (`openssl pkey -in key.pem -pubout`).
 func LoadVerifier(path string) (*Verifier, error) {
-	block, err := readPEM(path, false, "PUBLIC KEY")
+	k, err := readPublicKey(path)
 	if err != nil {
 		return nil, err
-	}
-	k, err := x509.ParsePKIXPublicKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	v, err := NewVerifier(k)
 	if err != nil {

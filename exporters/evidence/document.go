@@ -6,11 +6,15 @@
 // signature, so that any change to it is detected.
 package evidence
 
-import "time"
+import (
+	"time"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+)
 
 // Document identity.
 const (
-	APIVersion = "enforcement-auditor.llm-platform.io/v1alpha1"
+	APIVersion = auditor.GroupVersion
 	Kind       = "ComplianceEvidence"
 )
 

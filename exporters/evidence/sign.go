@@ -231,6 +231,20 @@ func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
 // LoadPublicKey reads an ed25519 public key in PEM PKIX, as written by
 // `openssl pkey -in key.pem -pubout -out pub.pem`.
 func LoadPublicKey(path string) (ed25519.PublicKey, error) {
+	k, err := readPublicKey(path)
+	if err != nil {
+		return nil, err
+	}
+	ek, ok := k.(ed25519.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("%s: a %T, not an ed25519 key", path, k)
+	}
+	return ek, nil
+}
+
+// readPublicKey reads a public key of any algorithm in PEM PKIX; the callers say which
+// ones they accept.
+func readPublicKey(path string) (any, error) {
 	block, err := readPEM(path, false, "PUBLIC KEY")
 	if err != nil {
 		return nil, err
@@ -239,11 +253,7 @@ func LoadPublicKey(path string) (ed25519.PublicKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	ek, ok := k.(ed25519.PublicKey)
-	if !ok {
-		return nil, fmt.Errorf("%s: a %T, not an ed25519 key", path, k)
-	}
-	return ek, nil
+	return k, nil
 }
 
 // maxKeyFile bounds a key file: an ed25519 key in PEM is about 120 bytes.

@@ -19,7 +19,7 @@ import (
 
 // Kind and APIVersion of the JSON report.
 const (
-	APIVersion = "enforcement-auditor.llm-platform.io/v1alpha1"
+	APIVersion = auditor.GroupVersion
 	Kind       = "ScanReport"
 )
 

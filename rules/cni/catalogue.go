@@ -224,3 +224,181 @@ func judgeCilium(s *auditor.Snapshot, ds *appsv1.DaemonSet, v podSpecView) (stri
 	}
 	return Enforcing, "the Cilium agent enforces NetworkPolicy" + cmNote
 }
+
+// The cluster-scoped network policy API (sigs.k8s.io/network-policy-api) per CNI and
+// version: an AdminNetworkPolicy, BaselineAdminNetworkPolicy or ClusterNetworkPolicy does
+// nothing on a CNI that does not implement its kind, so the SR1 rules judge one only
+// where it is implemented (docs/rules/sr1.md lists these facts beside their sources).
+const (
+	APIImplemented    = "implemented"
+	APINotImplemented = "not-implemented"
+	APIUnknown        = "unknown"
+)
+
+// Kinds of the cluster-scoped network policy API.
+const (
+	KindANP  = "AdminNetworkPolicy"
+	KindBANP = "BaselineAdminNetworkPolicy"
+	KindCNP  = "ClusterNetworkPolicy"
+)
+
+// APISupport says whether a component implements one kind, and why the auditor thinks so.
+type APISupport struct {
+	State string
+	Why   string
+}
+
+// semver is a CNI release read from an image tag.
+type semver struct{ major, minor, patch int }
+
+func (v semver) atLeast(major, minor, patch int) bool {
+	if v.major != major {
+		return v.major > major
+	}
+	if v.minor != minor {
+		return v.minor > minor
+	}
+	return v.patch >= patch
+}
+
+func (v semver) String() string { return fmt.Sprintf("v%d.%d.%d", v.major, v.minor, v.patch) }
+
+var semverTag = regexp.MustCompile(`:v(\d+)\.(\d+)\.(\d+)(?:[-+@].*)?$`)
+
+// imageVersion reads vMAJOR.MINOR.PATCH from a container image's tag.
+func imageVersion(image string) (semver, bool) {
+	m := semverTag.FindStringSubmatch(image)
+	if m == nil {
+		return semver{}, false
+	}
+	var v semver
+	v.major, _ = strconv.Atoi(m[1])
+	v.minor, _ = strconv.Atoi(m[2])
+	v.patch, _ = strconv.Atoi(m[3])
+	return v, true
+}
+
+// Calico's releases of the policy API:
+//   - AdminNetworkPolicy from v3.29.0 (projectcalico/calico#7578, implementation PR #9206);
+//   - BaselineAdminNetworkPolicy from v3.30.0 (projectcalico/calico PR #9464, with
+//     tigera/operator PR #3634 in operator v1.38.0, which ships Calico v3.30.0);
+//   - v3.32.0 replaces both with ClusterNetworkPolicy (projectcalico/calico#10745, a
+//     maintainer's comment of 2026-01-06; tigera/docs PR #2416 moves the admin tier to
+//     ClusterNetworkPolicy). Whether v3.32 still reads the v1alpha1 kinds is not
+//     verified, so they are unknown there: judged as active.
+func calicoAPISupport(version semver) map[string]APISupport {
+	out := map[string]APISupport{}
+	v := version.String()
+	switch {
+	case version.atLeast(3, 32, 0):
+		out[KindANP] = APISupport{APIUnknown, "Calico " + v + " replaced AdminNetworkPolicy with ClusterNetworkPolicy (calico#10745); whether it still reads the v1alpha1 kind is not known"}
+		out[KindBANP] = APISupport{APIUnknown, "Calico " + v + " replaced BaselineAdminNetworkPolicy with ClusterNetworkPolicy (calico#10745); whether it still reads the v1alpha1 kind is not known"}
+	case version.atLeast(3, 29, 0):
+		out[KindANP] = APISupport{APIImplemented, "Calico " + v + " implements AdminNetworkPolicy (from v3.29.0)"}
+		if version.atLeast(3, 30, 0) {
+			out[KindBANP] = APISupport{APIImplemented, "Calico " + v + " implements BaselineAdminNetworkPolicy (from v3.30.0)"}
+		} else {
+			out[KindBANP] = APISupport{APINotImplemented, "Calico " + v + " does not implement BaselineAdminNetworkPolicy (from v3.30.0)"}
+		}
+	default:
+		out[KindANP] = APISupport{APINotImplemented, "Calico " + v + " does not implement AdminNetworkPolicy (from v3.29.0)"}
+		out[KindBANP] = APISupport{APINotImplemented, "Calico " + v + " does not implement BaselineAdminNetworkPolicy (from v3.30.0)"}
+	}
+	if version.atLeast(3, 32, 0) {
+		out[KindCNP] = APISupport{APIImplemented, "Calico " + v + " implements ClusterNetworkPolicy (from v3.32.0)"}
+	} else {
+		out[KindCNP] = APISupport{APINotImplemented, "Calico " + v + " does not implement ClusterNetworkPolicy (from v3.32.0)"}
+	}
+	return out
+}
+
+// Cilium never implemented the v1alpha1 AdminNetworkPolicy or BaselineAdminNetworkPolicy
+// (cilium/cilium#23380, the feature proposal, became ClusterNetworkPolicy support); it
+// implements ClusterNetworkPolicy from 1.20 behind --enable-k8s-cluster-network-policy
+// (Helm k8sClusterNetworkPolicy.enabled, default off; cilium/cilium PR #47227, the
+// 1.20 documentation).
+const ciliumCNPKnob = "enable-k8s-cluster-network-policy"
+
+func ciliumAPISupport(s *auditor.Snapshot, ds *appsv1.DaemonSet, v podSpecView) map[string]APISupport {
+	out := map[string]APISupport{
+		KindANP:  {APINotImplemented, "Cilium implements no AdminNetworkPolicy (cilium#23380: only ClusterNetworkPolicy, from 1.20)"},
+		KindBANP: {APINotImplemented, "Cilium implements no BaselineAdminNetworkPolicy (cilium#23380: only ClusterNetworkPolicy, from 1.20)"},
+	}
+	agent := v.containers["cilium-agent"]
+	version, known := imageVersion(agent.Image)
+	if known && !version.atLeast(1, 20, 0) {
+		out[KindCNP] = APISupport{APINotImplemented, "Cilium " + version.String() + " does not implement ClusterNetworkPolicy (from 1.20)"}
+		return out
+	}
+	knob, src := "", ""
+	if _, bad := inputs.Unseen(s, auditor.ResourceConfigMaps); !bad {
+		if cm := s.ConfigMap(ds.Namespace, "cilium-config"); cm != nil {
+			if val, ok := cm.Data[ciliumCNPKnob]; ok {
+				knob, src = strings.TrimSpace(val), "ConfigMap "+ds.Namespace+"/cilium-config"
+			}
+		}
+	} else if _, ok := flagValue(containerArgv(agent), ciliumCNPKnob, true); !ok {
+		out[KindCNP] = APISupport{APIUnknown, "cilium-config could not be read (configmaps not visible): " + ciliumCNPKnob + " unknown"}
+		return out
+	}
+	if val, ok := flagValue(containerArgv(agent), ciliumCNPKnob, true); ok {
+		knob, src = val, "flag --"+ciliumCNPKnob+" of container cilium-agent"
+	}
+	if flagTrue(knob) {
+		out[KindCNP] = APISupport{APIImplemented, ciliumCNPKnob + " is on (" + src + ")"}
+	} else {
+		out[KindCNP] = APISupport{APINotImplemented, ciliumCNPKnob + " is off (default false): Cilium ignores ClusterNetworkPolicy"}
+	}
+	return out
+}
+
+// policyAPISupport says, for one recognised component, which kinds of the policy API it
+// implements. Components whose support the auditor has not verified are unknown, and
+// their policies are judged as active.
+func policyAPISupport(s *auditor.Snapshot, ds *appsv1.DaemonSet, v podSpecView, c Component) map[string]APISupport {
+	all := func(state, why string) map[string]APISupport {
+		return map[string]APISupport{KindANP: {state, why}, KindBANP: {state, why}, KindCNP: {state, why}}
+	}
+	if c.State == NotEnforcing {
+		return all(APINotImplemented, c.Name+" enforces no network policy here: "+c.Why)
+	}
+	switch c.Name {
+	case "calico", "canal":
+		image := v.containers["calico-node"].Image
+		if version, ok := imageVersion(image); ok {
+			return calicoAPISupport(version)
+		}
+		return all(APIUnknown, fmt.Sprintf("calico-node image %q carries no vX.Y.Z tag: which policy API kinds it implements is unknown", image))
+	case "cilium":
+		return ciliumAPISupport(s, ds, v)
+	}
+	return all(APIUnknown, "the auditor's catalogue holds no verified fact on "+c.Name+"'s support of the cluster-scoped policy API")
+}
+
+// PolicyAPI says whether the cluster's network implements a kind of the cluster-scoped
+// policy API: implemented when a component does, unknown when none does but one might
+// (or no component was recognised), else not implemented.
+func (d Detection) PolicyAPI(kind string) APISupport {
+	var unknown, not []string
+	for _, c := range d.Components {
+		sup, ok := c.PolicyAPI[kind]
+		if !ok {
+			sup = APISupport{APIUnknown, c.Name + ": not judged"}
+		}
+		switch sup.State {
+		case APIImplemented:
+			return sup
+		case APIUnknown:
+			unknown = append(unknown, sup.Why)
+		default:
+			not = append(not, sup.Why)
+		}
+	}
+	switch {
+	case len(unknown) > 0:
+		return APISupport{APIUnknown, strings.Join(unknown, "; ")}
+	case len(not) > 0:
+		return APISupport{APINotImplemented, strings.Join(not, "; ")}
+	}
+	return APISupport{APIUnknown, "no CNI was recognised"}
+}

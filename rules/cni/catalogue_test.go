@@ -148,3 +148,29 @@ func TestFlagValue(t *testing.T) {
 		})
 	}
 }
+
+func TestImageVersion(t *testing.T) {
+	cases := map[string]struct {
+		image string
+		want  semver
+		ok    bool
+	}{
+		"plain tag":        {image: "quay.io/calico/node:v3.29.0", want: semver{3, 29, 0}, ok: true},
+		"tag and digest":   {image: "quay.io/cilium/cilium:v1.20.1@sha256:abc", want: semver{1, 20, 1}, ok: true},
+		"vendor suffix":    {image: "gke.gcr.io/calico/node:v3.26.3-gke.8", want: semver{3, 26, 3}, ok: true},
+		"no tag":           {image: "calico/node"},
+		"latest":           {image: "calico/node:latest"},
+		"registry port":    {image: "registry:5000/calico/node"},
+		"two-part version": {image: "calico/node:v3.29"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, ok := imageVersion(tc.image)
+			assert.Equal(t, tc.ok, ok)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+	assert.True(t, semver{3, 29, 0}.atLeast(3, 29, 0))
+	assert.False(t, semver{3, 28, 9}.atLeast(3, 29, 0))
+	assert.True(t, semver{4, 0, 0}.atLeast(3, 32, 0))
+}

@@ -32,6 +32,9 @@ type Component struct {
 	State  string
 	Why    string
 	Object *auditor.ObjectRef
+	// PolicyAPI says, by kind (KindANP, KindBANP, KindCNP), whether the component
+	// implements the cluster-scoped network policy API (catalogue.go).
+	PolicyAPI map[string]APISupport
 }
 
 // Detection is what the snapshot says about NetworkPolicy enforcement.
@@ -143,6 +146,9 @@ func eksAutoMode(s *auditor.Snapshot) *Component {
 		Why: "no aws-node DaemonSet (EKS Auto Mode) and ConfigMap kube-system/amazon-vpc-cni does not set enable-network-policy-controller: \"true\""}
 }
 
+// Inputs are the resources Detect reads: a rule over the detection declares them.
+var Inputs = []string{auditor.ResourceDaemonSets, auditor.ResourceConfigMaps, auditor.ResourceNodes}
+
 // Detect recognises the cluster's CNI components and judges enforcement.
 func Detect(s *auditor.Snapshot) Detection {
 	var d Detection
@@ -171,6 +177,7 @@ func Detect(s *auditor.Snapshot) Detection {
 				c.State, c.Why = NotEnforcing, h
 			}
 		}
+		c.PolicyAPI = policyAPISupport(s, ds, v, c)
 		d.Components = append(d.Components, c)
 	}
 	if !awsNode {

@@ -17,9 +17,9 @@ import (
 // policy_exception_types.go: spec.exceptions[].policyName, ruleNames (wildcards),
 // spec.match, spec.conditions).
 type Exception struct {
-	APIVersion, Namespace, Name string
-	Refs                        []ExceptionRef
-	Match                       Match
+	ExceptionID
+	Refs  []ExceptionRef
+	Match Match
 	// Conditions: spec.conditions is set (JMESPath the auditor does not evaluate).
 	Conditions bool
 	Problems   []string
@@ -31,11 +31,24 @@ type ExceptionRef struct {
 	RuleNames  []string
 }
 
+// ExceptionID identifies a PolicyException of either API (kyverno.io, policies.kyverno.io).
+type ExceptionID struct{ APIVersion, Namespace, Name string }
+
+// String names the exception in messages.
+func (id ExceptionID) String() string { return "PolicyException " + id.Namespace + "/" + id.Name }
+
+// readException starts reading a PolicyException of either API: its identity, the
+// reader that collects its problems under that name, and its spec.
+func readException(u *unstructured.Unstructured) (ExceptionID, *fields.Reader, map[string]any) {
+	id := ExceptionID{APIVersion: u.GetAPIVersion(), Namespace: u.GetNamespace(), Name: u.GetName()}
+	r := &fields.Reader{What: id.String()}
+	return id, r, r.Obj(u.Object, "spec", "spec")
+}
+
 // NewException reads a kyverno.io PolicyException.
 func NewException(u *unstructured.Unstructured) *Exception {
-	r := &fields.Reader{What: fmt.Sprintf("PolicyException %s/%s", u.GetNamespace(), u.GetName())}
-	e := &Exception{APIVersion: u.GetAPIVersion(), Namespace: u.GetNamespace(), Name: u.GetName()}
-	spec := r.Obj(u.Object, "spec", "spec")
+	id, r, spec := readException(u)
+	e := &Exception{ExceptionID: id}
 	for p, m := range r.Objects(spec, "exceptions", "spec.exceptions") {
 		e.Refs = append(e.Refs, ExceptionRef{PolicyName: r.Str(m, "policyName", p+".policyName"), RuleNames: r.Strs(m, "ruleNames", p+".ruleNames")})
 	}
@@ -116,10 +129,10 @@ func (f Filter) mayMatchPodIn(ns *corev1.Namespace) (bool, string) {
 // CELException is the view of a policies.kyverno.io PolicyException, which exempts
 // CEL policies (ValidatingPolicy...) by reference, under CEL matchConditions.
 type CELException struct {
-	APIVersion, Namespace, Name string
-	Refs                        []CELPolicyRef
-	MatchConditions             []admissionv1.MatchCondition
-	Problems                    []string
+	ExceptionID
+	Refs            []CELPolicyRef
+	MatchConditions []admissionv1.MatchCondition
+	Problems        []string
 }
 
 // CELPolicyRef is one entry of spec.policyRefs.
@@ -127,9 +140,8 @@ type CELPolicyRef struct{ Name, Kind string }
 
 // NewCELException reads a policies.kyverno.io PolicyException.
 func NewCELException(u *unstructured.Unstructured) *CELException {
-	r := &fields.Reader{What: fmt.Sprintf("PolicyException %s/%s", u.GetNamespace(), u.GetName())}
-	e := &CELException{APIVersion: u.GetAPIVersion(), Namespace: u.GetNamespace(), Name: u.GetName()}
-	spec := r.Obj(u.Object, "spec", "spec")
+	id, r, spec := readException(u)
+	e := &CELException{ExceptionID: id}
 	for p, m := range r.Objects(spec, "policyRefs", "spec.policyRefs") {
 		e.Refs = append(e.Refs, CELPolicyRef{Name: r.Str(m, "name", p+".name"), Kind: r.Str(m, "kind", p+".kind")})
 	}

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/cni"
 	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
 	"github.com/llm-platform/enforcement-auditor/rules/netpol"
 )
@@ -46,6 +47,7 @@ type adminRule struct {
 	name   string
 	action string
 	from   []adminPeer
+	ports  string // for messages: "all ports", "TCP/8000, named port http", ...
 }
 
 type adminPeer struct {
@@ -109,6 +111,7 @@ func readAdminPolicy(u *unstructured.Unstructured) adminPolicy {
 		rule := adminRule{index: i}
 		rule.name, _ = m["name"].(string)
 		rule.action, _ = m["action"].(string)
+		rule.ports = adminPorts(m)
 		from, ok := m["from"].([]any)
 		if !ok && m["from"] != nil {
 			p.problems = append(p.problems, fmt.Sprintf("spec.ingress[%d].from is not a list", i))
@@ -125,6 +128,67 @@ func readAdminPolicy(u *unstructured.Unstructured) adminPolicy {
 		p.ingress = append(p.ingress, rule)
 	}
 	return p
+}
+
+// adminPorts renders the ports an ingress rule matches: v1alpha1 `ports` (portNumber,
+// namedPort, portRange; protocol TCP when omitted) or v1alpha2/v1beta1 `protocols`
+// (tcp/udp/sctp with an optional destinationPort number or range, destinationNamedPort).
+// Neither means every port (sigs.k8s.io/network-policy-api apis/v1alpha1
+// shared_types.go, apis/v1alpha2 clusternetworkpolicy_types.go).
+func adminPorts(rule map[string]any) string {
+	str := func(v any, def string) string {
+		if s, ok := v.(string); ok && s != "" {
+			return s
+		}
+		return def
+	}
+	var out []string
+	if list, ok := rule["ports"].([]any); ok {
+		for _, e := range list {
+			m, _ := e.(map[string]any)
+			switch {
+			case m["portNumber"] != nil:
+				pn, _ := m["portNumber"].(map[string]any)
+				out = append(out, fmt.Sprintf("%s/%v", str(pn["protocol"], "TCP"), pn["port"]))
+			case m["portRange"] != nil:
+				pr, _ := m["portRange"].(map[string]any)
+				out = append(out, fmt.Sprintf("%s/%v-%v", str(pr["protocol"], "TCP"), pr["start"], pr["end"]))
+			case m["namedPort"] != nil:
+				out = append(out, fmt.Sprintf("named port %v", m["namedPort"]))
+			default:
+				out = append(out, fmt.Sprintf("%v", e))
+			}
+		}
+	}
+	if list, ok := rule["protocols"].([]any); ok {
+		for _, e := range list {
+			m, _ := e.(map[string]any)
+			if np, ok := m["destinationNamedPort"]; ok {
+				out = append(out, fmt.Sprintf("named port %v", np))
+				continue
+			}
+			for _, proto := range []string{"tcp", "udp", "sctp"} {
+				pm, ok := m[proto].(map[string]any)
+				if !ok {
+					continue
+				}
+				dp, _ := pm["destinationPort"].(map[string]any)
+				switch {
+				case dp["number"] != nil:
+					out = append(out, fmt.Sprintf("%s/%v", strings.ToUpper(proto), dp["number"]))
+				case dp["range"] != nil:
+					r, _ := dp["range"].(map[string]any)
+					out = append(out, fmt.Sprintf("%s/%v-%v", strings.ToUpper(proto), r["start"], r["end"]))
+				default:
+					out = append(out, strings.ToUpper(proto)+" (any port)")
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		return "all ports"
+	}
+	return strings.Join(out, ", ")
 }
 
 // unstructuredField walks nested maps without copying (the unstructured helpers deep-copy, which
@@ -360,9 +424,24 @@ func (v *view) evaluateAdminAllows(s *auditor.Snapshot, meta auditor.RuleMeta, r
 			if p.priority != "" {
 				prio = ", priority " + p.priority
 			}
-			f := meta.NewFinding(p.ref, fmt.Sprintf(
-				"%s %s (Admin tier%s) ingress rule %d%s with action %s admits sources outside the allow-list %s; an Admin-tier allow overrides every NetworkPolicy in the namespace",
-				p.ref.Kind, p.ref.Name, prio, r.index, name, r.action, strings.Join(parts, "; ")))
+			head := fmt.Sprintf("%s %s (Admin tier%s) ingress rule %d%s with action %s", p.ref.Kind, p.ref.Name, prio, r.index, name, r.action)
+			admits := fmt.Sprintf("%s on %s", strings.Join(parts, "; "), r.ports)
+			var msg string
+			sup := v.cni().PolicyAPI(p.ref.Kind)
+			switch sup.State {
+			case cni.APINotImplemented:
+				msg = fmt.Sprintf("%s would admit sources outside the allow-list %s, but it is inert on this cluster's network: %s; "+
+					"it opens the budget path as soon as the CNI implements %s", head, admits, sup.Why, p.ref.Kind)
+			case cni.APIImplemented:
+				msg = fmt.Sprintf("%s admits sources outside the allow-list %s; an Admin-tier allow overrides every NetworkPolicy in the namespace (%s)", head, admits, sup.Why)
+			default:
+				msg = fmt.Sprintf("%s admits sources outside the allow-list %s; an Admin-tier allow overrides every NetworkPolicy in the namespace "+
+					"(judged as active: whether the CNI implements %s is not known: %s)", head, admits, p.ref.Kind, sup.Why)
+			}
+			f := meta.NewFinding(p.ref, msg)
+			if sup.State == cni.APINotImplemented {
+				f.Severity = auditor.SeverityLow
+			}
 			f.Discriminator = fmt.Sprintf("ingress[%d]", r.index)
 			res.Findings = append(res.Findings, f)
 		}

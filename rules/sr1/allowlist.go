@@ -18,16 +18,15 @@ import (
 func ingressOutsideAllowlist(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "netpol-ingress-outside-allowlist", Control: auditor.SR1, Severity: auditor.SeverityCritical,
-		Pods:  protectedPods(cfg),
 		Title: "NetworkPolicy admits a source outside the allow-list into a protected namespace",
 		Remediation: "Restrict the rule's `from` to the trusted namespaces, one peer per namespace pinned by name " +
 			"(`namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: litellm}}`), optionally ANDed with a podSelector in the same peer. " +
 			"Remove rules without `from`, `namespaceSelector: {}` and ipBlock peers: untrusted clients must go through LiteLLM.",
-		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceNetworkPolicies, auditor.ResourceAdminNetworkPolicies, auditor.ResourceBaselineAdminNetworkPolicies, auditor.ResourceClusterNetworkPolicies},
-		Scope:  auditor.ScopeNamespace, Subjects: cfg.Protected(), ReadsNamespaces: true,
-		Needs: []string{auditor.ResourceNetworkPolicies},
+		Inputs:          []string{auditor.ResourceNamespaces, auditor.ResourceNetworkPolicies, auditor.ResourceAdminNetworkPolicies, auditor.ResourceBaselineAdminNetworkPolicies, auditor.ResourceClusterNetworkPolicies},
+		ReadsNamespaces: true,
+		Needs:           []string{auditor.ResourceNetworkPolicies},
 	}
-	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
+	return perProtectedNamespace(cfg, meta, func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
 		if why, bad := inputs.Unseen(s, auditor.ResourceNetworkPolicies); bad {
 			res.Inconclusive = append(res.Inconclusive, "cannot read the NetworkPolicies of "+strings.Join(v.protected, ", ")+": "+why)
@@ -58,7 +57,7 @@ func ingressOutsideAllowlist(cfg auditor.Config) check {
 		}
 		v.evaluateAdminAllows(s, meta, &res)
 		return res
-	}}
+	})
 }
 
 // admitted judges the peers of ingress rule i of p, a policy of protected namespace ns:
@@ -95,8 +94,8 @@ func (v *view) admitted(ns string, p *networkingv1.NetworkPolicy, i int, rule ne
 // outsideMessage says what ingress rule i of p admits from outside the allow-list of ns.
 func (v *view) outsideMessage(s *auditor.Snapshot, ns string, p *networkingv1.NetworkPolicy, i int, admits, admin []string) string {
 	rule := p.Spec.Ingress[i]
-	msg := fmt.Sprintf("NetworkPolicy %s/%s ingress rule %d admits sources outside the allow-list (%s) to %s on %s: %s",
-		p.Namespace, p.Name, i, v.trustedList(ns), podsPhrase(p), netpol.PortsString(rule.Ports), strings.Join(admits, "; "))
+	msg := fmt.Sprintf("NetworkPolicy %s/%s ingress rule %d admits %s to %s on %s; %s",
+		p.Namespace, p.Name, i, strings.Join(admits, "; "), podsPhrase(p), netpol.PortsString(rule.Ports), v.allowListClause(ns))
 	if note := selectsNoPodNote(s, p); note != "" {
 		msg += "; " + note
 	}

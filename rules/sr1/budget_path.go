@@ -1,6 +1,7 @@
 package sr1
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -36,6 +37,12 @@ func (b budgetPath) untrusted(dst string, names []string) []string {
 // trustedList renders the allow-list for dst in messages.
 func (b budgetPath) trustedList(dst string) string {
 	return strings.Join(b.cfg.TrustedSources(dst), ", ")
+}
+
+// allowListClause states dst's allow-list as what it is, apart from the sources a
+// message reports, so that the trusted names never read as offenders.
+func (b budgetPath) allowListClause(dst string) string {
+	return fmt.Sprintf("the allow-list of %s names only %s", dst, b.trustedList(dst))
 }
 
 // ingressPolicies returns the NetworkPolicies of a protected namespace that affect

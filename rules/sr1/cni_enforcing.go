@@ -20,18 +20,16 @@ func cniNotEnforcing(cfg auditor.Config) check {
 		Remediation: "Run a CNI that enforces NetworkPolicy and make sure its agent runs on every node: Calico or Cilium " +
 			"(Cilium: enable-policy default/always, policy-audit-mode false), the VPC CNI with enableNetworkPolicy: \"true\", " +
 			"GKE Dataplane V2, or Calico beside Flannel (Canal). Then confirm with the active network probe.",
-		Inputs: []string{auditor.ResourceDaemonSets, auditor.ResourceConfigMaps, auditor.ResourceNodes},
 	}
-	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
-		d := v.cni()
-		res := auditor.Result{Inconclusive: slices.Clone(d.Inconclusive), Facts: []auditor.Fact{{
+	return cniCheck(meta, func(v *view, d cni.Detection, res *auditor.Result) {
+		res.Facts = append(res.Facts, auditor.Fact{
 			Metric: "cni_info",
 			Help:   "CNI detected by the auditor (cni, components joined by +) and whether it enforces NetworkPolicy (enforcing: true, false or unknown); always 1.",
 			Labels: []auditor.Label{{Name: "cni", Value: d.CNI}, {Name: "enforcing", Value: d.Verdict}},
 			Value:  1,
-		}}}
+		})
 		if d.Verdict != cni.NotEnforcing {
-			return res
+			return
 		}
 		for _, c := range d.Components {
 			if c.State != cni.NotEnforcing {
@@ -41,8 +39,7 @@ func cniNotEnforcing(cfg auditor.Config) check {
 				c.Name, c.Why, strings.Join(v.protected, ", ")))
 			res.Findings = append(res.Findings, f)
 		}
-		return res
-	}}
+	})
 }
 
 // cniUnknown: when the auditor cannot recognise the CNI, or recognises it but cannot
@@ -54,13 +51,10 @@ func cniUnknown(cfg auditor.Config) check {
 		Remediation: "Confirm enforcement with the active network probe (--probe-network) or a two-pod test (a default-deny " +
 			"policy, then a connection that must fail). For a recognised CNI, fix what hides its state (an image pinned by digest " +
 			"only, unreadable ConfigMaps); for an unrecognised one, add it to the CNI catalogue in docs/rules/sr1.md and the auditor.",
-		Inputs: []string{auditor.ResourceDaemonSets, auditor.ResourceConfigMaps, auditor.ResourceNodes},
 	}
-	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
-		d := v.cni()
-		res := auditor.Result{Inconclusive: slices.Clone(d.Inconclusive)}
+	return cniCheck(meta, func(_ *view, d cni.Detection, res *auditor.Result) {
 		if len(d.Inconclusive) > 0 || d.Verdict != cni.Unknown {
-			return res
+			return
 		}
 		if len(d.Components) == 0 {
 			seen := "no DaemonSet"
@@ -69,13 +63,24 @@ func cniUnknown(cfg auditor.Config) check {
 			}
 			res.Findings = append(res.Findings, meta.NewFinding(nil, seen+
 				" and no node carries the k3s.io/node-args annotation: cannot tell whether NetworkPolicies are enforced"))
-			return res
+			return
 		}
 		for _, c := range d.Components {
 			if c.State == cni.Unknown {
 				res.Findings = append(res.Findings, meta.NewFinding(c.Object, fmt.Sprintf("%s detected, but whether it enforces NetworkPolicy cannot be told: %s", c.Name, c.Why)))
 			}
 		}
+	})
+}
+
+// cniCheck is a rule over the CNI detection (cni.Detect, once per evaluation): it reads
+// what the detection reads, and what the detection could not tell is inconclusive.
+func cniCheck(meta auditor.RuleMeta, judge func(v *view, d cni.Detection, res *auditor.Result)) check {
+	meta.Inputs = cni.Inputs
+	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
+		d := v.cni()
+		res := auditor.Result{Inconclusive: slices.Clone(d.Inconclusive)}
+		judge(v, d, &res)
 		return res
 	}}
 }

@@ -20,7 +20,6 @@ import (
 func defaultDenyMissing(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "netpol-default-deny-missing", Control: auditor.SR1, Severity: auditor.SeverityHigh,
-		Pods:  protectedPods(cfg),
 		Title: "Protected namespace not isolated for ingress",
 		Remediation: "Add a NetworkPolicy selecting every pod of the namespace with Ingress in its policyTypes, e.g. " +
 			"`spec: {podSelector: {}, policyTypes: [Ingress]}`, then allow the trusted namespaces explicitly in separate policies " +
@@ -29,10 +28,9 @@ func defaultDenyMissing(cfg auditor.Config) check {
 		// Pods only enrich the message (which pods are open now); the verdict does not
 		// depend on them, so they are not an input that can make the rule inconclusive.
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceNetworkPolicies},
-		Scope:  auditor.ScopeNamespace, Subjects: cfg.Protected(),
-		Needs: []string{auditor.ResourceNamespaces, auditor.ResourceNetworkPolicies},
+		Needs:  []string{auditor.ResourceNamespaces, auditor.ResourceNetworkPolicies},
 	}
-	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
+	return perProtectedNamespace(cfg, meta, func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
 		if why, bad := inputs.Unseen(s, auditor.ResourceNetworkPolicies); bad {
 			res.Inconclusive = append(res.Inconclusive, "cannot judge isolation of "+strings.Join(v.protected, ", ")+": "+why)
@@ -57,7 +55,7 @@ func defaultDenyMissing(cfg auditor.Config) check {
 			res.Findings = append(res.Findings, meta.NewFinding(family.NamespaceRef(ns), v.isolationMessage(s, ns, policies)))
 		}
 		return res
-	}}
+	})
 }
 
 // isolationMessage explains why ns is not isolated: what its policies cover, which

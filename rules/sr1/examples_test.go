@@ -31,7 +31,10 @@ func TestSR1Example(t *testing.T) {
 	}
 	assert.Equal(t, []string{"netpol-ingress-outside-allowlist|NetworkPolicy|inference|allow-search-evaluation|ingress[0] critical"}, sr1FindingKeys(findings))
 	require.Len(t, findings, 1)
-	assert.Contains(t, findings[0].Message, "namespaces team-search (from[0].namespaceSelector {llm-platform/team=search})")
+	// The offending source first; the allow-list stated apart, as what it is.
+	assert.Equal(t, "NetworkPolicy inference/allow-search-evaluation ingress rule 0 admits namespaces team-search (from[0].namespaceSelector {llm-platform/team=search}) "+
+		"to pods {app.kubernetes.io/name=inference-gateway} on TCP/8080; the allow-list of inference names only inference, agentgateway-system, litellm, monitoring",
+		findings[0].Message)
 	require.Len(t, facts, 1)
 	assert.Equal(t, []auditor.Label{{Name: "cni", Value: "calico"}, {Name: "enforcing", Value: "true"}}, facts[0].Labels)
 }

@@ -15,3 +15,11 @@ import (
 func protectedPods(cfg auditor.Config) func(*corev1.Pod) bool {
 	return func(p *corev1.Pod) bool { return cfg.IsProtected(p.Namespace) }
 }
+
+// perProtectedNamespace is a rule judged per protected namespace: it reports about those
+// namespaces only (a change elsewhere cannot affect it) and reads their pods whole.
+func perProtectedNamespace(cfg auditor.Config, meta auditor.RuleMeta, eval func(v *view, s *auditor.Snapshot) auditor.Result) check {
+	meta.Pods = protectedPods(cfg)
+	meta.Scope, meta.Subjects = auditor.ScopeNamespace, cfg.Protected()
+	return check{Meta: meta, Eval: eval}
+}

@@ -19,5 +19,7 @@ func Rules(cfg auditor.Config) []auditor.Rule {
 		defaultDenyMissing(cfg), ingressOutsideAllowlist(cfg), selectorUnpinned(cfg),
 		cniNotEnforcing(cfg), cniUnknown(cfg), // whether the CNI enforces them
 		servingReachableFromUntrusted(cfg), // the active network probe
+		// host networking, which NetworkPolicy does not isolate (host_network.go)
+		servingHostNetwork(cfg), tenantHostNetworkPod(cfg), tenantNamespaceAdmitsHostNetwork(cfg),
 		protectedNamespaceAbsent(cfg))
 }

@@ -72,7 +72,7 @@ func (b budgetPath) unpinnedMessage(dst string, peer netpol.Peer, nsUnseen bool)
 	}
 	if bad := b.untrusted(dst, names); len(bad) > 0 {
 		return fmt.Sprintf("%s.namespaceSelector %s pins kubernetes.io/metadata.name to %s, outside the allow-list (%s): %s, but whoever creates such a namespace gets access",
-			peer.Field, sel, strings.Join(bad, ", "), b.trustedList(dst), today)
+			peer.Field, sel, strings.Join(bad, ", "), b.allowListClause(dst), today)
 	}
 	return ""
 }

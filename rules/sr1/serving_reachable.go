@@ -2,28 +2,12 @@ package sr1
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
 )
-
-// probeOutcomes are the buckets of network_probe_targets, in export order.
-var probeOutcomes = []string{"connected", "refused", "timeout", "error"}
-
-// probeOutcome buckets a probe result: "error: ..." and anything unexpected count as error.
-func probeOutcome(r auditor.NetworkProbeResult) string {
-	if r.Reachable {
-		return "connected"
-	}
-	switch r.Outcome {
-	case "connected", "refused", "timeout":
-		return r.Outcome
-	}
-	return "error"
-}
 
 // servingReachableFromUntrusted turns the active network probe into proof: the auditor
 // runs outside the trusted namespaces, so a completed TCP handshake to a protected
@@ -41,16 +25,15 @@ func servingReachableFromUntrusted(cfg auditor.Config) check {
 		if len(s.NetworkProbes) == 0 {
 			return res // probing is off
 		}
-		counts := map[string]map[string]int{}
+		// Every protected or probed namespace publishes every outcome, zero included.
+		outcomes := family.NewTally()
 		last := map[string]time.Time{}
 		for _, ns := range v.protected {
-			counts[ns] = map[string]int{}
+			outcomes.Seed(ns, auditor.NetworkProbeOutcomes...)
 		}
 		for _, r := range s.NetworkProbes {
-			if counts[r.Namespace] == nil {
-				counts[r.Namespace] = map[string]int{}
-			}
-			counts[r.Namespace][probeOutcome(r)]++
+			outcomes.Seed(r.Namespace, auditor.NetworkProbeOutcomes...)
+			outcomes.Add(r.Namespace, r.Bucket(), 1)
 			if r.At.After(last[r.Namespace]) {
 				last[r.Namespace] = r.At
 			}
@@ -64,22 +47,14 @@ func servingReachableFromUntrusted(cfg auditor.Config) check {
 			}
 			f := meta.NewFinding(&target, fmt.Sprintf(
 				"the auditor, running outside the allow-list (%s), completed a TCP connection to %s (%s, port %d) in protected namespace %s%s: untrusted pods can reach it without going through LiteLLM",
-				v.trustedList(r.Namespace), targetName(r.Target), r.Address, r.Port, r.Namespace, when))
+				v.allowListClause(r.Namespace), targetName(r.Target), r.Address, r.Port, r.Namespace, when))
 			f.Discriminator = r.Address
 			res.Findings = append(res.Findings, f)
 		}
-		names := slices.Sorted(maps.Keys(counts))
-		for _, ns := range names {
-			for _, o := range probeOutcomes {
-				res.Facts = append(res.Facts, auditor.Fact{
-					Metric: "network_probe_targets",
-					Help:   "Protected targets probed by the active network probe in its latest run, by namespace and outcome (connected means reachable from outside the allow-list).",
-					Labels: []auditor.Label{{Name: "namespace", Value: ns}, {Name: "outcome", Value: o}},
-					Value:  float64(counts[ns][o]),
-				})
-			}
-		}
-		for _, ns := range names {
+		res.Facts = outcomes.Facts("network_probe_targets",
+			"Protected targets probed by the active network probe in its latest run, by namespace and outcome (connected means reachable from outside the allow-list).",
+			"outcome", auditor.NetworkProbeOutcomes)
+		for _, ns := range outcomes.Namespaces() {
 			if t, ok := last[ns]; ok && !t.IsZero() {
 				res.Facts = append(res.Facts, auditor.Fact{
 					Metric: "network_probe_last_run_timestamp_seconds",

@@ -2,10 +2,7 @@ package sr2
 
 import (
 	"fmt"
-	"sort"
 	"strings"
-
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
@@ -27,16 +24,13 @@ const (
 func podNotAdmitted(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "gpu-pod-not-admitted", Control: auditor.SR2, Severity: auditor.SeverityHigh,
-		Pods:  gpuPods(cfg),
 		Title: "GPU pod with a queue name but no admitted Kueue Workload",
 		Remediation: "Enable the Kueue integration for the pod's workload kind (Configuration integrations.frameworks, e.g. \"pod\" for plain pods) " +
 			"and include the namespace in managedJobsNamespaceSelector; delete the pod so it is recreated under Kueue admission; " +
 			"check `kubectl get workloads -n <ns>` for its Workload and why it is not Admitted.",
-		Inputs: append(append([]string(nil), gpuPodInputs...), auditor.ResourceKueueWorkloads),
-		Needs:  []string{auditor.ResourceNamespaces, auditor.ResourcePods},
-		Scope:  auditor.ScopeNamespace,
+		Inputs: []string{auditor.ResourceKueueWorkloads},
 	}
-	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
+	return perGPUPod(cfg, meta, func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
 		var ix *kueue.WorkloadIndex
 		if s.Visible(auditor.ResourceKueueWorkloads) {
@@ -44,7 +38,13 @@ func podNotAdmitted(cfg auditor.Config) check {
 			res.Inconclusive = append(res.Inconclusive, ix.Problems...)
 		}
 		unverified := 0
-		acct := newGPUAccounting(v.managed)
+		// Kueue-managed namespaces publish their three in-scope series, zero included, so
+		// dashboards see a namespace before its first GPU pod; other namespaces publish
+		// out_of_scope when they have GPU pods.
+		acct := family.NewTally()
+		for _, ns := range v.managed {
+			acct.Seed(ns.Name, coverageAdmitted, coverageBypassing, coveragePending)
+		}
 		for _, gp := range v.pods() {
 			cov := coverageOutOfScope
 			switch {
@@ -64,7 +64,7 @@ func podNotAdmitted(cfg auditor.Config) check {
 					res.Findings = append(res.Findings, f)
 				}
 			}
-			acct.add(gp.Pod.Namespace, cov, gp.Demand.Total)
+			acct.Add(gp.Pod.Namespace, cov, gp.Demand.Total)
 		}
 		if unverified > 0 {
 			a := s.AvailabilityOf(auditor.ResourceKueueWorkloads)
@@ -74,9 +74,11 @@ func podNotAdmitted(cfg auditor.Config) check {
 			}
 			res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("%s): %d GPU pod(s) with a queue name cannot be checked for admission and are counted as admitted", reason, unverified))
 		}
-		res.Facts = acct.facts()
+		res.Facts = acct.Facts("gpu_requested",
+			"GPUs requested by non-terminated pods, by namespace and Kueue coverage (admitted, bypassing, pending, out_of_scope).",
+			"coverage", []string{coverageAdmitted, coverageBypassing, coveragePending, coverageOutOfScope})
 		return res
-	}}
+	})
 }
 
 // notAdmitted judges one in-scope, ungated GPU pod with a queue name against the
@@ -143,51 +145,4 @@ func gpuCount(n int64) string {
 		return "1 GPU"
 	}
 	return fmt.Sprintf("%d GPUs", n)
-}
-
-// gpuAccounting sums requested GPUs per namespace and coverage. Kueue-managed namespaces
-// always publish their three in-scope series (zero included), so dashboards see a
-// namespace before its first GPU pod; other namespaces publish out_of_scope when they
-// have GPU pods.
-type gpuAccounting struct {
-	sums map[string]map[string]int64
-}
-
-func newGPUAccounting(managed []*corev1.Namespace) *gpuAccounting {
-	a := &gpuAccounting{sums: map[string]map[string]int64{}}
-	for _, ns := range managed {
-		a.sums[ns.Name] = map[string]int64{coverageAdmitted: 0, coverageBypassing: 0, coveragePending: 0}
-	}
-	return a
-}
-
-func (a *gpuAccounting) add(ns, coverage string, n int64) {
-	if a.sums[ns] == nil {
-		a.sums[ns] = map[string]int64{}
-	}
-	a.sums[ns][coverage] += n
-}
-
-func (a *gpuAccounting) facts() []auditor.Fact {
-	nss := make([]string, 0, len(a.sums))
-	for ns := range a.sums {
-		nss = append(nss, ns)
-	}
-	sort.Strings(nss)
-	var out []auditor.Fact
-	for _, ns := range nss {
-		for _, cov := range []string{coverageAdmitted, coverageBypassing, coveragePending, coverageOutOfScope} {
-			v, ok := a.sums[ns][cov]
-			if !ok {
-				continue
-			}
-			out = append(out, auditor.Fact{
-				Metric: "gpu_requested",
-				Help:   "GPUs requested by non-terminated pods, by namespace and Kueue coverage (admitted, bypassing, pending, out_of_scope).",
-				Labels: []auditor.Label{{Name: "namespace", Value: ns}, {Name: "coverage", Value: cov}},
-				Value:  float64(v),
-			})
-		}
-	}
-	return out
 }

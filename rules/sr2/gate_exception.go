@@ -40,8 +40,8 @@ func gatePolicyException(cfg auditor.Config) check {
 }
 
 // exceptionRef names a PolicyException object in findings.
-func exceptionRef(apiVersion, ns, name string) *auditor.ObjectRef {
-	return &auditor.ObjectRef{APIVersion: apiVersion, Kind: "PolicyException", Namespace: ns, Name: name}
+func exceptionRef(id kyverno.ExceptionID) *auditor.ObjectRef {
+	return &auditor.ObjectRef{APIVersion: id.APIVersion, Kind: "PolicyException", Namespace: id.Namespace, Name: id.Name}
 }
 
 // kyvernoExceptions judges kyverno.io PolicyExceptions against the ClusterPolicy gates:
@@ -80,8 +80,8 @@ func (c gateChecker) kyvernoExceptions(s *auditor.Snapshot, meta auditor.RuleMet
 			if len(hits) == 0 {
 				continue
 			}
-			what := fmt.Sprintf("PolicyException %s/%s exempts GPU pods in Kueue-managed namespaces %s from ClusterPolicy %s",
-				e.Namespace, e.Name, strings.Join(hits, ", "), p.Name)
+			what := fmt.Sprintf("%s exempts GPU pods in Kueue-managed namespaces %s from ClusterPolicy %s",
+				e.ExceptionID, strings.Join(hits, ", "), p.Name)
 			switch {
 			case !honoured.Known:
 				res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("%s if Kyverno honours it, which cannot be judged: %s", what, honoured.Why))
@@ -98,7 +98,7 @@ func (c gateChecker) kyvernoExceptions(s *auditor.Snapshot, meta auditor.RuleMet
 				msg += "; its spec.conditions, which the auditor does not evaluate, may narrow it"
 			}
 			msg += c.whoMayCreate(e.Namespace)
-			f := meta.NewFinding(exceptionRef(e.APIVersion, e.Namespace, e.Name), msg)
+			f := meta.NewFinding(exceptionRef(e.ExceptionID), msg)
 			f.Severity = sev
 			res.Findings = append(res.Findings, f)
 		}
@@ -151,13 +151,13 @@ func (c gateChecker) celExceptions(s *auditor.Snapshot, meta auditor.RuleMeta, f
 				}
 			}
 			if len(unjudged) > 0 {
-				res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("PolicyException %s/%s references ValidatingPolicy %s; its matchConditions cannot be judged on a GPU pod in %s",
-					e.Namespace, e.Name, p.Name, strings.Join(unjudged, ", ")))
+				res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("%s references ValidatingPolicy %s; its matchConditions cannot be judged on a GPU pod in %s",
+					e.ExceptionID, p.Name, strings.Join(unjudged, ", ")))
 			}
 			if len(hits) == 0 {
 				continue
 			}
-			what := fmt.Sprintf("PolicyException %s/%s exempts GPU pods in Kueue-managed namespaces %s from ValidatingPolicy %s", e.Namespace, e.Name, strings.Join(hits, ", "), p.Name)
+			what := fmt.Sprintf("%s exempts GPU pods in Kueue-managed namespaces %s from ValidatingPolicy %s", e.ExceptionID, strings.Join(hits, ", "), p.Name)
 			if len(e.MatchConditions) > 0 {
 				what += " (its matchConditions hold for a GPU pod a tenant creates there)"
 			}
@@ -169,7 +169,7 @@ func (c gateChecker) celExceptions(s *auditor.Snapshot, meta auditor.RuleMeta, f
 				continue
 			}
 			msg := what + ": they are admitted without a queue name (" + why + "; CEL exceptions apply from any namespace)" + c.whoMayCreate(e.Namespace)
-			res.Findings = append(res.Findings, meta.NewFinding(exceptionRef(e.APIVersion, e.Namespace, e.Name), msg))
+			res.Findings = append(res.Findings, meta.NewFinding(exceptionRef(e.ExceptionID), msg))
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package sr2
 
 import (
+	"slices"
+
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
@@ -9,6 +11,21 @@ import (
 // The pods each rule reads whole (auditor.RuleMeta.Pods). The live source keeps only the
 // union of these over the configured rules; the others are cached as small stubs. At
 // 100k pods, most of them CPU pods, that divides the pod cache several times.
+
+// gpuPodInputs are what finding the GPU pods reads: the pods, their namespaces and the
+// owners a queue name can come from.
+var gpuPodInputs = []string{auditor.ResourceNamespaces, auditor.ResourcePods, auditor.ResourceJobs, auditor.ResourceReplicaSets, auditor.ResourceStatefulSets}
+
+// perGPUPod is a rule judged per GPU pod (view.pods): it reads the GPU pods whole, with
+// gpuPodInputs before the rule's own inputs, cannot judge without the namespaces and
+// pods, and a namespace's change affects that namespace's verdicts only.
+func perGPUPod(cfg auditor.Config, meta auditor.RuleMeta, eval func(v *view, s *auditor.Snapshot) auditor.Result) check {
+	meta.Pods = gpuPods(cfg)
+	meta.Inputs = append(slices.Clone(gpuPodInputs), meta.Inputs...)
+	meta.Needs = []string{auditor.ResourceNamespaces, auditor.ResourcePods}
+	meta.Scope = auditor.ScopeNamespace
+	return check{Meta: meta, Eval: eval}
+}
 
 // gpuPods selects pods requesting a configured GPU resource, in any container kind or
 // at pod level (SR2).

@@ -8,24 +8,18 @@ import (
 	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
 )
 
-var gpuPodInputs = []string{auditor.ResourceNamespaces, auditor.ResourcePods, auditor.ResourceJobs, auditor.ResourceReplicaSets, auditor.ResourceStatefulSets}
-
 // podMissingQueueName: a running GPU pod in a Kueue-managed namespace with no queue
 // name on itself or its controlling owners bypasses Kueue quota and fair share.
 func podMissingQueueName(cfg auditor.Config) check {
 	label := cfg.SR2.QueueNameLabel
 	meta := auditor.RuleMeta{
 		ID: "gpu-pod-missing-queue-name", Control: auditor.SR2, Severity: auditor.SeverityHigh,
-		Pods:  gpuPods(cfg),
 		Title: "GPU pod without a Kueue queue name in a Kueue-managed namespace",
 		Remediation: fmt.Sprintf("Set the label %s=<local-queue> on the pod's top-level workload (Job, JobSet, RayCluster, ...) "+
 			"so Kueue admits it against quota; delete the running pod; then check why the admission gate %s let it in.",
 			label, strings.Join(cfg.SR2.GatePolicyNames, ", ")),
-		Inputs: gpuPodInputs,
-		Needs:  []string{auditor.ResourceNamespaces, auditor.ResourcePods},
-		Scope:  auditor.ScopeNamespace,
 	}
-	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
+	return perGPUPod(cfg, meta, func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
 		for _, gp := range v.pods() {
 			// A pod Kueue gates is held until admitted: it waits, it does not bypass.
@@ -56,5 +50,5 @@ func podMissingQueueName(cfg auditor.Config) check {
 			res.Findings = append(res.Findings, meta.NewFinding(family.PodRef(p), msg))
 		}
 		return res
-	}}
+	})
 }

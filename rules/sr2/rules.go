@@ -17,7 +17,7 @@ func Rules(cfg auditor.Config) []auditor.Rule {
 	return family.Rules(newView(cfg),
 		podMissingQueueName(cfg), podNotAdmitted(cfg), // the GPU pods
 		gatePolicyMissing(cfg), gatePolicyNotEnforcing(cfg), gatePolicyException(cfg), // the admission gate
-		gateBypassed(cfg),        // the active admission probe
+		gateBypassed(cfg), probeUnguarded(cfg), // the active admission probe
 		gpuResourceUnlisted(cfg), // the configured GPU resources against what Nodes offer
 		managedNamespaceAbsent(cfg))
 }

@@ -199,7 +199,7 @@ func budgetCacheNotRedisInProd(cfg auditor.Config) check {
 		Remediation: "Give the prod proxy a shared Redis: litellm_settings: {cache: true, cache_params: {type: redis, host: os.environ/REDIS_HOST, " +
 			"port: os.environ/REDIS_PORT, password: os.environ/REDIS_PASSWORD}} and router_settings: {redis_host: os.environ/REDIS_HOST, " +
 			"redis_port: os.environ/REDIS_PORT, redis_password: os.environ/REDIS_PASSWORD}, with REDIS_HOST/REDIS_PORT set in the container.",
-		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceConfigMaps, auditor.ResourceDeployments},
+		Inputs: proxyInputs,
 	}
 	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
 		res := v.result()

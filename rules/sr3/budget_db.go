@@ -21,7 +21,7 @@ func budgetDBNotHAInProd(cfg auditor.Config) check {
 			"(kubectl -n <namespace> patch clusters.postgresql.cnpg.io <name> --type merge -p '{\"spec\":{\"instances\":%d}}'), "+
 			"wait until status.readyInstances reaches it, and point general_settings.database_url / DATABASE_URL at the <cluster>-rw service. "+
 			"For an external database, prove its HA separately and waive this finding with a reason.", min, min),
-		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceConfigMaps, auditor.ResourceDeployments, auditor.ResourceCNPGClusters},
+		Inputs: append(slices.Clone(proxyInputs), auditor.ResourceCNPGClusters),
 	}
 	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
 		res := v.result()

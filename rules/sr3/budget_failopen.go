@@ -17,7 +17,7 @@ func budgetFailOpenInProd(cfg auditor.Config) check {
 		Title: "LiteLLM prod proxy serves requests without budget checks when its database is down",
 		Remediation: "Set general_settings.allow_requests_on_db_unavailable: false in the prod LiteLLM config (or remove it: the default is false), " +
 			"make sure no os.environ/ variable behind it resolves to \"true\", and roll the Deployment so the proxy reloads its config.",
-		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceConfigMaps, auditor.ResourceDeployments},
+		Inputs: proxyInputs,
 		Needs:  []string{auditor.ResourceConfigMaps, auditor.ResourceDeployments},
 	}
 	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
@@ -73,7 +73,7 @@ func budgetFailOpenUnverifiable(cfg auditor.Config) check {
 		Title: "LiteLLM prod proxy's fail-open setting cannot be verified",
 		Remediation: "Write general_settings.allow_requests_on_db_unavailable: false as a literal in the prod LiteLLM ConfigMap (it is not a secret), " +
 			"or take its os.environ/ variable from a ConfigMap; keep the config file itself in a ConfigMap mounted at the --config path, not in a Secret, bucket or image.",
-		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceConfigMaps, auditor.ResourceDeployments},
+		Inputs: proxyInputs,
 	}
 	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
 		res := v.result()

@@ -16,7 +16,7 @@ func configUnparseable(cfg auditor.Config) check {
 		Title: "LiteLLM config cannot be loaded",
 		Remediation: "Fix the config at the line and column given (check it with `python3 -c 'import sys, yaml; yaml.safe_load(open(sys.argv[1]))' config.yaml`, " +
 			"the loader LiteLLM uses), make sure the key the Deployment's --config path selects exists in the ConfigMap, and roll the Deployment.",
-		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceConfigMaps, auditor.ResourceDeployments},
+		Inputs: proxyInputs,
 	}
 	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
 		res := v.result()

@@ -16,7 +16,7 @@ func prodAbsent(cfg auditor.Config) check {
 		Title: "SR3 is claimed but no LiteLLM prod proxy exists",
 		Remediation: "Label the prod LiteLLM config, Deployment or namespace with the profile label (sr3.profileLabel) and a prod profile (sr3.prodProfiles), " +
 			"or remove SR3 from `controls` in the configuration if the platform does not claim it.",
-		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceConfigMaps, auditor.ResourceDeployments},
+		Inputs: proxyInputs,
 	}
 	what := fmt.Sprintf("no LiteLLM proxy with profile %s", strings.Join(cfg.SR3.ProdProfiles, "/"))
 	return family.Scope(cfg, meta, what,

@@ -100,6 +100,10 @@ func (sc sr3Scope) load(s *auditor.Snapshot, parse parseFunc) *view {
 	return v
 }
 
+// proxyInputs are what finding the LiteLLM proxies and their configs reads
+// (litellm_discovery.go): every SR3 rule declares them.
+var proxyInputs = []string{auditor.ResourceNamespaces, auditor.ResourceConfigMaps, auditor.ResourceDeployments}
+
 // result starts a rule's result with what discovery could not see (every SR3 rule
 // reports it).
 func (v *view) result() auditor.Result {

@@ -23,6 +23,7 @@ import (
 // failing open. Every other rule tickets.
 var pagingRules = []string{
 	"netpol-ingress-outside-allowlist", "netpol-default-deny-missing", "serving-reachable-from-untrusted",
+	"serving-host-network", "tenant-host-network-pod",
 	"cni-not-enforcing",
 	"gpu-pod-missing-queue-name", "gpu-pod-not-admitted", "gpu-gate-bypassed",
 	"gpu-gate-policy-missing", "gpu-gate-policy-not-enforcing", "gpu-gate-policy-exception",

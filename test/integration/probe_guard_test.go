@@ -163,6 +163,7 @@ components:
 	require.NoError(t, client.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, binding.GetName(), metav1.DeleteOptions{}))
 	a.waitMetric(t, 30*time.Second, result("error"))
 	a.waitMetric(t, 10*time.Second, `enforcement_auditor_rule_inconclusive\{control="SR2",rule="gpu-gate-bypassed"\} 1`)
+	a.waitMetric(t, 10*time.Second, `enforcement_auditor_findings\{control="SR2",rule="admission-probe-unguarded",severity="high"\} 1`)
 	assert.Contains(t, a.Logs(), "admission probe refused")
 	assert.Contains(t, a.Logs(), "guard ValidatingAdmissionPolicy "+probe.GuardPolicyName+" has no binding")
 
@@ -170,6 +171,7 @@ components:
 	apply(t, []*unstructured.Unstructured{binding}, false)
 	a.waitMetric(t, 30*time.Second, result("(admitted|denied)"))
 	a.waitMetric(t, 10*time.Second, `enforcement_auditor_rule_inconclusive\{control="SR2",rule="gpu-gate-bypassed"\} 0`)
+	a.waitMetric(t, 10*time.Second, `enforcement_auditor_findings\{control="SR2",rule="admission-probe-unguarded",severity="high"\} 0`)
 
 	// The policy goes (the binding stays, pointing at nothing): refused again, then back.
 	require.NoError(t, client.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, probe.GuardPolicyName, metav1.DeleteOptions{}))

@@ -33,6 +33,7 @@ const (
 	sr1Gateway    = "it-sr1-agentgateway-system"
 	sr1Monitoring = "it-sr1-monitoring"
 	sr1Tenant     = "it-sr1-tenant"      // a team namespace outside the allow-list
+	sr1Batch      = "it-sr1-batch"       // a team namespace without Pod Security enforcement
 	sr1System     = "it-sr1-kube-system" // where the CNI DaemonSets live
 	// sr1RoleLabel is the namespace label an unpinned selector trusts (unique to this test, so
 	// that no other test's namespace matches it by accident).
@@ -50,7 +51,8 @@ kind: AuditorConfig
 sr1:
   protectedNamespaces: [%s, %s]
   trustedNamespaces: [%s, %s, %s, %s]
-`, sr1Serving, sr1Inference, sr1LiteLLM, sr1Inference, sr1Gateway, sr1Monitoring)
+  hostNetworkNamespaces: [kube-system, %s]
+`, sr1Serving, sr1Inference, sr1LiteLLM, sr1Inference, sr1Gateway, sr1Monitoring, sr1System)
 	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
 	return path
 }
@@ -292,7 +294,8 @@ func (r sr1Report) foreignSR1() []string {
 	for rule, why := range r.Inconclusive {
 		switch rule {
 		case "netpol-default-deny-missing", "netpol-ingress-outside-allowlist", "netpol-selector-unpinned",
-			"cni-not-enforcing", "cni-unknown", "serving-reachable-from-untrusted", "waiver-invalid":
+			"cni-not-enforcing", "cni-unknown", "serving-reachable-from-untrusted", "waiver-invalid",
+			"serving-host-network", "tenant-host-network-pod", "tenant-namespace-admits-host-network":
 			out = append(out, rule+" inconclusive: "+strings.Join(why, "; "))
 		}
 	}
@@ -316,7 +319,8 @@ func TestSR1BudgetPathEndToEnd(t *testing.T) {
 	createNamespace(t, sr1LiteLLM, nil)
 	createNamespace(t, sr1Gateway, map[string]string{sr1RoleLabel: "gateway"})
 	createNamespace(t, sr1Monitoring, nil)
-	createNamespace(t, sr1Tenant, map[string]string{"team": "search"})
+	createNamespace(t, sr1Tenant, map[string]string{"team": "search", "pod-security.kubernetes.io/enforce": "baseline"})
+	createNamespace(t, sr1Batch, map[string]string{"pod-security.kubernetes.io/enforce": "baseline"})
 	createNamespace(t, sr1System, nil)
 	// Namespaces are never finalized here; remove what other tests' rules could see instead
 	// (a Calico DaemonSet would make every later test's cluster "enforcing").
@@ -327,7 +331,7 @@ func TestSR1BudgetPathEndToEnd(t *testing.T) {
 				t.Errorf("deleting DaemonSet %s: %v", name, err)
 			}
 		}
-		for _, ns := range []string{sr1Serving, sr1Inference} {
+		for _, ns := range []string{sr1Serving, sr1Inference, sr1Batch} {
 			_ = client.NetworkingV1().NetworkPolicies(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
 			_ = client.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)}, metav1.ListOptions{})
 		}
@@ -466,6 +470,53 @@ func TestSR1BudgetPathEndToEnd(t *testing.T) {
 		a.waitNoMetric(t, sr1Wait, findingSeries("cni-not-enforcing", sr1System, "DaemonSet", "kube-flannel-ds"))
 		a.waitMetric(t, sr1Wait, calicoInfo)
 		require.NotRegexp(t, flannelInfo, a.metrics(t))
+	})
+	if !ok {
+		return
+	}
+
+	ok = t.Run("host-network model server", func(t *testing.T) {
+		p := sr1Pod("vllm-host", map[string]string{"app": "vllm"})
+		p.Spec.HostNetwork = true
+		_, err := client.CoreV1().Pods(sr1Serving).Create(ctx, p, metav1.CreateOptions{})
+		require.NoError(t, err)
+		f := sr1Broken(t, "serving-host-network", sr1Serving, "Pod", "vllm-host")
+		require.Equal(t, "critical", f.Severity)
+		require.Contains(t, f.Message, "Pod "+sr1Serving+"/vllm-host sets hostNetwork: true in protected namespace "+sr1Serving)
+
+		require.NoError(t, client.CoreV1().Pods(sr1Serving).Delete(ctx, "vllm-host", metav1.DeleteOptions{GracePeriodSeconds: new(int64)}))
+		a.waitNoMetric(t, sr1Wait, findingSeries("serving-host-network", sr1Serving, "Pod", "vllm-host"))
+	})
+	if !ok {
+		return
+	}
+
+	ok = t.Run("tenant host-network pod", func(t *testing.T) {
+		hostPod := func(ns string) *corev1.Pod {
+			p := sr1Pod("sniffer", nil)
+			p.Namespace, p.Spec.HostNetwork = ns, true
+			return p
+		}
+		// Pod Security baseline on the namespace: the API server itself refuses the pod.
+		_, err := client.CoreV1().Pods(sr1Tenant).Create(ctx, hostPod(sr1Tenant), metav1.CreateOptions{})
+		require.True(t, apierrors.IsForbidden(err), "a baseline namespace must refuse a host-network pod: %v", err)
+		require.Contains(t, err.Error(), "hostNetwork")
+
+		// Without it, the pod runs and NetworkPolicy cannot stop it from its node.
+		sr1LabelNamespace(t, sr1Batch, "pod-security.kubernetes.io/enforce", ptr("privileged"))
+		_, err = client.CoreV1().Pods(sr1Batch).Create(ctx, hostPod(sr1Batch), metav1.CreateOptions{})
+		require.NoError(t, err)
+		f := sr1Broken(t, "tenant-host-network-pod", sr1Batch, "Pod", "sniffer")
+		require.Equal(t, "critical", f.Severity)
+		require.Contains(t, f.Message, "NetworkPolicy cannot block a pod's access from its own node")
+		admits := sr1Scan(t, cfg).find("tenant-namespace-admits-host-network", "", "Namespace", sr1Batch)
+		require.Len(t, admits, 1)
+		require.Equal(t, "medium", admits[0].Severity)
+
+		require.NoError(t, client.CoreV1().Pods(sr1Batch).Delete(ctx, "sniffer", metav1.DeleteOptions{GracePeriodSeconds: new(int64)}))
+		sr1LabelNamespace(t, sr1Batch, "pod-security.kubernetes.io/enforce", ptr("baseline"))
+		a.waitNoMetric(t, sr1Wait, findingSeries("tenant-host-network-pod", sr1Batch, "Pod", "sniffer"))
+		a.waitNoMetric(t, sr1Wait, findingSeries("tenant-namespace-admits-host-network", "", "Namespace", sr1Batch))
 	})
 	if !ok {
 		return

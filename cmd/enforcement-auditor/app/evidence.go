@@ -24,31 +24,30 @@ type EvidenceOptions struct {
 
 var errNotEvaluated = errors.New("no evaluation completed yet")
 
-// evidenceInput is the latest published evaluation as evidence input.
-func (d *Daemon) evidenceInput() (evidence.Input, error) {
+// latestEvidence builds the evidence document of the latest published evaluation, with
+// the input it was built from (an attestation names the input's subjects).
+func (d *Daemon) latestEvidence() (*evidence.Document, evidence.Input, error) {
 	st := d.Store.State()
 	ev := st.Evaluation
 	if ev == nil {
-		return evidence.Input{}, errNotEvaluated
+		return nil, evidence.Input{}, errNotEvaluated
 	}
-	return evidence.Input{
+	in := evidence.Input{
 		GeneratedAt:    time.Now().UTC(),
 		AuditorVersion: version.Get().Version,
 		Evaluation:     ev,
 		Records:        st.Open,
 		Rules:          d.rules,
 		Config:         d.opts.Config,
-	}, nil
+	}
+	doc, err := evidence.Build(in)
+	return doc, in, err
 }
 
 // Evidence builds the current evidence document (the deprecated legacy form /evidence
 // serves) from the latest evaluation.
 func (d *Daemon) Evidence() (*evidence.Document, error) {
-	in, err := d.evidenceInput()
-	if err != nil {
-		return nil, err
-	}
-	doc, err := evidence.Build(in)
+	doc, _, err := d.latestEvidence()
 	if err != nil {
 		return nil, err
 	}
@@ -62,11 +61,7 @@ func (d *Daemon) Evidence() (*evidence.Document, error) {
 
 // Attestation builds and seals an attestation of the latest evaluation linked to previous.
 func (d *Daemon) Attestation(ctx context.Context, previous string) (*evidence.Attestation, error) {
-	in, err := d.evidenceInput()
-	if err != nil {
-		return nil, err
-	}
-	doc, err := evidence.Build(in)
+	doc, in, err := d.latestEvidence()
 	if err != nil {
 		return nil, err
 	}
