@@ -60,6 +60,8 @@ type Config struct {
 	flat map[*yaml.Node][]pair
 	// expanded counts the pairs merge keys copied, against maxMergedPairs.
 	expanded int
+	// src is the text parsed, for positions as an editor shows them (position.go).
+	src []byte
 }
 
 type pair struct{ k, v *yaml.Node }
@@ -78,7 +80,12 @@ func Parse(data []byte) (cfg *Config, err error) {
 		}
 		return nil, err
 	}
-	c := &Config{root: root, flat: map[*yaml.Node][]pair{}}
+	// PyYAML refuses tabs go-yaml reads as separation (tabs.go); syntax errors come
+	// before construction errors, as yaml.safe_load composes the document first.
+	if te := pyTab(data); te != nil {
+		return nil, te
+	}
+	c := &Config{root: root, flat: map[*yaml.Node][]pair{}, src: data}
 	if err := c.validate(); err != nil {
 		return nil, err
 	}

@@ -66,11 +66,11 @@ func (c *Config) validate() error {
 }
 
 func (c *Config) checkNode(n *yaml.Node, key bool) error {
-	tag, explicit := tagOf(n)
+	tag, explicit := c.tagOf(n)
 	fail := func(format string, a ...any) error {
 		return &Error{Kind: ErrConstruct, Line: n.Line, Column: n.Column, Msg: fmt.Sprintf(format, a...)}
 	}
-	if explicit && !knownTags[tag] {
+	if explicit && !knownTags[tag] && !(key && (tag == "!!value" || tag == "!!merge")) {
 		return fail("could not determine a constructor for the tag %q", tag)
 	}
 	switch n.Kind {
@@ -160,17 +160,27 @@ func validInt(s string) bool {
 // text must be ASCII; characters outside the alphabet are skipped; a count of data
 // characters one more than a multiple of four cannot decode.
 func validBinary(s string) bool {
-	n := 0
+	// construct_yaml_binary: .encode('ascii'), then base64.decodebytes, whose
+	// binascii.a2b_base64 (non-strict) skips characters outside the alphabet, counts
+	// "=" only after two data characters of a quad, stops at a complete pad, and
+	// raises when the data ends inside a quad.
+	quad, pads := 0, 0
 	for i := 0; i < len(s); i++ {
 		b := s[i]
 		switch {
 		case b >= 0x80:
 			return false
+		case b == '=':
+			if quad >= 2 {
+				if pads++; quad+pads >= 4 {
+					return true
+				}
+			}
 		case b >= 'A' && b <= 'Z', b >= 'a' && b <= 'z', b >= '0' && b <= '9', b == '+', b == '/':
-			n++
+			quad = (quad + 1) % 4
 		}
 	}
-	return n%4 != 1
+	return quad == 0
 }
 
 func isRange(err error) bool {

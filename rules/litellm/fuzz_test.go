@@ -13,6 +13,8 @@ const maxFuzzInput = 16 << 10
 // They hold every line break PyYAML knows (CR, CRLF, NEL, LS, PS) and the %YAML and
 // %TAG directives, where they change what LiteLLM reads.
 var fuzzSeeds = []string{
+	"general_settings:\n  allow_requests_on_db_unavailable:\tfalse\n  x: 'a\tb' # c\td\n",
+	"general_settings:\n  allow_requests_on_db_unavailable: ! 'yes'\n  x: !!binary yes=\n",
 	"general_settings:\n  allow_requests_on_db_unavailable: yes\n",
 	"general_settings: {allow_requests_on_db_unavailable: \"True\"}\n",
 	"a: &a {allow_requests_on_db_unavailable: on}\ngeneral_settings: {<<: [*a]}\n",

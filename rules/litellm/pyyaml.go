@@ -56,6 +56,10 @@ type Value struct {
 	// Tag is the explicit tag (e.g. "!!str"), "" when none.
 	Tag          string
 	Line, Column int
+	// Alias is the anchor name when the value was reached through an alias (*name), and
+	// AliasLine/AliasColumn where that alias is written; Line and Column are the anchor's.
+	Alias                  string
+	AliasLine, AliasColumn int
 
 	node *yaml.Node
 	cfg  *Config
@@ -127,6 +131,23 @@ func tagOf(n *yaml.Node) (string, bool) {
 	return implicitTag(n.Value), false
 }
 
+// tagOf is the package's tagOf with the non-specific tag `!` on a quoted or block
+// scalar, which go-yaml drops, resolved as PyYAML's parser does: like a plain scalar,
+// with Python's `$` in the resolver patterns matching before a final line break.
+func (c *Config) tagOf(n *yaml.Node) (string, bool) {
+	tag, explicit := tagOf(n)
+	if explicit || tag != "!!str" || n.Kind != yaml.ScalarNode || n.Style == 0 || !c.nonSpecific(n) {
+		return tag, explicit
+	}
+	if t := implicitTag(n.Value); t != "!!str" {
+		return t, false
+	}
+	if v, ok := strings.CutSuffix(n.Value, "\n"); ok {
+		return implicitTag(v), false
+	}
+	return "!!str", false
+}
+
 // deref follows aliases (bounded: an alias always names an earlier node).
 func deref(n *yaml.Node) *yaml.Node {
 	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < maxDepth; i++ {
@@ -137,7 +158,10 @@ func deref(n *yaml.Node) *yaml.Node {
 
 func (c *Config) scalar(n *yaml.Node) Value {
 	v := Value{Str: n.Value, Style: style(n), Line: n.Line, Column: n.Column, node: n, cfg: c}
-	tag, explicit := tagOf(n)
+	tag, explicit := c.tagOf(n)
+	if c.nonSpecific(n) {
+		v.Tag = "!"
+	}
 	if explicit {
 		v.Tag = tag
 	}
@@ -162,8 +186,16 @@ func (c *Config) scalar(n *yaml.Node) Value {
 	return v
 }
 
-// value builds the Value of a node (aliases followed).
+// value builds the Value of a node (aliases followed, the first alias remembered).
 func (c *Config) value(n *yaml.Node) Value {
+	v := c.derefValue(n)
+	if n != nil && n.Kind == yaml.AliasNode {
+		v.Alias, v.AliasLine, v.AliasColumn = n.Value, n.Line, n.Column
+	}
+	return v
+}
+
+func (c *Config) derefValue(n *yaml.Node) Value {
 	n = deref(n)
 	if n == nil {
 		return Value{Kind: KindNull, cfg: c}
@@ -240,7 +272,8 @@ func (v Value) Get(key string) (Value, bool) {
 // only ever compared with zero) or items of a sequence.
 func (v Value) Len() int {
 	switch {
-	case v.Kind == KindMapping && v.cfg != nil:
+	case v.node != nil && v.node.Kind == yaml.MappingNode && v.cfg != nil:
+		// A mapping, or a !!set written as one (PyYAML builds a set of its keys).
 		p, _ := v.cfg.pairs(v.node, 0)
 		return len(p)
 	case v.node != nil && v.node.Kind == yaml.SequenceNode:

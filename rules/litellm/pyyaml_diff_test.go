@@ -23,6 +23,8 @@ func TestPyYAMLDifferential(t *testing.T) {
 	var inputs [][]byte
 	inputs = append(inputs, fuzzCorpus(t)...)
 	inputs = append(inputs, generatedInputs()...)
+	inputs = append(inputs, tabInputs()...)
+	inputs = append(inputs, tagInputs()...)
 	require.Greater(t, len(inputs), 1000)
 
 	var stdin bytes.Buffer
@@ -208,4 +210,59 @@ func TestDirectivesAsPyYAML(t *testing.T) {
 			require.Equal(t, tc.want, goOutcome([]byte(tc.in)))
 		})
 	}
+}
+
+// tabInputs put a tab where PyYAML refuses one (after a colon, a space, a value, a
+// quote, an anchor, in indentation, in flow collections) and where it takes one (in
+// quotes, block scalars, comments), beside every kind of value.
+func tabInputs() [][]byte {
+	const key = "allow_requests_on_db_unavailable"
+	var out [][]byte
+	vals := []string{"true", "false", "yes", "'true'", "\"true\"", "[true]", "{a: 1}", "# c", "", "*a", "&b true", "!!bool yes", "!!str true", "|\n    true",
+		"\"tr\tue\"", "'a\tb'", "true # a\tb"}
+	for _, sep := range []string{":\t", ": \t", ":\t ", ":  \t", ":\t\t"} {
+		for _, v := range vals {
+			out = append(out,
+				[]byte("a: &a true\ngeneral_settings:\n  "+key+sep+v+"\n"),
+				[]byte("general_settings: {"+key+sep+v+"}\n"),
+				[]byte("general_settings:"+strings.TrimPrefix(sep, ":")+"\n  "+key+": "+v+"\n"),
+				[]byte("general_settings:\n  - "+key+sep+v+"\n"),
+				[]byte("general_settings:\n  ? "+key+"\n  "+sep+v+"\n"),
+				[]byte("general_settings:\n  "+key+": "+v+sep+"x\n"),
+				[]byte("general_settings:\n  "+key+":\t\n    "+v+"\n"),
+				[]byte("general_settings:\n  "+key+": "+v+"\t# c\n"),
+				[]byte("general_settings:\n  "+key+": "+v+"\n\t\n"),
+				[]byte("general_settings:\n  x: |\n    a\n    \tb\n  "+key+": "+v+"\n"),
+				[]byte("general_settings:\n  x: |\n    a\n   \tb\n  "+key+": "+v+"\n"),
+				[]byte("general_settings:\n  x: 'a\n\tb'\n  "+key+": "+v+"\n"),
+				[]byte("general_settings:\n  x: [a,\tb]\n  "+key+": "+v+"\n"),
+				[]byte("general_settings:\n  x: a\tb\n  "+key+": "+v+"\n"),
+			)
+		}
+	}
+	return out
+}
+
+// tagInputs put each tag PyYAML's safe loader knows, a few it refuses, and the
+// non-specific `!`, on the flag, on the section, on another key and on a key, with
+// values each tag can and cannot construct.
+func tagInputs() [][]byte {
+	const key = "allow_requests_on_db_unavailable"
+	var out [][]byte
+	tags := []string{"!!bool", "!!int", "!!float", "!!null", "!!str", "!!binary", "!!timestamp", "!!map", "!!seq", "!!set", "!!omap", "!!pairs",
+		"!!merge", "!!value", "!!yaml", "!", "!foo", "!<tag:yaml.org,2002:bool>", "!<tag:yaml.org,2002:str>", "!<!foo>", "!!python/none",
+		"!!python/bool", "!!python/str", "!<tag:yaml.org,2002:python/bool>", "!!Bool", "!e!bool"}
+	vals := []string{"yes", "true", "maybe", "'yes'", "\"true\"", "1", "0", "", "~", "[]", "{}", "[true]", "2001-12-14", "3.5", "abc",
+		"aGVsbG8=", "yes=", "ab=cd", "|\n    yes"}
+	for _, tg := range tags {
+		for _, v := range vals {
+			out = append(out,
+				[]byte("general_settings:\n  "+key+": "+tg+" "+v+"\n"),
+				[]byte("general_settings: "+tg+" {"+key+": "+v+"}\n"),
+				[]byte("general_settings:\n  x: "+tg+" "+v+"\n  "+key+": true\n"),
+				[]byte("general_settings:\n  "+tg+" "+key+": "+v+"\n"),
+			)
+		}
+	}
+	return out
 }

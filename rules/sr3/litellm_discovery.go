@@ -40,8 +40,16 @@ type proxyConfig struct {
 	// bucket, the image); empty otherwise.
 	Unreadable string
 	Profile    string
+	// Chosen says what named the file when it is not a single --config (env
+	// CONFIG_FILE_PATH, the last of several --config options), for messages.
+	Chosen string
+	// Doubt: something the auditor cannot read may replace the config file (inconclusive).
+	Doubt string
 	// ProfileFrom says which object's label gave the profile ("" when none did).
 	ProfileFrom string
+	// Downgrade is set when a non-prod profile overrides a prod profile of a less
+	// specific object (a prod namespace, a prod Deployment).
+	Downgrade *profileDowngrade
 }
 
 // Object is what findings about the config name: the ConfigMap, else the Deployment.
@@ -103,6 +111,9 @@ func (sc sr3Scope) proxies(s *auditor.Snapshot) ([]*proxyConfig, []string) {
 		why = append(why, fmt.Sprintf("deployments are not visible (%s): LiteLLM proxies and their environment cannot be found", s.AvailabilityOf(auditor.ResourceDeployments).State))
 	}
 	covered := map[string]bool{}
+	// decided: containers whose loaded file is known; a ConfigMap they mount but do not
+	// load is not theirs.
+	decided := map[string]bool{}
 	deploys := append([]*appsv1.Deployment(nil), s.Deployments...)
 	sort.Slice(deploys, func(i, j int) bool {
 		return nsKeyOf(deploys[i].Namespace, deploys[i].Name) < nsKeyOf(deploys[j].Namespace, deploys[j].Name)
@@ -114,11 +125,17 @@ func (sc sr3Scope) proxies(s *auditor.Snapshot) ([]*proxyConfig, []string) {
 				continue
 			}
 			p, reason := sc.fromDeployment(s, d, c)
+			if p != nil {
+				decided[nsKeyOf(d.Namespace, d.Name)+"/"+c.Name] = true
+			}
 			if p == nil {
 				if reason != "" {
 					why = append(why, reason)
 				}
 				continue
+			}
+			if p.Doubt != "" {
+				why = append(why, fmt.Sprintf("Deployment %s/%s container %s: %s", d.Namespace, d.Name, c.Name, p.Doubt))
 			}
 			if p.CM != nil {
 				covered[nsKeyOf(p.CM.Namespace, p.CM.Name)] = true
@@ -139,18 +156,25 @@ func (sc sr3Scope) proxies(s *auditor.Snapshot) ([]*proxyConfig, []string) {
 			via = "its label " + litellmNameLabel + "=litellm"
 		}
 		found := false
+		unloaded := ""
 		for _, d := range deploys {
 			if d.Namespace != cm.Namespace {
 				continue
 			}
-			if c := containerMounting(d, cm.Name); c != nil {
+			if c := containerMounting(d, cm.Name); c != nil && decided[nsKeyOf(d.Namespace, d.Name)+"/"+c.Name] {
+				unloaded = fmt.Sprintf("Deployment %s/%s mounts it but container %s loads another file", d.Namespace, d.Name, c.Name)
+			} else if c != nil {
 				found = true
 				out = append(out, sc.withProfile(s, &proxyConfig{Namespace: cm.Namespace, CM: cm, Key: sc.cfg.ConfigKey, Deploy: d, Container: c,
 					Via: fmt.Sprintf("identified by %s and mounted by Deployment %s/%s (container %s)", via, d.Namespace, d.Name, c.Name)}))
 			}
 		}
 		if !found {
-			out = append(out, sc.withProfile(s, &proxyConfig{Namespace: cm.Namespace, CM: cm, Key: sc.cfg.ConfigKey, Via: "identified by " + via + " (no Deployment mounts it)"}))
+			why := "no Deployment mounts it"
+			if unloaded != "" {
+				why = unloaded
+			}
+			out = append(out, sc.withProfile(s, &proxyConfig{Namespace: cm.Namespace, CM: cm, Key: sc.cfg.ConfigKey, Via: "identified by " + via + " (" + why + ")"}))
 		}
 	}
 	return out, why
@@ -205,21 +229,57 @@ func containerMounting(d *appsv1.Deployment, name string) *corev1.Container {
 	return nil
 }
 
-// withProfile fills the profile: the ConfigMap's label, else the Deployment's, else the namespace's.
+// withProfile fills the profile: the ConfigMap's label, else the Deployment's, else the
+// namespace's (the most specific object wins). A non-prod profile that overrides a prod
+// profile of a less specific object is recorded as a downgrade (budget-profile-downgrade).
 func (sc sr3Scope) withProfile(s *auditor.Snapshot, p *proxyConfig) *proxyConfig {
 	label := sc.cfg.ProfileLabel
-	switch {
-	case p.CM != nil && p.CM.Labels[label] != "":
-		p.Profile, p.ProfileFrom = p.CM.Labels[label], "ConfigMap"
-	case p.Deploy != nil && p.Deploy.Labels[label] != "":
-		p.Profile, p.ProfileFrom = p.Deploy.Labels[label], "Deployment"
-	default:
-		if ns := s.Namespace(p.Namespace); ns != nil && ns.Labels[label] != "" {
-			p.Profile, p.ProfileFrom = ns.Labels[label], "namespace"
+	var srcs []profileSource // most specific first
+	if p.CM != nil && p.CM.Labels[label] != "" {
+		srcs = append(srcs, profileSource{Kind: "ConfigMap", Value: p.CM.Labels[label],
+			Ref: auditor.ObjectRef{APIVersion: "v1", Kind: "ConfigMap", Namespace: p.CM.Namespace, Name: p.CM.Name}})
+	}
+	if p.Deploy != nil && p.Deploy.Labels[label] != "" {
+		srcs = append(srcs, profileSource{Kind: "Deployment", Value: p.Deploy.Labels[label],
+			Ref: auditor.ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Namespace: p.Deploy.Namespace, Name: p.Deploy.Name}})
+	}
+	if ns := s.Namespace(p.Namespace); ns != nil && ns.Labels[label] != "" {
+		srcs = append(srcs, profileSource{Kind: "namespace", Value: ns.Labels[label],
+			Ref: auditor.ObjectRef{APIVersion: "v1", Kind: "Namespace", Name: ns.Name}})
+	}
+	if len(srcs) == 0 {
+		return p
+	}
+	p.Profile, p.ProfileFrom = srcs[0].Value, srcs[0].Kind
+	if !sc.full.IsProd(srcs[0].Value) {
+		for _, over := range srcs[1:] {
+			if sc.full.IsProd(over.Value) {
+				p.Downgrade = &profileDowngrade{By: srcs[0], Over: over}
+				break
+			}
 		}
 	}
 	return p
 }
+
+// profileSource is one object's profile label.
+type profileSource struct {
+	Kind  string // ConfigMap, Deployment, namespace
+	Value string
+	Ref   auditor.ObjectRef
+}
+
+// describe names the object and its label: "namespace litellm (llm-platform/profile=prod)".
+func (ps profileSource) describe(label string) string {
+	name := ps.Ref.Name
+	if ps.Ref.Namespace != "" {
+		name = ps.Ref.Namespace + "/" + name
+	}
+	return fmt.Sprintf("%s %s (%s=%s)", ps.Kind, name, label, ps.Value)
+}
+
+// profileDowngrade: the profile By gives overrides the prod profile of Over.
+type profileDowngrade struct{ By, Over profileSource }
 
 // fromDeployment follows a LiteLLM container's --config path to the file. It returns
 // nil and a reason when the container has no config path at all.
@@ -230,10 +290,12 @@ func (sc sr3Scope) fromDeployment(s *auditor.Snapshot, d *appsv1.Deployment, c *
 		p.Unreadable = "a bucket named by env LITELLM_CONFIG_BUCKET_NAME (LiteLLM loads its config from S3/GCS instead of a file)"
 		return sc.withProfile(s, p), ""
 	}
-	file, how := configPath(c, env)
+	choice := configPath(c, env)
+	file := choice.file
+	p.Doubt = choice.doubt
 	if file == "" {
-		if how != "" {
-			p.Unreadable = how
+		if choice.how != "" {
+			p.Unreadable = choice.how
 			return sc.withProfile(s, p), ""
 		}
 		return nil, fmt.Sprintf("Deployment %s/%s container %s runs LiteLLM without --config or CONFIG_FILE_PATH: no config file to audit", d.Namespace, d.Name, c.Name)
@@ -247,6 +309,10 @@ func (sc sr3Scope) fromDeployment(s *auditor.Snapshot, d *appsv1.Deployment, c *
 	}
 	file = path.Clean(file)
 	p.Via = fmt.Sprintf("read by Deployment %s/%s (container %s) from %s", d.Namespace, d.Name, c.Name, file)
+	if choice.from != "--config" {
+		p.Chosen = choice.from
+		p.Via += " (named by " + choice.from + ")"
+	}
 	src := resolveFile(s, d.Namespace, &d.Spec.Template.Spec, c, file)
 	switch {
 	case src.cm != "":

@@ -18,7 +18,11 @@ func (lp *loadedProxy) describe() string {
 	d := lp.Where()
 	switch {
 	case lp.Deploy != nil && lp.CM != nil:
-		d += fmt.Sprintf(" (run by Deployment %s/%s)", lp.Deploy.Namespace, lp.Deploy.Name)
+		d += fmt.Sprintf(" (run by Deployment %s/%s", lp.Deploy.Namespace, lp.Deploy.Name)
+		if lp.Chosen != "" {
+			d += ", which loads it as named by " + lp.Chosen
+		}
+		d += ")"
 	case lp.Via != "":
 		d += " (" + lp.Via + ")"
 	}
@@ -29,5 +33,5 @@ func at(v litellm.Value) string {
 	if v.Line == 0 {
 		return ""
 	}
-	return fmt.Sprintf(" (line %d, column %d)", v.Line, v.Column)
+	return " (" + v.Position() + ")"
 }

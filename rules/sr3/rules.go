@@ -19,6 +19,6 @@ func rules(cfg auditor.Config, parse parseFunc) []auditor.Rule {
 	return family.Rules(newView(cfg, parse),
 		budgetFailOpenInProd(cfg), budgetFailOpenUnverifiable(cfg), // the fail-open setting
 		budgetDBNotHAInProd(cfg), budgetCacheNotRedisInProd(cfg), // the database and the cache behind it
-		configUnparseable(cfg),
+		budgetProfileDowngrade(cfg), configUnparseable(cfg),
 		prodAbsent(cfg))
 }

@@ -39,7 +39,7 @@ var sr3ClusterGVR = schema.GroupVersionResource{Group: "postgresql.cnpg.io", Ver
 
 // sr3Rules are the SR3 rule IDs.
 var sr3Rules = []string{"budget-fail-open-in-prod", "budget-fail-open-unverifiable", "budget-db-not-ha-in-prod",
-	"budget-cache-not-redis-in-prod", "litellm-config-unparseable"}
+	"budget-cache-not-redis-in-prod", "budget-profile-downgrade", "litellm-config-unparseable"}
 
 var sr3CRDGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
@@ -808,4 +808,41 @@ kind: Cluster
 metadata: {name: litellm-pg, namespace: it-sr3-offline}
 spec: {instances: 1}
 `
+}
+
+// TestSR3SideDoors: on a real apiserver, the daemon judges the file LiteLLM loads, not
+// the one --config names (env CONFIG_FILE_PATH wins, then the last --config), and a dev
+// label on a prod namespace's proxy is a downgrade finding of its own.
+func TestSR3SideDoors(t *testing.T) {
+	const ns = "it-sr3-side"
+	createNamespace(t, ns, map[string]string{"llm-platform/profile": "prod"})
+	a := startAuditor(t, "--config", sr3WriteConfig(t))
+
+	sr3Create(t, sr3ConfigMap(ns, "litellm-config", "prod", sr3LifecycleConfig("false")))
+	sr3Create(t, sr3ConfigMap(ns, "litellm-shadow", "prod", sr3LifecycleConfig("yes")))
+	d := sr3Deployment(ns, "litellm", "litellm-config", sr3Literal("REDIS_HOST", "redis"), sr3Literal("REDIS_PORT", "6379"))
+	d.Spec.Template.Spec.Volumes = append(d.Spec.Template.Spec.Volumes, corev1.Volume{Name: "shadow", VolumeSource: corev1.VolumeSource{
+		ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "litellm-shadow"}}}})
+	c := &d.Spec.Template.Spec.Containers[0]
+	c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "shadow", MountPath: "/etc/litellm/shadow.yaml", SubPath: "config.yaml"})
+	sr3Create(t, d)
+
+	failOpen := sr3Series("budget-fail-open-in-prod", "critical", ns, "ConfigMap", "litellm-shadow")
+	downgrade := sr3Series("budget-profile-downgrade", "medium", ns, "ConfigMap", "litellm-shadow")
+	// The --config file is fail-closed: its DB finding (no CNPG Cluster) proves it is judged.
+	a.waitMetric(t, 15*time.Second, sr3Series("budget-db-not-ha-in-prod", "medium", ns, "ConfigMap", "litellm-config"))
+	require.NotRegexp(t, failOpen, a.metrics(t), "the mounted but unloaded shadow config is judged")
+
+	sr3SetEnv(t, ns, "litellm", append(c.Env, sr3Literal("CONFIG_FILE_PATH", "/etc/litellm/shadow.yaml"))...)
+	a.waitMetric(t, 10*time.Second, failOpen)
+	assert.Contains(t, sr3Message(t, a, "budget-fail-open-in-prod", ns, "ConfigMap", "litellm-shadow"),
+		`named by env CONFIG_FILE_PATH (env CONFIG_FILE_PATH of container litellm), which LiteLLM's startup prefers over --config "/etc/litellm/config.yaml"`)
+
+	// A dev label on the loaded config hides it from the prod rules: the downgrade is the finding.
+	sr3UpdateConfigMap(t, ns, "litellm-shadow", func(cm *corev1.ConfigMap) { cm.Labels["llm-platform/profile"] = "dev" })
+	a.waitNoMetric(t, 10*time.Second, failOpen)
+	a.waitMetric(t, 10*time.Second, downgrade)
+	msg := sr3Message(t, a, "budget-profile-downgrade", ns, "ConfigMap", "litellm-shadow")
+	assert.Contains(t, msg, "ConfigMap "+ns+"/litellm-shadow (llm-platform/profile=dev) overrides the prod profile of namespace "+ns)
+	assert.Contains(t, msg, "which prod forbids")
 }
