@@ -86,6 +86,10 @@ type SR2Config struct {
 	QueueNameLabel string `json:"queueNameLabel"`
 	// GPUResources are extended resource names; a trailing `*` makes a prefix pattern.
 	GPUResources []string `json:"gpuResources"`
+	// NotGPUResources are extended resources under an accelerator vendor's domain that
+	// are not accelerators (an NVIDIA NIC, say); a trailing `*` makes a prefix pattern.
+	// gpu-resource-unlisted does not report them.
+	NotGPUResources []string `json:"notGPUResources,omitempty"`
 	// GatePolicyNames are the admission policies (Kyverno ClusterPolicy, Kyverno
 	// ValidatingPolicy or ValidatingAdmissionPolicy) that reject GPU pods without a queue.
 	GatePolicyNames []string `json:"gatePolicyNames"`
@@ -132,10 +136,14 @@ func DefaultConfig() Config {
 		SR2: SR2Config{
 			KueueManagedNamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{"llm-platform/kueue-managed": "true"}},
 			QueueNameLabel:                "kueue.x-k8s.io/queue-name",
-			GPUResources:                  []string{"nvidia.com/gpu", "nvidia.com/mig-*", "amd.com/gpu"},
-			GatePolicyNames:               []string{"require-kueue-queue-name"},
-			ExcludedNamespaces:            []string{"serving"},
-			KyvernoNamespace:              "kyverno",
+			// nvidia.com/gpu.shared: NVIDIA's device plugin renames a time-sliced resource
+			// to <name>.shared under renameByDefault (NVIDIA/k8s-device-plugin
+			// api/config/v1/replicas.go, consts.go DefaultSharedResourceNameSuffix); a
+			// shared MIG slice (nvidia.com/mig-1g.10gb.shared) is under nvidia.com/mig-*.
+			GPUResources:       []string{"nvidia.com/gpu", "nvidia.com/gpu.shared", "nvidia.com/mig-*", "amd.com/gpu"},
+			GatePolicyNames:    []string{"require-kueue-queue-name"},
+			ExcludedNamespaces: []string{"serving"},
+			KyvernoNamespace:   "kyverno",
 		},
 		SR3: SR3Config{
 			ProfileLabel:         "llm-platform/profile",
@@ -321,12 +329,17 @@ func (c *Config) Validate() error {
 	if len(c.SR2.GPUResources) == 0 {
 		errs = append(errs, errors.New("sr2.gpuResources: must not be empty"))
 	}
-	for i, r := range c.SR2.GPUResources {
-		// Extended resources are domain-prefixed: a pattern must fix the domain, so `*`
-		// (every resource, CPU and memory included) is refused.
-		prefix := strings.TrimSuffix(r, "*")
-		if msgs := validation.IsQualifiedName(prefix + "x"); len(msgs) > 0 || !strings.Contains(prefix, "/") || strings.Contains(prefix, "*") {
-			errs = append(errs, fmt.Errorf("sr2.gpuResources[%d]: %q is not an extended resource name (domain/name) or such a prefix ending in *", i, r))
+	for _, list := range []struct {
+		field string
+		pats  []string
+	}{{"sr2.gpuResources", c.SR2.GPUResources}, {"sr2.notGPUResources", c.SR2.NotGPUResources}} {
+		for i, r := range list.pats {
+			// Extended resources are domain-prefixed: a pattern must fix the domain, so `*`
+			// (every resource, CPU and memory included) is refused.
+			prefix := strings.TrimSuffix(r, "*")
+			if msgs := validation.IsQualifiedName(prefix + "x"); len(msgs) > 0 || !strings.Contains(prefix, "/") || strings.Contains(prefix, "*") {
+				errs = append(errs, fmt.Errorf("%s[%d]: %q is not an extended resource name (domain/name) or such a prefix ending in *", list.field, i, r))
+			}
 		}
 	}
 	if len(c.SR2.GatePolicyNames) == 0 {
@@ -401,8 +414,17 @@ func (c *Config) KueueManagedSelector() labels.Selector {
 }
 
 // IsGPUResource reports whether an extended resource name is a configured GPU resource.
-func (c *SR2Config) IsGPUResource(name string) bool {
-	for _, pat := range c.GPUResources {
+func (c *SR2Config) IsGPUResource(name string) bool { return matchResource(c.GPUResources, name) }
+
+// IsNotGPUResource reports whether an extended resource name is declared not a GPU
+// (NotGPUResources).
+func (c *SR2Config) IsNotGPUResource(name string) bool {
+	return matchResource(c.NotGPUResources, name)
+}
+
+// matchResource matches a resource name against names and prefix patterns ending in `*`.
+func matchResource(pats []string, name string) bool {
+	for _, pat := range pats {
 		if strings.HasSuffix(pat, "*") {
 			if ok, _ := path.Match(pat, name); ok || strings.HasPrefix(name, strings.TrimSuffix(pat, "*")) {
 				return true

@@ -121,6 +121,18 @@ func TestLoadConfig(t *testing.T) {
 			file:  header + "sr2:\n  gpuResources: ['nvidia.com/*']\n",
 			check: func(t *testing.T, c Config) { assert.True(t, c.SR2.IsGPUResource("nvidia.com/mig-1g.10gb")) },
 		},
+		"not-GPU resources: a prefix is fine": {
+			file: header + "sr2:\n  notGPUResources: ['nvidia.com/rdma_shared_device_*', nvidia.com/hostdev]\n",
+			check: func(t *testing.T, c Config) {
+				assert.True(t, c.SR2.IsNotGPUResource("nvidia.com/rdma_shared_device_a"))
+				assert.True(t, c.SR2.IsNotGPUResource("nvidia.com/hostdev"))
+				assert.False(t, c.SR2.IsNotGPUResource("nvidia.com/gpu"))
+			},
+		},
+		"not-GPU resource without domain": {
+			file:    header + "sr2:\n  notGPUResources: [hostdev]\n",
+			wantErr: "sr2.notGPUResources[0]",
+		},
 		"invalid gate policy name": {
 			file:    header + "sr2:\n  gatePolicyNames: ['Not A Name']\n",
 			wantErr: "sr2.gatePolicyNames[0]",
@@ -174,13 +186,15 @@ func TestLoadConfig(t *testing.T) {
 func TestIsGPUResource(t *testing.T) {
 	c := DefaultConfig().SR2
 	for name, want := range map[string]bool{
-		"nvidia.com/gpu":           true,
-		"nvidia.com/mig-1g.10gb":   true,
-		"nvidia.com/mig-3g.40gb":   true,
-		"amd.com/gpu":              true,
-		"nvidia.com/gpu.shared":    false,
-		"cpu":                      false,
-		"example.com/nvidia.com/g": false,
+		"nvidia.com/gpu":                true,
+		"nvidia.com/mig-1g.10gb":        true,
+		"nvidia.com/mig-3g.40gb":        true,
+		"amd.com/gpu":                   true,
+		"nvidia.com/gpu.shared":         true, // time-slicing with renameByDefault
+		"nvidia.com/mig-1g.10gb.shared": true,
+		"nvidia.com/gpu-2gb":            false,
+		"cpu":                           false,
+		"example.com/nvidia.com/g":      false,
 	} {
 		assert.Equal(t, want, c.IsGPUResource(name), name)
 	}

@@ -14,6 +14,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -67,6 +68,11 @@ type Object struct {
 	// a typed object, an *unstructured.Unstructured, or an *auditor.Owner for owner kinds
 	// and kinds no rule reads. Nil when Err is set.
 	Value any
+	// FromCluster says the object carries metadata.uid, resourceVersion and
+	// creationTimestamp, as objects read from a cluster do. The status of any other
+	// object (but a Node's) is dropped when decoded: the API server resets it on create,
+	// so a manifest is judged as it will run. Raw reads keep every object whole.
+	FromCluster bool
 	// Err says why the object does not fit its kind's schema; Snapshot reports it.
 	Err  error
 	File string
@@ -595,9 +601,48 @@ type head struct {
 }
 
 type metaHead struct {
-	Name         any `json:"name"`
-	GenerateName any `json:"generateName"`
-	Namespace    any `json:"namespace"`
+	Name              any `json:"name"`
+	GenerateName      any `json:"generateName"`
+	Namespace         any `json:"namespace"`
+	UID               any `json:"uid"`
+	ResourceVersion   any `json:"resourceVersion"`
+	CreationTimestamp any `json:"creationTimestamp"`
+}
+
+// fromCluster reports whether an object was read from a cluster (kubectl get -o yaml, a
+// backup): the API server sets metadata.uid, resourceVersion and creationTimestamp on
+// every object it stores. A manifest lacking any of them is one to be applied, and the
+// API server refuses to create an object that sets resourceVersion
+// (k8s.io/apiserver pkg/storage/errors.go ErrResourceVersionSetOnCreate).
+func (m metaHead) fromCluster() bool {
+	return str(m.UID) != "" && str(m.ResourceVersion) != "" && str(m.CreationTimestamp) != ""
+}
+
+// keepsStatusOnCreate are the kinds whose status the API server keeps when the object is
+// created: Node (k8s.io/kubernetes pkg/registry/core/node/strategy.go PrepareForCreate
+// drops only disabled fields). Every other kind a rule reads status of resets it: Pod to
+// phase Pending (pkg/registry/core/pod/strategy.go), DaemonSet and Job to empty
+// (pkg/registry/apps/daemonset, batch/job strategy.go), custom resources with a status
+// subresource (Kueue Workload, Kyverno ClusterPolicy, CloudNativePG Cluster) delete it
+// (k8s.io/apiextensions-apiserver pkg/registry/customresource/strategy.go PrepareForCreate).
+var keepsStatusOnCreate = map[schema.GroupKind]bool{{Kind: "Node"}: true}
+
+// dropStatus clears a decoded object's status in place: the typed object's Status field,
+// or an unstructured object's "status" key. Owners carry none.
+func dropStatus(v any) {
+	switch o := v.(type) {
+	case nil:
+	case *unstructured.Unstructured:
+		delete(o.Object, "status")
+	default:
+		rv := reflect.ValueOf(v)
+		if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
+			return
+		}
+		if f := rv.Elem().FieldByName("Status"); f.IsValid() && f.CanSet() {
+			f.Set(reflect.Zero(f.Type()))
+		}
+	}
 }
 
 // toObjects decodes one JSON object, or the items of a List, nested Lists too.
@@ -661,6 +706,12 @@ func (r *reader) toObjects(j []byte, where string) ([]Object, error) {
 		}
 	} else if known {
 		o.Value, o.Err = info.DecodeJSON(j)
+		o.FromCluster = meta.fromCluster()
+		if o.Err == nil && !o.FromCluster && !keepsStatusOnCreate[o.GVK.GroupKind()] {
+			// A manifest is judged as it will run: the API server resets status on
+			// create, so a committed status.phase: Succeeded or Admitted=True says nothing.
+			dropStatus(o.Value)
+		}
 		if o.Err == nil && r.opts.Projection != nil {
 			o.Value = info.Project(r.opts.Projection, o.Value)
 		}

@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -76,6 +77,14 @@ func TestVerifyEnvelopeReadsOneWayOnly(t *testing.T) {
 	urlSafe := base64.URLEncoding.EncodeToString([]byte(odd))
 	require.Contains(t, urlSafe, "_")
 
+	// A signature whose URL-safe form differs: the real one unless its base64 happens to
+	// hold no "+" or "/" (it depends on every byte of the statement, the configuration's
+	// digest included); then one of the same length that does.
+	slashSig := sig
+	if !strings.ContainsAny(slashSig, "+/") {
+		slashSig = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0xff}, 64))
+	}
+
 	cases := map[string]struct{ envelope, want string }{
 		// encoding/json matches keys case-insensitively and keeps the last: this one
 		// verified while jq and Python read the forged statement.
@@ -104,7 +113,7 @@ func TestVerifyEnvelopeReadsOneWayOnly(t *testing.T) {
 			fmt.Sprintf(`{"payloadType":%s,"payload":%q,"signatures":%s}`, typ, base64.RawStdEncoding.EncodeToString([]byte(odd)), oddSigs),
 			"payload: not standard base64"},
 		"URL-safe base64 signature": {
-			fmt.Sprintf(`{"payloadType":%s,"payload":%s,"signatures":[{"keyid":"","sig":%q}]}`, typ, payload, strings.NewReplacer("+", "-", "/", "_").Replace(sig)),
+			fmt.Sprintf(`{"payloadType":%s,"payload":%s,"signatures":[{"keyid":"","sig":%q}]}`, typ, payload, strings.NewReplacer("+", "-", "/", "_").Replace(slashSig)),
 			"signatures[0].sig: not standard base64"},
 		"data after the envelope": {string(a.Envelope) + "{}", "data after the JSON value"},
 		// Signed by the real key, but a statement two readers read two ways.

@@ -132,9 +132,19 @@ func NewWorkloadIndex(s *auditor.Snapshot) *WorkloadIndex {
 }
 
 // Covering returns the Workloads that represent the pod, in a stable order: a Workload
-// whose owner reference names the pod or one of its owners (by UID; by kind and name when
-// either side lacks a UID, as manifests do), whose job-uid label is such an owner's UID,
-// or whose name is the pod's pod-group or prebuilt-workload label.
+// whose owner references name the pod or one of its controlling owners (by UID; by kind
+// and name when either side lacks a UID, as manifests do), or whose job-uid label is such
+// an owner's UID.
+//
+// A label naming a Workload (pod-group, prebuilt) does not by itself make it cover the
+// pod (FactPrebuiltOwnership, FactGroupOwners): Kueue takes a prebuilt Workload for a single pod by making the pod its controller
+// (ignoring one already controlled by another object), and makes every pod of a group an
+// owner of the group's Workload (kueue@v0.15.2 pkg/controller/jobframework/reconciler.go
+// ensureOneWorkload and EnsurePrebuiltWorkloadOwnership; pkg/controller/jobs/pod/
+// pod_controller.go EnsureWorkloadOwnedByAllMembers, called from FindMatchingWorkloads and
+// for prebuilt groups). A pod Kueue never managed has no such reference, so any pod may
+// carry the label of another pod's admitted Workload. LabelNamed finds those Workloads for
+// the message.
 func (ix *WorkloadIndex) Covering(p *corev1.Pod, chain []*auditor.Owner) []*Workload {
 	seen := map[*Workload]bool{}
 	var out []*Workload
@@ -163,11 +173,35 @@ func (ix *WorkloadIndex) Covering(p *corev1.Pod, chain []*auditor.Owner) []*Work
 	for _, o := range chain {
 		target(o.Kind, o.Name, o.UID)
 	}
-	for _, l := range []string{PodGroupLabel, PrebuiltWorkloadLabel} {
-		if v := p.Labels[l]; v != "" {
-			add(ix.byName[p.Namespace+"/"+v])
-		}
-	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// LabelNamed is a Workload a pod names by its pod-group or prebuilt-workload label.
+type LabelNamed struct {
+	Label    string
+	Workload *Workload // nil when no Workload of that name is in the snapshot
+	Name     string
+}
+
+// LabelNamed returns the Workloads the pod names by its pod-group and prebuilt-workload
+// labels, in label order; the caller says why they do not cover it.
+func (ix *WorkloadIndex) LabelNamed(p *corev1.Pod) []LabelNamed {
+	var out []LabelNamed
+	for _, l := range []string{PodGroupLabel, PrebuiltWorkloadLabel} {
+		if v := p.Labels[l]; v != "" {
+			out = append(out, LabelNamed{Label: l, Name: v, Workload: ix.byName[p.Namespace+"/"+v]})
+		}
+	}
+	return out
+}
+
+// Controller names the Workload's controller reference ("Pod/other"), or "" when none.
+func (w *Workload) Controller() string {
+	for _, o := range w.Owners {
+		if o.Controller != nil && *o.Controller {
+			return o.Kind + "/" + o.Name
+		}
+	}
+	return ""
 }

@@ -18,7 +18,11 @@ import (
 func workload(ns, name, admitted string, labels map[string]any, owners ...metav1.OwnerReference) *unstructured.Unstructured {
 	refs := []any{}
 	for _, o := range owners {
-		refs = append(refs, map[string]any{"apiVersion": "batch/v1", "kind": o.Kind, "name": o.Name, "uid": string(o.UID)})
+		r := map[string]any{"apiVersion": "batch/v1", "kind": o.Kind, "name": o.Name, "uid": string(o.UID)}
+		if o.Controller != nil {
+			r["controller"] = *o.Controller
+		}
+		refs = append(refs, r)
 	}
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "Workload",
@@ -36,6 +40,11 @@ func workload(ns, name, admitted string, labels map[string]any, owners ...metav1
 
 func ref(kind, name string, uid types.UID) metav1.OwnerReference {
 	return metav1.OwnerReference{Kind: kind, Name: name, UID: uid}
+}
+
+func ctrlRef(kind, name string, uid types.UID) metav1.OwnerReference {
+	t := true
+	return metav1.OwnerReference{Kind: kind, Name: name, UID: uid, Controller: &t}
 }
 
 func TestNewWorkload(t *testing.T) {
@@ -102,9 +111,16 @@ func TestWorkloadIndexCovering(t *testing.T) {
 		"by name when the Workload has no UID": {wls: []any{workload("team-a", "w", "True", nil, ref("Job", "train", ""))}, chain: []*auditor.Owner{job}, want: []string{"w"}},
 		"by name when the owner has no UID":    {wls: []any{workload("team-a", "w", "True", nil, ref("Job", "train", "job-uid"))}, chain: []*auditor.Owner{jobNoUID}, want: []string{"w"}},
 		"job-uid label":                        {wls: []any{workload("team-a", "w", "True", map[string]any{JobUIDLabel: "job-uid"})}, chain: []*auditor.Owner{job}, want: []string{"w"}},
-		"pod-group label":                      {wls: []any{workload("team-a", "group-wl", "True", nil)}, want: []string{"group-wl"}},
-		"prebuilt label": {wls: []any{workload("team-a", "pre", "True", nil)}, want: []string{"pre"},
-			pod: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "q", Labels: map[string]string{PrebuiltWorkloadLabel: "pre"}}}},
+		// Kueue makes every member of a group an owner of the group's Workload, and takes
+		// a prebuilt Workload for a single pod by becoming its controller: the label alone
+		// covers nothing.
+		"pod-group label, the pod among the Workload's owners": {wls: []any{workload("team-a", "group-wl", "True", nil, ref("Pod", "other", "other-uid"), ref("Pod", "p", "pod-uid"))}, want: []string{"group-wl"}},
+		"pod-group label naming another group's Workload":      {wls: []any{workload("team-a", "group-wl", "True", nil, ref("Pod", "other", "other-uid"))}},
+		"pod-group label naming an ownerless Workload":         {wls: []any{workload("team-a", "group-wl", "True", nil)}},
+		"prebuilt label, the pod its controller": {wls: []any{workload("team-a", "pre", "True", nil, ctrlRef("Pod", "q", "q-uid"))}, want: []string{"pre"},
+			pod: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "q", UID: "q-uid", Labels: map[string]string{PrebuiltWorkloadLabel: "pre"}}}},
+		"prebuilt label naming another pod's Workload": {wls: []any{workload("team-a", "pre", "True", nil, ctrlRef("Pod", "other", "other-uid"))},
+			pod: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "q", UID: "q-uid", Labels: map[string]string{PrebuiltWorkloadLabel: "pre"}}}},
 		"another namespace never covers": {wls: []any{workload("team-b", "w", "True", nil, ref("Pod", "p", "pod-uid")), workload("team-b", "group-wl", "True", nil)}},
 		"sorted, each once": {wls: []any{
 			workload("team-a", "z", "True", nil, ref("Pod", "p", "pod-uid"), ref("Job", "train", "job-uid")),
@@ -127,8 +143,37 @@ func TestWorkloadIndexCovering(t *testing.T) {
 	}
 }
 
+func TestWorkloadIndexLabelNamed(t *testing.T) {
+	ix := NewWorkloadIndex(snapshottest.New([]any{
+		workload("team-a", "pre", "True", nil, ctrlRef("Pod", "other", "other-uid")),
+		workload("team-b", "grp", "True", nil),
+	}))
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "q",
+		Labels: map[string]string{PrebuiltWorkloadLabel: "pre", PodGroupLabel: "grp"}}}
+	got := ix.LabelNamed(pod)
+	require.Len(t, got, 2)
+	assert.Equal(t, PodGroupLabel, got[0].Label)
+	assert.Nil(t, got[0].Workload, "a Workload of another namespace is not named")
+	assert.Equal(t, "grp", got[0].Name)
+	assert.Equal(t, PrebuiltWorkloadLabel, got[1].Label)
+	require.NotNil(t, got[1].Workload)
+	assert.Equal(t, "Pod/other", got[1].Workload.Controller())
+	assert.Empty(t, ix.LabelNamed(&corev1.Pod{}))
+}
+
 func TestWorkloadIndexGathersProblems(t *testing.T) {
 	ix := NewWorkloadIndex(snapshottest.New(&unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "kueue.x-k8s.io/v1beta1", "kind": "Workload", "metadata": map[string]any{"namespace": "a", "name": "w"}, "spec": "x"}}))
 	assert.Equal(t, []string{"Workload a/w: spec is a string, want an object"}, ix.Problems)
+}
+
+func TestFactsHaveSources(t *testing.T) {
+	seen := map[string]bool{}
+	for _, f := range Facts {
+		assert.NotEmpty(t, f.Summary, f.ID)
+		assert.NotEmpty(t, f.Versions, f.ID)
+		assert.Contains(t, f.Source, "kubernetes-sigs/kueue ", f.ID)
+		assert.False(t, seen[f.ID], "fact %s twice", f.ID)
+		seen[f.ID] = true
+	}
 }

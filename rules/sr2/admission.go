@@ -59,7 +59,7 @@ func podNotAdmitted(cfg auditor.Config) check {
 				unverified++
 			default:
 				cov = coverageAdmitted
-				if f, bypass := notAdmitted(meta, gp, ix.Covering(gp.Pod, gp.Queue.Chain)); bypass {
+				if f, bypass := notAdmitted(meta, gp, ix.Covering(gp.Pod, gp.Queue.Chain), ix.LabelNamed(gp.Pod)); bypass {
 					cov = coverageBypassing
 					res.Findings = append(res.Findings, f)
 				}
@@ -82,8 +82,9 @@ func podNotAdmitted(cfg auditor.Config) check {
 }
 
 // notAdmitted judges one in-scope, ungated GPU pod with a queue name against the
-// Workloads that may cover it.
-func notAdmitted(meta auditor.RuleMeta, gp gpuPod, wls []*kueue.Workload) (auditor.Finding, bool) {
+// Workloads that cover it; named are the Workloads its pod-group or prebuilt-workload
+// label names, which cover it only when Kueue made it their owner.
+func notAdmitted(meta auditor.RuleMeta, gp gpuPod, wls []*kueue.Workload, named []kueue.LabelNamed) (auditor.Finding, bool) {
 	for _, w := range wls {
 		if w.IsAdmitted() {
 			return auditor.Finding{}, false
@@ -94,20 +95,54 @@ func notAdmitted(meta auditor.RuleMeta, gp gpuPod, wls []*kueue.Workload) (audit
 	if gp.Queue.From != "pod" {
 		from = "from " + gp.Queue.From
 	}
-	head := fmt.Sprintf("pod requests %d GPU (%s) with queue %q (%s) in namespace %s and is not held by Kueue's admission gate",
-		gp.Demand.Total, strings.Join(gp.Demand.Where, ", "), gp.Queue.Queue, from, p.Namespace)
+	head := fmt.Sprintf("pod requests %s (%s) with queue %q (%s) in namespace %s and is not held by Kueue's admission gate",
+		gpuCount(gp.Demand.Total), strings.Join(gp.Demand.Where, ", "), gp.Queue.Queue, from, p.Namespace)
 	if len(wls) == 0 {
 		owners := "the pod"
 		if len(gp.Queue.Chain) > 0 {
-			owners += " or its owners (" + chainString(gp.Queue.Chain) + ")"
+			owners += " or its controlling owners (" + chainString(gp.Queue.Chain) + ")"
 		}
-		return meta.NewFinding(family.PodRef(p), head+fmt.Sprintf(", but no Kueue Workload is owned by %s or named by its %s label: "+
-			"Kueue does not manage it (integration disabled or namespace outside managedJobsNamespaceSelector), so it runs outside quota",
-			owners, kueue.PodGroupLabel)), true
+		msg := head + fmt.Sprintf(", but no Kueue Workload is owned by %s: "+
+			"Kueue does not manage it (integration disabled or namespace outside managedJobsNamespaceSelector), so it runs outside quota", owners)
+		return meta.NewFinding(family.PodRef(p), msg+ownerNotes(gp, named)), true
 	}
 	states := make([]string, 0, len(wls))
 	for _, w := range wls {
 		states = append(states, fmt.Sprintf("Workload %s Admitted=%s", w.Ref(), w.Admitted))
 	}
-	return meta.NewFinding(family.PodRef(p), head+", but no covering Workload is admitted ("+strings.Join(states, "; ")+"): it runs without quota reserved"), true
+	return meta.NewFinding(family.PodRef(p), head+", but no covering Workload is admitted ("+strings.Join(states, "; ")+"): it runs without quota reserved"+ownerNotes(gp, named)), true
+}
+
+// ownerNotes says why what the pod names does not count: owner references without
+// controller: true (Kueue follows only the controller), and Workloads named by its
+// pod-group or prebuilt-workload label that do not list it among their owners.
+func ownerNotes(gp gpuPod, named []kueue.LabelNamed) string {
+	var notes []string
+	if plain := plainOwners(gp.Pod); len(plain) > 0 {
+		notes = append(notes, fmt.Sprintf("its owner reference to %s is not a controller reference, and Kueue counts only the controller", strings.Join(plain, ", ")))
+	}
+	for _, n := range named {
+		switch {
+		case n.Workload == nil:
+			notes = append(notes, fmt.Sprintf("its label %s names Workload %s, which is not in the namespace", n.Label, n.Name))
+		case n.Workload.Controller() != "":
+			notes = append(notes, fmt.Sprintf("its label %s names Workload %s, which belongs to %s, not this pod: Kueue ignores a Workload another object controls",
+				n.Label, n.Workload.Ref(), n.Workload.Controller()))
+		default:
+			notes = append(notes, fmt.Sprintf("its label %s names Workload %s, which does not list the pod among its owners: Kueue makes every pod it admits through that Workload an owner",
+				n.Label, n.Workload.Ref()))
+		}
+	}
+	if len(notes) == 0 {
+		return ""
+	}
+	return "; " + strings.Join(notes, "; ")
+}
+
+// gpuCount is "1 GPU" or "n GPUs".
+func gpuCount(n int64) string {
+	if n == 1 {
+		return "1 GPU"
+	}
+	return fmt.Sprintf("%d GPUs", n)
 }

@@ -47,7 +47,7 @@ func TestGPUPodNotAdmitted(t *testing.T) {
 		"Workload of an earlier Job with the same name (other UID) does not cover": {
 			objs:     []any{job, jobPod, sr2Workload(t, "v1beta2", "team-search", "job-train-old", "True", "Job", "train", "old-uid")},
 			want:     []string{"Pod/team-search/train-x high"},
-			contains: []string{"no Kueue Workload is owned by the pod or its owners (Job/train)", `queue "search" (from Job/train)`},
+			contains: []string{"no Kueue Workload is owned by the pod or its controlling owners (Job/train)", `queue "search" (from Job/train)`},
 			coverage: map[string]float64{"bypassing": 1},
 		},
 		"plain pod owning its Workload": {
@@ -57,10 +57,83 @@ func TestGPUPodNotAdmitted(t *testing.T) {
 			},
 			coverage: map[string]float64{"admitted": 2},
 		},
-		"pod-group member named by its group label": {
+		"pod-group member among the group Workload's owners": {
 			objs: []any{
 				sr2Pod("team-search", "grp-0", sr2GPU(1), sr2Queue("search"), sr2Labels("kueue.x-k8s.io/pod-group-name", "grp")),
+				sr2Workload(t, "v1beta2", "team-search", "grp", "True", "Pod", "grp-0", "uid-grp-0", "Pod", "grp-1", "uid-grp-1"),
+			},
+			coverage: map[string]float64{"admitted": 1},
+		},
+		// Side door: a pod Kueue never managed carries the group label of another group's
+		// admitted Workload; Kueue would have made it an owner.
+		"group label naming another group's admitted Workload": {
+			objs: []any{
+				sr2Pod("team-search", "intruder", sr2GPU(4), sr2Queue("search"), sr2Labels("kueue.x-k8s.io/pod-group-name", "grp")),
 				sr2Workload(t, "v1beta2", "team-search", "grp", "True", "Pod", "grp-1", "uid-grp-1"),
+			},
+			want:     []string{"Pod/team-search/intruder high"},
+			contains: []string{"pod requests 4 GPUs", "its label kueue.x-k8s.io/pod-group-name names Workload team-search/grp, which does not list the pod among its owners"},
+			coverage: map[string]float64{"bypassing": 4},
+		},
+		"prebuilt Workload the pod controls": {
+			objs: []any{
+				sr2Pod("team-search", "pre-0", sr2GPU(1), sr2Queue("search"), sr2Labels("kueue.x-k8s.io/prebuilt-workload-name", "pre")),
+				sr2Obj(t, `
+apiVersion: kueue.x-k8s.io/v1beta2
+kind: Workload
+metadata: {namespace: team-search, name: pre, ownerReferences: [{apiVersion: v1, kind: Pod, name: pre-0, uid: uid-pre-0, controller: true}]}
+spec: {queueName: search}
+status: {conditions: [{type: Admitted, status: "True", reason: Admitted}]}
+`),
+			},
+			coverage: map[string]float64{"admitted": 1},
+		},
+		// Side door: the prebuilt label points at another pod's admitted Workload. Kueue
+		// ignores a prebuilt Workload another object controls.
+		"prebuilt label naming another pod's admitted Workload": {
+			objs: []any{
+				sr2Pod("team-search", "intruder", sr2GPU(1), sr2Queue("search"), sr2Labels("kueue.x-k8s.io/prebuilt-workload-name", "pre")),
+				sr2Obj(t, `
+apiVersion: kueue.x-k8s.io/v1beta2
+kind: Workload
+metadata: {namespace: team-search, name: pre, ownerReferences: [{apiVersion: v1, kind: Pod, name: pre-0, uid: uid-pre-0, controller: true}]}
+spec: {queueName: search}
+status: {conditions: [{type: Admitted, status: "True", reason: Admitted}]}
+`),
+			},
+			want:     []string{"Pod/team-search/intruder high"},
+			contains: []string{"pod requests 1 GPU (", "its label kueue.x-k8s.io/prebuilt-workload-name names Workload team-search/pre, which belongs to Pod/pre-0, not this pod"},
+			coverage: map[string]float64{"bypassing": 1},
+		},
+		"prebuilt label naming a Workload that does not exist": {
+			objs:     []any{sr2Pod("team-search", "intruder", sr2GPU(1), sr2Queue("search"), sr2Labels("kueue.x-k8s.io/prebuilt-workload-name", "ghost"))},
+			want:     []string{"Pod/team-search/intruder high"},
+			contains: []string{"names Workload ghost, which is not in the namespace"},
+		},
+		// Side door: a bare pod names the admitted Job as a plain owner. Kueue follows
+		// only the controller reference.
+		"non-controller owner reference to an admitted Job": {
+			objs: []any{
+				job, sr2Workload(t, "v1beta2", "team-search", "job-train-1a2b3", "True", "Job", "train", "job-uid"),
+				sr2Pod("team-search", "intruder", sr2GPU(2), sr2Queue("search"), sr2PlainOwnedBy("Job", "train", "job-uid", nil)),
+			},
+			want: []string{"Pod/team-search/intruder high"},
+			contains: []string{"no Kueue Workload is owned by the pod:",
+				"its owner reference to Job/train is not a controller reference, and Kueue counts only the controller"},
+			coverage: map[string]float64{"bypassing": 2},
+		},
+		"owner reference with controller: false to an admitted Job": {
+			objs: []any{
+				job, sr2Workload(t, "v1beta2", "team-search", "job-train-1a2b3", "True", "Job", "train", "job-uid"),
+				sr2Pod("team-search", "intruder", sr2GPU(1), sr2Queue("search"), sr2PlainOwnedBy("Job", "train", "job-uid", new(bool))),
+			},
+			want:     []string{"Pod/team-search/intruder high"},
+			contains: []string{"Job/train is not a controller reference"},
+		},
+		"controller reference beside a plain one: the controller counts": {
+			objs: []any{
+				job, sr2Workload(t, "v1beta2", "team-search", "job-train-1a2b3", "True", "Job", "train", "job-uid"),
+				sr2Pod("team-search", "train-y", sr2GPU(1), sr2PlainOwnedBy("Deployment", "other", "dep-uid", nil), sr2OwnedBy("Job", "train", "job-uid")),
 			},
 			coverage: map[string]float64{"admitted": 1},
 		},

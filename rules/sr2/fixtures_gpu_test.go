@@ -89,6 +89,14 @@ func sr2OwnedBy(kind, name string, uid types.UID) sr2PodOpt {
 	}
 }
 
+// sr2PlainOwnedBy adds an owner reference without controller: true, as any client may
+// put on its own pod.
+func sr2PlainOwnedBy(kind, name string, uid types.UID, controller *bool) sr2PodOpt {
+	return func(p *corev1.Pod) {
+		p.OwnerReferences = append(p.OwnerReferences, metav1.OwnerReference{APIVersion: sr2OwnerAPIVersion(kind), Kind: kind, Name: name, UID: uid, Controller: controller})
+	}
+}
+
 func sr2Phase(ph corev1.PodPhase) sr2PodOpt {
 	return func(p *corev1.Pod) { p.Status.Phase = ph }
 }

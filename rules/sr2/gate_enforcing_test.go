@@ -234,20 +234,20 @@ func TestGPUGatePolicyNotEnforcingClusterPolicy(t *testing.T) {
 				"validate", "deny", "conditions", "all", "0", "key")),
 			objs:     append([]any{sr2Node("gpu-amd-1", "amd.com/gpu", 8)}, healthy...),
 			want:     []string{cp + "#gpu-resources critical"},
-			contains: []string{"never names nvidia.com/mig-*, amd.com/gpu", "offered by amd.com/gpu (Node gpu-amd-1)"},
+			contains: []string{"never names nvidia.com/gpu.shared, nvidia.com/mig-*, amd.com/gpu", "offered by amd.com/gpu (Node gpu-amd-1)"},
 		},
 		"check lists one MIG profile only": {
 			policy: sr2Policy(t, sr2SetRule("{{ request.object.spec.containers[].resources.limits.[\"nvidia.com/gpu\", \"nvidia.com/mig-1g.10gb\", \"amd.com/gpu\"] }}",
 				"validate", "deny", "conditions", "all", "0", "key")),
 			objs:     append([]any{sr2Pod("team-web", "mig", sr2Requests("nvidia.com/mig-3g.40gb", 1))}, healthy...),
 			want:     []string{cp + "#gpu-resources critical"},
-			contains: []string{"never names nvidia.com/mig-*:", "requested by nvidia.com/mig-3g.40gb (pod team-web/mig)"},
+			contains: []string{"never names nvidia.com/gpu.shared, nvidia.com/mig-*:", "requested by nvidia.com/mig-3g.40gb (pod team-web/mig)"},
 		},
 		"pattern keys with a MIG wildcard cover": {
 			policy: sr2Policy(t, sr2SetRule(map[string]any{"failureAction": "Enforce", "anyPattern": []any{
 				map[string]any{"metadata": map[string]any{"labels": map[string]any{"kueue.x-k8s.io/queue-name": "?*"}}},
 				map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"resources": map[string]any{"limits": map[string]any{
-					"X(nvidia.com/gpu)": "null", "X(nvidia.com/mig-*)": "null", "X(amd.com/gpu)": "null"}}}}}},
+					"X(nvidia.com/gpu)": "null", "X(nvidia.com/gpu.shared)": "null", "X(nvidia.com/mig-*)": "null", "X(amd.com/gpu)": "null"}}}}}},
 			}}, "validate")),
 		},
 		"resource-agnostic check gates every pod": {

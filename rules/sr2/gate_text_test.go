@@ -9,7 +9,7 @@ import (
 )
 
 func TestGPUResourcesMissed(t *testing.T) {
-	resources := auditor.DefaultConfig().SR2.GPUResources // nvidia.com/gpu, nvidia.com/mig-*, amd.com/gpu
+	resources := []string{"nvidia.com/gpu", "nvidia.com/mig-*", "amd.com/gpu"}
 	tests := map[string]struct {
 		text []string
 		want []string
@@ -31,6 +31,17 @@ func TestGPUResourcesMissed(t *testing.T) {
 			assert.Equal(t, tc.want, gpuResourcesMissed(tc.text, resources))
 		})
 	}
+}
+
+// The default list holds NVIDIA's time-slicing rename: a gate naming nvidia.com/gpu alone
+// (a Kyverno pattern key, a CEL map key) does not match nvidia.com/gpu.shared; a vendor
+// prefix does.
+func TestGPUResourcesMissedTimeSlicing(t *testing.T) {
+	resources := auditor.DefaultConfig().SR2.GPUResources
+	assert.Contains(t, resources, "nvidia.com/gpu.shared")
+	assert.Equal(t, []string{"nvidia.com/gpu.shared"}, gpuResourcesMissed([]string{"nvidia.com/gpu", "nvidia.com/mig-*", "amd.com/gpu"}, resources))
+	assert.Empty(t, gpuResourcesMissed([]string{"r.startsWith('nvidia.com/')", "amd.com/gpu"}, resources))
+	assert.Empty(t, gpuResourcesMissed([]string{"nvidia.com/gpu", "nvidia.com/gpu.shared", "nvidia.com/mig-*", "amd.com/gpu"}, resources))
 }
 
 func TestContainsToken(t *testing.T) {

@@ -133,18 +133,30 @@ type queueSource struct {
 
 const maxOwnerDepth = 8
 
-// controllerRef returns the reference to follow: the controller, or the only owner when
-// none is marked controller (hand-written manifests often omit the flag).
+// controllerRef returns the reference with controller: true, the only one Kueue follows
+// (kueue.FactControllerOnly: pkg/controller/jobframework/integrationmanager.go
+// IsOwnerManagedByKueueForObject reads metav1.GetControllerOf). Any client may add other
+// owner references to its own pods, so a bare pod naming an admitted Job as a plain owner
+// is not that Job's pod.
 func controllerRef(refs []metav1.OwnerReference) (metav1.OwnerReference, bool) {
 	for _, r := range refs {
 		if r.Controller != nil && *r.Controller {
 			return r, true
 		}
 	}
-	if len(refs) == 1 {
-		return refs[0], true
-	}
 	return metav1.OwnerReference{}, false
+}
+
+// plainOwners names a pod's owner references that are not its controller
+// ("Job/train"), for messages.
+func plainOwners(p *corev1.Pod) []string {
+	var out []string
+	for _, r := range p.OwnerReferences {
+		if r.Controller == nil || !*r.Controller {
+			out = append(out, r.Kind+"/"+r.Name)
+		}
+	}
+	return out
 }
 
 // ownerChain follows the controlling owner references of a pod through the snapshot.

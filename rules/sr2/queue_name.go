@@ -36,10 +36,13 @@ func podMissingQueueName(cfg auditor.Config) check {
 			if len(gp.Queue.Chain) > 0 {
 				missing = fmt.Sprintf("neither the pod nor its owners (%s) carry label %s", chainString(gp.Queue.Chain), label)
 			}
-			msg := fmt.Sprintf("pod requests %d GPU (%s) in Kueue-managed namespace %s, but %s: it bypasses Kueue quota",
-				gp.Demand.Total, strings.Join(gp.Demand.Where, ", "), p.Namespace, missing)
+			msg := fmt.Sprintf("pod requests %s (%s) in Kueue-managed namespace %s, but %s: it bypasses Kueue quota",
+				gpuCount(gp.Demand.Total), strings.Join(gp.Demand.Where, ", "), p.Namespace, missing)
 			if gp.Queue.Unresolved {
 				msg += fmt.Sprintf(" (owner %s is not in the snapshot)", chainString(gp.Queue.Chain[len(gp.Queue.Chain)-1:]))
+			}
+			if plain := plainOwners(p); len(plain) > 0 {
+				msg += fmt.Sprintf("; its owner reference to %s is not a controller reference, and Kueue reads the queue name only through the controller", strings.Join(plain, ", "))
 			}
 			if _, ok := p.Annotations[label]; ok {
 				msg += fmt.Sprintf("; it has an annotation %s, which Kueue no longer reads (v0.15 reads only the label)", label)

@@ -21,7 +21,7 @@ func TestGPUPodMissingQueueName(t *testing.T) {
 		"unlabelled GPU pod in a managed namespace": {
 			objs:     []any{sr2Pod("team-search", "rogue", sr2GPU(2))},
 			want:     []string{"Pod/team-search/rogue high"},
-			contains: []string{"requests 2 GPU (container main: nvidia.com/gpu=2) in Kueue-managed namespace team-search, but the pod does not carry label kueue.x-k8s.io/queue-name"},
+			contains: []string{"requests 2 GPUs (container main: nvidia.com/gpu=2) in Kueue-managed namespace team-search, but the pod does not carry label kueue.x-k8s.io/queue-name"},
 		},
 		"label on the pod": {objs: []any{sr2Pod("team-search", "ok", sr2GPU(1), sr2Queue("search"))}},
 		"label on the controlling Job": {
@@ -41,6 +41,12 @@ func TestGPUPodMissingQueueName(t *testing.T) {
 			},
 			want:     []string{"Pod/team-search/train-x high"},
 			contains: []string{"neither the pod nor its owners (Job/train) carry label kueue.x-k8s.io/queue-name"},
+		},
+		// Side door: the queue label on a Job the pod names only as a plain owner.
+		"queue label on a Job named by a non-controller reference does not count": {
+			objs:     []any{queueJob, sr2Pod("team-search", "intruder", sr2GPU(1), sr2PlainOwnedBy("Job", "train", "job-uid", nil))},
+			want:     []string{"Pod/team-search/intruder high"},
+			contains: []string{"requests 1 GPU (", "the pod does not carry label kueue.x-k8s.io/queue-name", "its owner reference to Job/train is not a controller reference"},
 		},
 		"queue key as an annotation does not count": {
 			objs: []any{sr2Pod("team-search", "annotated", sr2GPU(1), func(p *corev1.Pod) {

@@ -18,5 +18,6 @@ func Rules(cfg auditor.Config) []auditor.Rule {
 		podMissingQueueName(cfg), podNotAdmitted(cfg), // the GPU pods
 		gatePolicyMissing(cfg), gatePolicyNotEnforcing(cfg), gatePolicyException(cfg), // the admission gate
 		gateBypassed(cfg), probeUnguarded(cfg), // the active admission probe
+		gpuResourceUnlisted(cfg), // the configured GPU resources against what Nodes offer
 		managedNamespaceAbsent(cfg))
 }

@@ -158,6 +158,29 @@ func TestSR2GPUQuotaWalkthrough(t *testing.T) {
 		return
 	}
 
+	if !t.Run("4b side doors through owners: a plain owner reference, another pod's Workload by label", func(t *testing.T) {
+		// Any client may name the admitted Job train as a plain (non-controller) owner of its
+		// own pod, or label it with the prebuilt name of train's Workload: Kueue follows
+		// only the controller, and the Workload stays controlled by the Job.
+		plain := gpuPod(sr2NS, "plain-owner", map[string]string{sr2QueueLabel: "research"})
+		plain.OwnerReferences = []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: train.Name, UID: train.UID}}
+		prebuilt := gpuPod(sr2NS, "prebuilt-label", map[string]string{sr2QueueLabel: "research", "kueue.x-k8s.io/prebuilt-workload-name": "job-train"})
+		for _, p := range []*corev1.Pod{plain, prebuilt} {
+			_, err := client.CoreV1().Pods(sr2NS).Create(ctx, p, metav1.CreateOptions{})
+			require.NoError(t, err)
+		}
+		sr2WaitFindings(t, a, sr2Wait, []string{
+			sr2Key("gpu-pod-not-admitted", "high", sr2NS, "Pod", "plain-owner", 1),
+			sr2Key("gpu-pod-not-admitted", "high", sr2NS, "Pod", "prebuilt-label", 1),
+		}, allocated("bypassing", 2))
+		for _, p := range []*corev1.Pod{plain, prebuilt} {
+			require.NoError(t, client.CoreV1().Pods(sr2NS).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)}))
+		}
+		sr2WaitFindings(t, a, sr2Wait, nil, enforced, allocated("bypassing", 0))
+	}) {
+		return
+	}
+
 	if !t.Run("5 admission probe with and without a denying webhook", func(t *testing.T) {
 		gate := sr2StartGate(t)
 		// Wait until the API server calls the webhook: a dry-run create is denied.
