@@ -237,6 +237,16 @@ func boolValue(b bool) float64 {
 
 // ruleKey is one (rule, control) pair: a rule's findings normally carry the rule's own
 // control, but waiver-invalid reports on the control of the waived rule.
+// sortRuleKeys orders series keys by rule, then control, so the exposition is stable.
+func sortRuleKeys(keys []ruleKey) {
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].rule != keys[j].rule {
+			return keys[i].rule < keys[j].rule
+		}
+		return keys[i].control < keys[j].control
+	})
+}
+
 type ruleKey struct {
 	rule    string
 	control auditor.Control
@@ -270,12 +280,7 @@ func (c *Collector) collectFindings(ch chan<- prom.Metric, open []store.Record) 
 			counts[k][f.Severity]++
 		}
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].rule != keys[j].rule {
-			return keys[i].rule < keys[j].rule
-		}
-		return keys[i].control < keys[j].control
-	})
+	sortRuleKeys(keys)
 	for _, k := range keys {
 		sevs := append([]auditor.Severity(nil), auditor.Severities...)
 		for s := range counts[k] {
@@ -367,12 +372,7 @@ func (c *Collector) collectDormant(ch chan<- prom.Metric, ev *auditor.Evaluation
 		add(k)
 		counts[k][f.Severity]++
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].rule != keys[j].rule {
-			return keys[i].rule < keys[j].rule
-		}
-		return keys[i].control < keys[j].control
-	})
+	sortRuleKeys(keys)
 	for _, k := range keys {
 		for _, s := range auditor.Severities {
 			gauge(ch, descDormant, float64(counts[k][s]), k.rule, string(k.control), s.String())
