@@ -34,7 +34,6 @@ func TestPlanFindsRootsOfAGitOpsTree(t *testing.T) {
 	plain := plan.Roots[3].Inputs
 	assert.Equal(t, []gitops.Input{
 		{Path: filepath.Join(tree, "ci/pipeline.yaml"), Walked: true},
-		{Path: filepath.Join(tree, "namespaces.yaml"), Walked: true},
 	}, plain, "the overlays' and base's files belong to their kustomization; scratch/ is ignored")
 	assert.Equal(t, []string{filepath.Join(tree, "scratch")}, plan.Ignored)
 	assert.Empty(t, warnings)
@@ -53,7 +52,7 @@ func TestPlanFindsRootsOfAGitOpsTree(t *testing.T) {
 }
 
 func TestPlanOfPlainInputsIsOnePlatform(t *testing.T) {
-	plan, err := gitops.PlanPaths([]string{"-", filepath.Join(tree, "namespaces.yaml"), "../../examples/platform"}, gitops.Options{})
+	plan, err := gitops.PlanPaths([]string{"-", filepath.Join(tree, "network/base/namespaces.yaml"), "../../examples/platform"}, gitops.Options{})
 	require.NoError(t, err)
 	require.Len(t, plan.Roots, 1)
 	in := plan.Roots[0].Inputs
@@ -67,11 +66,11 @@ func TestPlanOfPlainInputsIsOnePlatform(t *testing.T) {
 }
 
 func TestPlanSkipFlagAndRemoteBases(t *testing.T) {
-	plan, err := gitops.PlanPaths([]string{tree}, gitops.Options{Skip: []string{"network/", "/charts", "ci/*.yaml"}})
+	plan, err := gitops.PlanPaths([]string{tree}, gitops.Options{Skip: []string{"network/", "/charts"}})
 	require.NoError(t, err)
 	require.Len(t, plan.Roots, 1, "--skip adds to the ignore file")
-	assert.Equal(t, []gitops.Input{{Path: filepath.Join(tree, "namespaces.yaml"), Walked: true}}, plan.Roots[0].Inputs)
-	assert.Len(t, plan.Ignored, 4, "scratch, network, charts and the CI file")
+	assert.Equal(t, []gitops.Input{{Path: filepath.Join(tree, "ci/pipeline.yaml"), Walked: true}}, plan.Roots[0].Inputs)
+	assert.Len(t, plan.Ignored, 3, "scratch, network and charts")
 
 	dir := t.TempDir()
 	write(t, dir, "kustomization.yaml", "resources:\n- https://github.com/example/platform//base?ref=v1\n")
@@ -95,9 +94,9 @@ func TestPlanSkipsFIFOs(t *testing.T) {
 func TestRenderKustomizationNamesEachObjectsFile(t *testing.T) {
 	docs, err := gitops.Render(gitops.Root{Kind: gitops.Kustomize, Dir: filepath.Join(tree, "network/overlays/dev")}, gitops.RenderOptions{})
 	require.NoError(t, err)
-	require.Len(t, docs, 2)
+	require.Len(t, docs, 6, "four namespaces and two policies")
 	byName := map[string]gitops.Document{}
-	for _, d := range docs {
+	for _, d := range docs[4:] {
 		var o struct {
 			Metadata struct {
 				Name        string            `json:"name"`
@@ -107,13 +106,14 @@ func TestRenderKustomizationNamesEachObjectsFile(t *testing.T) {
 			Spec map[string]any `json:"spec"`
 		}
 		require.NoError(t, yaml.Unmarshal(d.Data, &o))
-		assert.Equal(t, "serving", o.Metadata.Namespace, "the base's namespace: transformer applied")
+		assert.Equal(t, "serving", o.Metadata.Namespace)
 		assert.Empty(t, o.Metadata.Annotations, "the origin annotation the scan asked for is not left on the object")
 		byName[o.Metadata.Name] = d
 	}
 	allow := byName["allow-budget-path"]
 	assert.Equal(t, filepath.Join(tree, "network/base/allow-budget-path.yaml"), allow.File, "the resource's own file, from its origin")
 	assert.Equal(t, 2, allow.Line, "the document starts after the file's comment line")
+	assert.Equal(t, filepath.Join(tree, "network/base/namespaces.yaml"), docs[0].File)
 	assert.Contains(t, string(allow.Data), "namespaceSelector: {}", "the overlay's patch is applied")
 	assert.Equal(t, 1, byName["default-deny-ingress"].Line)
 }
@@ -122,23 +122,25 @@ func TestRenderChartAsHelmTemplate(t *testing.T) {
 	chart := gitops.Root{Kind: gitops.Helm, Dir: filepath.Join(tree, "charts/gateway-policy")}
 	docs, err := gitops.Render(chart, gitops.RenderOptions{})
 	require.NoError(t, err)
-	require.Len(t, docs, 2, "two NetworkPolicies; NOTES.txt and the helpers are not objects")
+	require.Len(t, docs, 3, "the namespace and two NetworkPolicies; NOTES.txt and the helpers are not objects")
+	assert.Equal(t, filepath.Join(tree, "charts/gateway-policy/templates/namespace.yaml"), docs[0].File)
+	docs = docs[1:]
 	tmpl := filepath.Join(tree, "charts/gateway-policy/templates/networkpolicies.yaml")
 	assert.Equal(t, tmpl, docs[0].File)
 	assert.Equal(t, 1, docs[0].Line)
 	assert.Equal(t, tmpl, docs[1].File)
 	assert.Equal(t, 12, docs[1].Line, "where the template's second document starts")
-	assert.Contains(t, string(docs[1].Data), "kubernetes.io/metadata.name: team-search", "the chart's default values")
+	assert.Contains(t, string(docs[1].Data), "namespaceSelector: {}", "the chart's default values")
 	assert.Contains(t, string(docs[0].Data), "app.kubernetes.io/instance: release-name", "helm template's default release name")
 
 	docs, err = gitops.Render(chart, gitops.RenderOptions{ValueFiles: []string{filepath.Join(tree, "charts/gateway-policy/values-prod.yaml")}, ReleaseName: "gw"})
 	require.NoError(t, err)
-	assert.NotContains(t, string(docs[1].Data), "team-search", "--values overrides the chart's values")
-	assert.Contains(t, string(docs[0].Data), "app.kubernetes.io/instance: gw")
+	assert.NotContains(t, string(docs[2].Data), "namespaceSelector: {}", "--values overrides the chart's values")
+	assert.Contains(t, string(docs[1].Data), "app.kubernetes.io/instance: gw")
 
 	docs, err = gitops.Render(chart, gitops.RenderOptions{Set: []string{"extraClients={team-a,team-b}"}})
 	require.NoError(t, err)
-	assert.Contains(t, string(docs[1].Data), "kubernetes.io/metadata.name: team-b", "--set as helm takes it")
+	assert.Contains(t, string(docs[2].Data), "kubernetes.io/metadata.name: team-b", "--set as helm takes it")
 
 	_, err = gitops.Render(chart, gitops.RenderOptions{MaxBytes: 100})
 	require.ErrorContains(t, err, "exceeds the budget")
