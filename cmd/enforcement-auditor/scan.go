@@ -152,6 +152,11 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 	if err := writeOutputs(outputs, rep, out); err != nil {
 		return &exitError{code: 2, err: err}
 	}
+	if !tableToStdout(outputs) {
+		// The outputs went to files or are for machines: a CI log still says what the
+		// scan found and why it exits as it does.
+		fmt.Fprintf(errOut, "%s\n%s\n", rep.SummaryLine(), rep.ExitReason())
+	}
 	if rep.Summary.Failed {
 		return &exitError{code: 1}
 	}
@@ -245,6 +250,16 @@ func writeOutputs(outputs []output, rep *report.Report, stdout io.Writer) error 
 		}
 	}
 	return nil
+}
+
+// tableToStdout reports whether the table is among what goes to stdout.
+func tableToStdout(outputs []output) bool {
+	for _, o := range outputs {
+		if o.path == "" && o.format == "table" {
+			return true
+		}
+	}
+	return false
 }
 
 func (o output) String() string {

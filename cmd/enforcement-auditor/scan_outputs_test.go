@@ -260,3 +260,18 @@ func TestScanExamplePolicyReport(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, `--report-api: "v1", want one of openreports, wgpolicyk8s`)
 }
+
+// TestScanSummaryOnStderrWithoutATable: with only files (or a machine format) as outputs,
+// a failing CI step's log still says what the scan found and why it exits as it does.
+func TestScanSummaryOnStderrWithoutATable(t *testing.T) {
+	dir := t.TempDir()
+	out, errOut, code := execute(t, "", "scan", "-f", "../../examples/platform", "-o", "sarif="+filepath.Join(dir, "r.sarif"), "-o", "junit="+filepath.Join(dir, "j.xml"))
+	require.Equal(t, 1, code, errOut)
+	assert.Empty(t, out)
+	assert.Contains(t, errOut, "4 findings (critical 2, high 2, medium 0, low 0, info 0, waived 0); --fail-on high: FAIL\n")
+	assert.Contains(t, errOut, "exit status 1: 4 findings at or above --fail-on high")
+
+	_, errOut, code = execute(t, "", "scan", "-f", "../../examples/platform", "-o", "table", "-o", "json="+filepath.Join(dir, "r.json"))
+	require.Equal(t, 1, code)
+	assert.NotContains(t, errOut, "findings (critical", "the table on stdout says it already")
+}

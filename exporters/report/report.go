@@ -149,6 +149,18 @@ func (r *Report) failingControls() []string {
 	return out
 }
 
+// SummaryLine counts the findings by severity and says whether they fail --fail-on: the
+// table's closing line, and what scan prints on stderr when no table reaches stdout.
+func (r *Report) SummaryLine() string {
+	s := r.Summary
+	verdict := "PASS"
+	if r.findingsFailed {
+		verdict = "FAIL"
+	}
+	return fmt.Sprintf("%d %s (critical %d, high %d, medium %d, low %d, info %d, waived %d); --fail-on %s: %s",
+		s.Total, plural(s.Total, "finding", "findings"), s.BySeverity["critical"], s.BySeverity["high"], s.BySeverity["medium"], s.BySeverity["low"], s.BySeverity["info"], s.Waived, s.FailOn, verdict)
+}
+
 // ExitReason says in words why the scan exits with its status, so that a control line
 // that reads violated or unknown and an exit status 0 (or enforced everywhere and 1)
 // never disagree silently.
@@ -369,13 +381,7 @@ func (r *Report) writeTable(bw io.Writer) {
 		}
 		fmt.Fprintln(bw)
 	}
-	s := r.Summary
-	verdict := "PASS"
-	if r.findingsFailed {
-		verdict = "FAIL"
-	}
-	fmt.Fprintf(bw, "%d %s (critical %d, high %d, medium %d, low %d, info %d, waived %d); --fail-on %s: %s\n",
-		s.Total, plural(s.Total, "finding", "findings"), s.BySeverity["critical"], s.BySeverity["high"], s.BySeverity["medium"], s.BySeverity["low"], s.BySeverity["info"], s.Waived, s.FailOn, verdict)
+	fmt.Fprintln(bw, r.SummaryLine())
 	fmt.Fprintln(bw, r.ExitReason())
 	if r.RuleChanges != nil {
 		fmt.Fprintln(bw, r.RuleChanges.String())
