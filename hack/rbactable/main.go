@@ -6,10 +6,10 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/hack/internal/markers"
 )
 
 const (
@@ -18,33 +18,12 @@ const (
 )
 
 func main() {
-	path := "docs/operate.md"
-	if len(os.Args) > 1 {
-		path = os.Args[1]
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	out, err := rewrite(string(b))
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", path, err)
-		os.Exit(1)
-	}
-	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+	markers.Main("docs/operate.md", begin, end, func() string { return table(auditor.Kinds, auditor.DefaultConfig()) })
 }
 
 // rewrite replaces what lies between the markers of doc with the table.
 func rewrite(doc string) (string, error) {
-	i, j := strings.Index(doc, begin), strings.Index(doc, end)
-	if i < 0 || j < i {
-		return "", fmt.Errorf("RBAC table markers not found")
-	}
-	return doc[:i+len(begin)] + table(auditor.Kinds, auditor.DefaultConfig()) + doc[j:], nil
+	return markers.Replace(doc, begin, end, table(auditor.Kinds, auditor.DefaultConfig()))
 }
 
 // table renders the kinds' grants as a Markdown table.
@@ -81,22 +60,20 @@ func resources(kinds []auditor.ResourceInfo) string {
 		for j < len(kinds) && kinds[j].Group == kinds[i].Group {
 			j++
 		}
-		switch {
-		case kinds[i].Group == "":
-			names := make([]string, 0, j-i)
-			for _, r := range kinds[i:j] {
-				names = append(names, "`"+r.Resource+"`")
-			}
-			parts = append(parts, strings.Join(names, ", "))
-		case j == i+1:
+		if kinds[i].Group != "" && j == i+1 {
 			parts = append(parts, "`"+kinds[i].Resource+"."+kinds[i].Group+"`")
-		default:
-			names := make([]string, 0, j-i)
-			for _, r := range kinds[i:j] {
-				names = append(names, "`"+r.Resource+"`")
-			}
-			parts = append(parts, strings.Join(names, ", ")+" (`"+kinds[i].Group+"`)")
+			i = j
+			continue
 		}
+		names := make([]string, 0, j-i)
+		for _, r := range kinds[i:j] {
+			names = append(names, "`"+r.Resource+"`")
+		}
+		part := strings.Join(names, ", ")
+		if kinds[i].Group != "" {
+			part += " (`" + kinds[i].Group + "`)"
+		}
+		parts = append(parts, part)
 		i = j
 	}
 	return strings.Join(parts, "; ")
