@@ -16,7 +16,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -48,17 +47,7 @@ func helmTemplate(t *testing.T, bin string, set []string) []*unstructured.Unstru
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	require.NoError(t, err, "helm %s: %s", strings.Join(args, " "), stderr.String())
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(out), 4096)
-	var objs []*unstructured.Unstructured
-	for {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); err != nil {
-			break
-		}
-		if len(u.Object) > 0 {
-			objs = append(objs, u)
-		}
-	}
+	objs := decodeObjects(out)
 	require.NotEmpty(t, objs)
 	return objs
 }

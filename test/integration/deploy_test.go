@@ -50,19 +50,25 @@ func render(t *testing.T, bin, variant string) []*unstructured.Unstructured {
 	t.Helper()
 	out, err := exec.Command(filepath.Join(bin, "kustomize"), "build", filepath.Join(repoRoot(), variant)).Output()
 	require.NoError(t, err, "kustomize build %s", variant)
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(out), 4096)
+	objs := decodeObjects(out)
+	require.NotEmpty(t, objs, variant)
+	return objs
+}
+
+// decodeObjects decodes a YAML or JSON stream (a kustomize or helm render, a manifest
+// file) into its objects, empty documents left out.
+func decodeObjects(b []byte) []*unstructured.Unstructured {
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
 	var objs []*unstructured.Unstructured
 	for {
 		u := &unstructured.Unstructured{}
 		if err := dec.Decode(&u.Object); err != nil {
-			break
+			return objs
 		}
 		if len(u.Object) > 0 {
 			objs = append(objs, u)
 		}
 	}
-	require.NotEmpty(t, objs, variant)
-	return objs
 }
 
 func variants(t *testing.T) []string {

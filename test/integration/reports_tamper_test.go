@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -17,7 +16,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
@@ -45,17 +43,7 @@ func applyReportsRBAC(t *testing.T) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(repoRoot(), "deploy", "components", "reports", "rbac.yaml"))
 	require.NoError(t, err)
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
-	var objs []*unstructured.Unstructured
-	for {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); err != nil {
-			break
-		}
-		if len(u.Object) > 0 {
-			objs = append(objs, u)
-		}
-	}
+	objs := decodeObjects(b)
 	require.Len(t, objs, 2, "the reports component's ClusterRole and ClusterRoleBinding")
 	ensureNamespace(t, "enforcement-auditor")
 	_, err = client.CoreV1().ServiceAccounts("enforcement-auditor").Create(context.Background(),
