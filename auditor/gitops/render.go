@@ -87,7 +87,7 @@ func buildKustomization(dir string, opts RenderOptions) ([]Document, error) {
 		return nil, fmt.Errorf("%s: kustomize build: %w", dir, err)
 	}
 	var out []Document
-	found := map[string][]int{} // file -> documents of it already matched
+	sources := sourceDocs{}
 	for _, r := range m.Resources() {
 		doc := Document{File: filepath.Join(dir, "kustomization.yaml")}
 		if kf := kustomizationFile(dir); kf != "" {
@@ -95,7 +95,7 @@ func buildKustomization(dir string, opts RenderOptions) ([]Document, error) {
 		}
 		if o, err := r.GetOrigin(); err == nil && o != nil && o.Path != "" && o.Repo == "" {
 			doc.File = filepath.Join(dir, o.Path)
-			doc.Line = resourceLine(doc.File, r, found)
+			doc.Line = sources.line(doc.File, r)
 		}
 		if err := stripOrigin(r); err != nil {
 			return nil, fmt.Errorf("%s: %w", dir, err)
@@ -119,35 +119,59 @@ func stripOrigin(r *resource.Resource) error {
 	return r.SetAnnotations(a)
 }
 
-// resourceLine finds where a built resource starts in the file it came from: the first
+// sourceDoc is one document of a resource file: what identifies it, where it starts,
+// and whether a built resource was already placed there.
+type sourceDoc struct {
+	kind, name string
+	line       int
+	used       bool
+}
+
+// sourceDocs indexes the resource files of one build, each read and split once however
+// many resources come from it.
+type sourceDocs map[string][]sourceDoc
+
+// line finds where a built resource starts in the file it came from: the first
 // document of its kind not matched yet whose name is the resource's or is contained in
 // it (a namePrefix or nameSuffix changes it); 0 when none is.
-func resourceLine(file string, r *resource.Resource, found map[string][]int) int {
+func (s sourceDocs) line(file string, r *resource.Resource) int {
+	docs, ok := s[file]
+	if !ok {
+		docs = readSourceDocs(file)
+		s[file] = docs
+	}
+	for i := range docs {
+		d := &docs[i]
+		if !d.used && d.kind == r.GetKind() && d.name != "" && strings.Contains(r.GetName(), d.name) {
+			d.used = true
+			return d.line
+		}
+	}
+	return 0
+}
+
+// readSourceDocs splits a resource file into its documents' identities and first lines.
+func readSourceDocs(file string) []sourceDoc {
 	b, err := fileinput.ReadFile(file, defaultMaxFile*32)
 	if err != nil {
-		return 0
+		return nil
 	}
+	var out []sourceDoc
 	line := 1
-	for i, d := range splitYAML(b) {
+	for _, d := range splitYAML(b) {
 		start := line
 		line += bytes.Count(d, []byte("\n")) + 1
-		if slices.Contains(found[file], i) {
-			continue
-		}
 		var h struct {
 			Kind     string `json:"kind"`
 			Metadata struct {
 				Name string `json:"name"`
 			} `json:"metadata"`
 		}
-		if yaml.Unmarshal(d, &h) != nil || h.Kind != r.GetKind() || h.Metadata.Name == "" ||
-			!strings.Contains(r.GetName(), h.Metadata.Name) {
-			continue
+		if yaml.Unmarshal(d, &h) == nil {
+			out = append(out, sourceDoc{kind: h.Kind, name: h.Metadata.Name, line: start + leadingSkip(d)})
 		}
-		found[file] = append(found[file], i)
-		return start + leadingSkip(d)
 	}
-	return 0
+	return out
 }
 
 // leadingSkip counts the blank and comment lines before a document's first content line.
