@@ -39,6 +39,9 @@ type gateChecker struct {
 	// kyverno is Kyverno's admission controller (nil when not visible): its version
 	// decides how failure actions resolve.
 	kyverno *kyverno.AdmissionController
+	// draUse says whether the cluster hands out GPUs through DRA: it grades a check blind
+	// to resource claims (nil: not in use, nothing unseen).
+	draUse func() draUse
 }
 
 func (c gateChecker) kyvernoVersion() kyverno.Version {
@@ -69,7 +72,8 @@ func gatePolicyNotEnforcing(cfg auditor.Config) check {
 			"(ValidatingAdmissionPolicy binding), a match covering Pods in every managed namespace, a check naming every GPU resource, " +
 			"failurePolicy Fail, and a healthy Kyverno webhook.",
 		Inputs: append([]string{auditor.ResourceNamespaces, auditor.ResourceValidatingWebhookConfigurations, auditor.ResourceLeases, auditor.ResourceConfigMaps,
-			auditor.ResourceNodes, auditor.ResourcePods, auditor.ResourceDeployments}, gateInputs...),
+			auditor.ResourceNodes, auditor.ResourcePods, auditor.ResourceDeployments,
+			auditor.ResourceResourceSlices, auditor.ResourceResourceClaims, auditor.ResourceResourceClaimTemplates, auditor.ResourceDeviceClasses}, gateInputs...),
 		// Pods are read only when no Node is visible (see gpuOffered).
 		Pods:  gpuPods(cfg),
 		Needs: []string{auditor.ResourceNamespaces},
@@ -199,14 +203,17 @@ func (c gateChecker) clusterPolicy(s *auditor.Snapshot, p *kyverno.ClusterPolicy
 			}
 			var text []string
 			var others []ruleText
+			var denying [][]string
 			for _, r := range podRules {
 				if enforcing[r.Index] || len(enforcing) == 0 {
 					text = append(text, r.Text...)
+					denying = append(denying, r.Text)
 				} else if a, ok := auditedBy[r.Index]; ok {
 					others = append(others, ruleText{Name: fmt.Sprintf("rule %s (%s), whose failure action is %s", r.Name, r.Path(), a), Text: r.Text})
 				}
 			}
 			c.checkText(v, what, text, others...)
+			c.checkClaims(v, what, denying...)
 		}
 	})
 }
@@ -285,6 +292,7 @@ func (c gateChecker) validatingPolicy(s *auditor.Snapshot, p *kyverno.Validating
 		}
 		c.checkMatch(v, what, "spec.matchConstraints", p.MatchConstraints, nil)
 		c.checkText(v, what, p.Text)
+		c.checkClaims(v, what, p.Text)
 	})
 }
 
