@@ -538,3 +538,18 @@ func TestGPUGatePolicyNotEnforcingVersionAware(t *testing.T) {
 		})
 	}
 }
+
+// Kyverno v1.13.0-v1.13.2: a rule with overrides, none for the managed namespaces,
+// neither enforces nor audits there. The message says so once, with no empty value.
+func TestGPUGatePolicyNotEnforcingKyverno113Overrides(t *testing.T) {
+	policy := sr2Policy(t, sr2SetRule([]any{map[string]any{"action": "Enforce", "namespaces": []any{"elsewhere"}}}, "validate", "failureActionOverrides"))
+	objs := []any{policy, sr2Webhooks(), sr2Lease(time.Second), sr2KyvernoDeployment("ghcr.io/kyverno/kyverno:v1.13.1")}
+	res := sr2Eval(t, ruleFor(gatePolicyNotEnforcing), snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), objs))
+	assert.Equal(t, []string{"ClusterPolicy/require-kueue-queue-name#failure-action critical"}, sr2Keys(res.Findings), sr2Messages(res.Findings))
+	msg := sr2Messages(res.Findings)
+	assert.Contains(t, msg, "does not deny GPU pods without a queue name in team-research (failure-action overrides, none of whose namespaces match "+
+		"(Kyverno v1.13.0-v1.13.2 then neither enforces nor audits the rule))")
+	assert.NotContains(t, msg, "): )")
+	assert.NotContains(t, msg, "only audits")
+	assert.NotContains(t, msg, "is Audit")
+}
