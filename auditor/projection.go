@@ -345,7 +345,8 @@ func (p *Projection) pod(o *corev1.Pod) *corev1.Pod {
 			// The claims a pod takes devices through (Dynamic Resource Allocation).
 			ResourceClaims: o.Spec.ResourceClaims,
 		},
-		Status: corev1.PodStatus{Phase: o.Status.Phase, PodIP: o.Status.PodIP},
+		// The claims generated for the pod from its claim templates (the claims it runs with).
+		Status: corev1.PodStatus{Phase: o.Status.Phase, PodIP: o.Status.PodIP, ResourceClaimStatuses: o.Status.ResourceClaimStatuses},
 	}
 	for _, c := range o.Spec.EphemeralContainers {
 		if r, gpu := p.resources(c.Resources); gpu {

@@ -9,8 +9,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	resourcev1 "k8s.io/api/resource/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 )
@@ -29,11 +31,14 @@ type GPUs struct {
 // (v1beta2 has the same shape for every field read here) and memoises the verdicts on
 // device classes. Built once per evaluation; safe for concurrent use.
 type Index struct {
-	mu        sync.Mutex // guards memo
-	gpus      GPUs
-	s         *auditor.Snapshot
-	classes   map[string]decoded[resourcev1.DeviceClassSpec]
-	claims    map[string]decoded[resourcev1.ResourceClaimSpec] // namespace/name
+	mu      sync.Mutex // guards memo
+	gpus    GPUs
+	s       *auditor.Snapshot
+	classes map[string]decoded[resourcev1.DeviceClassSpec]
+	claims  map[string]decoded[resourcev1.ResourceClaimSpec] // namespace/name
+	// claimPod is the UID of the pod controlling a claim (a claim generated from a
+	// template for that pod), by namespace/name.
+	claimPod  map[string]types.UID
 	templates map[string]decoded[resourcev1.ResourceClaimSpec] // namespace/name
 	memo      map[string]verdict
 }
@@ -46,7 +51,7 @@ type decoded[T any] struct {
 // NewIndex indexes the snapshot's DeviceClasses, ResourceClaims and ResourceClaimTemplates.
 func NewIndex(s *auditor.Snapshot, g GPUs) *Index {
 	ix := &Index{gpus: g, s: s, classes: map[string]decoded[resourcev1.DeviceClassSpec]{},
-		claims: map[string]decoded[resourcev1.ResourceClaimSpec]{}, templates: map[string]decoded[resourcev1.ResourceClaimSpec]{}, memo: map[string]verdict{}}
+		claims: map[string]decoded[resourcev1.ResourceClaimSpec]{}, claimPod: map[string]types.UID{}, templates: map[string]decoded[resourcev1.ResourceClaimSpec]{}, memo: map[string]verdict{}}
 	for _, u := range s.CustomObjects(Group, "DeviceClass") {
 		var o resourcev1.DeviceClass
 		err := fromUnstructured(u, &o)
@@ -56,6 +61,9 @@ func NewIndex(s *auditor.Snapshot, g GPUs) *Index {
 		var o resourcev1.ResourceClaim
 		err := fromUnstructured(u, &o)
 		ix.claims[u.GetNamespace()+"/"+u.GetName()] = decoded[resourcev1.ResourceClaimSpec]{spec: o.Spec, err: err}
+		if c := metav1.GetControllerOfNoCopy(u); c != nil && c.APIVersion == "v1" && c.Kind == "Pod" && c.UID != "" {
+			ix.claimPod[u.GetNamespace()+"/"+u.GetName()] = c.UID
+		}
 	}
 	for _, u := range s.CustomObjects(Group, "ResourceClaimTemplate") {
 		var o resourcev1.ResourceClaimTemplate
@@ -186,6 +194,13 @@ func (ix *Index) PodDemand(p *corev1.Pod) Demand {
 			what, res = "ResourceClaim "+p.Namespace+"/"+*c.ResourceClaimName, auditor.ResourceResourceClaims
 			spec, ok = ix.claims[p.Namespace+"/"+*c.ResourceClaimName]
 		case c.ResourceClaimTemplateName != nil:
+			if name := ix.generatedClaim(p, c.Name); name != "" {
+				// The claim the pod runs with: the template may since have been deleted or
+				// replaced by one asking for something else.
+				what, res = "ResourceClaim "+p.Namespace+"/"+name+" generated from ResourceClaimTemplate "+*c.ResourceClaimTemplateName, auditor.ResourceResourceClaims
+				spec, ok = ix.claims[p.Namespace+"/"+name]
+				break
+			}
 			what, res = "ResourceClaimTemplate "+p.Namespace+"/"+*c.ResourceClaimTemplateName, auditor.ResourceResourceClaimTemplates
 			spec, ok = ix.templates[p.Namespace+"/"+*c.ResourceClaimTemplateName]
 		default:
@@ -202,6 +217,27 @@ func (ix *Index) PodDemand(p *corev1.Pod) Demand {
 		ix.addClaim(&d, fmt.Sprintf("claim %s (%s)", c.Name, what), spec.spec)
 	}
 	return d
+}
+
+// generatedClaim names the ResourceClaim generated from a template for the pod claim
+// podClaim, as the kubelet and the scheduler find it (k8s.io/dynamic-resource-allocation
+// resourceclaim.Name and IsForPod): the claim pod.status.resourceClaimStatuses names,
+// provided it is in the snapshot and controlled by the pod (same UID). Empty when there
+// is none: the claim is not generated yet, or the status is not the cluster's (a
+// manifest without a UID).
+func (ix *Index) generatedClaim(p *corev1.Pod, podClaim string) string {
+	if p.UID == "" {
+		return ""
+	}
+	for _, st := range p.Status.ResourceClaimStatuses {
+		if st.Name != podClaim || st.ResourceClaimName == nil {
+			continue
+		}
+		if uid, ok := ix.claimPod[p.Namespace+"/"+*st.ResourceClaimName]; ok && uid == p.UID {
+			return *st.ResourceClaimName
+		}
+	}
+	return ""
 }
 
 // ClaimTakesGPUs reports whether a claim spec has a request that can get a GPU.
@@ -317,7 +353,11 @@ func PublishedGPUDevices(s *auditor.Snapshot, drivers []string) []string {
 		if len(devs) == 0 || !slices.Contains(drivers, driver) {
 			continue
 		}
-		out = append(out, fmt.Sprintf("ResourceSlice %s (driver %s, %d devices)", u.GetName(), driver, len(devs)))
+		n := fmt.Sprintf("%d devices", len(devs))
+		if len(devs) == 1 {
+			n = "1 device"
+		}
+		out = append(out, fmt.Sprintf("ResourceSlice %s (driver %s, %s)", u.GetName(), driver, n))
 	}
 	sort.Strings(out)
 	return out

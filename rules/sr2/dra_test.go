@@ -233,6 +233,42 @@ func TestGPUPodMissingQueueNameThroughDRA(t *testing.T) {
 				return append(classes(t), sr2Pod("team-search", "ghost", draClaimRef("gpu", "gone", ""), sr2Queue("search")))
 			},
 		},
+		// The template was replaced by one asking for a NIC after the GPU claim was
+		// generated for the pod: the pod runs with the generated claim.
+		"template replaced: judged by the claim generated for the pod": {
+			objs: func(t *testing.T) []any {
+				return append(classes(t), draNICTemplate(t), draGeneratedClaim(t, "rogue", "uid-rogue"),
+					sr2Pod("team-search", "rogue", draClaimRef("gpus", "", "two-gpus"), draClaimStatus("gpus", "rogue-gpus-x7k2p")))
+			},
+			want: []string{"Pod/team-search/rogue high"},
+			contains: []string{"pod requests 1 GPU (claim gpus (ResourceClaim team-search/rogue-gpus-x7k2p generated from ResourceClaimTemplate two-gpus), " +
+				"request gpu: 1 device of DeviceClass gpu.nvidia.com"},
+		},
+		"template deleted: judged by the claim generated for the pod": {
+			objs: func(t *testing.T) []any {
+				return append(classes(t), draGeneratedClaim(t, "rogue", "uid-rogue"),
+					sr2Pod("team-search", "rogue", draClaimRef("gpus", "", "two-gpus"), draClaimStatus("gpus", "rogue-gpus-x7k2p")))
+			},
+			want: []string{"Pod/team-search/rogue high"},
+		},
+		// A status naming a claim the pod does not control (another pod's) is not the
+		// claim it runs with (resourceclaim.IsForPod): the template decides.
+		"status names another pod's claim: the template decides": {
+			objs: func(t *testing.T) []any {
+				return append(classes(t), draNICTemplate(t), draGeneratedClaim(t, "other", "uid-other"),
+					sr2Pod("team-search", "rogue", draClaimRef("gpus", "", "two-gpus"), draClaimStatus("gpus", "rogue-gpus-x7k2p")))
+			},
+		},
+		// A manifest (no UID): its status is not the cluster's.
+		"manifest without a UID: the template decides": {
+			objs: func(t *testing.T) []any {
+				return append(classes(t), sr2Obj(t, draTemplate), draGeneratedClaim(t, "rogue", ""),
+					sr2Pod("team-search", "rogue", draClaimRef("gpus", "", "two-gpus"), draClaimStatus("gpus", "rogue-gpus-x7k2p"),
+						func(p *corev1.Pod) { p.UID = "" }))
+			},
+			want:     []string{"Pod/team-search/rogue high"},
+			contains: []string{"claim gpus (ResourceClaimTemplate team-search/two-gpus)"},
+		},
 		"container GPUs and a DRA GPU add up": {
 			objs: func(t *testing.T) []any {
 				return append(classes(t), sr2Obj(t, draTemplate), sr2Pod("team-search", "both", sr2GPU(1), draClaimRef("gpus", "", "two-gpus")))
@@ -316,5 +352,47 @@ func TestGPUGateCoverageOfDRAClaims(t *testing.T) {
 				assert.Contains(t, sr2Messages(res.Findings), tc.contains)
 			}
 		})
+	}
+}
+
+// draNICTemplate is the template two-gpus replaced by one asking for a NIC.
+func draNICTemplate(t *testing.T) any {
+	return sr2Obj(t, `
+apiVersion: resource.k8s.io/v1
+kind: ResourceClaimTemplate
+metadata: {name: two-gpus, namespace: team-search}
+spec:
+  spec:
+    devices:
+      requests:
+      - name: nic
+        exactly: {deviceClassName: nic}
+`)
+}
+
+// draGeneratedClaim is the claim the resource claim controller generated from a template
+// for pod claim gpus of the pod (name, UID), asking for one GPU.
+func draGeneratedClaim(t *testing.T, pod, uid string) any {
+	return sr2Obj(t, `
+apiVersion: resource.k8s.io/v1
+kind: ResourceClaim
+metadata:
+  name: rogue-gpus-x7k2p
+  namespace: team-search
+  annotations: {resource.kubernetes.io/pod-claim-name: gpus}
+  ownerReferences:
+  - {apiVersion: v1, kind: Pod, name: `+pod+`, uid: '`+uid+`', controller: true, blockOwnerDeletion: true}
+spec:
+  devices:
+    requests:
+    - name: gpu
+      exactly: {deviceClassName: gpu.nvidia.com}
+`)
+}
+
+// draClaimStatus records the claim generated for a pod claim (status.resourceClaimStatuses).
+func draClaimStatus(podClaim, claim string) sr2PodOpt {
+	return func(p *corev1.Pod) {
+		p.Status.ResourceClaimStatuses = append(p.Status.ResourceClaimStatuses, corev1.PodResourceClaimStatus{Name: podClaim, ResourceClaimName: ptr.To(claim)})
 	}
 }

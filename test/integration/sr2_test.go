@@ -333,7 +333,10 @@ func sr2WaitFindings(t *testing.T, a *auditorProcess, d time.Duration, want []st
 
 // sr2Unmanage takes the managed labels off the namespace and deletes its pods at the end,
 // so later tests (with the default selector) do not see them.
-func sr2Unmanage(t *testing.T, ns string) {
+func sr2Unmanage(t *testing.T, ns string) { sr2UnmanageLabels(t, ns, sr2NamespaceLabels) }
+
+// sr2UnmanageLabels deletes the namespace's pods and takes the labels off it.
+func sr2UnmanageLabels(t *testing.T, ns string, labels map[string]string) {
 	ctx := context.Background()
 	_ = client.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)}, metav1.ListOptions{})
 	n, err := client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
@@ -341,7 +344,7 @@ func sr2Unmanage(t *testing.T, ns string) {
 		t.Errorf("namespace %s: %v", ns, err)
 		return
 	}
-	for k := range sr2NamespaceLabels {
+	for k := range labels {
 		delete(n.Labels, k)
 	}
 	if _, err := client.CoreV1().Namespaces().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
