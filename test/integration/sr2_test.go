@@ -469,12 +469,20 @@ func sr2CreatePolicy(t *testing.T, dyn dynamic.Interface) {
 				"validate": map[string]any{
 					"failureAction": "Enforce",
 					"message":       "GPU pods need the label kueue.x-k8s.io/queue-name.",
-					"deny": map[string]any{"conditions": map[string]any{"all": []any{
+					// A GPU in a container's resources or devices taken through DRA claims,
+					// without a queue name (the example platform's gate).
+					"deny": map[string]any{"conditions": map[string]any{"any": []any{
 						map[string]any{
 							"key":      "{{ request.object.spec.[containers, initContainers][][].resources.[requests, limits][].\"nvidia.com/gpu\" || `[]` | length(@) }}",
 							"operator": "GreaterThan",
 							"value":    0,
 						},
+						map[string]any{
+							"key":      "{{ request.object.spec.resourceClaims || `[]` | length(@) }}",
+							"operator": "GreaterThan",
+							"value":    0,
+						},
+					}, "all": []any{
 						map[string]any{
 							"key":      "{{ request.object.metadata.labels.\"kueue.x-k8s.io/queue-name\" || '' }}",
 							"operator": "Equals",
