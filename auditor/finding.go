@@ -99,6 +99,9 @@ type Finding struct {
 	// Discriminator separates several findings of one rule on one object (for example
 	// two ingress rules of one NetworkPolicy). It is part of the identity, not shown.
 	Discriminator string `json:"-"`
+	// Absent lists the resources whose absence this finding rests on, when the rule's
+	// other findings do not (see RuleMeta.Absence). Not shown.
+	Absent []string `json:"-"`
 	// Waiver is set when an active waiver on the object accepts this risk: the finding
 	// stays visible but does not count as a violation.
 	Waiver *Waiver `json:"waiver,omitempty"`

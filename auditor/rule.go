@@ -19,6 +19,12 @@ type RuleMeta struct {
 	// judged and its control is not `enforced` but `unknown`, naming the input. An input
 	// left out may only add findings or detail (an AdminNetworkPolicy, a pod's owner).
 	Needs []string
+	// Absence lists the resources whose absence every finding of the rule rests on (no
+	// isolating NetworkPolicy, no gate ClusterPolicy): a partial scan (Snapshot.Partial),
+	// which reads only some of the files, cannot know that none exists elsewhere, so the
+	// engine reports such findings as not among the inputs instead. A rule of which only
+	// some findings rest on an absence sets Finding.Absent on those instead.
+	Absence []string
 	// Pods says which pods the rule reads whole; nil when it reads none. The live
 	// source keeps whole only the pods some configured rule wants (PodsRead) and caches
 	// the others as stubs no snapshot shows, so a rule that reads pods must say which.

@@ -5,7 +5,9 @@ package engine
 import (
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
@@ -32,6 +34,9 @@ func evaluate(rules []auditor.Rule, s *auditor.Snapshot, maxWaiver time.Duration
 	for i, r := range rules {
 		m := r.Meta()
 		inconclusive, res := judge(r, m, es)
+		if s.Partial {
+			res.Findings, inconclusive = withoutAbsences(m, res.Findings, inconclusive)
+		}
 		if m.Scope == auditor.ScopeNamespace {
 			sortFactsByNamespace(res.Facts)
 		}
@@ -79,6 +84,45 @@ func judge(r auditor.Rule, m auditor.RuleMeta, s *auditor.Snapshot) ([]string, a
 	}
 	res := safeEvaluate(r, s)
 	return append(inconclusive, res.Inconclusive...), res
+}
+
+// withoutAbsences turns the findings that rest on an absence (RuleMeta.Absence,
+// Finding.Absent) into reasons the rule could not judge: a partial scan reads some of the
+// files, and the object whose absence they report may be in another.
+func withoutAbsences(m auditor.RuleMeta, findings []auditor.Finding, inconclusive []string) ([]auditor.Finding, []string) {
+	kept := findings[:0:0]
+	for _, f := range findings {
+		absent := f.Absent
+		if len(absent) == 0 {
+			absent = m.Absence
+		}
+		if len(absent) == 0 {
+			kept = append(kept, f)
+			continue
+		}
+		what := "its finding"
+		if f.Object != nil {
+			what = "its finding on " + f.Object.String()
+		}
+		inconclusive = append(inconclusive, fmt.Sprintf("partial scan: %s rests on no %s being among the inputs, and the files not scanned may hold one; scan them all to judge it",
+			what, kindsOf(absent)))
+	}
+	return kept, inconclusive
+}
+
+// kindsOf names resources by their kinds: "NetworkPolicy", "ClusterPolicy or ValidatingPolicy".
+func kindsOf(resources []string) string {
+	kinds := make([]string, 0, len(resources))
+	for _, r := range resources {
+		k := r
+		if info, ok := auditor.LookupResource(r); ok {
+			k = info.Kind
+		}
+		if !slices.Contains(kinds, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	return strings.Join(kinds, " or ")
 }
 
 // NotSeen says that a scan's inputs held no object of a resource the rule needs, naming

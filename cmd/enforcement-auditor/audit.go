@@ -30,6 +30,9 @@ type auditInput struct {
 	// the projection onto what the rules read, pods no rule reads dropped (counted as
 	// seen).
 	project bool
+	// partial says the -f inputs are some of the files only (scan --partial): findings
+	// resting on an absence among them are not judged (auditor.RuleMeta.Absence).
+	partial bool
 }
 
 // audit is one evaluation of every configured rule over one snapshot: what scan
@@ -93,6 +96,9 @@ func (a *audit) evaluate(ctx context.Context, g *globalFlags, stdin io.Reader) e
 	if len(a.in.files) > 0 {
 		return a.runManifests(stdin)
 	}
+	if a.in.partial {
+		return &exitError{code: 2, err: errors.New("--partial applies to -f inputs (some of a repository's files); a live scan reads the whole cluster")}
+	}
 	var err error
 	if a.snap, err = liveSnapshot(ctx, g, a.cfg, a.in.timeout, a.log); err != nil {
 		return err
@@ -133,6 +139,7 @@ func (a *audit) runManifests(stdin io.Reader) error {
 		if a.snap, a.sources, err = manifestSnapshot(paths, opts, a.in.keepSources, stdin); err != nil {
 			return err
 		}
+		a.snap.Partial = a.in.partial
 		a.eval = engine.Evaluate(a.rules, a.snap, a.cfg.Waivers.MaxDuration.Duration)
 		return nil
 	}
@@ -162,6 +169,7 @@ func (a *audit) runManifests(stdin io.Reader) error {
 			return &exitError{code: 2, err: fmt.Errorf("input is not valid Kubernetes objects:\n%w", indent(err))}
 		}
 		snap.Now = now
+		snap.Partial = a.in.partial
 		envs = append(envs, auditor.Environment{Name: e.Name, Evaluation: engine.Evaluate(a.rules, snap, a.cfg.Waivers.MaxDuration.Duration)})
 	}
 	a.eval = auditor.MergeEnvironments(envs)

@@ -31,6 +31,8 @@ type scanFlags struct {
 	input         inputFlags
 	// reportAPI is the API -o policyreport writes.
 	reportAPI string
+	// partial: the -f inputs are some of the files (what a CI job changed).
+	partial bool
 }
 
 // inputFlags bound what -f reads in one run.
@@ -99,7 +101,8 @@ be read or is not Kubernetes objects. The table's last line says why.`,
   kubectl get netpol,ns,pods -A -o yaml | enforcement-auditor scan -f - -o json
   enforcement-auditor scan --fail-on critical
   enforcement-auditor scan -f deploy/ --fail-on none --fail-on-control unknown   # fail unless every control is proven
-  enforcement-auditor scan -f examples/platform --skip-rule cni-unknown          # shown on the table's last line`,
+  enforcement-auditor scan -f examples/platform --skip-rule cni-unknown          # shown on the table's last line
+  enforcement-auditor scan --partial $(git diff --name-only main -- '*.yaml' | sed 's/^/-f /')   # CI on changed files`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runScan(cmd.Context(), g, f, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -112,6 +115,7 @@ be read or is not Kubernetes objects. The table's last line says why.`,
 	fl.StringVar(&f.failOnControl, "fail-on-control", "none", "exit 1 when a control is not proven: violated (a control is violated), unknown (a control is unknown or violated), none")
 	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the cluster's caches to sync")
 	fl.StringVar(&f.reportAPI, "report-api", string(policyreport.APIs[0]), "API of -o policyreport: openreports (openreports.io/v1alpha1 Report, ClusterReport) or wgpolicyk8s (wgpolicyk8s.io/v1alpha2 PolicyReport, ClusterPolicyReport)")
+	fl.BoolVar(&f.partial, "partial", false, "the -f inputs are only some of the files (what changed): a finding resting on an absence among them (no default-deny NetworkPolicy, no gate ClusterPolicy) is reported unknown, not among the inputs, instead of failing")
 	f.input.register(cmd)
 	return cmd
 }
@@ -135,7 +139,7 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 	}
 	// The scan keeps what the daemon's caches keep: the projection of each object onto
 	// what the rules read, pods no rule reads dropped (counted as seen).
-	a, err := newAudit(g, auditInput{files: f.files, input: f.input, timeout: f.timeout, project: true}, errOut)
+	a, err := newAudit(g, auditInput{files: f.files, input: f.input, timeout: f.timeout, project: true, partial: f.partial}, errOut)
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,8 @@ func defaultDenyMissing(cfg auditor.Config) check {
 		// depend on them, so they are not an input that can make the rule inconclusive.
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceNetworkPolicies},
 		Needs:  []string{auditor.ResourceNamespaces, auditor.ResourceNetworkPolicies},
+		// Not isolated: no policy among the inputs isolates the namespace.
+		Absence: []string{auditor.ResourceNetworkPolicies},
 	}
 	return perProtectedNamespace(cfg, meta, func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
@@ -46,6 +48,7 @@ func defaultDenyMissing(cfg auditor.Config) check {
 				f := meta.NewFinding(family.NamespaceRef(ns), fmt.Sprintf(
 					"protected namespace %s does not exist; when it is created it needs a NetworkPolicy with podSelector {} and Ingress in its policyTypes before any model server runs there", ns))
 				f.Severity = auditor.SeverityInfo
+				f.Absent = []string{auditor.ResourceNamespaces}
 				res.Findings = append(res.Findings, f)
 				continue
 			}

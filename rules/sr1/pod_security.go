@@ -38,6 +38,8 @@ func tenantNamespaceAdmitsHostNetwork(cfg auditor.Config) check {
 		// undeclared Pod Security default) must not stop namespaced rules from being
 		// re-evaluated incrementally on pod events.
 		Scope: auditor.ScopeCluster,
+		// Admits: no ValidatingAdmissionPolicy among the inputs refuses host-network pods there.
+		Absence: []string{auditor.ResourceValidatingAdmissionPolicies, auditor.ResourceValidatingAdmissionBindings},
 	}
 	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result

@@ -104,6 +104,8 @@ func gatePolicyMissing(cfg auditor.Config) check {
 			first, cfg.SR2.QueueNameLabel),
 		Inputs: append([]string{auditor.ResourceNamespaces}, gateInputs...),
 		Needs:  []string{auditor.ResourceNamespaces},
+		// Missing: no gate among the inputs.
+		Absence: gateInputs,
 	}
 	return gateCheck(meta, func(v *view, found *gateSet, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result

@@ -67,6 +67,7 @@ func budgetDBNotHAInProd(cfg auditor.Config) check {
 			f := lp.finding(meta, fmt.Sprintf("prod LiteLLM proxy %s: %s. It may use an external database, whose availability the auditor cannot check",
 				lp.describe(), reason))
 			f.Severity = auditor.SeverityMedium
+			f.Absent = []string{auditor.ResourceCNPGClusters}
 			res.Findings = append(res.Findings, f)
 		}
 		keys := slices.Sorted(maps.Keys(behind))
