@@ -30,7 +30,7 @@ metadata: {name: team-a, labels: {llm-platform/kueue-managed: "true", pod-securi
 			Rule string `json:"rule"`
 		} `json:"findings"`
 		Controls     map[auditor.Control]auditor.ControlState `json:"controls"`
-		Inconclusive map[string][]string                     `json:"inconclusive"`
+		Inconclusive map[string][]string                      `json:"inconclusive"`
 	}
 	scan := func(args ...string) (report, int) {
 		js, errOut, code := execute(t, "", append([]string{"scan", "-f", changed, "-o", "json"}, args...)...)
