@@ -66,7 +66,7 @@ func newAudit(g *globalFlags, in auditInput, errOut io.Writer) (*audit, error) {
 	if err != nil {
 		return nil, err
 	}
-	log, err := g.logger(errOut, "text")
+	log, err := g.logger(errOut, "plain")
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,8 @@ type globalFlags struct {
 	logFormat  string
 	kubeconfig string
 	context    string
+	// noColor turns colour off on a terminal (as NO_COLOR does).
+	noColor bool
 }
 
 func newRootCommand() *cobra.Command {
@@ -41,7 +43,8 @@ SR2 (GPU pods cannot bypass Kueue quota) and SR3 (LiteLLM prod budgets fail clos
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.configFile, "config", "", "AuditorConfig file (default: the platform's design, see README)")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	pf.StringVar(&g.logFormat, "log-format", "", "log format: json or text (default json for run, text otherwise)")
+	pf.StringVar(&g.logFormat, "log-format", "", "log format: json, text (key=value records) or plain (warning: ...); default json for run, plain otherwise")
+	pf.BoolVar(&g.noColor, "no-color", false, "no colour on a terminal (as the NO_COLOR environment variable)")
 	pf.StringVar(&g.kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG, ~/.kube/config, then in-cluster)")
 	pf.StringVar(&g.context, "context", "", "kubeconfig context to use")
 	root.AddCommand(newScanCommand(g), newRunCommand(g), newVersionCommand(), newEvidenceCommand(g))
@@ -77,8 +80,10 @@ func (g *globalFlags) logger(w io.Writer, defaultFormat string) (*slog.Logger, e
 		h = slog.NewJSONHandler(w, opts)
 	case "text":
 		h = slog.NewTextHandler(w, opts)
+	case "plain":
+		h = newPlainHandler(w, lvl, colorFor(w, g.noColor))
 	default:
-		return nil, &exitError{code: 2, err: fmt.Errorf("--log-format: %q, want json or text", format)}
+		return nil, &exitError{code: 2, err: fmt.Errorf("--log-format: %q, want json, text or plain", format)}
 	}
 	l := slog.New(h)
 	// Route client-go's klog output into the same structured stream.

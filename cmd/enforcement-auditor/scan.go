@@ -33,6 +33,10 @@ type scanFlags struct {
 	reportAPI string
 	// partial: the -f inputs are some of the files (what a CI job changed).
 	partial bool
+	// severity is the least severity the table shows (--severity); quiet shows only
+	// what fails (--quiet).
+	severity string
+	quiet    bool
 }
 
 // inputFlags bound what -f reads in one run.
@@ -102,6 +106,7 @@ be read or is not Kubernetes objects. The table's last line says why.`,
   enforcement-auditor scan --fail-on critical
   enforcement-auditor scan -f deploy/ --fail-on none --fail-on-control unknown   # fail unless every control is proven
   enforcement-auditor scan -f examples/platform --skip-rule cni-unknown          # shown on the table's last line
+  enforcement-auditor scan -f examples/platform --severity critical -q           # only the failing criticals
   enforcement-auditor scan --partial $(git diff --name-only main -- '*.yaml' | sed 's/^/-f /')   # CI on changed files`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -115,6 +120,8 @@ be read or is not Kubernetes objects. The table's last line says why.`,
 	fl.StringVar(&f.failOnControl, "fail-on-control", "none", "exit 1 when a control is not proven: violated (a control is violated), unknown (a control is unknown or violated), none")
 	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the cluster's caches to sync")
 	fl.StringVar(&f.reportAPI, "report-api", string(policyreport.APIs[0]), "API of -o policyreport: openreports (openreports.io/v1alpha1 Report, ClusterReport) or wgpolicyk8s (wgpolicyk8s.io/v1alpha2 PolicyReport, ClusterPolicyReport)")
+	fl.StringVar(&f.severity, "severity", "info", "show in the table only the findings at or above this severity: info, low, medium, high, critical (what fails is --fail-on's; other formats keep every finding)")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "show only what fails: the failing findings and the verdict lines; no warnings")
 	fl.BoolVar(&f.partial, "partial", false, "the -f inputs are only some of the files (what changed): a finding resting on an absence among them (no default-deny NetworkPolicy, no gate ClusterPolicy) is reported unknown, not among the inputs, instead of failing")
 	f.input.register(cmd)
 	return cmd
@@ -137,6 +144,15 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("--report-api: %w", err)}
 	}
+	minSeverity, err := auditor.ParseSeverity(f.severity)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("--severity: %w", err)}
+	}
+	if f.quiet {
+		quiet := *g
+		quiet.logLevel = "error" // no warnings; errors still
+		g = &quiet
+	}
 	// The scan keeps what the daemon's caches keep: the projection of each object onto
 	// what the rules read, pods no rule reads dropped (counted as seen).
 	a, err := newAudit(g, auditInput{files: f.files, input: f.input, timeout: f.timeout, project: true, partial: f.partial}, errOut)
@@ -153,10 +169,11 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 	}
 	rep := report.New(ev, failOn, metas).WithReportAPI(reportAPI).WithRuleChanges(a.ruleChanges)
 	rep.FailOnControl(failOnControl)
-	if err := writeOutputs(outputs, rep, out); err != nil {
+	rep.WithTable(report.TableOptions{MinSeverity: minSeverity, Quiet: f.quiet})
+	if err := writeOutputs(outputs, rep, out, colorFor(out, g.noColor)); err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	if !tableToStdout(outputs) {
+	if !tableToStdout(outputs) && (!f.quiet || rep.Summary.Failed) {
 		// The outputs went to files or are for machines: a CI log still says what the
 		// scan found and why it exits as it does.
 		fmt.Fprintf(errOut, "%s\n%s\n", rep.SummaryLine(), rep.ExitReason())
@@ -225,9 +242,10 @@ func parseOutputs(values []string) ([]output, error) {
 // writeOutputs renders every output, then checks every file can be written, and only
 // then writes them (each whole to a temporary file renamed over its path, so a reader
 // never sees half a report): an output that fails leaves the others unwritten.
-func writeOutputs(outputs []output, rep *report.Report, stdout io.Writer) error {
+func writeOutputs(outputs []output, rep *report.Report, stdout io.Writer, color bool) error {
 	rendered := make([][]byte, len(outputs))
 	for i, o := range outputs {
+		rep.SetColor(color && o.path == "") // a file gets no colour
 		var b bytes.Buffer
 		if err := rep.Write(o.format, &b); err != nil {
 			return fmt.Errorf("--output %s: %w", o, err)
