@@ -47,7 +47,8 @@ SR2 (GPU pods cannot bypass Kueue quota) and SR3 (LiteLLM prod budgets fail clos
 	pf.BoolVar(&g.noColor, "no-color", false, "no colour on a terminal (as the NO_COLOR environment variable)")
 	pf.StringVar(&g.kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG, ~/.kube/config, then in-cluster)")
 	pf.StringVar(&g.context, "context", "", "kubeconfig context to use")
-	root.AddCommand(newScanCommand(g), newRunCommand(g), newVersionCommand(), newEvidenceCommand(g))
+	root.AddCommand(newScanCommand(g), newRunCommand(g), newVersionCommand(), newEvidenceCommand(g), newRulesCommand(g), newExplainCommand(g))
+	registerGlobalCompletion(root)
 	return root
 }
 

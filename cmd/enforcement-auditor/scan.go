@@ -124,6 +124,7 @@ be read or is not Kubernetes objects. The table's last line says why.`,
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "show only what fails: the failing findings and the verdict lines; no warnings")
 	fl.BoolVar(&f.partial, "partial", false, "the -f inputs are only some of the files (what changed): a finding resting on an absence among them (no default-deny NetworkPolicy, no gate ClusterPolicy) is reported unknown, not among the inputs, instead of failing")
 	f.input.register(cmd)
+	registerScanCompletion(cmd, g)
 	return cmd
 }
 
