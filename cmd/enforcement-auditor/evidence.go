@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,9 +22,12 @@ import (
 )
 
 type evidenceFlags struct {
-	files           []string
-	signingKey      string
-	format          string
+	files      []string
+	signingKey string
+	// outputs are the -o values: FORMAT or FORMAT=PATH, as scan takes them.
+	outputs []string
+	// outputFile and attestationFile are the deprecated forms of -o FORMAT=PATH and
+	// -o intoto=PATH (kept for one release).
 	outputFile      string
 	attestationFile string
 	previous        string
@@ -41,10 +45,12 @@ const (
 func newEvidenceCommand(g *globalFlags) *cobra.Command {
 	f := &evidenceFlags{}
 	cmd := &cobra.Command{
-		Use:   "evidence [-f PATH]... [-o intoto|oscal|legacy] [--signing-key KEY] [--output-file FILE]",
+		Use:   "evidence [-f PATH]... [-o FORMAT[=PATH]]... [--signing-key KEY]",
 		Short: "Write signed compliance evidence: an in-toto attestation or OSCAL assessment results",
 		Long: `evidence audits once (the live cluster, or manifests with -f) and writes evidence for
 auditors.
+
+-o takes FORMAT or FORMAT=PATH, as scan does (repeatable; at most one to stdout):
 
 -o intoto (default) writes an in-toto Statement v1 in a DSSE envelope, signed with
 --signing-key (ed25519 or ECDSA P-256, PEM): its subjects are the SHA-256 of each manifest
@@ -55,17 +61,20 @@ digest of the previous document (--previous), so that a series is a hash chain.
 
 -o oscal writes OSCAL 1.1.3 assessment-results: an observation per check, a finding per
 unproven control mapped to NIST SP 800-53 rev5 (SR1: AC-4, SC-7; SR2: SC-6; SR3: SC-24),
-and the attestation's digest as a back-matter resource (--attestation-file writes that
-attestation too).
+and the attestation's digest as a back-matter resource, linked to the intoto file when one is
+written beside it (-o intoto=PATH -o oscal=PATH).
 
--o legacy writes the deprecated ComplianceEvidence document (removed in the next release).`,
+-o legacy writes the deprecated ComplianceEvidence document (removed in the next release).
+
+--output-file and --attestation-file are deprecated (removed in the next release): they are
+-o FORMAT=PATH and -o intoto=PATH.`,
 		Example: `  openssl genpkey -algorithm ed25519 -out evidence.key
   openssl pkey -in evidence.key -pubout -out evidence.pub
-  enforcement-auditor evidence -f examples/platform --signing-key evidence.key --output-file evidence.intoto.json
+  enforcement-auditor evidence -f examples/platform --signing-key evidence.key -o intoto=evidence.intoto.json
   enforcement-auditor evidence verify evidence.intoto.json --public-key evidence.pub
   enforcement-auditor evidence verify evidence.intoto.json --public-key evidence.pub --output-payload - | jq .predicate
-  enforcement-auditor evidence -f examples/platform -o oscal --signing-key evidence.key \
-    --attestation-file evidence.intoto.json --output-file assessment-results.json`,
+  enforcement-auditor evidence -f examples/platform --signing-key evidence.key \
+    -o intoto=evidence.intoto.json -o oscal=assessment-results.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runEvidence(cmd.Context(), g, f, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -74,9 +83,10 @@ attestation too).
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&f.files, "filename", "f", nil, "manifest file, directory or - for stdin (repeatable); without it the live cluster is audited")
 	fl.StringVar(&f.signingKey, "signing-key", "", "private key (PEM: ed25519 or ECDSA P-256) to sign the attestation")
-	fl.StringVarP(&f.format, "output", "o", formatInToto, "output format: intoto, oscal or legacy")
-	fl.StringVar(&f.outputFile, "output-file", "-", "file to write (- for stdout)")
-	fl.StringVar(&f.attestationFile, "attestation-file", "", "with -o oscal: also write the attestation the assessment results reference")
+	fl.StringArrayVarP(&f.outputs, "output", "o", []string{formatInToto}, "output format, intoto, oscal or legacy; FORMAT=PATH writes it to a file (repeatable; at most one to stdout)")
+	fl.StringVar(&f.outputFile, "output-file", "-", "deprecated, use -o FORMAT=PATH: the file to write the one -o FORMAT to")
+	fl.StringVar(&f.attestationFile, "attestation-file", "", "deprecated, use -o intoto=PATH beside -o oscal=PATH: with -o oscal, also write the attestation")
+	_ = cmd.RegisterFlagCompletionFunc("output", outputCompletion([]string{formatInToto, formatOSCAL, formatLegacy}))
 	fl.StringVar(&f.previous, "previous", "", "the previous attestation of the series, to link this one to it")
 	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the cluster's caches to sync")
 	f.input.register(cmd)
@@ -84,25 +94,72 @@ attestation too).
 	return cmd
 }
 
-func (f *evidenceFlags) validate() error {
-	switch f.format {
-	case formatInToto, formatOSCAL, formatLegacy:
-	default:
-		return fmt.Errorf("-o/--output is the format: intoto, oscal or legacy, not %q; to write to a file use --output-file %s", f.format, f.format)
+// evidenceOutputs reads -o (FORMAT or FORMAT=PATH) and the deprecated --output-file
+// and --attestation-file into the documents to write: at most one to stdout, no file
+// twice, legacy alone.
+func (f *evidenceFlags) evidenceOutputs() ([]output, error) {
+	var outs []output
+	stdout, paths := "", map[string]bool{}
+	add := func(o output, flag string) error {
+		switch {
+		case o.path == "" && stdout != "":
+			return fmt.Errorf("%s: %s and %s both go to stdout; write one to a file with -o FORMAT=PATH", flag, stdout, o.format)
+		case o.path == "":
+			stdout = o.format
+		case paths[filepath.Clean(o.path)]:
+			return fmt.Errorf("%s: %s is written twice", flag, o.path)
+		default:
+			paths[filepath.Clean(o.path)] = true
+		}
+		outs = append(outs, o)
+		return nil
 	}
-	if f.attestationFile != "" && f.format != formatOSCAL {
-		return errors.New("--attestation-file goes with -o oscal (with -o intoto the attestation is the output)")
+	for _, v := range f.outputs {
+		format, path, toFile := strings.Cut(v, "=")
+		switch format {
+		case formatInToto, formatOSCAL, formatLegacy:
+		default:
+			return nil, fmt.Errorf("-o/--output is the format, intoto, oscal or legacy, optionally =PATH, not %q; to write a file use -o intoto=%s", v, v)
+		}
+		if toFile && path == "" {
+			return nil, fmt.Errorf("-o %s: the path after = is empty", v)
+		}
+		if !toFile && f.outputFile != "-" {
+			path = f.outputFile // the deprecated form: -o FORMAT --output-file PATH
+		}
+		if path == "-" {
+			path = "" // stdout
+		}
+		if err := add(output{format: format, path: path}, "-o "+v); err != nil {
+			return nil, err
+		}
 	}
-	if f.format == formatLegacy && f.previous != "" {
-		return errors.New("--previous needs -o intoto or oscal: legacy documents are not chained")
+	has := func(format string) bool {
+		return slices.ContainsFunc(outs, func(o output) bool { return o.format == format })
 	}
-	return nil
+	if f.attestationFile != "" {
+		if !has(formatOSCAL) {
+			return nil, errors.New("--attestation-file goes with -o oscal (with -o intoto the attestation is the output)")
+		}
+		if err := add(output{format: formatInToto, path: strings.TrimPrefix(f.attestationFile, "-")}, "--attestation-file"); err != nil {
+			return nil, err
+		}
+	}
+	if has(formatLegacy) && len(outs) > 1 {
+		return nil, errors.New("-o legacy is written alone: it is not an attestation")
+	}
+	if has(formatLegacy) && f.previous != "" {
+		return nil, errors.New("--previous needs -o intoto or oscal: legacy documents are not chained")
+	}
+	return outs, nil
 }
 
 func runEvidence(ctx context.Context, g *globalFlags, f *evidenceFlags, stdin io.Reader, out, errOut io.Writer) error {
-	if err := f.validate(); err != nil {
+	outputs, err := f.evidenceOutputs()
+	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
+	legacy := outputs[0].format == formatLegacy
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -110,12 +167,18 @@ func runEvidence(ctx context.Context, g *globalFlags, f *evidenceFlags, stdin io
 	if err != nil {
 		return err
 	}
+	if f.outputFile != "-" {
+		a.log.Warn("--output-file is deprecated and removed in the next release: use -o FORMAT=PATH")
+	}
+	if f.attestationFile != "" {
+		a.log.Warn("--attestation-file is deprecated and removed in the next release: use -o intoto=PATH beside -o oscal=PATH")
+	}
 	var signer *evidence.Signer
 	if f.signingKey != "" {
 		if signer, err = evidence.LoadSigner(f.signingKey); err != nil {
 			return &exitError{code: 2, err: err}
 		}
-		if f.format == formatLegacy && signer.Legacy() == nil {
+		if legacy && signer.Legacy() == nil {
 			return &exitError{code: 2, err: errors.New("-o legacy signs with ed25519 keys only")}
 		}
 	}
@@ -147,46 +210,64 @@ func runEvidence(ctx context.Context, g *globalFlags, f *evidenceFlags, stdin io
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	var b []byte
-	if f.format == formatLegacy {
+	rendered := make([][]byte, len(outputs))
+	if legacy {
 		if signer != nil {
 			err = evidence.Sign(doc, signer.Legacy())
 		}
 		if err == nil {
-			b, err = evidence.Marshal(doc)
+			rendered[0], err = evidence.Marshal(doc)
 		}
 	} else {
-		b, err = attest(ctx, f, doc, evidence.SubjectsOf(in), previous, signer)
+		err = attest(ctx, outputs, rendered, doc, evidence.SubjectsOf(in), previous, signer)
 	}
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	if err := writeOutput(f.outputFile, b, out); err != nil {
-		return &exitError{code: 2, err: err}
+	for _, o := range outputs {
+		if o.path != "" {
+			if err := fileoutput.Check(o.path); err != nil {
+				return &exitError{code: 2, err: fmt.Errorf("-o %s: %w", o, err)}
+			}
+		}
+	}
+	for i, o := range outputs {
+		if err := writeOutput(o.path, rendered[i], out); err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("-o %s: %w", o, err)}
+		}
 	}
 	return nil
 }
 
-// attest wraps the document in a signed attestation and renders the chosen format.
-func attest(ctx context.Context, f *evidenceFlags, doc *evidence.Document, subjects []evidence.Subject, previous string, signer *evidence.Signer) ([]byte, error) {
+// attest wraps the document in one signed attestation and renders each output from it:
+// the envelope for intoto, the assessment results for oscal, which link to the intoto
+// file written beside them, if any.
+func attest(ctx context.Context, outputs []output, rendered [][]byte, doc *evidence.Document, subjects []evidence.Subject, previous string, signer *evidence.Signer) error {
 	a, err := evidence.NewAttestation(doc, subjects, previous)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := a.Seal(ctx, signer); err != nil {
-		return nil, err
-	}
-	if f.format == formatInToto {
-		return a.Envelope, nil
+		return err
 	}
 	href := ""
-	if f.attestationFile != "" {
-		if err := writeFileAtomic(f.attestationFile, a.Envelope); err != nil {
-			return nil, err
+	for _, o := range outputs {
+		if o.format == formatInToto && o.path != "" {
+			href = filepath.Base(o.path)
+			break
 		}
-		href = filepath.Base(f.attestationFile)
 	}
-	return evidence.AssessmentResults(a, href)
+	for i, o := range outputs {
+		switch o.format {
+		case formatInToto:
+			rendered[i] = a.Envelope
+		case formatOSCAL:
+			if rendered[i], err = evidence.AssessmentResults(a, href); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // previousDigest reads the previous attestation of a series; with a signing key, it
@@ -210,7 +291,7 @@ func previousDigest(ctx context.Context, path string, signer *evidence.Signer) (
 }
 
 func writeOutput(path string, b []byte, out io.Writer) error {
-	if path == "-" {
+	if path == "" || path == "-" {
 		_, err := out.Write(b)
 		return err
 	}
