@@ -229,7 +229,7 @@ func manifestSnapshot(files []string, opts manifests.Options, keepSources bool, 
 
 // liveSnapshot syncs the live cluster's caches once, within timeout, and snapshots them.
 func liveSnapshot(ctx context.Context, g *globalFlags, cfg auditor.Config, timeout time.Duration, log *slog.Logger) (*auditor.Snapshot, error) {
-	rc, err := g.restConfig()
+	rc, err := g.restConfig("use -f to audit manifests")
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}

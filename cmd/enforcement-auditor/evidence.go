@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -70,9 +71,11 @@ written beside it (-o intoto=PATH -o oscal=PATH).
 -o FORMAT=PATH and -o intoto=PATH.`,
 		Example: `  openssl genpkey -algorithm ed25519 -out evidence.key
   openssl pkey -in evidence.key -pubout -out evidence.pub
-  enforcement-auditor evidence -f examples/platform --signing-key evidence.key -o intoto=evidence.intoto.json
+  enforcement-auditor evidence -f examples/platform --signing-key evidence.key \
+    -o intoto=evidence.intoto.json
   enforcement-auditor evidence verify evidence.intoto.json --public-key evidence.pub
-  enforcement-auditor evidence verify evidence.intoto.json --public-key evidence.pub --output-payload - | jq .predicate
+  enforcement-auditor evidence verify evidence.intoto.json --public-key evidence.pub \
+    --output-payload - | jq .predicate
   enforcement-auditor evidence -f examples/platform --signing-key evidence.key \
     -o intoto=evidence.intoto.json -o oscal=assessment-results.json`,
 		Args: cobra.NoArgs,
@@ -310,7 +313,7 @@ func newEvidenceVerifyCommand() *cobra.Command {
 	var publicKey, outputPayload string
 	var insecure bool
 	cmd := &cobra.Command{
-		Use:   "verify PATH... (--public-key KEY | --insecure-digest-only) [--output-payload FILE]",
+		Use:   "verify PATH... (--public-key KEY | --insecure-digest-only)",
 		Short: "Verify evidence files and the hash chain across them",
 		Long: `verify checks each attestation's DSSE signature with --public-key (ed25519 or ECDSA
 P-256, PEM) and that it carries an in-toto statement of enforcement-auditor evidence. A
@@ -331,7 +334,13 @@ statement in a file that verifies.
 Documents in the deprecated legacy format are verified as before (canonical form, digest,
 ed25519 signature) and are not part of the chain.
 
+OSCAL assessment results carry no signature: verify the attestation they link to.
+
 Exit status: 0 when every file verifies and the chain holds, 1 when not, 2 on usage errors.`,
+		Example: `  enforcement-auditor evidence verify evidence.intoto.json --public-key evidence.pub
+  enforcement-auditor evidence verify evidence/ --public-key evidence.pub   # a series: the chain
+  enforcement-auditor evidence verify evidence.intoto.json --public-key evidence.pub \
+    --output-payload statement.json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			status := cmd.OutOrStdout()
@@ -447,6 +456,9 @@ func evidenceFiles(args []string) ([]string, error) {
 }
 
 func verifyFile(ctx context.Context, path string, data []byte, v *evidence.Verifier) (string, *evidence.Link, error) {
+	if msg, ok := oscalDocument(data); ok {
+		return "", nil, errors.New(msg)
+	}
 	if !evidence.IsEnvelope(data) {
 		var pub ed25519.PublicKey
 		if v != nil {
@@ -478,4 +490,33 @@ func verifyFile(ctx context.Context, path string, data []byte, v *evidence.Verif
 	p := a.Statement.Predicate
 	return fmt.Sprintf("%s; %s, generated %s", what, a.Digest, p.GeneratedAt.Format(time.RFC3339)),
 		&evidence.Link{Name: path, Attestation: a}, nil
+}
+
+// oscalDocument recognises OSCAL assessment results, which carry no signature of their
+// own, and says what to verify instead: the attestation they link to.
+func oscalDocument(data []byte) (string, bool) {
+	var doc struct {
+		AR *struct {
+			BackMatter struct {
+				Resources []struct {
+					Rlinks []struct {
+						Href string `json:"href"`
+					} `json:"rlinks"`
+				} `json:"resources"`
+			} `json:"back-matter"`
+		} `json:"assessment-results"`
+	}
+	if json.Unmarshal(data, &doc) != nil || doc.AR == nil {
+		return "", false
+	}
+	link := "the attestation written with it (-o intoto=PATH)"
+	for _, r := range doc.AR.BackMatter.Resources {
+		for _, l := range r.Rlinks {
+			if l.Href != "" {
+				link = l.Href
+			}
+		}
+	}
+	return fmt.Sprintf("OSCAL assessment results carry no signature of their own: verify the in-toto attestation they reference (%s), "+
+		"and check that file against the SHA-256 in their back-matter (sha256sum)", link), true
 }

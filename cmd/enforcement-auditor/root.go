@@ -40,6 +40,8 @@ SR2 (GPU pods cannot bypass Kueue quota) and SR3 (LiteLLM prod budgets fail clos
 		Version:       version.Get().String(),
 	}
 	root.SetVersionTemplate("enforcement-auditor {{.Version}}\n")
+	// Flag descriptions wrapped to fit a terminal (--help).
+	root.SetUsageTemplate(strings.ReplaceAll(root.UsageTemplate(), ".FlagUsages |", ".FlagUsagesWrapped 100 |"))
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.configFile, "config", "", "AuditorConfig file (default: the platform's design, see README)")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
@@ -92,8 +94,9 @@ func (g *globalFlags) logger(w io.Writer, defaultFormat string) (*slog.Logger, e
 	return l, nil
 }
 
-// restConfig resolves --kubeconfig, $KUBECONFIG, ~/.kube/config, then in-cluster.
-func (g *globalFlags) restConfig() (*rest.Config, error) {
+// restConfig resolves --kubeconfig, $KUBECONFIG, ~/.kube/config, then in-cluster; hint
+// says, when there is none, what else the command can do.
+func (g *globalFlags) restConfig(hint string) (*rest.Config, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if g.kubeconfig != "" {
 		rules.ExplicitPath = g.kubeconfig
@@ -101,7 +104,7 @@ func (g *globalFlags) restConfig() (*rest.Config, error) {
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: g.context})
 	cfg, err := cc.ClientConfig()
 	if err != nil {
-		return nil, fmt.Errorf("no cluster to talk to (use -f to scan manifests): %w", err)
+		return nil, fmt.Errorf("no cluster to talk to (%s): %w", hint, err)
 	}
 	return cfg, nil
 }

@@ -55,7 +55,7 @@ configuration's rules and waivers name), its control, its severity and what it f
 --config, a rule the configuration turns off or re-rates says so.`,
 		Example: `  enforcement-auditor rules list
   enforcement-auditor rules list --control SR2
-  enforcement-auditor rules list --config auditor.yaml -o json | jq -r '.[] | select(.control == "SR2") | .id'
+  enforcement-auditor rules list -o json | jq -r '.[] | select(.severity == "critical") | .id'
   enforcement-auditor explain gpu-gate-policy-missing`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -89,27 +89,30 @@ func (in *inputFlags) options() (manifests.Options, error) {
 func newScanCommand(g *globalFlags) *cobra.Command {
 	f := &scanFlags{}
 	cmd := &cobra.Command{
-		Use:   "scan [-f PATH]...",
+		Use:   "scan [-f PATH]... [PATH]...",
 		Short: "Audit once: the live cluster, or manifests with -f",
 		Long: `scan evaluates every rule once and prints the findings.
 
 Without -f it audits the cluster of the current kubeconfig (or in-cluster config): it
 syncs its caches, evaluates once and exits. With -f it audits manifests: files,
 directories (recursive: .yaml, .yml, .json) or - for stdin; multi-document YAML, JSON and
-kind: List are accepted.
+kind: List are accepted. Paths after the flags are read as -f (scan -f a b reads a and b, as
+a pre-commit hook with several args runs it).
 
 Exit status: 0 when no finding is at or above --fail-on (none: findings never fail) and
 no control is in a state --fail-on-control fails on, 1 otherwise, 2 when the input cannot
 be read or is not Kubernetes objects. The table's last line says why.`,
 		Example: `  enforcement-auditor scan -f examples/platform
-  kubectl get netpol,ns,pods -A -o yaml | enforcement-auditor scan -f - -o json
-  enforcement-auditor scan --fail-on critical
-  enforcement-auditor scan -f deploy/ --fail-on none --fail-on-control unknown   # fail unless every control is proven
-  enforcement-auditor scan -f examples/platform --skip-rule cni-unknown          # shown on the table's last line
-  enforcement-auditor scan -f examples/platform --severity critical -q           # only the failing criticals
-  enforcement-auditor scan --partial $(git diff --name-only main -- '*.yaml' | sed 's/^/-f /')   # CI on changed files`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+  kubectl get ns,netpol,pods,deploy,cm -A -o json | enforcement-auditor scan -f - -o json
+  enforcement-auditor scan --fail-on critical                      # the live cluster
+  enforcement-auditor scan -f deploy/ --fail-on-control unknown    # fail unless all are proven
+  enforcement-auditor scan -f examples/platform --skip-rule cni-unknown   # on the last line
+  enforcement-auditor scan -f examples/platform --severity critical -q    # failing criticals
+  enforcement-auditor scan -f examples/platform -o table -o sarif=results.sarif
+  enforcement-auditor scan --partial $(git diff --name-only main | sed 's/^/-f /')   # changed files`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f.files = append(f.files, args...)
 			return runScan(cmd.Context(), g, f, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
