@@ -69,3 +69,47 @@ func TestPartialScanDoesNotJudgeAbsences(t *testing.T) {
 		})
 	}
 }
+
+// TestScopedScanJudgesWhatItRead: a live scan scoped to namespaces read every
+// cluster-scoped object and the namespaced objects of those namespaces: an absence
+// there is judged, one elsewhere is not.
+func TestScopedScanJudgesWhatItRead(t *testing.T) {
+	nsRef := func(name string) *auditor.ObjectRef {
+		return &auditor.ObjectRef{APIVersion: "v1", Kind: "Namespace", Name: name}
+	}
+	cm := &auditor.ObjectRef{APIVersion: "v1", Kind: "ConfigMap", Namespace: "litellm", Name: "c"}
+	cases := map[string]struct {
+		obj    *auditor.ObjectRef
+		absent []string
+		judged bool
+	}{
+		"a namespace read":                        {nsRef("serving"), []string{auditor.ResourceNetworkPolicies}, true},
+		"a namespace not read":                    {nsRef("inference"), []string{auditor.ResourceNetworkPolicies}, false},
+		"an object of a namespace not read":       {cm, []string{auditor.ResourceCNPGClusters}, false},
+		"cluster-wide, cluster-scoped kinds":      {nil, []string{auditor.ResourceKyvernoClusterPolicies, auditor.ResourceValidatingAdmissionPolicies}, true},
+		"cluster-wide, a namespaced kind":         {nil, []string{auditor.ResourceNetworkPolicies}, false},
+		"a cluster-scoped object, cluster kinds":  {&auditor.ObjectRef{APIVersion: "v1", Kind: "Node", Name: "n"}, []string{auditor.ResourceKyvernoClusterPolicies}, true},
+		"a cluster-scoped object, namespaced one": {&auditor.ObjectRef{APIVersion: "v1", Kind: "Node", Name: "n"}, []string{auditor.ResourceConfigMaps}, false},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := fakeRule{meta: auditor.RuleMeta{ID: "r", Control: auditor.SR1, Absence: tc.absent}, eval: func(*auditor.Snapshot) auditor.Result {
+				return auditor.Result{Findings: []auditor.Finding{{Rule: "r", Control: auditor.SR1, Severity: auditor.SeverityHigh, Object: tc.obj}}}
+			}}
+			s := &auditor.Snapshot{Scope: []string{"serving", "team-a"}}
+			s.Index()
+			ev := Evaluate([]auditor.Rule{r}, s, 0)
+			if tc.judged {
+				assert.Len(t, ev.Findings, 1)
+				assert.Empty(t, ev.Inconclusive)
+				return
+			}
+			assert.Empty(t, ev.Findings)
+			if assert.Len(t, ev.Inconclusive["r"], 1) {
+				assert.Contains(t, ev.Inconclusive["r"][0], "scan scoped to namespaces serving, team-a: its finding")
+				assert.Contains(t, ev.Inconclusive["r"][0], "the namespaces not read may hold one")
+			}
+			assert.Equal(t, auditor.Unknown, ev.Controls[auditor.SR1])
+		})
+	}
+}

@@ -33,6 +33,12 @@ type auditInput struct {
 	// partial says the -f inputs are some of the files only (scan --partial): findings
 	// resting on an absence among them are not judged (auditor.RuleMeta.Absence).
 	partial bool
+	// namespaces scopes a live audit to these namespaces (scan --namespace).
+	namespaces []string
+	// progress, when set, receives the progress of a live audit's cache sync; tty says
+	// it is a terminal (one line redrawn) rather than a log (a line every few seconds).
+	progress io.Writer
+	tty      bool
 }
 
 // audit is one evaluation of every configured rule over one snapshot: what scan
@@ -94,13 +100,16 @@ func (a *audit) run(ctx context.Context, g *globalFlags, stdin io.Reader) error 
 
 func (a *audit) evaluate(ctx context.Context, g *globalFlags, stdin io.Reader) error {
 	if len(a.in.files) > 0 {
+		if len(a.in.namespaces) > 0 {
+			return &exitError{code: 2, err: errors.New("--namespace scopes a live scan; with -f, give the namespace's files")}
+		}
 		return a.runManifests(stdin)
 	}
 	if a.in.partial {
 		return &exitError{code: 2, err: errors.New("--partial applies to -f inputs (some of a repository's files); a live scan reads the whole cluster")}
 	}
 	var err error
-	if a.snap, err = liveSnapshot(ctx, g, a.cfg, a.in.timeout, a.log); err != nil {
+	if a.snap, err = liveSnapshot(ctx, g, a.cfg, a.in, a.log); err != nil {
 		return err
 	}
 	a.eval = engine.Evaluate(a.rules, a.snap, a.cfg.Waivers.MaxDuration.Duration)
@@ -228,7 +237,8 @@ func manifestSnapshot(files []string, opts manifests.Options, keepSources bool, 
 }
 
 // liveSnapshot syncs the live cluster's caches once, within timeout, and snapshots them.
-func liveSnapshot(ctx context.Context, g *globalFlags, cfg auditor.Config, timeout time.Duration, log *slog.Logger) (*auditor.Snapshot, error) {
+func liveSnapshot(ctx context.Context, g *globalFlags, cfg auditor.Config, in auditInput, log *slog.Logger) (*auditor.Snapshot, error) {
+	timeout := in.timeout
 	rc, err := g.restConfig("use -f to audit manifests")
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
@@ -247,6 +257,10 @@ func liveSnapshot(ctx context.Context, g *globalFlags, cfg auditor.Config, timeo
 	done := make(chan error, 1)
 	go func() { done <- src.Run(runCtx) }()
 	defer func() { stop(); <-done }()
+	if in.progress != nil {
+		stopProgress := showProgress(in.progress, in.tty, src.ResourceStates)
+		defer stopProgress()
+	}
 	if err := src.WaitForSync(ctx); err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
@@ -254,6 +268,13 @@ func liveSnapshot(ctx context.Context, g *globalFlags, cfg auditor.Config, timeo
 		return nil, &exitError{code: 2, err: errors.New("the API server is unreachable")}
 	}
 	log.Info("caches synced", "host", rc.Host)
+	if len(in.namespaces) > 0 {
+		snap, err := src.PartialSnapshot(time.Now(), in.namespaces)
+		if snap != nil {
+			snap.Scope = in.namespaces
+		}
+		return snap, err
+	}
 	return src.Snapshot(time.Now())
 }
 

@@ -37,6 +37,9 @@ type scanFlags struct {
 	// what fails (--quiet).
 	severity string
 	quiet    bool
+	// namespaces scope a live scan (--namespace); progress shows its cache sync.
+	namespaces []string
+	progress   bool
 }
 
 // inputFlags bound what -f reads in one run.
@@ -105,6 +108,7 @@ be read or is not Kubernetes objects. The table's last line says why.`,
 		Example: `  enforcement-auditor scan -f examples/platform
   kubectl get ns,netpol,pods,deploy,cm -A -o json | enforcement-auditor scan -f - -o json
   enforcement-auditor scan --fail-on critical                      # the live cluster
+  enforcement-auditor scan -n team-a -n team-b --progress          # two namespaces of it
   enforcement-auditor scan -f deploy/ --fail-on-control unknown    # fail unless all are proven
   enforcement-auditor scan -f examples/platform --skip-rule cni-unknown   # on the last line
   enforcement-auditor scan -f examples/platform --severity critical -q    # failing criticals
@@ -125,6 +129,8 @@ be read or is not Kubernetes objects. The table's last line says why.`,
 	fl.StringVar(&f.reportAPI, "report-api", string(policyreport.APIs[0]), "API of -o policyreport: openreports (openreports.io/v1alpha1 Report, ClusterReport) or wgpolicyk8s (wgpolicyk8s.io/v1alpha2 PolicyReport, ClusterPolicyReport)")
 	fl.StringVar(&f.severity, "severity", "info", "show in the table only the findings at or above this severity: info, low, medium, high, critical (what fails is --fail-on's; other formats keep every finding)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "show only what fails: the failing findings and the verdict lines; no warnings")
+	fl.StringSliceVarP(&f.namespaces, "namespace", "n", nil, "live scan: read only these namespaces' objects (and every cluster-scoped one); what rests on other namespaces is unknown (repeatable, or a,b)")
+	fl.BoolVar(&f.progress, "progress", false, "live scan: show the cache sync's progress on stderr (shown anyway on a terminal, unless --quiet)")
 	fl.BoolVar(&f.partial, "partial", false, "the -f inputs are only some of the files (what changed): a finding resting on an absence among them (no default-deny NetworkPolicy, no gate ClusterPolicy) is reported unknown, not among the inputs, instead of failing")
 	f.input.register(cmd)
 	registerScanCompletion(cmd, g)
@@ -159,7 +165,12 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 	}
 	// The scan keeps what the daemon's caches keep: the projection of each object onto
 	// what the rules read, pods no rule reads dropped (counted as seen).
-	a, err := newAudit(g, auditInput{files: f.files, input: f.input, timeout: f.timeout, project: true, partial: f.partial}, errOut)
+	in := auditInput{files: f.files, input: f.input, timeout: f.timeout, project: true, partial: f.partial, namespaces: f.namespaces}
+	// Progress of a live scan's sync: on a terminal unless --quiet, or when asked.
+	if tty := isTerminal(errOut); (tty && !f.quiet) || f.progress {
+		in.progress, in.tty = errOut, tty
+	}
+	a, err := newAudit(g, in, errOut)
 	if err != nil {
 		return err
 	}

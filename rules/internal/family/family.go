@@ -66,15 +66,18 @@ func Scope[V any](cfg auditor.Config, meta auditor.RuleMeta, what string, seen f
 	claimed := cfg.Claims(meta.Control)
 	return Check[V]{Meta: meta, Eval: func(v V, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
-		live := !s.Offline()
-		if live && !seen(s) {
+		live := !s.Offline() && len(s.Scope) == 0 // a scoped scan did not read the other namespaces
+		if !s.Offline() && !seen(s) {
 			return res // the engine reports the inputs it could not read
 		}
 		if seen(s) && inScope(v) {
 			return res
 		}
 		where := "the cluster has"
-		if !live {
+		switch {
+		case len(s.Scope) > 0:
+			where = "the namespaces read (" + strings.Join(s.Scope, ", ") + ") hold"
+		case !live:
 			where = "the inputs hold"
 		}
 		switch {
@@ -85,7 +88,7 @@ func Scope[V any](cfg auditor.Config, meta auditor.RuleMeta, what string, seen f
 				"%s is claimed (config controls) but the cluster has %s: nothing it covers exists, so nothing is enforced", meta.Control, what)))
 		default:
 			res.Inconclusive = append(res.Inconclusive, fmt.Sprintf(
-				"%s is claimed (config controls) but the inputs hold %s: a scan cannot know the cluster's other objects", meta.Control, what))
+				"%s is claimed (config controls) but %s %s: a scan cannot know the cluster's other objects", meta.Control, where, what))
 		}
 		return res
 	}}

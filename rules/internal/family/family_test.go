@@ -66,3 +66,16 @@ func TestHelpers(t *testing.T) {
 	assert.Equal(t, "a, b", JoinBounded([]string{"a", "b"}, 2))
 	assert.Equal(t, "a, b and 1 more", JoinBounded([]string{"a", "b", "c"}, 2))
 }
+
+// TestScopeOfAScopedScan: a live scan of some namespaces cannot tell that nothing in
+// scope exists elsewhere: the control is unknown, naming the namespaces read.
+func TestScopeOfAScopedScan(t *testing.T) {
+	meta := auditor.RuleMeta{ID: "x-absent", Control: auditor.SR1, Severity: auditor.SeverityHigh}
+	view := auditor.NewView(func(*auditor.Snapshot) bool { return false })
+	r := Rules(view, Scope(auditor.DefaultConfig(), meta, "no x", func(*auditor.Snapshot) bool { return true }, func(v bool) bool { return v }))[0]
+	s := snapshottest.New()
+	s.Scope = []string{"team-a"}
+	res := r.Evaluate(s)
+	assert.Empty(t, res.Findings)
+	assert.Equal(t, []string{"SR1 is claimed (config controls) but the namespaces read (team-a) hold no x: a scan cannot know the cluster's other objects"}, res.Inconclusive)
+}
