@@ -257,11 +257,13 @@ func liveSnapshot(ctx context.Context, g *globalFlags, cfg auditor.Config, in au
 	done := make(chan error, 1)
 	go func() { done <- src.Run(runCtx) }()
 	defer func() { stop(); <-done }()
+	stopProgress := func() {}
 	if in.progress != nil {
-		stopProgress := showProgress(in.progress, in.tty, src.ResourceStates)
-		defer stopProgress()
+		stopProgress = showProgress(in.progress, in.tty, src.ResourceStates)
 	}
-	if err := src.WaitForSync(ctx); err != nil {
+	err = src.WaitForSync(ctx)
+	stopProgress() // before anything else is written to the terminal
+	if err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
 	if src.Stale() {
