@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 )
@@ -85,6 +86,30 @@ func (o *ObjectRef) String() string {
 		return o.Kind + "/" + o.Name
 	}
 	return o.Kind + "/" + o.Namespace + "/" + o.Name
+}
+
+// MergeRefs returns the references of a and b, each once, sorted by kind, namespace and
+// name.
+func MergeRefs(a, b []ObjectRef) []ObjectRef {
+	seen := make(map[ObjectRef]bool, len(a)+len(b))
+	out := make([]ObjectRef, 0, len(a)+len(b))
+	for _, r := range append(append([]ObjectRef(nil), a...), b...) {
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		x, y := out[i], out[j]
+		if x.Kind != y.Kind {
+			return x.Kind < y.Kind
+		}
+		if x.Namespace != y.Namespace {
+			return x.Namespace < y.Namespace
+		}
+		return x.Name < y.Name
+	})
+	return out
 }
 
 // Finding is one place where a control is not enforced. Rules produce findings;

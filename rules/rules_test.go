@@ -28,6 +28,7 @@ func TestAllSortedAndUnique(t *testing.T) {
 		assert.False(t, seen[m.ID], "duplicate rule ID %s", m.ID)
 		seen[m.ID] = true
 		assert.NotEmpty(t, m.Title, m.ID)
+		assert.NotEmpty(t, m.Pass, "%s: what holds when it finds nothing (the policy reports' pass message)", m.ID)
 		assert.NotEmpty(t, m.Remediation, m.ID)
 		if i > 0 {
 			p := all[i-1].Meta()

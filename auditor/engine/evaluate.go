@@ -46,6 +46,12 @@ func evaluate(rules []auditor.Rule, s *auditor.Snapshot, maxWaiver time.Duration
 		if len(inconclusive) > 0 {
 			ev.Inconclusive[m.ID] = append(ev.Inconclusive[m.ID], inconclusive...)
 		}
+		if len(res.Judged) > 0 {
+			if ev.Judged == nil {
+				ev.Judged = map[auditor.Control][]auditor.ObjectRef{}
+			}
+			ev.Judged[m.Control] = auditor.MergeRefs(ev.Judged[m.Control], res.Judged)
+		}
 		if res.NotApplicable != "" {
 			if ev.NotApplicable == nil {
 				ev.NotApplicable = map[auditor.Control]string{}

@@ -106,6 +106,7 @@ type ruleJSON struct {
 	Control     auditor.Control `json:"control"`
 	Severity    string          `json:"severity"`
 	Title       string          `json:"title"`
+	Pass        string          `json:"pass"`
 	Remediation string          `json:"remediation"`
 	Inputs      []string        `json:"inputs,omitempty"`
 	Docs        string          `json:"docs"`
@@ -115,7 +116,7 @@ type ruleJSON struct {
 func writeRuleJSON(w io.Writer, metas []auditor.RuleMeta, notes map[string]string) error {
 	out := make([]ruleJSON, 0, len(metas))
 	for _, m := range metas {
-		out = append(out, ruleJSON{ID: m.ID, Control: m.Control, Severity: m.Severity.String(), Title: m.Title, Remediation: m.Remediation,
+		out = append(out, ruleJSON{ID: m.ID, Control: m.Control, Severity: m.Severity.String(), Title: m.Title, Pass: m.Pass, Remediation: m.Remediation,
 			Inputs: m.Inputs, Docs: rules.DocFile(m) + "#" + m.ID, Config: notes[m.ID]})
 	}
 	enc := json.NewEncoder(w)
@@ -156,6 +157,9 @@ its runbook section from docs/rules, which the binary carries.`,
 func explain(w io.Writer, m auditor.RuleMeta, note string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%s, %s)\n%s\n", m.ID, m.Control, m.Severity, m.Title)
+	if m.Pass != "" {
+		fmt.Fprintf(&b, "when it finds nothing: %s\n", m.Pass)
+	}
 	if note != "" {
 		fmt.Fprintf(&b, "configuration: %s\n", note)
 	}

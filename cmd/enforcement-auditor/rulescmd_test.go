@@ -49,6 +49,7 @@ func TestExplainEveryRule(t *testing.T) {
 		require.Equal(t, 0, code, errOut)
 		assert.True(t, strings.HasPrefix(out, m.ID+" ("+string(m.Control)+", "+m.Severity.String()+")\n"+m.Title+"\n"), out)
 		assert.Contains(t, out, "\n"+rules.DocFile(m)+"#"+m.ID+":\n\n", "%s: its runbook section", m.ID)
+		assert.Contains(t, out, "\nwhen it finds nothing: "+m.Pass+"\n")
 	}
 	out, _, _ := execute(t, "", "explain", "netpol-default-deny-missing")
 	assert.Contains(t, out, "rests on the absence of: networkpolicies.networking.k8s.io (scan --partial does not judge it)")

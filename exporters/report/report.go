@@ -48,6 +48,7 @@ type Report struct {
 	// findingsFailed: a finding alone fails the scan (the summary line's verdict).
 	findingsFailed bool
 	at             time.Time
+	judged         map[auditor.Control][]auditor.ObjectRef
 	reportAPI      policyreport.API
 	// table is how the table shows the report (colour, --severity, --quiet).
 	table TableOptions
@@ -226,6 +227,7 @@ func New(ev *auditor.Evaluation, failOn auditor.Severity, rules []auditor.RuleMe
 		rules:         rules,
 		failOn:        failOn,
 		at:            ev.At,
+		judged:        ev.Judged,
 	}
 	for _, m := range rules {
 		r.ruleControl[m.ID] = m.Control

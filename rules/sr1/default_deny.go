@@ -21,6 +21,7 @@ func defaultDenyMissing(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "netpol-default-deny-missing", Control: auditor.SR1, Severity: auditor.SeverityHigh,
 		Title: "Protected namespace not isolated for ingress",
+		Pass:  "every protected namespace is isolated for ingress by a policy selecting all its pods",
 		Remediation: "Add a NetworkPolicy selecting every pod of the namespace with Ingress in its policyTypes, e.g. " +
 			"`spec: {podSelector: {}, policyTypes: [Ingress]}`, then allow the trusted namespaces explicitly in separate policies " +
 			"pinned with kubernetes.io/metadata.name. Do not add an `ingress: [{}]` rule to any policy there: it admits everything " +

@@ -98,6 +98,7 @@ func gatePolicyMissing(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "gpu-gate-policy-missing", Control: auditor.SR2, Severity: auditor.SeverityCritical,
 		Title: "No admission gate requires a Kueue queue name on GPU pods",
+		Pass:  "an admission gate requires a Kueue queue name on GPU pods",
 		Remediation: fmt.Sprintf("Apply the Kyverno ClusterPolicy %s (validate rule on Pods in namespaces matching the "+
 			"Kueue-managed selector, failureAction: Enforce, denying GPU requests without label %s), or a "+
 			"ValidatingAdmissionPolicy of that name together with a ValidatingAdmissionPolicyBinding with validationActions [Deny].",

@@ -59,18 +59,24 @@ func (r funcRule) Evaluate(s *auditor.Snapshot) auditor.Result { return r.eval(s
 // in a scan (a scan cannot know the cluster's other objects); a control it does not
 // claim is not-applicable.
 
-// Scope builds a family's scope rule: inScope reports whether the view holds something
-// the control covers; seen whether the inputs that tell are knowledge (Snapshot.Saw);
-// what names what is missing ("no protected namespace (serving, inference)").
-func Scope[V any](cfg auditor.Config, meta auditor.RuleMeta, what string, seen func(*auditor.Snapshot) bool, inScope func(V) bool) Check[V] {
+// Scope builds a family's scope rule: inScope lists what the view holds that the
+// control covers (the objects its rules judge; the pass results of the policy reports
+// name them); seen whether the inputs that tell are knowledge (Snapshot.Saw); what names
+// what is missing ("no protected namespace (serving, inference)").
+func Scope[V any](cfg auditor.Config, meta auditor.RuleMeta, what string, seen func(*auditor.Snapshot) bool, inScope func(V) []auditor.ObjectRef) Check[V] {
 	claimed := cfg.Claims(meta.Control)
 	return Check[V]{Meta: meta, Eval: func(v V, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
+		var judged []auditor.ObjectRef
+		if seen(s) {
+			judged = inScope(v)
+		}
 		live := !s.Offline() && len(s.Scope) == 0 // a scoped scan did not read the other namespaces
 		if !s.Offline() && !seen(s) {
 			return res // the engine reports the inputs it could not read
 		}
-		if seen(s) && inScope(v) {
+		if len(judged) > 0 {
+			res.Judged = judged
 			return res
 		}
 		where := "the cluster has"
