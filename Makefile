@@ -12,7 +12,7 @@ FUZZTIME ?= 10s
 STATICCHECK_VERSION ?= v0.7.0
 
 
-.PHONY: all build scan release test test-pyyaml test-unit test-integration test-binaries test-deploy lint fuzz bench bench-live bench-scan verify verify-generated generate image-binary clean
+.PHONY: all build scan release test test-pyyaml test-docs test-unit test-integration test-binaries test-deploy lint fuzz bench bench-live bench-scan verify verify-generated generate image-binary clean
 
 all: build
 
@@ -29,6 +29,10 @@ test: lint verify-generated test-unit fuzz test-deploy test-integration
 
 test-unit: test-pyyaml
 	$(GO) test -race -count=1 $(UNIT_PKGS)
+
+## test-docs: the README's and the --help examples run, their shown output compared (also in test-unit)
+test-docs:
+	$(GO) test -count=1 -run 'Readme|HelpExamples|PreCommitHook|ActionScans|NoClusterMessages' ./cmd/enforcement-auditor/
 
 ## test-pyyaml: PyYAML for the LiteLLM reader's differential test (Debian's python3-yaml, installed only when missing)
 test-pyyaml:

@@ -25,6 +25,7 @@ func podNotAdmitted(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "gpu-pod-not-admitted", Control: auditor.SR2, Severity: auditor.SeverityHigh,
 		Title: "GPU pod with a queue name but no admitted Kueue Workload",
+		Pass:  "every GPU pod with a queue name runs under an admitted Kueue Workload",
 		Remediation: "Enable the Kueue integration for the pod's workload kind (Configuration integrations.frameworks, e.g. \"pod\" for plain pods) " +
 			"and include the namespace in managedJobsNamespaceSelector; delete the pod so it is recreated under Kueue admission; " +
 			"check `kubectl get workloads -n <ns>` for its Workload and why it is not Admitted.",

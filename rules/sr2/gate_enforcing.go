@@ -68,6 +68,7 @@ func gatePolicyNotEnforcing(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "gpu-gate-policy-not-enforcing", Control: auditor.SR2, Severity: auditor.SeverityCritical,
 		Title: "The GPU queue-name admission gate exists but would not deny",
+		Pass:  "the GPU queue-name gate denies, covers every GPU resource and fails closed",
 		Remediation: "Make the gate deny in every Kueue-managed namespace: failureAction Enforce (Kyverno) or validationActions [Deny] " +
 			"(ValidatingAdmissionPolicy binding), a match covering Pods in every managed namespace, a check naming every GPU resource, " +
 			"failurePolicy Fail, and a healthy Kyverno webhook.",

@@ -15,6 +15,7 @@ func podMissingQueueName(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "gpu-pod-missing-queue-name", Control: auditor.SR2, Severity: auditor.SeverityHigh,
 		Title: "GPU pod without a Kueue queue name in a Kueue-managed namespace",
+		Pass:  "every GPU pod of a Kueue-managed namespace carries a queue name",
 		Remediation: fmt.Sprintf("Set the label %s=<local-queue> on the pod's top-level workload (Job, JobSet, RayCluster, ...) "+
 			"so Kueue admits it against quota; delete the running pod; then check why the admission gate %s let it in.",
 			label, strings.Join(cfg.SR2.GatePolicyNames, ", ")),
