@@ -64,9 +64,9 @@ func mixedCorpus(t *testing.T) (dir string, lenient string) {
 		}
 		switch f {
 		case 1:
-			docs = append(docs, "apiVersion: v1\nkind: Pod\nmetadata: {name: bad\nspec: [\n")                             // syntax
+			docs = append(docs, "apiVersion: v1\nkind: Pod\nmetadata: {name: bad\nspec: [\n")                                // syntax
 			docs = append(docs, "apiVersion: v1\nkind: Pod\nmetadata: {name: typed, namespace: x}\nspec: {containers: 3}\n") // schema
-			docs = append(docs, "- just\n- a list\n")                                                                       // not a mapping
+			docs = append(docs, "- just\n- a list\n")                                                                        // not a mapping
 		case 2:
 			docs = append(docs, "kind: Pod\nmetadata: {name: noversion}\n")
 			docs = append(docs, "apiVersion: v1\nkind: List\nitems: [1]\n")
