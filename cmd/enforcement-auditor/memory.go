@@ -69,13 +69,13 @@ func cgroupMemoryLimit(root string) (int64, bool) {
 // snapshot keeps survives. At Go's default GOGC the collector runs every time the heap
 // doubles and scans the growing snapshot each time (a quarter of the CPU of a 100k-object
 // scan). A scan therefore runs at GOGC 400 under a soft memory limit: the heap may grow
-// to scanMemoryFloor (or scanHeapFactor times the live heap, once that is larger, so a
+// to scanMemoryFloor (or 1.5 times the live heap, once that is larger, so a
 // large input never makes the collector run back to back), never above 90% of the
 // container's limit. docs/benchmarks.md section 9 has the measurements.
 const (
 	scanGCPercent   = 400
 	scanMemoryFloor = 256 << 20
-	scanHeapFactor  = 2.5
+	scanHeapFactor  = 1.5
 )
 
 // tuneScanMemory applies the scan's GC settings unless GOGC or GOMEMLIMIT are set, and

@@ -48,7 +48,7 @@ func TestScanMemoryLimit(t *testing.T) {
 		want    int64
 	}{
 		"small heap: the floor":             {live: 10 << 20, ceiling: -1, want: scanMemoryFloor},
-		"large heap: above it, with room":   {live: 400 << 20, ceiling: -1, want: 1000 << 20},
+		"large heap: above it, with room":   {live: 400 << 20, ceiling: -1, want: 600 << 20},
 		"container limit caps it":           {live: 400 << 20, ceiling: 460 << 20, want: 460 << 20},
 		"container below the floor caps it": {live: 0, ceiling: 100 << 20, want: 100 << 20},
 	}
