@@ -117,8 +117,6 @@ func (p *pipeline) emit(s *step) bool {
 
 func (p *pipeline) warn(msg string) { p.emit(&step{kind: stepWarn, err: errors.New(msg)}) }
 
-func (p *pipeline) fail(err error) { p.emit(&step{kind: stepFail, err: err}) }
-
 // file splits one input into its documents. It reports false when the read must stop
 // (a budget).
 func (p *pipeline) file(name string, in io.Reader, rendered bool, line int) bool {
