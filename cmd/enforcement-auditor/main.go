@@ -7,14 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-
-	"github.com/llm-platform/enforcement-auditor/auditor/live"
 )
 
 func main() {
-	// Streaming initial lists for the informers of `run` and of a live `scan`, set
-	// before any client reads client-go's feature gates.
-	live.UseWatchList()
 	err := newRootCommand().Execute()
 	var ee *exitError
 	switch {

@@ -104,7 +104,7 @@ func main() {
 	jsonOut := flag.String("json", "", "write the figures to this file")
 	debounce := flag.Duration("debounce", 200*time.Millisecond, "the auditors' --debounce (the daemon's default is 200ms)")
 	baseline := flag.String("baseline", "", "also measure this enforcement-auditor binary (e.g. built from an earlier commit), in the same run")
-	variants := flag.Bool("variants", true, "also measure the daemon at GOGC=100 and with KUBE_FEATURE_WatchListClient=false (paginated lists)")
+	variants := flag.Bool("variants", true, "also measure the daemon at GOGC=100 and with KUBE_FEATURE_WatchListClient=true")
 	flag.Parse()
 	var err error
 	switch *mode {
@@ -206,12 +206,11 @@ func harness(pods, samples, concurrency int, pipeline bool, jsonOut string, debo
 			return err
 		}
 		f.Auditors = append(f.Auditors, gcRun)
-		// The same binary with paginated initial lists: the daemon streams them
-		// (client-go's WatchListClient, auditor/live UseWatchList) unless the environment
-		// sets the gate, and lists this way where the API server does not serve streams.
+		// The same binary with client-go's streaming initial list (off by default in
+		// client-go 1.34): the informers no longer hold a whole LIST response at once.
 		wl := exec.Command(binary, "run", "--kubeconfig", kubeconfig, "--debounce", debounce.String(), "--insecure-serving")
-		wl.Env = append(os.Environ(), "KUBE_FEATURE_WatchListClient=false")
-		wlRun, err := measure("daemon, KUBE_FEATURE_WatchListClient=false (paginated lists)", wl, cs, samples)
+		wl.Env = append(os.Environ(), "KUBE_FEATURE_WatchListClient=true")
+		wlRun, err := measure("daemon, KUBE_FEATURE_WatchListClient=true", wl, cs, samples)
 		if err != nil {
 			return err
 		}
