@@ -3,7 +3,7 @@
 # the synthetic cluster (test/bench/synth, 100 documents a file), against a floor
 # measured in the same run: the same files parsed by the YAML library alone
 # (test/bench/scanset decode). CPU is user + system, peak memory is the maximum RSS,
-# both from /usr/bin/time -v; medians of BENCH_SCAN_RUNS runs (default 3).
+# wall time, all from /usr/bin/time -v; medians of BENCH_SCAN_RUNS runs (default 3).
 #
 #   hack/bench-scan.sh                          # 1000 10000 100000 objects
 #   BENCH_SCAN_SETS="1000 10000" BENCH_SCAN_RUNS=5 hack/bench-scan.sh
@@ -22,19 +22,21 @@ trap 'rm -rf "$work"' EXIT
 go build -trimpath -o "$work/enforcement-auditor" ./cmd/enforcement-auditor
 go build -o "$work/scanset" ./test/bench/scanset
 
-# measure CMD...: prints "cpu_seconds rss_kib" of one run (the exit status is ignored:
-# a scan with findings exits 1).
+# measure CMD...: prints "cpu_seconds rss_kib wall_seconds" of one run (the exit status
+# is ignored: a scan with findings exits 1).
 measure() {
   /usr/bin/time -v -o "$work/time.txt" "$@" >/dev/null 2>"$work/stderr.txt" || true
-  awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} /Maximum resident/ {m=$2} END {printf "%.2f %d\n", u+s, m}' "$work/time.txt"
+  awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} /Maximum resident/ {m=$2}
+    /Elapsed \(wall clock\)/ {n=split($2, t, ":"); w=0; for (i=1; i<=n; i++) w=w*60+t[i]}
+    END {printf "%.2f %d %.2f\n", u+s, m, w}' "$work/time.txt"
 }
 # median of the values on stdin, one a line
 median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; $runs runs per figure, medians"
 echo
-echo "| set | objects | YAML MB | scan CPU s | scan peak RSS MiB | floor CPU s | floor peak RSS MiB | CPU / floor | RSS KiB per object |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| set | objects | YAML MB | scan wall s | scan CPU s | scan peak RSS MiB | floor wall s | floor CPU s | floor peak RSS MiB | CPU / floor | RSS KiB per object |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 : >"$work/results"
 for n in $sets; do
   dir="$work/set$n"
@@ -49,13 +51,14 @@ for n in $sets; do
     fi
   done
   if [ -n "${BENCH_SCAN_BEFORE:-}" ]; then
-    echo "before ($BENCH_SCAN_BEFORE), set$n: CPU $(cut -d' ' -f1 "$work/before" | median) s, peak RSS $(( $(cut -d' ' -f2 "$work/before" | median | cut -d. -f1) / 1024 )) MiB" >>"$work/before.txt"
+    echo "before ($BENCH_SCAN_BEFORE), set$n: wall $(cut -d' ' -f3 "$work/before" | median) s, CPU $(cut -d' ' -f1 "$work/before" | median) s, peak RSS $(( $(cut -d' ' -f2 "$work/before" | median | cut -d. -f1) / 1024 )) MiB" >>"$work/before.txt"
   fi
   scpu=$(cut -d' ' -f1 "$work/scan" | median); srss=$(cut -d' ' -f2 "$work/scan" | median)
   fcpu=$(cut -d' ' -f1 "$work/floor" | median); frss=$(cut -d' ' -f2 "$work/floor" | median)
+  swall=$(cut -d' ' -f3 "$work/scan" | median); fwall=$(cut -d' ' -f3 "$work/floor" | median)
   echo "$n $scpu $srss $fcpu $frss" >>"$work/results"
-  awk -v n="$n" -v mb="$mb" -v sc="$scpu" -v sr="$srss" -v fc="$fcpu" -v fr="$frss" 'BEGIN {
-    printf "| set%d | %d | %d | %.2f | %.0f | %.2f | %.0f | %.2f | %.2f |\n", n, n, mb, sc, sr/1024, fc, fr/1024, sc/fc, sr/n }'
+  awk -v n="$n" -v mb="$mb" -v sc="$scpu" -v sr="$srss" -v fc="$fcpu" -v fr="$frss" -v sw="$swall" -v fw="$fwall" 'BEGIN {
+    printf "| set%d | %d | %d | %.2f | %.2f | %.0f | %.2f | %.2f | %.0f | %.2f | %.2f |\n", n, n, mb, sw, sc, sr/1024, fw, fc, fr/1024, sc/fc, sr/n }'
   rm -rf "$dir"
 done
 [ -f "$work/before.txt" ] && { echo; cat "$work/before.txt"; }

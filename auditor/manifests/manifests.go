@@ -24,7 +24,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	sigsjson "sigs.k8s.io/json"
-	"sigs.k8s.io/yaml"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/auditor/fileinput"
@@ -127,6 +126,10 @@ type Options struct {
 	// file with documents skipped is passed to Skipped once.
 	SkipNotObjects func(file string) bool
 	Skipped        func(file string)
+	// Workers is how many documents are decoded at once (0: GOMAXPROCS). The result
+	// does not depend on it: objects, errors, warnings and callbacks come in input
+	// order whatever it is.
+	Workers int
 }
 
 // BudgetError says the input went over Options.MaxBytes or MaxObjects.
@@ -187,23 +190,15 @@ func Load(paths []string, stdin io.Reader, opts Options) ([]Source, error) {
 func DecodeSources(srcs []Source, opts Options) ([]Object, error) {
 	r := newReader(opts)
 	r.bytesLeft = math.MaxInt64 / 2 // counted by Load; halved so budgetReader cannot overflow
-	var errs []error
-	for _, s := range srcs {
-		first := len(r.objs)
-		err := r.decode(s.Name, bytes.NewReader(s.Data))
-		if s.Rendered {
-			for i := first; i < len(r.objs); i++ {
-				r.objs[i].Doc, r.objs[i].Line = 0, s.Line
+	err := r.run(func(p *pipeline) {
+		for _, s := range srcs {
+			if !p.file(s.Name, bytes.NewReader(s.Data), s.Rendered, s.Line) {
+				return
 			}
 		}
-		if err != nil {
-			if errs = append(errs, err); isBudget(err) {
-				break
-			}
-		}
-	}
+	})
 	r.dedupe()
-	return r.objs, errors.Join(errs...)
+	return r.objs, err
 }
 
 // ReadWith is Read with a budget. All input errors are returned joined; objects from
@@ -211,7 +206,7 @@ func DecodeSources(srcs []Source, opts Options) ([]Object, error) {
 // error wraps a *BudgetError.
 func ReadWith(paths []string, stdin io.Reader, opts Options) ([]Object, error) {
 	r := newReader(opts)
-	err := r.eachInput(paths, stdin, r.decode)
+	err := r.run(func(p *pipeline) { p.inputs(paths, stdin) })
 	r.dedupe()
 	return r.objs, err
 }
@@ -242,7 +237,7 @@ func (r *reader) eachInput(paths []string, stdin io.Reader, fn func(name string,
 			}
 			continue
 		}
-		files, err := r.expand(p)
+		files, err := expand(p, r.warn)
 		if err != nil {
 			errs = append(errs, &InputError{File: p, Err: err})
 			continue
@@ -313,7 +308,9 @@ func (b budgetReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (r *reader) expand(p string) ([]string, error) {
+// expand lists the files a path names: itself, or the .yaml, .yml and .json files of a
+// directory, sorted; skipped files are passed to warn.
+func expand(p string, warn func(string)) ([]string, error) {
 	st, err := os.Stat(p)
 	if err != nil {
 		return nil, err
@@ -343,7 +340,7 @@ func (r *reader) expand(p string) ([]string, error) {
 			err = fileinput.Regular(st.Mode())
 		}
 		if err != nil {
-			r.warn(fmt.Sprintf("%s: skipped: %v", path, err))
+			warn(fmt.Sprintf("%s: skipped: %v", path, err))
 			return nil
 		}
 		files = append(files, path)
@@ -451,53 +448,6 @@ func (r *reader) dedupe() {
 	r.objs = kept
 }
 
-func (r *reader) decode(name string, in io.Reader) error {
-	var errs []error
-	n, skipped := 0, 0
-	lenient := r.opts.SkipNotObjects != nil && r.opts.SkipNotObjects(name)
-	err := eachDocument(budgetReader{in, r}, func(d document) error {
-		if blank(d.data) {
-			return nil
-		}
-		n++
-		o, err := r.decodeDocument(d.data)
-		if err != nil && lenient && errors.Is(err, errNotObject) {
-			skipped++
-			return nil
-		}
-		if err != nil {
-			// A bad document counts against the object budget, so endless garbage ends too.
-			if r.bad++; len(r.objs)+r.bad > r.opts.MaxObjects {
-				return &BudgetError{What: "objects", Limit: int64(r.opts.MaxObjects)}
-			}
-			if len(errs) < maxErrors {
-				errs = append(errs, &InputError{File: name, Doc: n, Line: d.line, Err: absoluteLines(err, d.line)})
-			} else if len(errs) == maxErrors {
-				errs = append(errs, &InputError{File: name, Err: fmt.Errorf("more than %d documents cannot be read; the others are not listed", maxErrors)})
-			}
-			return nil
-		}
-		if len(r.objs)+r.bad+len(o) > r.opts.MaxObjects {
-			return &BudgetError{What: "objects", Limit: int64(r.opts.MaxObjects)}
-		}
-		for _, ob := range o {
-			ob.File, ob.Doc, ob.Line = name, n, d.line
-			r.objs = append(r.objs, ob)
-		}
-		return nil
-	})
-	if err != nil {
-		return errors.Join(append(errs, &InputError{File: name, Err: err})...)
-	}
-	if skipped > 0 && r.opts.Skipped != nil {
-		r.opts.Skipped(name)
-	}
-	if n == 0 && len(errs) == 0 && !lenient {
-		errs = append(errs, &InputError{File: name, Err: errors.New("no Kubernetes object in file")})
-	}
-	return errors.Join(errs...)
-}
-
 var yamlLine = regexp.MustCompile(`\byaml: line (\d+):`)
 
 // absoluteLines turns the YAML decoder's line, counted in the document, into a line of
@@ -557,16 +507,17 @@ func (r *reader) decodeDocument(b []byte) ([]Object, error) {
 	// YAML is parsed once, into JSON; each object is then decoded from its JSON straight
 	// into what the snapshot keeps of it.
 	j := b
+	var top *head
 	if !isJSON {
 		var err error
-		if j, err = yaml.YAMLToJSON(b); err != nil {
+		if j, top, err = yamlToJSON(b); err != nil {
 			return nil, scrub(err)
 		}
 	}
 	if !isObject(j) {
 		return nil, fmt.Errorf("%w: the document is not a mapping", errNotObject)
 	}
-	return r.toObjects(j, "")
+	return r.toObjects(j, "", top)
 }
 
 // isObject reports whether a JSON value is an object.
@@ -645,10 +596,13 @@ func dropStatus(v any) {
 	}
 }
 
-// toObjects decodes one JSON object, or the items of a List, nested Lists too.
-func (r *reader) toObjects(j []byte, where string) ([]Object, error) {
+// toObjects decodes one JSON object, or the items of a List, nested Lists too. top is
+// the object's head when the caller has it already (see yamlToJSON), nil otherwise.
+func (r *reader) toObjects(j []byte, where string, given *head) ([]Object, error) {
 	var top head
-	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(j, &top); err != nil {
+	if given != nil {
+		top = *given
+	} else if err := sigsjson.UnmarshalCaseSensitivePreserveInts(j, &top); err != nil {
 		return nil, err
 	}
 	apiVersion, kind := str(top.APIVersion), str(top.Kind)
@@ -671,7 +625,7 @@ func (r *reader) toObjects(j []byte, where string) ([]Object, error) {
 				if !isObject(it) {
 					return nil, fmt.Errorf("%s%s: items[%d] is not an object", kind, where, i)
 				}
-				o, err := r.toObjects(it, itemPath(where, i))
+				o, err := r.toObjects(it, itemPath(where, i), nil)
 				if err != nil {
 					return nil, err
 				}

@@ -121,6 +121,7 @@ func (a *audit) evaluate(ctx context.Context, g *globalFlags, stdin io.Reader) e
 // overlay, with the charts and plain manifests beside it) is judged as its own platform,
 // the findings merged and named after it.
 func (a *audit) runManifests(stdin io.Reader) error {
+	defer tuneScanMemory("/sys/fs/cgroup")()
 	warn := func(msg string) { a.log.Warn(msg) }
 	plan, err := gitops.PlanPaths(a.in.files, gitops.Options{Skip: a.in.input.skip, Warn: warn})
 	if err != nil {

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -37,4 +39,43 @@ func TestCgroupMemoryLimit(t *testing.T) {
 			assert.Equal(t, tc.want, got)
 		})
 	}
+}
+
+func TestScanMemoryLimit(t *testing.T) {
+	cases := map[string]struct {
+		live    uint64
+		ceiling int64
+		want    int64
+	}{
+		"small heap: the floor":             {live: 10 << 20, ceiling: -1, want: scanMemoryFloor},
+		"large heap: above it, with room":   {live: 400 << 20, ceiling: -1, want: 600 << 20},
+		"container limit caps it":           {live: 400 << 20, ceiling: 460 << 20, want: 460 << 20},
+		"container below the floor caps it": {live: 0, ceiling: 100 << 20, want: 100 << 20},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			assert.Equal(t, tc.want, scanMemoryLimit(tc.live, tc.ceiling))
+		})
+	}
+}
+
+// The scan's GC settings apply while it runs and are undone after; GOGC or GOMEMLIMIT in
+// the environment leave them alone.
+func TestTuneScanMemoryRestores(t *testing.T) {
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	os.Unsetenv("GOGC")
+	os.Unsetenv("GOMEMLIMIT")
+	before := debug.SetGCPercent(77)
+	defer debug.SetGCPercent(before)
+	restore := tuneScanMemory(t.TempDir())
+	assert.Equal(t, scanGCPercent, debug.SetGCPercent(scanGCPercent))
+	assert.Equal(t, int64(scanMemoryFloor), debug.SetMemoryLimit(-1))
+	restore()
+	assert.Equal(t, 77, debug.SetGCPercent(77))
+	assert.Equal(t, int64(math.MaxInt64), debug.SetMemoryLimit(-1))
+
+	t.Setenv("GOGC", "100")
+	tuneScanMemory(t.TempDir())()
+	assert.Equal(t, 77, debug.SetGCPercent(77))
 }

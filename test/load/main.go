@@ -330,7 +330,10 @@ func load(cfg *rest.Config, c *synth.Cluster, concurrency int) error {
 			ri = dyn.Resource(m.Resource).Namespace(u.GetNamespace())
 		}
 		status, hasStatus := u.Object["status"]
+		// Objects written as read from a cluster (examples/platform's Workloads) carry
+		// what the API server sets; it refuses a create that sets resourceVersion.
 		u.SetUID("")
+		u.SetResourceVersion("")
 		created, err := ri.Create(ctx, u, metav1.CreateOptions{})
 		if apierrors.IsAlreadyExists(err) {
 			continue // kube-system, default
@@ -466,6 +469,7 @@ func (t *tenant) create(ctx context.Context, cs kubernetes.Interface, dyn dynami
 		status := w.Object["status"]
 		delete(w.Object, "status")
 		w.SetUID("")
+		w.SetResourceVersion("")
 		refs := w.GetOwnerReferences()
 		for i := range refs {
 			refs[i].UID = uids[refs[i].UID]
