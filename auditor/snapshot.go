@@ -10,6 +10,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -72,6 +73,11 @@ type Snapshot struct {
 	ValidatingWebhookConfigurations []*admissionv1.ValidatingWebhookConfiguration
 	ValidatingAdmissionPolicies     []*admissionv1.ValidatingAdmissionPolicy
 	ValidatingAdmissionBindings     []*admissionv1.ValidatingAdmissionPolicyBinding
+
+	Roles               []*rbacv1.Role
+	ClusterRoles        []*rbacv1.ClusterRole
+	RoleBindings        []*rbacv1.RoleBinding
+	ClusterRoleBindings []*rbacv1.ClusterRoleBinding
 
 	// Owners holds every object that may own a pod (Jobs, ReplicaSets, JobSets, ...).
 	Owners []*Owner
