@@ -128,4 +128,3 @@ func AggregatedRules(crs []*rbacv1.ClusterRole, name string) []rbacv1.PolicyRule
 	}
 	return out
 }
-
