@@ -38,8 +38,8 @@ subjects:
 		rule                      string
 	}{
 		"PolicyExceptions in the Kyverno namespace": {"kyverno", "kyverno.io", "policyexceptions", "create", auditor.SR2, "gpu-gate-tamper"},
-		"pods in litellm":                           {"litellm", "", "pods", "create", auditor.SR1, "budget-path-tamper"},
-		"the LiteLLM ConfigMap":                     {"litellm", "", "configmaps", "update", auditor.SR3, "budget-config-tamper"},
+		"pods in litellm":       {"litellm", "", "pods", "create", auditor.SR1, "budget-path-tamper"},
+		"the LiteLLM ConfigMap": {"litellm", "", "configmaps", "update", auditor.SR3, "budget-config-tamper"},
 	}
 	cfg := auditor.DefaultConfig()
 	eval := func(t *testing.T, extra string) *auditor.Evaluation {
