@@ -41,9 +41,7 @@ func Tamper(meta auditor.RuleMeta, cfg auditor.Config, s *auditor.Snapshot, door
 	var res auditor.Result
 	a := Of(s)
 	if s.Offline() {
-		for _, m := range a.MissingRoles() {
-			res.Inconclusive = append(res.Inconclusive, m)
-		}
+		res.Inconclusive = append(res.Inconclusive, a.MissingRoles()...)
 	}
 	for _, o := range a.Openings(ScopeOf(cfg, s), doors) {
 		f := meta.NewFinding(bindingRef(o.Path.Binding), message(s, o))

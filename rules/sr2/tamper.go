@@ -41,10 +41,10 @@ func (v *view) gateDoors(cfg auditor.Config, s *auditor.Snapshot) []rbac.Door {
 	// kyverno.io exceptions are read from --exceptionNamespace; policies.kyverno.io ones
 	// from any namespace (the rule gpu-gate-policy-exception reads them so too).
 	honoured := v.kyverno().Exceptions()
-	classic := []string{cfg.SR2.KyvernoNamespace}
+	var classic []string
 	switch {
 	case honoured.Known && !honoured.Enabled:
-		classic = nil // turning them on is the admission controller's door
+		// none: turning them on is the admission controller's door
 	case honoured.Known && honoured.Namespace != "*":
 		classic = []string{honoured.Namespace}
 	default:
