@@ -64,7 +64,7 @@ func podNotAdmitted(cfg auditor.Config) check {
 					res.Findings = append(res.Findings, f)
 				}
 			}
-			acct.Add(gp.Pod.Namespace, cov, gp.Demand.Total)
+			acct.Add(gp.Pod.Namespace, cov, gp.Demand.least())
 		}
 		if unverified > 0 {
 			a := s.AvailabilityOf(auditor.ResourceKueueWorkloads)
@@ -96,7 +96,7 @@ func notAdmitted(meta auditor.RuleMeta, gp gpuPod, wls []*kueue.Workload, named 
 		from = "from " + gp.Queue.From
 	}
 	head := fmt.Sprintf("pod requests %s (%s) with queue %q (%s) in namespace %s and is not held by Kueue's admission gate",
-		gpuCount(gp.Demand.Total), strings.Join(gp.Demand.Where, ", "), gp.Queue.Queue, from, p.Namespace)
+		gp.Demand.count(), gp.Demand.where(), gp.Queue.Queue, from, p.Namespace)
 	if len(wls) == 0 {
 		owners := "the pod"
 		if len(gp.Queue.Chain) > 0 {

@@ -40,10 +40,14 @@ spec:
       message: GPU pods in Kueue-managed namespaces need the label kueue.x-k8s.io/queue-name.
       deny:
         conditions:
-          all:
+          any:
           - key: "{{ request.object.spec.containers[].resources.limits.keys(@)[] | [?starts_with(@, 'nvidia.com/') || @ == 'amd.com/gpu'] | length(@) }}"
             operator: GreaterThan
             value: 0
+          - key: "{{ request.object.spec.resourceClaims || ` + "`[]`" + ` | length(@) }}"
+            operator: GreaterThan
+            value: 0
+          all:
           - key: "{{ request.object.metadata.labels.\"kueue.x-k8s.io/queue-name\" || '' }}"
             operator: Equals
             value: ""
@@ -231,14 +235,14 @@ func TestGPUGatePolicyNotEnforcingClusterPolicy(t *testing.T) {
 		},
 		"check names only nvidia.com/gpu: MIG and AMD missed": {
 			policy: sr2Policy(t, sr2SetRule("{{ request.object.spec.containers[].resources.limits.\"nvidia.com/gpu\" || '' }}",
-				"validate", "deny", "conditions", "all", "0", "key")),
+				"validate", "deny", "conditions", "any", "0", "key")),
 			objs:     append([]any{sr2Node("gpu-amd-1", "amd.com/gpu", 8)}, healthy...),
 			want:     []string{cp + "#gpu-resources critical"},
 			contains: []string{"never names nvidia.com/gpu.shared, nvidia.com/mig-*, amd.com/gpu", "offered by amd.com/gpu (Node gpu-amd-1)"},
 		},
 		"check lists one MIG profile only": {
 			policy: sr2Policy(t, sr2SetRule("{{ request.object.spec.containers[].resources.limits.[\"nvidia.com/gpu\", \"nvidia.com/mig-1g.10gb\", \"amd.com/gpu\"] }}",
-				"validate", "deny", "conditions", "all", "0", "key")),
+				"validate", "deny", "conditions", "any", "0", "key")),
 			objs:     append([]any{sr2Pod("team-web", "mig", sr2Requests("nvidia.com/mig-3g.40gb", 1))}, healthy...),
 			want:     []string{cp + "#gpu-resources critical"},
 			contains: []string{"never names nvidia.com/gpu.shared, nvidia.com/mig-*:", "requested by nvidia.com/mig-3g.40gb (pod team-web/mig)"},
@@ -249,13 +253,17 @@ func TestGPUGatePolicyNotEnforcingClusterPolicy(t *testing.T) {
 				map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"resources": map[string]any{"limits": map[string]any{
 					"X(nvidia.com/gpu)": "null", "X(nvidia.com/gpu.shared)": "null", "X(nvidia.com/mig-*)": "null", "X(amd.com/gpu)": "null"}}}}}},
 			}}, "validate")),
+			// Container limits only: pods taking GPUs through DRA claims pass (hardening
+			// while no claim or ResourceSlice hands out GPUs).
+			want:     []string{cp + "#dra-claims low"},
+			contains: []string{"never spec.resourceClaims", "hardening: no ResourceSlice publishes devices of gpu.nvidia.com and no claim can get a GPU"},
 		},
 		"resource-agnostic check gates every pod": {
 			policy: sr2Policy(t, sr2SetRule(map[string]any{"failureAction": "Enforce", "pattern": map[string]any{
 				"metadata": map[string]any{"labels": map[string]any{"kueue.x-k8s.io/queue-name": "?*"}}}}, "validate")),
 		},
 		"check never names the queue label": {
-			policy: sr2Policy(t, sr2SetRule("{{ request.object.metadata.labels.team || '' }}", "validate", "deny", "conditions", "all", "1", "key")),
+			policy: sr2Policy(t, sr2SetRule("{{ request.object.metadata.labels.team || '' }}", "validate", "deny", "conditions", "all", "0", "key")),
 			want:   []string{cp + "#queue-label critical"},
 		},
 		"failurePolicy Ignore": {
@@ -472,7 +480,7 @@ spec:
           labels: {kueue.x-k8s.io/queue-name: "?*"}
 `
 	res := sr2Eval(t, ruleFor(gatePolicyNotEnforcing), snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), sr2Obj(t, doc), sr2Webhooks(), sr2Lease(time.Second)))
-	assert.Equal(t, []string{"ClusterPolicy/require-kueue-queue-name#queue-label critical"}, sr2Keys(res.Findings))
+	assert.Equal(t, []string{"ClusterPolicy/require-kueue-queue-name#dra-claims low", "ClusterPolicy/require-kueue-queue-name#queue-label critical"}, sr2Keys(res.Findings))
 	msg := sr2Messages(res.Findings)
 	assert.Contains(t, msg, "requires label kueue.x-k8s.io/queue-name only in rule queue-label (spec.rules[1]), whose failure action is Audit in team-research (spec.rules[1].validate.failureAction): a GPU pod without a queue name is reported, not denied")
 	assert.NotContains(t, msg, "never names label")
@@ -488,7 +496,7 @@ spec:
 // enforces: another gate's shortcomings are then redundant, reported low.
 func TestGPUGatePolicyNotEnforcingHardeningGateStillEnforces(t *testing.T) {
 	nvidiaOnly := sr2Policy(t, sr2SetRule("{{ request.object.spec.containers[].resources.limits.\"nvidia.com/gpu\" || '' }}",
-		"validate", "deny", "conditions", "all", "0", "key"))
+		"validate", "deny", "conditions", "any", "0", "key"))
 	binding := sr2Binding([]admissionv1.ValidationAction{admissionv1.Audit}, nil)
 	vap := sr2VAP()
 	res := sr2Eval(t, ruleFor(gatePolicyNotEnforcing), snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), nvidiaOnly, vap, binding,
@@ -529,4 +537,19 @@ func TestGPUGatePolicyNotEnforcingVersionAware(t *testing.T) {
 			assert.Contains(t, sr2Messages(res.Findings), tc.contains)
 		})
 	}
+}
+
+// Kyverno v1.13.0-v1.13.2: a rule with overrides, none for the managed namespaces,
+// neither enforces nor audits there. The message says so once, with no empty value.
+func TestGPUGatePolicyNotEnforcingKyverno113Overrides(t *testing.T) {
+	policy := sr2Policy(t, sr2SetRule([]any{map[string]any{"action": "Enforce", "namespaces": []any{"elsewhere"}}}, "validate", "failureActionOverrides"))
+	objs := []any{policy, sr2Webhooks(), sr2Lease(time.Second), sr2KyvernoDeployment("ghcr.io/kyverno/kyverno:v1.13.1")}
+	res := sr2Eval(t, ruleFor(gatePolicyNotEnforcing), snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), objs))
+	assert.Equal(t, []string{"ClusterPolicy/require-kueue-queue-name#failure-action critical"}, sr2Keys(res.Findings), sr2Messages(res.Findings))
+	msg := sr2Messages(res.Findings)
+	assert.Contains(t, msg, "does not deny GPU pods without a queue name in team-research (failure-action overrides, none of whose namespaces match "+
+		"(Kyverno v1.13.0-v1.13.2 then neither enforces nor audits the rule))")
+	assert.NotContains(t, msg, "): )")
+	assert.NotContains(t, msg, "only audits")
+	assert.NotContains(t, msg, "is Audit")
 }

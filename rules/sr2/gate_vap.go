@@ -47,6 +47,7 @@ func (c gateChecker) admissionPolicy(p *admissionv1.ValidatingAdmissionPolicy, b
 		text = append(text, vr.Expression)
 	}
 	c.checkText(&v, what, text)
+	c.checkClaims(&v, what, text)
 	if p.Spec.FailurePolicy != nil && *p.Spec.FailurePolicy == admissionv1.Ignore {
 		v.add("failure-policy", auditor.SeverityHigh, "Set spec.failurePolicy: Fail.",
 			"%s has spec.failurePolicy Ignore: a pod on which the CEL check errors (a missing field, a type mismatch) is admitted unchecked", what)
