@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apiserver/pkg/authentication/serviceaccount"
@@ -191,15 +192,22 @@ type Authorizer struct {
 	roles    map[RoleRef][]sourcedRule
 	byUser   map[string][]subjectHit
 	byGroup  map[string][]subjectHit
-	bySA     map[string][]subjectHit // namespace/name
-	saByNS   map[string][]string     // the ServiceAccounts bindings name, by namespace
+	bySA     map[string][]subjectHit   // namespace/name
+	saByNS   map[string][]string       // the ServiceAccounts bindings name, by namespace
+	named    map[Identity][]subjectHit // the bindings that name an identity, in binding order
+
+	mu  sync.Mutex
+	esc map[string]map[Identity][]escalation // by the scope's namespaces
+
+	boundOnce sync.Once
+	bound     []BoundIdentity
 }
 
 // New indexes roles and bindings; aggregated ClusterRoles get the rules the controller
 // gives them (aggregate).
 func New(roles []*rbacv1.Role, clusterRoles []*rbacv1.ClusterRole, rbs []*rbacv1.RoleBinding, crbs []*rbacv1.ClusterRoleBinding) *Authorizer {
 	a := &Authorizer{roles: map[RoleRef][]sourcedRule{}, byUser: map[string][]subjectHit{}, byGroup: map[string][]subjectHit{},
-		bySA: map[string][]subjectHit{}, saByNS: map[string][]string{}}
+		bySA: map[string][]subjectHit{}, saByNS: map[string][]string{}, named: map[Identity][]subjectHit{}}
 	for _, r := range roles {
 		ref := RoleRef{Kind: "Role", Namespace: r.Namespace, Name: r.Name}
 		a.roles[ref] = own(r.Rules)
@@ -224,6 +232,9 @@ func New(roles []*rbacv1.Role, clusterRoles []*rbacv1.ClusterRole, rbs []*rbacv1
 	for i, b := range a.bindings {
 		for j, sub := range b.subjects {
 			hit := subjectHit{b: i, subject: j}
+			if id, ok := IdentityOf(sub, b.ref.Namespace); ok && !slices.ContainsFunc(a.named[id], func(h subjectHit) bool { return h.b == i }) {
+				a.named[id] = append(a.named[id], hit)
+			}
 			switch sub.Kind {
 			case rbacv1.UserKind:
 				a.byUser[sub.Name] = append(a.byUser[sub.Name], hit)
@@ -360,6 +371,11 @@ func (a *Authorizer) ServiceAccountsIn(ns string) []string { return a.saByNS[ns]
 // BoundIdentities lists every identity some binding names, each once, with the first
 // binding naming it, in binding order.
 func (a *Authorizer) BoundIdentities() []BoundIdentity {
+	a.boundOnce.Do(func() { a.bound = a.boundIdentities() })
+	return a.bound
+}
+
+func (a *Authorizer) boundIdentities() []BoundIdentity {
 	seen := map[Identity]bool{}
 	var out []BoundIdentity
 	for _, b := range a.bindings {

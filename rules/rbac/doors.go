@@ -19,6 +19,13 @@ type Door struct {
 	// What says what the requests do to the control, for messages.
 	What    string
 	Actions []Action
+	// TenantOwn: a request in a tenant namespace (not Scope.Platform) granted by a
+	// RoleBinding of that namespace, or reached by an escalation that starts there, is
+	// not an opening. For the doors "start pods in a namespace the gate (Pod Security)
+	// does not cover": a tenant starting pods in its own namespace is what the namespace's
+	// scope rules judge, once per namespace; a grant reaching into other namespaces (a
+	// ClusterRoleBinding, a RoleBinding in another namespace) still is a door.
+	TenantOwn bool
 }
 
 // Tier says how a finding's identity is judged.
@@ -159,169 +166,6 @@ func PodMakers(ns string) []Action {
 	out := slices.Clone(podMakers)
 	for i := range out {
 		out[i].Namespace = ns
-	}
-	return out
-}
-
-// escalation is one way to gain requests one does not hold.
-type escalation struct {
-	path Path
-	how  string
-	// all: every request; else ns: the requests of namespace ns; else the requests sa holds.
-	all bool
-	ns  string
-	sa  *Identity
-}
-
-// judge finds one identity's openings of the doors.
-type judge struct {
-	a     *Authorizer
-	sc    Scope
-	saSub map[Identity]*Subject // the ServiceAccounts escalations lead to, shared
-}
-
-// Openings lists, for every identity in scope and every door, each binding that grants a
-// request of the door, and each escalation that leads to one: impersonating users or
-// groups, updating ClusterRoles (Roles) with escalate, binding ClusterRoles with bind
-// where bindings can be created, and starting pods (or impersonating ServiceAccounts)
-// in a namespace whose ServiceAccounts hold the request.
-func (a *Authorizer) Openings(sc Scope, doors []Door) []Opening {
-	j := &judge{a: a, sc: sc, saSub: map[Identity]*Subject{}}
-	var out []Opening
-	for _, id := range a.Identities(sc) {
-		out = append(out, j.openings(a.For(id), doors)...)
-	}
-	return out
-}
-
-func (j *judge) openings(sub *Subject, doors []Door) []Opening {
-	tier := j.sc.tier(sub.Identity)
-	esc := j.escalations(sub)
-	var out []Opening
-	for d := range doors {
-		door := &doors[d]
-		type found struct {
-			path    Path
-			actions []Action
-		}
-		var direct []found
-		idx := map[RoleRef]int{}
-		for _, act := range door.Actions {
-			for _, p := range sub.Grants(act) {
-				i, ok := idx[p.Binding]
-				if !ok {
-					i = len(direct)
-					idx[p.Binding] = i
-					direct = append(direct, found{path: p})
-				}
-				direct[i].actions = append(direct[i].actions, act)
-			}
-		}
-		for _, f := range direct {
-			out = append(out, Opening{Identity: sub.Identity, Tier: tier, Door: door, Actions: f.actions, Path: f.path})
-		}
-		for _, e := range esc {
-			var acts []Action
-			how := e.how
-			for _, act := range door.Actions {
-				switch {
-				case e.all:
-				case e.ns != "":
-					if act.Namespace != e.ns {
-						continue
-					}
-				case e.sa != nil:
-					g := j.serviceAccount(*e.sa).Grants(act)
-					if len(g) == 0 {
-						continue
-					}
-					if len(acts) == 0 {
-						how += ", which holds it through " + g[0].String()
-					}
-				}
-				acts = append(acts, act)
-			}
-			if len(acts) > 0 {
-				out = append(out, Opening{Identity: sub.Identity, Tier: tier, Door: door, Actions: acts, Path: e.path, Escalation: how})
-			}
-		}
-	}
-	return out
-}
-
-func (j *judge) serviceAccount(id Identity) *Subject {
-	s, ok := j.saSub[id]
-	if !ok {
-		s = j.a.For(id)
-		j.saSub[id] = s
-	}
-	return s
-}
-
-// escalations are the identity's ways to gain requests it does not hold.
-func (j *judge) escalations(sub *Subject) []escalation {
-	if len(sub.hits) == 0 {
-		return nil
-	}
-	var out []escalation
-	first := func(acts ...Action) (Path, bool) {
-		var p Path
-		for i, act := range acts {
-			g := sub.Grants(act)
-			if len(g) == 0 {
-				return Path{}, false
-			}
-			if i == 0 {
-				p = g[0]
-			}
-		}
-		return p, true
-	}
-	const rbacGroup = rbacv1.GroupName
-	for _, what := range []string{"users", "groups"} {
-		if p, ok := first(Action{Verb: "impersonate", Resource: what}); ok {
-			out = append(out, escalation{path: p, all: true, how: "impersonate any of " + what})
-		}
-	}
-	if p, ok := first(Action{Verb: "escalate", Group: rbacGroup, Resource: "clusterroles"}, Action{Verb: "update", Group: rbacGroup, Resource: "clusterroles"}); ok {
-		out = append(out, escalation{path: p, all: true, how: "escalate and update ClusterRoles (grant its own roles anything)"})
-	}
-	if p, ok := first(Action{Verb: "bind", Group: rbacGroup, Resource: "clusterroles"}, Action{Verb: "create", Group: rbacGroup, Resource: "clusterrolebindings"}); ok {
-		out = append(out, escalation{path: p, all: true, how: "bind any ClusterRole in a new ClusterRoleBinding"})
-	}
-	namespaces := j.sc.Namespaces
-	for _, ns := range namespaces {
-		if p, ok := first(Action{Verb: "escalate", Group: rbacGroup, Resource: "roles", Namespace: ns}, Action{Verb: "update", Group: rbacGroup, Resource: "roles", Namespace: ns}); ok {
-			out = append(out, escalation{path: p, ns: ns, how: "escalate and update Roles in namespace " + ns})
-		}
-		if p, ok := first(Action{Verb: "bind", Group: rbacGroup, Resource: "clusterroles", Namespace: ns}, Action{Verb: "create", Group: rbacGroup, Resource: "rolebindings", Namespace: ns}); ok {
-			out = append(out, escalation{path: p, ns: ns, how: "bind any ClusterRole in a new RoleBinding in namespace " + ns})
-		}
-	}
-	for _, ns := range sortedKeys(j.a.saByNS) {
-		var p Path
-		how := ""
-		for _, act := range PodMakers(ns) {
-			if g := sub.Grants(act); len(g) > 0 {
-				p, how = g[0], act.Verb+" "+act.String()[len(act.Verb)+1:]
-				break
-			}
-		}
-		if how == "" {
-			if g := sub.Grants(Action{Verb: "impersonate", Resource: "serviceaccounts", Namespace: ns}); len(g) > 0 {
-				p, how = g[0], "impersonate serviceaccounts in namespace "+ns
-			}
-		}
-		if how == "" {
-			continue
-		}
-		for _, name := range j.a.saByNS[ns] {
-			sa := Identity{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}
-			if sa == sub.Identity {
-				continue
-			}
-			out = append(out, escalation{path: p, sa: &sa, how: how + " as " + sa.String()})
-		}
 	}
 	return out
 }

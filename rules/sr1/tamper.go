@@ -65,6 +65,6 @@ func budgetPathDoors(cfg auditor.Config, s *auditor.Snapshot) []rbac.Door {
 		{ID: "admin-network-policies", What: "write the cluster-scoped network policies that override NetworkPolicies", Actions: admin},
 		{ID: "trusted-pods", What: "start pods in a trusted or protected namespace, which the allow-list admits to the model servers", Actions: pods},
 		{ID: "namespace-labels", What: "relabel a namespace (allow-list peers and protected namespaces are matched by labels)", Actions: relabel},
-		{ID: "host-network-pods", What: "start pods in a namespace whose Pod Security admits hostNetwork, outside NetworkPolicy", Actions: hostNet},
+		{ID: "host-network-pods", What: "start pods in a namespace whose Pod Security admits hostNetwork, outside NetworkPolicy", Actions: hostNet, TenantOwn: true},
 	}
 }

@@ -104,6 +104,6 @@ func (v *view) gateDoors(cfg auditor.Config, s *auditor.Snapshot) []rbac.Door {
 		{ID: "gate-policy", What: "change or delete the gate policy or its binding", Actions: gate},
 		{ID: "kyverno-webhooks", What: "change or delete Kyverno's webhook configurations, through which the gate is called", Actions: webhooks},
 		{ID: "kyverno-controller", What: "change Kyverno's admission controller Deployment (its flags turn exceptions on or the gate off)", Actions: controller},
-		{ID: "ungated-pods", What: "start pods, GPU pods included, in a namespace the gate does not cover", Actions: ungated},
+		{ID: "ungated-pods", What: "start pods, GPU pods included, in a namespace the gate does not cover", Actions: ungated, TenantOwn: true},
 	}
 }
