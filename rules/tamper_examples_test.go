@@ -16,8 +16,9 @@ import (
 
 // TestTamperOnTheExamplePlatform: examples/platform plus one RoleBinding handing a tenant
 // group a door turns the control violated, with a critical finding of its tamper rule on
-// the binding that names the group and the path; without the binding the tamper rules
-// are silent.
+// the binding that names the group and the path; without any RBAC object the tamper
+// rules are silent and do not make the controls unknown (docs/rules, "Without RBAC among
+// the inputs").
 func TestTamperOnTheExamplePlatform(t *testing.T) {
 	const binding = `apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
@@ -59,6 +60,9 @@ subjects:
 	for _, f := range base.Findings {
 		assert.NotContains(t, f.Rule, "tamper", "the example platform holds no RBAC: %s", f.Message)
 	}
+	for _, r := range []string{"budget-path-tamper", "gpu-gate-tamper", "budget-config-tamper"} {
+		assert.Empty(t, base.Inconclusive[r], "no RBAC among the inputs does not make the control unknown")
+	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			ev := eval(t, fmt.Sprintf(binding, c.ns, c.group, c.resource, c.verb))
@@ -78,4 +82,63 @@ subjects:
 			assert.Equal(t, "rbac.yaml", hit.Location.File)
 		})
 	}
+}
+
+// TestTamperTenantOwnNamespace: a tenant starting pods in its own namespace that the gate
+// does not cover (team-web is not Kueue-managed) is what the SR2 scope rules judge, not
+// a door; the same rules granted cluster-wide are one, naming team-web.
+func TestTamperTenantOwnNamespace(t *testing.T) {
+	const own = `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: pods}
+rules:
+- {apiGroups: [""], resources: [pods], verbs: [create]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: devs, namespace: team-web}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: pods}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: team-web-devs}
+`
+	const clusterWide = `---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: everywhere}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: pods}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: team-web-devs}
+`
+	cfg := auditor.DefaultConfig()
+	eval := func(extra string) *auditor.Evaluation {
+		objs, err := manifests.Read([]string{"../examples/platform"}, nil)
+		require.NoError(t, err)
+		more, err := manifests.Decode("rbac.yaml", strings.NewReader(extra))
+		require.NoError(t, err)
+		s, err := manifests.Snapshot(append(objs, more...))
+		require.NoError(t, err)
+		s.Now = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+		return engine.Evaluate(All(cfg), s, cfg.Waivers.MaxDuration.Duration)
+	}
+	tamper := func(ev *auditor.Evaluation) []auditor.Finding {
+		var out []auditor.Finding
+		for _, f := range ev.Findings {
+			if f.Rule == "gpu-gate-tamper" || f.Rule == "budget-path-tamper" {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	assert.Empty(t, tamper(eval(own)), "a tenant's pods in its own namespace are not a tamper door")
+	got := tamper(eval(own + clusterWide))
+	var ungated *auditor.Finding
+	for i, f := range got {
+		if f.Rule == "gpu-gate-tamper" && f.Object.Name == "everywhere" {
+			ungated = &got[i]
+		}
+		assert.NotEqual(t, "devs", f.Object.Name, "the namespace's own RoleBinding: %s", f.Message)
+	}
+	require.NotNil(t, ungated, "%v", got)
+	assert.Contains(t, ungated.Message, "Group team-web-devs (tenant identity) may create pods in namespace")
+	assert.Contains(t, ungated.Message, "start pods, GPU pods included, in a namespace the gate does not cover")
 }

@@ -83,3 +83,31 @@ func TestTiers(t *testing.T) {
 	assert.False(t, System(Identity{Kind: "Group", Name: "system:serviceaccounts:team-a"}))
 	assert.False(t, System(Identity{Kind: "ServiceAccount", Namespace: "team-a", Name: "default"}))
 }
+
+// TestTenantOwn: a TenantOwn door's request in a tenant namespace granted by that
+// namespace's RoleBinding is not an opening; in a platform namespace, or granted
+// cluster-wide, it is. An escalation to a request the identity holds is not another.
+func TestTenantOwn(t *testing.T) {
+	door := []Door{{ID: "ungated", TenantOwn: true, Actions: []Action{
+		{Verb: "create", Resource: "pods", Namespace: "team-a"}, {Verb: "create", Resource: "pods", Namespace: "monitoring"}}}}
+	crs := []*rbacv1.ClusterRole{crole("pods", nil, nil, rule(l("create"), l(""), l("pods")))}
+	a := New(nil, crs, []*rbacv1.RoleBinding{
+		rb("team-a", "own", clusterRoleRef("pods"), group("team-a-devs"), sa("team-a", "ci")),
+		rb("monitoring", "foreign", clusterRoleRef("pods"), group("team-a-devs")),
+	}, []*rbacv1.ClusterRoleBinding{crb("everywhere", "pods", usr("alice"))})
+	sc := Scope{Namespaces: []string{"monitoring", "team-a"}, Platform: func(ns string) bool { return ns == "monitoring" }}
+	got := map[string][]string{}
+	for _, o := range a.Openings(sc, door) {
+		k := o.Identity.String() + " " + o.Path.Binding.String()
+		if o.Escalation != "" {
+			k += " by escalation"
+		}
+		for _, act := range o.Actions {
+			got[k] = append(got[k], act.Namespace)
+		}
+	}
+	assert.Equal(t, map[string][]string{
+		"Group team-a-devs RoleBinding monitoring/foreign": {"monitoring"},
+		"User alice ClusterRoleBinding everywhere":        {"team-a", "monitoring"},
+	}, got)
+}
