@@ -108,6 +108,6 @@ func TestTenantOwn(t *testing.T) {
 	}
 	assert.Equal(t, map[string][]string{
 		"Group team-a-devs RoleBinding monitoring/foreign": {"monitoring"},
-		"User alice ClusterRoleBinding everywhere":        {"team-a", "monitoring"},
+		"User alice ClusterRoleBinding everywhere":         {"team-a", "monitoring"},
 	}, got)
 }
