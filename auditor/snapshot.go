@@ -90,6 +90,9 @@ type Snapshot struct {
 	// --probe-network / --probe-admission only); nil when probing is off.
 	NetworkProbes   []NetworkProbeResult
 	AdmissionProbes []AdmissionProbeResult
+	// AccessReviews hold the latest SubjectAccessReview answers of the RBAC confirmation
+	// (daemon with --confirm-rbac only); nil when it is off.
+	AccessReviews []AccessReview
 
 	// Availability of each resource ID (see KnownResources). A resource missing from
 	// the map is treated as Synced with no objects.

@@ -142,3 +142,31 @@ subjects:
 	assert.Contains(t, ungated.Message, "Group team-web-devs (tenant identity) may create pods in namespace")
 	assert.Contains(t, ungated.Message, "start pods, GPU pods included, in a namespace the gate does not cover")
 }
+
+// TestAccessReviewCandidates: the questions the RBAC confirmation asks are the
+// identities and requests of the tamper rules' direct findings, each once.
+func TestAccessReviewCandidates(t *testing.T) {
+	const binding = `apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: door, namespace: kyverno}
+rules:
+- {apiGroups: [kyverno.io], resources: [policyexceptions], verbs: [create]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: tenant-door, namespace: kyverno}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: door}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: team-research-devs}
+`
+	objs, err := manifests.Read([]string{"../examples/platform"}, nil)
+	require.NoError(t, err)
+	more, err := manifests.Decode("rbac.yaml", strings.NewReader(binding))
+	require.NoError(t, err)
+	s, err := manifests.Snapshot(append(objs, more...))
+	require.NoError(t, err)
+	got := AccessReviewCandidates(auditor.DefaultConfig())(s.ForEvaluation())
+	require.Len(t, got, 1, "%v", got)
+	assert.Equal(t, auditor.AccessReview{Groups: []string{"team-research-devs", "system:authenticated"}, Verb: "create", Group: "kyverno.io",
+		Resource: "policyexceptions", Namespace: "kyverno"}, got[0])
+}

@@ -37,14 +37,28 @@ const maxActions = 4
 // Tamper judges a family's doors: one finding per identity, door, binding and
 // escalation, on the binding (waive it there), critical (meta's severity) for a tenant
 // identity, info for a declared admin or a platform ServiceAccount.
+//
+// Where the daemon confirmed a request with a SubjectAccessReview (Snapshot.AccessReviews)
+// the API server's answer wins: a request it does not allow is dropped, and a finding whose
+// request it allowed says "confirmed by SubjectAccessReview". Escalations are not reviewed
+// (the identity does not hold the request itself).
 func Tamper(meta auditor.RuleMeta, cfg auditor.Config, s *auditor.Snapshot, doors []Door) auditor.Result {
 	var res auditor.Result
 	a := Of(s)
 	if s.Offline() {
 		res.Inconclusive = append(res.Inconclusive, a.MissingRoles()...)
 	}
+	rv := reviews.Of(s)
 	for _, o := range a.Openings(ScopeOf(cfg, s), doors) {
-		f := meta.NewFinding(bindingRef(o.Path.Binding), message(s, o))
+		o, ok, confirmed := confirm(rv, o)
+		if !ok {
+			continue
+		}
+		msg := message(s, o)
+		if confirmed {
+			msg += " (confirmed by SubjectAccessReview)"
+		}
+		f := meta.NewFinding(bindingRef(o.Path.Binding), msg)
 		if o.Tier != Tenant {
 			f.Severity = auditor.SeverityInfo
 		}

@@ -68,3 +68,8 @@ func budgetPathDoors(cfg auditor.Config, s *auditor.Snapshot) []rbac.Door {
 		{ID: "host-network-pods", What: "start pods in a namespace whose Pod Security admits hostNetwork, outside NetworkPolicy", Actions: hostNet, TenantOwn: true},
 	}
 }
+
+// TamperDoors are SR1's doors in a snapshot, for the RBAC confirmation to ask about.
+func TamperDoors(cfg auditor.Config) func(*auditor.Snapshot) []rbac.Door {
+	return func(s *auditor.Snapshot) []rbac.Door { return budgetPathDoors(cfg, s) }
+}

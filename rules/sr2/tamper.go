@@ -107,3 +107,9 @@ func (v *view) gateDoors(cfg auditor.Config, s *auditor.Snapshot) []rbac.Door {
 		{ID: "ungated-pods", What: "start pods, GPU pods included, in a namespace the gate does not cover", Actions: ungated, TenantOwn: true},
 	}
 }
+
+// TamperDoors are SR2's doors in a snapshot, for the RBAC confirmation to ask about.
+func TamperDoors(cfg auditor.Config) func(*auditor.Snapshot) []rbac.Door {
+	views := newView(cfg)
+	return func(s *auditor.Snapshot) []rbac.Door { return views.Of(s).gateDoors(cfg, s) }
+}

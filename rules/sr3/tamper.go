@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/litellm"
 	"github.com/llm-platform/enforcement-auditor/rules/rbac"
 )
 
@@ -60,4 +61,10 @@ func (v *view) budgetDoors(s *auditor.Snapshot) []rbac.Door {
 		{ID: "litellm-database", What: "change or delete the CloudNativePG Cluster beside a prod LiteLLM proxy", Actions: db},
 		{ID: "litellm-exec", What: "exec into a prod LiteLLM proxy's pods", Actions: exec},
 	}
+}
+
+// TamperDoors are SR3's doors in a snapshot, for the RBAC confirmation to ask about.
+func TamperDoors(cfg auditor.Config) func(*auditor.Snapshot) []rbac.Door {
+	views := newView(cfg, litellm.Parse)
+	return func(s *auditor.Snapshot) []rbac.Door { return views.Of(s).budgetDoors(s) }
 }
