@@ -6,7 +6,10 @@
 // (k8s.io/component-helpers/auth/rbac/validation); which subjects a binding applies to
 // follows the API server's RBAC authorizer (pkg/registry/rbac/validation, appliesTo).
 // The families declare their doors (tamper.go of rules/sr1, sr2, sr3) and Tamper turns
-// them into findings.
+// them into findings. Openings works per binding -> role -> rule against the doors indexed
+// by (namespace, verb, group, resource) (table.go), and finds the escalations once per
+// evaluation (openings.go); Subject.Grants, the authorizer's own walk for one identity,
+// is what the differential tests and the SubjectAccessReview confirmation compare with.
 package rbac
 
 import (
