@@ -12,6 +12,7 @@ import (
 	"time"
 
 	yamlv3 "go.yaml.in/yaml/v3"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -46,6 +47,9 @@ type Config struct {
 	SR1 SR1Config `json:"sr1"`
 	SR2 SR2Config `json:"sr2"`
 	SR3 SR3Config `json:"sr3"`
+
+	// RBAC declares who may switch the controls off by design (the tamper rules).
+	RBAC RBACConfig `json:"rbac,omitempty"`
 
 	Metrics MetricsConfig `json:"metrics"`
 	Waivers WaiverConfig  `json:"waivers"`
@@ -114,6 +118,15 @@ type SR3Config struct {
 	ConfigKey string `json:"configKey"`
 	// MinDatabaseInstances is the CloudNativePG instance count prod requires.
 	MinDatabaseInstances int `json:"minDatabaseInstances"`
+}
+
+// RBACConfig: the identities allowed to change what enforces the controls.
+type RBACConfig struct {
+	// Admins are the platform's declared administrators, as RBAC subjects (kind User,
+	// Group or ServiceAccount; a Group such as system:serviceaccounts:flux-system names
+	// every ServiceAccount of a namespace): the GitOps controller, the platform team.
+	// What they may change is still reported, at info: declared, never hidden.
+	Admins []rbacv1.Subject `json:"admins,omitempty"`
 }
 
 // MetricsConfig bounds the per-finding series.
@@ -326,6 +339,16 @@ func (c *Config) Validate() error {
 	case "", PodSecurityPrivileged, PodSecurityBaseline, PodSecurityRestricted:
 	default:
 		errs = append(errs, fmt.Errorf("sr1.podSecurityDefault: %q is not a Pod Security level (want privileged, baseline or restricted, or leave it empty when unknown)", c.SR1.PodSecurityDefault))
+	}
+	for i, a := range c.RBAC.Admins {
+		switch {
+		case a.Kind != rbacv1.UserKind && a.Kind != rbacv1.GroupKind && a.Kind != rbacv1.ServiceAccountKind:
+			errs = append(errs, fmt.Errorf("rbac.admins[%d].kind: %q is not a subject kind (want User, Group or ServiceAccount)", i, a.Kind))
+		case a.Name == "":
+			errs = append(errs, fmt.Errorf("rbac.admins[%d].name: must not be empty", i))
+		case a.Kind == rbacv1.ServiceAccountKind && a.Namespace == "":
+			errs = append(errs, fmt.Errorf("rbac.admins[%d].namespace: a ServiceAccount needs its namespace", i))
+		}
 	}
 	checkNames("sr2.excludedNamespaces", c.SR2.ExcludedNamespaces, false)
 	if _, err := metav1.LabelSelectorAsSelector(&c.SR2.KueueManagedNamespaceSelector); err != nil {

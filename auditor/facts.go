@@ -1,6 +1,9 @@
 package auditor
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Fact is a measured value a rule publishes besides its findings (the detected CNI, GPUs
 // by coverage). The Prometheus exporter renders each fact as a gauge named
@@ -64,4 +67,26 @@ type AdmissionProbeResult struct {
 	// auditor's cluster-wide pod create to dry runs is missing (Error says so too).
 	Unguarded string
 	At        time.Time
+}
+
+// AccessReview is a SubjectAccessReview's answer for one identity and one request: the
+// daemon's confirmation (--confirm-rbac) of what the tamper rules decide from the RBAC
+// objects. The API server answers with every authorizer it runs (webhooks included), so
+// a review overrides the offline decision; rules read reviews beside the objects.
+type AccessReview struct {
+	User                                                string
+	Groups                                              []string
+	Verb, Group, Resource, Subresource, Namespace, Name string
+	Allowed                                             bool
+	// Denied: an authorizer denied explicitly (not merely no opinion).
+	Denied bool
+	Reason string
+	// Error: the review could not be asked (permission, network); the offline decision stands.
+	Error string
+	At    time.Time
+}
+
+// Key identifies the review's question (user, groups and request).
+func (r AccessReview) Key() string {
+	return strings.Join([]string{r.User, strings.Join(r.Groups, ","), r.Verb, r.Group, r.Resource, r.Subresource, r.Namespace, r.Name}, "\x00")
 }

@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -374,4 +375,42 @@ func extendedResources(l corev1.ResourceList) corev1.ResourceList {
 		}
 	}
 	return out
+}
+
+// rbacMeta keeps what the RBAC evaluation and the waivers read of a Role's, a
+// ClusterRole's or a binding's metadata: identity, labels (ClusterRole aggregation
+// selects by them) and the auditor's own annotations (waivers on bindings). Helm's and
+// kubectl's annotations are most of an RBAC object's metadata.
+func rbacMeta(m metav1.ObjectMeta) metav1.ObjectMeta {
+	var ann map[string]string
+	for k, v := range m.Annotations {
+		if strings.HasPrefix(k, WaiveAnnotation[:strings.IndexByte(WaiveAnnotation, '/')+1]) {
+			if ann == nil {
+				ann = map[string]string{}
+			}
+			ann[k] = v
+		}
+	}
+	return metav1.ObjectMeta{Namespace: m.Namespace, Name: m.Name, UID: m.UID, ResourceVersion: m.ResourceVersion,
+		Labels: m.Labels, Annotations: ann, DeletionTimestamp: m.DeletionTimestamp}
+}
+
+// projectRole keeps a Role's rules.
+func projectRole(_ *Projection, o *rbacv1.Role) *rbacv1.Role {
+	return &rbacv1.Role{TypeMeta: o.TypeMeta, ObjectMeta: rbacMeta(o.ObjectMeta), Rules: o.Rules}
+}
+
+// projectClusterRole keeps a ClusterRole's rules and aggregation rule.
+func projectClusterRole(_ *Projection, o *rbacv1.ClusterRole) *rbacv1.ClusterRole {
+	return &rbacv1.ClusterRole{TypeMeta: o.TypeMeta, ObjectMeta: rbacMeta(o.ObjectMeta), Rules: o.Rules, AggregationRule: o.AggregationRule}
+}
+
+// projectRoleBinding keeps a RoleBinding's subjects and role reference.
+func projectRoleBinding(_ *Projection, o *rbacv1.RoleBinding) *rbacv1.RoleBinding {
+	return &rbacv1.RoleBinding{TypeMeta: o.TypeMeta, ObjectMeta: rbacMeta(o.ObjectMeta), Subjects: o.Subjects, RoleRef: o.RoleRef}
+}
+
+// projectClusterRoleBinding keeps a ClusterRoleBinding's subjects and role reference.
+func projectClusterRoleBinding(_ *Projection, o *rbacv1.ClusterRoleBinding) *rbacv1.ClusterRoleBinding {
+	return &rbacv1.ClusterRoleBinding{TypeMeta: o.TypeMeta, ObjectMeta: rbacMeta(o.ObjectMeta), Subjects: o.Subjects, RoleRef: o.RoleRef}
 }

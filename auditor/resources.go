@@ -12,6 +12,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -37,6 +38,10 @@ const (
 	ResourceValidatingWebhookConfigurations = "validatingwebhookconfigurations.admissionregistration.k8s.io"
 	ResourceValidatingAdmissionPolicies     = "validatingadmissionpolicies.admissionregistration.k8s.io"
 	ResourceValidatingAdmissionBindings     = "validatingadmissionpolicybindings.admissionregistration.k8s.io"
+	ResourceRoles                           = "roles.rbac.authorization.k8s.io"
+	ResourceClusterRoles                    = "clusterroles.rbac.authorization.k8s.io"
+	ResourceRoleBindings                    = "rolebindings.rbac.authorization.k8s.io"
+	ResourceClusterRoleBindings             = "clusterrolebindings.rbac.authorization.k8s.io"
 	ResourceKyvernoClusterPolicies          = "clusterpolicies.kyverno.io"
 	ResourceKyvernoPolicies                 = "policies.kyverno.io"
 	ResourceKyvernoValidatingPolicies       = "validatingpolicies.policies.kyverno.io"
@@ -184,6 +189,15 @@ var Kinds = []ResourceInfo{
 		store: typed[admissionv1.ValidatingAdmissionPolicyBinding](func(s *Snapshot) *[]*admissionv1.ValidatingAdmissionPolicyBinding {
 			return &s.ValidatingAdmissionBindings
 		}, nil)},
+	// RBAC: who may switch a control off (the tamper rules of each family, rules/rbac).
+	{ID: ResourceRoles, Why: "who may switch a control off: roles (aggregation resolved) and the subjects bound to them (tamper rules)", Group: rbacv1.GroupName, Resource: "roles", Kind: "Role", Namespaced: true, Versions: []string{"v1"},
+		store: typed[rbacv1.Role](func(s *Snapshot) *[]*rbacv1.Role { return &s.Roles }, nil).projected(projectRole)},
+	{ID: ResourceClusterRoles, Why: "who may switch a control off: roles (aggregation resolved) and the subjects bound to them (tamper rules)", Group: rbacv1.GroupName, Resource: "clusterroles", Kind: "ClusterRole", Versions: []string{"v1"},
+		store: typed[rbacv1.ClusterRole](func(s *Snapshot) *[]*rbacv1.ClusterRole { return &s.ClusterRoles }, nil).projected(projectClusterRole)},
+	{ID: ResourceRoleBindings, Why: "who may switch a control off: roles (aggregation resolved) and the subjects bound to them (tamper rules)", Group: rbacv1.GroupName, Resource: "rolebindings", Kind: "RoleBinding", Namespaced: true, Versions: []string{"v1"},
+		store: typed[rbacv1.RoleBinding](func(s *Snapshot) *[]*rbacv1.RoleBinding { return &s.RoleBindings }, nil).projected(projectRoleBinding)},
+	{ID: ResourceClusterRoleBindings, Why: "who may switch a control off: roles (aggregation resolved) and the subjects bound to them (tamper rules)", Group: rbacv1.GroupName, Resource: "clusterrolebindings", Kind: "ClusterRoleBinding", Versions: []string{"v1"},
+		store: typed[rbacv1.ClusterRoleBinding](func(s *Snapshot) *[]*rbacv1.ClusterRoleBinding { return &s.ClusterRoleBindings }, nil).projected(projectClusterRoleBinding)},
 	{ID: ResourceKyvernoClusterPolicies, Why: "the gate policy `require-kueue-queue-name` (SR2)", Group: "kyverno.io", Resource: "clusterpolicies", Kind: "ClusterPolicy", Versions: []string{"v1"}, Custom: true, store: custom{}},
 	{ID: ResourceKyvernoPolicies, Why: "the gate policy `require-kueue-queue-name` (SR2)", Group: "kyverno.io", Resource: "policies", Kind: "Policy", Namespaced: true, Versions: []string{"v1"}, Custom: true, store: custom{}},
 	{ID: ResourceKyvernoValidatingPolicies, Why: "the gate policy `require-kueue-queue-name` (SR2)", Group: "policies.kyverno.io", Resource: "validatingpolicies", Kind: "ValidatingPolicy", Versions: []string{"v1", "v1beta1", "v1alpha1"}, Custom: true, store: custom{}},

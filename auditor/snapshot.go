@@ -10,6 +10,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -73,6 +74,11 @@ type Snapshot struct {
 	ValidatingAdmissionPolicies     []*admissionv1.ValidatingAdmissionPolicy
 	ValidatingAdmissionBindings     []*admissionv1.ValidatingAdmissionPolicyBinding
 
+	Roles               []*rbacv1.Role
+	ClusterRoles        []*rbacv1.ClusterRole
+	RoleBindings        []*rbacv1.RoleBinding
+	ClusterRoleBindings []*rbacv1.ClusterRoleBinding
+
 	// Owners holds every object that may own a pod (Jobs, ReplicaSets, JobSets, ...).
 	Owners []*Owner
 
@@ -84,6 +90,9 @@ type Snapshot struct {
 	// --probe-network / --probe-admission only); nil when probing is off.
 	NetworkProbes   []NetworkProbeResult
 	AdmissionProbes []AdmissionProbeResult
+	// AccessReviews hold the latest SubjectAccessReview answers of the RBAC confirmation
+	// (daemon with --confirm-rbac only); nil when it is off.
+	AccessReviews []AccessReview
 
 	// Availability of each resource ID (see KnownResources). A resource missing from
 	// the map is treated as Synced with no objects.

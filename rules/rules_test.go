@@ -35,7 +35,7 @@ func TestAllSortedAndUnique(t *testing.T) {
 			assert.True(t, p.Control < m.Control || (p.Control == m.Control && p.ID < m.ID), "%s sorts before %s", p.ID, m.ID)
 		}
 	}
-	assert.Equal(t, "cni-not-enforcing", all[0].Meta().ID)
+	assert.Equal(t, "budget-path-tamper", all[0].Meta().ID)
 	assert.Equal(t, "litellm-prod-absent", all[len(all)-1].Meta().ID)
 }
 

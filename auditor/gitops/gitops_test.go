@@ -56,7 +56,7 @@ func TestPlanOfPlainInputsIsOnePlatform(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, plan.Roots, 1)
 	in := plan.Roots[0].Inputs
-	require.Len(t, in, 6)
+	require.Len(t, in, 7)
 	assert.Equal(t, gitops.Input{Path: "-"}, in[0], "inputs keep the order given")
 	assert.False(t, in[1].Walked, "a file named is not lenient")
 	assert.True(t, in[2].Walked)

@@ -535,7 +535,9 @@ func TestReadmeKubectlKinds(t *testing.T) {
 		"deploy": "deployments.apps", "rs": "replicasets.apps", "sts": "statefulsets.apps", "jobs": "jobs.batch", "cm": "configmaps",
 		"svc": "services", "validatingwebhookconfigurations": "validatingwebhookconfigurations.admissionregistration.k8s.io",
 		"validatingadmissionpolicies":       "validatingadmissionpolicies.admissionregistration.k8s.io",
-		"validatingadmissionpolicybindings": "validatingadmissionpolicybindings.admissionregistration.k8s.io"}
+		"validatingadmissionpolicybindings": "validatingadmissionpolicybindings.admissionregistration.k8s.io",
+		"roles":                             "roles.rbac.authorization.k8s.io", "clusterroles": "clusterroles.rbac.authorization.k8s.io",
+		"rolebindings": "rolebindings.rbac.authorization.k8s.io", "clusterrolebindings": "clusterrolebindings.rbac.authorization.k8s.io"}
 	got := map[string]bool{}
 	for _, m := range regexp.MustCompile(`kubectl get ([\w.,-]+) -A`).FindAllStringSubmatch(readme(t), -1) {
 		for _, k := range strings.Split(m[1], ",") {

@@ -40,6 +40,9 @@ type runFlags struct {
 
 	probeNetwork   bool
 	probeAdmission bool
+	confirmRBAC    bool
+	confirmPerMin  int
+	confirmMaxAge  time.Duration
 	probeInterval  time.Duration
 	probeTimeout   time.Duration
 	podNamespace   string
@@ -102,6 +105,9 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.limits.MaxConnections, "http-max-connections", serving.DefaultMaxConnections, "most connections open at once (at the cap, the one idle longest is closed for a new one)")
 	fl.BoolVar(&f.probeNetwork, "probe-network", false, "actively try TCP connections to every Service port in the protected namespaces (the auditor must run outside the trusted namespaces)")
 	fl.BoolVar(&f.probeAdmission, "probe-admission", false, "send a server-side dry-run create of a GPU pod without a queue name to every Kueue-managed namespace (needs create on pods; nothing is persisted)")
+	fl.BoolVar(&f.confirmRBAC, "confirm-rbac", false, "confirm each identity and request through which a tamper rule reports a door with a SubjectAccessReview (every authorizer the API server runs answers; needs create on subjectaccessreviews)")
+	fl.IntVar(&f.confirmPerMin, "confirm-rbac-per-minute", app.DefaultConfirmRBACPerMinute, "most SubjectAccessReviews --confirm-rbac sends a minute (over it, the offline decision stands until a later run)")
+	fl.DurationVar(&f.confirmMaxAge, "confirm-rbac-max-age", app.DefaultConfirmRBACMaxAge, "how long a SubjectAccessReview answer is reused before it is asked again")
 	fl.DurationVar(&f.probeInterval, "probe-interval", app.DefaultProbeInterval, "how often the active probes run")
 	fl.DurationVar(&f.probeTimeout, "probe-timeout", app.DefaultProbeTimeout, "timeout of one network probe connection")
 	fl.StringVar(&f.podNamespace, "pod-namespace", os.Getenv("POD_NAMESPACE"), "the auditor's own namespace (default $POD_NAMESPACE; required by --probe-network)")
@@ -154,25 +160,28 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 // options is the flags as app.Options, the configuration, cluster and logger given.
 func (f *runFlags) options(cfg auditor.Config, rc *rest.Config, log *slog.Logger) (app.Options, error) {
 	opts := app.Options{
-		Config:            cfg,
-		RESTConfig:        rc,
-		Logger:            log,
-		ListenAddress:     f.listen,
-		Debounce:          f.debounce,
-		MaxDelay:          f.maxDelay,
-		Resync:            f.resync,
-		DiscoveryInterval: f.discoveryInterval,
-		ShutdownTimeout:   f.shutdownTimeout,
-		NetworkProbe:      f.probeNetwork,
-		PodNamespace:      f.podNamespace,
-		ProbeTimeout:      f.probeTimeout,
-		AdmissionProbe:    f.probeAdmission,
-		ProbeInterval:     f.probeInterval,
-		InsecureServing:   f.insecure,
-		MetricsAuth:       f.metricsAuth,
-		TLSCertFile:       f.tlsCertFile,
-		TLSKeyFile:        f.tlsKeyFile,
-		ServerLimits:      f.limits,
+		Config:               cfg,
+		RESTConfig:           rc,
+		Logger:               log,
+		ListenAddress:        f.listen,
+		Debounce:             f.debounce,
+		MaxDelay:             f.maxDelay,
+		Resync:               f.resync,
+		DiscoveryInterval:    f.discoveryInterval,
+		ShutdownTimeout:      f.shutdownTimeout,
+		NetworkProbe:         f.probeNetwork,
+		PodNamespace:         f.podNamespace,
+		ProbeTimeout:         f.probeTimeout,
+		AdmissionProbe:       f.probeAdmission,
+		ConfirmRBAC:          f.confirmRBAC,
+		ConfirmRBACPerMinute: f.confirmPerMin,
+		ConfirmRBACMaxAge:    f.confirmMaxAge,
+		ProbeInterval:        f.probeInterval,
+		InsecureServing:      f.insecure,
+		MetricsAuth:          f.metricsAuth,
+		TLSCertFile:          f.tlsCertFile,
+		TLSKeyFile:           f.tlsKeyFile,
+		ServerLimits:         f.limits,
 		Evidence: app.EvidenceOptions{Dir: f.evidenceDir, Interval: f.evidenceInterval, Keep: f.evidenceKeep,
 			SigningKey: f.signingKey, OSCAL: f.evidenceOSCAL},
 	}

@@ -106,7 +106,8 @@ Exit status: 0 when no finding is at or above --fail-on (none: findings never fa
 no control is in a state --fail-on-control fails on, 1 otherwise, 2 when the input cannot
 be read or is not Kubernetes objects. The table's last line says why.`,
 		Example: `  enforcement-auditor scan -f examples/platform
-  kubectl get ns,netpol,pods,deploy,cm -A -o json | enforcement-auditor scan -f - -o json
+  kubectl get ns,netpol,pods,deploy,cm,roles,clusterroles,rolebindings,clusterrolebindings \
+    -A -o json | enforcement-auditor scan -f - -o json
   enforcement-auditor scan --fail-on critical                      # the live cluster
   enforcement-auditor scan -n team-a -n team-b --progress          # two namespaces of it
   enforcement-auditor scan -f deploy/ --fail-on-control unknown    # fail unless all are proven

@@ -21,5 +21,6 @@ func Rules(cfg auditor.Config) []auditor.Rule {
 		servingReachableFromUntrusted(cfg), // the active network probe
 		// host networking, which NetworkPolicy does not isolate (host_network.go)
 		servingHostNetwork(cfg), tenantHostNetworkPod(cfg), tenantNamespaceAdmitsHostNetwork(cfg),
+		budgetPathTamper(cfg), // who may switch it off (tamper.go)
 		protectedNamespaceAbsent(cfg))
 }

@@ -69,7 +69,7 @@ metadata:
 		if extra != "" {
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "90-attack.yaml"), []byte(extra), 0o644))
 		}
-		objs, err := manifests.ReadWith([]string{"../../examples/platform/00-namespaces.yaml", dir}, nil, manifests.Options{Warn: func(string) {}})
+		objs, err := manifests.ReadWith([]string{"../../examples/platform/00-namespaces.yaml", "../../examples/platform/40-rbac.yaml", dir}, nil, manifests.Options{Warn: func(string) {}})
 		require.NoError(t, err)
 		s, err := manifests.Snapshot(objs)
 		require.NoError(t, err)

@@ -175,10 +175,10 @@ func (c gateChecker) celExceptions(s *auditor.Snapshot, meta auditor.RuleMeta, f
 	}
 }
 
-// whoMayCreate is the message's line on who may create exceptions. The auditor reads no
-// Roles or RoleBindings, so it says how to find out.
+// whoMayCreate is the message's line on who may create exceptions: gpu-gate-tamper
+// judges the RBAC.
 func (c gateChecker) whoMayCreate(ns string) string {
-	return fmt.Sprintf("; who may create more PolicyExceptions there is not read (no RBAC among the inputs): kubectl auth can-i create policyexceptions -n %s --as <tenant>", ns)
+	return fmt.Sprintf("; who may create more PolicyExceptions in %s: see gpu-gate-tamper", ns)
 }
 
 func sortedByNamespaceName(in []*unstructured.Unstructured) []*unstructured.Unstructured {

@@ -78,7 +78,7 @@ func TestGPUGatePolicyException(t *testing.T) {
 			want: []string{polex + " critical"},
 			contains: []string{"PolicyException kyverno/ml-team-debug exempts GPU pods in Kueue-managed namespaces team-search (rules gpu-pods-need-a-queue; spec.match.any[0]) from ClusterPolicy require-kueue-queue-name",
 				"Deployment kyverno/kyverno-admission-controller sets --enablePolicyException=true and --exceptionNamespace=kyverno",
-				"kubectl auth can-i create policyexceptions -n kyverno"},
+				"who may create more PolicyExceptions in kyverno: see gpu-gate-tamper"},
 		},
 		"v1.15 default: exceptions off": {objs: []any{sr2Policy(t), exc(), sr2KyvernoDeployment("ghcr.io/kyverno/kyverno:v1.15.2")}},
 		// Up to v1.12 only the spec's action counts (the rule's failureAction is ignored).

@@ -19,5 +19,6 @@ func Rules(cfg auditor.Config) []auditor.Rule {
 		gatePolicyMissing(cfg), gatePolicyNotEnforcing(cfg), gatePolicyException(cfg), // the admission gate
 		gateBypassed(cfg), probeUnguarded(cfg), // the active admission probe
 		gpuResourceUnlisted(cfg), // the configured GPU resources against what Nodes offer
+		gpuGateTamper(cfg),       // who may switch it off (tamper.go)
 		managedNamespaceAbsent(cfg))
 }

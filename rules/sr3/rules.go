@@ -20,5 +20,6 @@ func rules(cfg auditor.Config, parse parseFunc) []auditor.Rule {
 		budgetFailOpenInProd(cfg), budgetFailOpenUnverifiable(cfg), // the fail-open setting
 		budgetDBNotHAInProd(cfg), budgetCacheNotRedisInProd(cfg), // the database and the cache behind it
 		budgetProfileDowngrade(cfg), configUnparseable(cfg),
+		budgetConfigTamper(cfg), // who may switch it off (tamper.go)
 		prodAbsent(cfg))
 }

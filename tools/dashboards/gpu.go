@@ -17,7 +17,7 @@ const bypassingGPUHours = `sum by (namespace) (sum_over_time((sum by (namespace)
 
 // gateRules are the SR2 rules about the admission gate itself (every catalogue rule named
 // gpu-gate-*; test/deploy checks the panels against the catalogue).
-const gateRules = "gpu-gate-policy-missing|gpu-gate-policy-not-enforcing|gpu-gate-policy-exception|gpu-gate-bypassed"
+const gateRules = "gpu-gate-policy-missing|gpu-gate-policy-not-enforcing|gpu-gate-policy-exception|gpu-gate-bypassed|gpu-gate-tamper"
 
 // gpuQuotaAndSpend: how many GPUs run around Kueue quota (and for how long), the gate that
 // should stop them, and whether prod budgets fail closed.

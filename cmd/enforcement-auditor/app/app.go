@@ -18,6 +18,7 @@ import (
 	"github.com/llm-platform/enforcement-auditor/exporters/evidence"
 	otelexp "github.com/llm-platform/enforcement-auditor/exporters/otel"
 	"github.com/llm-platform/enforcement-auditor/probe"
+	"github.com/llm-platform/enforcement-auditor/rules"
 	"github.com/llm-platform/enforcement-auditor/serving"
 )
 
@@ -103,6 +104,10 @@ func newParts(o Options) (parts, error) {
 			return p, err
 		}
 		p.probes = append(p.probes, ap)
+	}
+	if o.ConfirmRBAC {
+		p.probes = append(p.probes, probe.NewAccessReviewProbe(p.client, rules.AccessReviewCandidates(o.Config),
+			o.ConfirmRBACPerMinute, o.ConfirmRBACMaxAge, o.Logger.With("component", "access-review")))
 	}
 	switch {
 	case !o.InsecureServing:

@@ -29,6 +29,9 @@ const (
 	DefaultProbeInterval = 5 * time.Minute
 	DefaultProbeTimeout  = 3 * time.Second
 
+	DefaultConfirmRBACPerMinute = 600
+	DefaultConfirmRBACMaxAge    = 10 * time.Minute
+
 	DefaultEvidenceInterval = time.Hour
 	DefaultEvidenceKeep     = 48
 
@@ -72,6 +75,10 @@ func (o Options) WithDefaults() Options {
 	o.ServerLimits = o.ServerLimits.WithDefaults()
 	def(&o.ProbeInterval, DefaultProbeInterval)
 	def(&o.ProbeTimeout, DefaultProbeTimeout)
+	if o.ConfirmRBACPerMinute == 0 {
+		o.ConfirmRBACPerMinute = DefaultConfirmRBACPerMinute
+	}
+	def(&o.ConfirmRBACMaxAge, DefaultConfirmRBACMaxAge)
 	if le := o.LeaderElection; le != nil {
 		c := *le
 		if c.Name == "" {

@@ -56,6 +56,12 @@ type Options struct {
 	// AdmissionProbe dry-runs a GPU pod without a queue name in every Kueue-managed
 	// namespace.
 	AdmissionProbe bool
+	// ConfirmRBAC asks the API server a SubjectAccessReview for each identity and request
+	// through which a tamper rule reports a door (at most ConfirmRBACPerMinute a minute,
+	// answers reused for ConfirmRBACMaxAge); the rules prefer the answers to their own.
+	ConfirmRBAC          bool
+	ConfirmRBACPerMinute int
+	ConfirmRBACMaxAge    time.Duration
 	// Probes are further probes built by the caller (tests: a network prober dialing from
 	// another network namespace).
 	Probes []probe.Prober
@@ -106,8 +112,14 @@ func (o *Options) Validate() error {
 	if o.Debounce > 0 && o.MaxDelay > 0 && o.MaxDelay < o.Debounce {
 		bad("max-delay", "%s is shorter than --debounce %s", o.MaxDelay, o.Debounce)
 	}
-	if o.NetworkProbe || o.AdmissionProbe || len(o.Probes) > 0 {
+	if o.NetworkProbe || o.AdmissionProbe || o.ConfirmRBAC || len(o.Probes) > 0 {
 		positive("probe-interval", o.ProbeInterval)
+	}
+	if o.ConfirmRBAC {
+		if o.ConfirmRBACPerMinute <= 0 {
+			bad("confirm-rbac-per-minute", "%d is not positive", o.ConfirmRBACPerMinute)
+		}
+		positive("confirm-rbac-max-age", o.ConfirmRBACMaxAge)
 	}
 	if o.NetworkProbe {
 		if err := probe.ValidateProbeNamespace(o.PodNamespace, o.Config); err != nil {
