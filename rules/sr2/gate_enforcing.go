@@ -5,9 +5,11 @@ import (
 	"slices"
 	"strings"
 
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/celmatch"
 	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
 	"github.com/llm-platform/enforcement-auditor/rules/kyverno"
 )
@@ -39,6 +41,10 @@ type gateChecker struct {
 	// kyverno is Kyverno's admission controller (nil when not visible): its version
 	// decides how failure actions resolve.
 	kyverno *kyverno.AdmissionController
+	// battery is the requests every gate is evaluated on (battery.go); draInUse grades
+	// an admitted DRA claim.
+	battery  []batteryRequest
+	draInUse bool
 }
 
 func (c gateChecker) kyvernoVersion() kyverno.Version {
@@ -186,7 +192,7 @@ func (c gateChecker) clusterPolicy(s *auditor.Snapshot, p *kyverno.ClusterPolicy
 			v.add("match", auditor.SeverityCritical, "Add a validate rule matching kind Pod in the Kueue-managed namespaces.",
 				"%s has no validate rule matching kind Pod: it cannot deny a GPU pod in Kueue-managed namespaces %s", what, strings.Join(family.NamespaceNames(c.managed), ", "))
 		} else {
-			uncovered, audited, enforcing, auditedBy := c.podRuleActions(p, podRules)
+			uncovered, audited, _, _ := c.podRuleActions(p, podRules)
 			if len(uncovered) > 0 {
 				v.add("match", auditor.SeverityCritical,
 					"Match Pods with resources.namespaceSelector equal to the Kueue-managed selector (not a names or label list a tenant controls), and drop the exclude entries that cover those namespaces.",
@@ -197,16 +203,7 @@ func (c gateChecker) clusterPolicy(s *auditor.Snapshot, p *kyverno.ClusterPolicy
 					"Set failureAction: Enforce on the validate rule (spec.rules[].validate.failureAction; Kyverno >= 1.13) and remove failureActionOverrides / validationFailureActionOverrides that set Audit for these namespaces.",
 					"%s only audits GPU pods without a queue name in %s: the effective validation failure action there is Audit", what, strings.Join(audited, ", "))
 			}
-			var text []string
-			var others []ruleText
-			for _, r := range podRules {
-				if enforcing[r.Index] || len(enforcing) == 0 {
-					text = append(text, r.Text...)
-				} else if a, ok := auditedBy[r.Index]; ok {
-					others = append(others, ruleText{Name: fmt.Sprintf("rule %s (%s), whose failure action is %s", r.Name, r.Path(), a), Text: r.Text})
-				}
-			}
-			c.checkText(v, what, text, others...)
+			c.evalBattery(v, what, func(ns *corev1.Namespace) bool { return len(c.denyingRules(p, ns)) > 0 }, c.clusterPolicyEval(p))
 		}
 	})
 }
@@ -284,7 +281,18 @@ func (c gateChecker) validatingPolicy(s *auditor.Snapshot, p *kyverno.Validating
 				"%s has validationActions %v without Deny: violations are only audited or warned about", what, p.ValidationActions)
 		}
 		c.checkMatch(v, what, "spec.matchConstraints", p.MatchConstraints, nil)
-		c.checkText(v, what, p.Text)
+		if slices.Contains(p.ValidationActions, "Deny") {
+			spec := celmatch.PolicySpec{Name: p.Name, Validations: p.Validations, Variables: p.Variables, MatchConditions: p.MatchConditions, HasParams: p.HasParams}
+			if p.FailurePolicy != "" {
+				fp := admissionv1.FailurePolicyType(p.FailurePolicy)
+				spec.FailurePolicy = &fp
+			}
+			covers := func(ns *corev1.Namespace) bool {
+				ok, _ := matchResourcesCover(p.MatchConstraints, ns, "spec.matchConstraints", true)
+				return ok
+			}
+			c.evalBattery(v, what, covers, celPolicyEval(celmatch.CompilePolicy(spec)))
+		}
 	})
 }
 

@@ -41,7 +41,7 @@ spec:
       deny:
         conditions:
           all:
-          - key: "{{ request.object.spec.containers[].resources.limits.keys(@)[] | [?starts_with(@, 'nvidia.com/') || @ == 'amd.com/gpu'] | length(@) }}"
+          - key: "{{ request.object.spec.[containers, initContainers][][].resources.limits.keys(@)[] | [?starts_with(@, 'nvidia.com/') || @ == 'amd.com/gpu'] | length(@) }}"
             operator: GreaterThan
             value: 0
           - key: "{{ request.object.metadata.labels.\"kueue.x-k8s.io/queue-name\" || '' }}"
@@ -230,14 +230,14 @@ func TestGPUGatePolicyNotEnforcingClusterPolicy(t *testing.T) {
 			policy: sr2Policy(t, sr2SetRule(map[string]any{"any": []any{map[string]any{"clusterRoles": []any{"cluster-admin"}}}}, "exclude")),
 		},
 		"check names only nvidia.com/gpu: MIG and AMD missed": {
-			policy: sr2Policy(t, sr2SetRule("{{ request.object.spec.containers[].resources.limits.\"nvidia.com/gpu\" || '' }}",
+			policy: sr2Policy(t, sr2SetRule("{{ request.object.spec.[containers, initContainers][][].resources.limits.\"nvidia.com/gpu\" | length(@) }}",
 				"validate", "deny", "conditions", "all", "0", "key")),
 			objs:     append([]any{sr2Node("gpu-amd-1", "amd.com/gpu", 8)}, healthy...),
 			want:     []string{cp + "#gpu-resources critical"},
 			contains: []string{"never names nvidia.com/gpu.shared, nvidia.com/mig-*, amd.com/gpu", "offered by amd.com/gpu (Node gpu-amd-1)"},
 		},
 		"check lists one MIG profile only": {
-			policy: sr2Policy(t, sr2SetRule("{{ request.object.spec.containers[].resources.limits.[\"nvidia.com/gpu\", \"nvidia.com/mig-1g.10gb\", \"amd.com/gpu\"] }}",
+			policy: sr2Policy(t, sr2SetRule("{{ request.object.spec.[containers, initContainers][][].resources.limits.[\"nvidia.com/gpu\", \"nvidia.com/mig-1g.10gb\", \"amd.com/gpu\"][] | [?@] | length(@) }}",
 				"validate", "deny", "conditions", "all", "0", "key")),
 			objs:     append([]any{sr2Pod("team-web", "mig", sr2Requests("nvidia.com/mig-3g.40gb", 1))}, healthy...),
 			want:     []string{cp + "#gpu-resources critical"},
@@ -460,7 +460,7 @@ spec:
       deny:
         conditions:
           all:
-          - key: "{{ request.object.spec.containers[].resources.limits.keys(@)[] | [?starts_with(@, 'nvidia.com/') || @ == 'amd.com/gpu'] | length(@) }}"
+          - key: "{{ request.object.spec.[containers, initContainers][][].resources.limits.keys(@)[] | [?starts_with(@, 'nvidia.com/') || @ == 'amd.com/gpu'] | length(@) }}"
             operator: GreaterThan
             value: 8
   - name: queue-label
@@ -487,7 +487,7 @@ spec:
 // A gate whose only shortcoming is hardening (a GPU resource no Node offers) still
 // enforces: another gate's shortcomings are then redundant, reported low.
 func TestGPUGatePolicyNotEnforcingHardeningGateStillEnforces(t *testing.T) {
-	nvidiaOnly := sr2Policy(t, sr2SetRule("{{ request.object.spec.containers[].resources.limits.\"nvidia.com/gpu\" || '' }}",
+	nvidiaOnly := sr2Policy(t, sr2SetRule("{{ request.object.spec.[containers, initContainers][][].resources.limits.\"nvidia.com/gpu\" | length(@) }}",
 		"validate", "deny", "conditions", "all", "0", "key"))
 	binding := sr2Binding([]admissionv1.ValidationAction{admissionv1.Audit}, nil)
 	vap := sr2VAP()

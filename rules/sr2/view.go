@@ -24,13 +24,15 @@ type view struct {
 	pods    func() []gpuPod
 	offer   func() gpuOffer
 	kyverno func() *kyverno.AdmissionController
+	battery func() []batteryRequest
+	dra     bool
 }
 
 // newView returns the family's view for a configuration.
 func newView(cfg auditor.Config) *auditor.View[*view] {
 	g := newGPUScope(cfg)
 	return auditor.NewView(func(s *auditor.Snapshot) *view {
-		return &view{
+		v := &view{
 			scope:   g,
 			managed: cfg.KueueManagedNamespaces(s.Namespaces),
 			gates:   sync.OnceValue(func() *gateSet { return findGates(s, cfg.SR2.GatePolicyNames) }),
@@ -39,11 +41,17 @@ func newView(cfg auditor.Config) *auditor.View[*view] {
 			kyverno: sync.OnceValue(func() *kyverno.AdmissionController {
 				return kyverno.FindAdmissionController(s.Deployments, cfg.SR2.KyvernoNamespace)
 			}),
+			dra: draGPUsInUse(s),
 		}
+		v.battery = sync.OnceValue(func() []batteryRequest {
+			texts, sels := attributeSources(s, v.gates())
+			return battery(cfg.SR2, v.representativeGPU(), v.offer().names(), tenantAttrs(texts, sels, cfg.SR2.QueueNameLabel))
+		})
+		return v
 	})
 }
 
 // checker returns what judges the gates, grading coverage gaps by offer.
 func (v *view) checker(offer gpuOffer) gateChecker {
-	return gateChecker{cfg: v.scope.cfg, managed: v.managed, offer: offer, kyverno: v.kyverno()}
+	return gateChecker{cfg: v.scope.cfg, managed: v.managed, offer: offer, kyverno: v.kyverno(), battery: v.battery(), draInUse: v.dra}
 }
