@@ -86,7 +86,7 @@ func TestGPUGateCoverageFromWhatTheClusterOffers(t *testing.T) {
 			policy: sr2Policy(t, sr2SetRule("{{ request.object.spec.[containers, initContainers][][].resources.limits.[\"nvidia.com/gpu\", \"amd.com/gpu\"][] | [?@] | length(@) }}",
 				"validate", "deny", "conditions", "all", "0", "key")),
 			objs: []any{sr2Node("gpu-1", "nvidia.com/gpu", 8), sr2Node("amd-1", "amd.com/gpu", 8)},
-			want: "low", contains: []string{"never names nvidia.com/gpu.shared, nvidia.com/mig-*:"},
+			want: "low", contains: []string{"that ask for nvidia.com/gpu.shared, nvidia.com/mig-*:"},
 		},
 		"the complete gate has no gap": {
 			policy: sr2Policy(t), objs: []any{sr2Node("mig-2", "nvidia.com/mig-1g.10gb", 7)},

@@ -234,14 +234,14 @@ func TestGPUGatePolicyNotEnforcingClusterPolicy(t *testing.T) {
 				"validate", "deny", "conditions", "all", "0", "key")),
 			objs:     append([]any{sr2Node("gpu-amd-1", "amd.com/gpu", 8)}, healthy...),
 			want:     []string{cp + "#gpu-resources critical"},
-			contains: []string{"never names nvidia.com/gpu.shared, nvidia.com/mig-*, amd.com/gpu", "offered by amd.com/gpu (Node gpu-amd-1)"},
+			contains: []string{"that ask for nvidia.com/gpu.shared, nvidia.com/mig-*, amd.com/gpu", "offered by amd.com/gpu (Node gpu-amd-1)"},
 		},
 		"check lists one MIG profile only": {
 			policy: sr2Policy(t, sr2SetRule("{{ request.object.spec.[containers, initContainers][][].resources.limits.[\"nvidia.com/gpu\", \"nvidia.com/mig-1g.10gb\", \"amd.com/gpu\"][] | [?@] | length(@) }}",
 				"validate", "deny", "conditions", "all", "0", "key")),
 			objs:     append([]any{sr2Pod("team-web", "mig", sr2Requests("nvidia.com/mig-3g.40gb", 1))}, healthy...),
 			want:     []string{cp + "#gpu-resources critical"},
-			contains: []string{"never names nvidia.com/gpu.shared, nvidia.com/mig-*:", "requested by nvidia.com/mig-3g.40gb (pod team-web/mig)"},
+			contains: []string{"that ask for nvidia.com/gpu.shared, nvidia.com/mig-*:", "requested by nvidia.com/mig-3g.40gb (pod team-web/mig)"},
 		},
 		"pattern keys with a MIG wildcard cover": {
 			policy: sr2Policy(t, sr2SetRule(map[string]any{"failureAction": "Enforce", "anyPattern": []any{

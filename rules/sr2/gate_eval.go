@@ -95,10 +95,20 @@ func (c gateChecker) evalBattery(v *gateVerdict, what string, applies func(ns *c
 			"%s admits %s in %s: %s%s", what, h.r.Describe(c.cfg.QueueNameLabel), strings.Join(h.nss, ", "), h.why, note)
 	}
 	if len(gaps) > 0 {
+		var names []string
+		for _, r := range c.cfg.GPUResources {
+			for _, h := range admitted {
+				p, wild := strings.CutSuffix(r, "*")
+				if !h.r.Base && h.r.Resource != "" && (h.r.Resource == r || wild && strings.HasPrefix(h.r.Resource, p)) {
+					names = append(names, r)
+					break
+				}
+			}
+		}
 		v.add("gpu-resources", gapSev,
 			"Make the check count every configured GPU resource in requests and limits of containers and init containers, e.g. "+
 				"a CEL test `r.startsWith('nvidia.com/mig-')` or a JMESPath over the resource names for MIG slices, and DRA claims (spec.resourceClaims).",
-			"%s admits GPU pods without a queue name that ask for another accelerator: %s", what, strings.Join(gaps, "; "))
+			"%s admits GPU pods without a queue name that ask for %s: %s", what, strings.Join(names, ", "), strings.Join(gaps, "; "))
 	}
 	for _, h := range denied {
 		v.add("denies "+h.r.ID, auditor.SeverityMedium,

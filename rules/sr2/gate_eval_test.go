@@ -1,0 +1,100 @@
+package sr2
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/auditor/manifests"
+)
+
+// editedPlatform is the documented platform (without its deliberate MIG pod) on Nodes
+// offering only nvidia.com/gpu, with one edit made to the gate's text.
+func editedPlatform(t *testing.T, old, new string) *auditor.Snapshot {
+	t.Helper()
+	raw, err := os.ReadFile("../../examples/platform/20-sr2-gpu.yaml")
+	require.NoError(t, err)
+	text := string(raw)
+	require.Equal(t, 1, strings.Count(text, old), "the edit must hit the gate exactly once")
+	text = strings.Replace(text, old, new, 1)
+	ns, err := manifests.Read([]string{"../../examples/platform/00-namespaces.yaml"}, nil)
+	require.NoError(t, err)
+	objs, err := manifests.Decode("20-sr2-gpu.yaml", strings.NewReader(text))
+	require.NoError(t, err)
+	keep := ns
+	for _, o := range objs {
+		if o.GetKind() == "Pod" && o.GetName() == "adhoc-mig-notebook" {
+			continue
+		}
+		keep = append(keep, o)
+	}
+	s, err := manifests.Snapshot(keep)
+	require.NoError(t, err)
+	s.Now = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	s.Availability[auditor.ResourceNodes] = auditor.Availability{State: auditor.Synced}
+	s.Nodes = []*corev1.Node{sr2Node("gpu-h100-1", "nvidia.com/gpu", 8), sr2Node("cpu-1", "", 0)}
+	return s
+}
+
+// TestGateOneWordEdits: each one-word edit of the issue, alone on the documented gate,
+// leaves a gate that reads the same but never denies; evaluated on the battery, each is a
+// critical gpu-gate-policy-not-enforcing naming the request that passes and why.
+func TestGateOneWordEdits(t *testing.T) {
+	cases := map[string]struct {
+		old, new string
+		want     []string // in the message
+	}{
+		"deny threshold raised from 0 to 1000000": {
+			old: "            operator: GreaterThan\n            value: 0\n          - key: \"{{ request.object.metadata.labels.\\\"kueue.x-k8s.io/queue-name\\\" || '' }}\"\n            operator: Equals\n            value: \"\"\n  - name: gpu-jobs-need-a-queue",
+			new: "            operator: GreaterThan\n            value: 1000000\n          - key: \"{{ request.object.metadata.labels.\\\"kueue.x-k8s.io/queue-name\\\" || '' }}\"\n            operator: Equals\n            value: \"\"\n  - name: gpu-jobs-need-a-queue",
+			want: []string{"admits a pod with nvidia.com/gpu in requests and limits and no queue label", "GreaterThan 1000000 is false", "(= 2)"},
+		},
+		"label check Equals turned NotEquals": {
+			old:  "            operator: Equals\n            value: \"\"\n  - name: gpu-jobs-need-a-queue",
+			new:  "            operator: NotEquals\n            value: \"\"\n  - name: gpu-jobs-need-a-queue",
+			want: []string{"admits a pod with nvidia.com/gpu in requests and limits and no queue label", "NotEquals `` is false"},
+		},
+		"precondition inverted": {
+			old:  "        operator: Equals\n        value: 0\n",
+			new:  "        operator: NotEquals\n        value: 0\n",
+			want: []string{"admits a pod with nvidia.com/gpu in requests and limits and no queue label", "does not apply: preconditions.all[0]", "NotEquals 0 is false"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s := editedPlatform(t, tc.old, tc.new)
+			var crit []auditor.Finding
+			for _, r := range Rules(auditor.DefaultConfig()) {
+				for _, f := range r.Evaluate(s).Findings {
+					if f.Rule == "gpu-gate-policy-not-enforcing" && f.Severity == auditor.SeverityCritical {
+						crit = append(crit, f)
+					}
+				}
+			}
+			require.NotEmpty(t, crit)
+			var hit *auditor.Finding
+			for i := range crit {
+				if crit[i].Discriminator == "admits gpu" {
+					hit = &crit[i]
+				}
+			}
+			require.NotNil(t, hit, "no finding names the plain GPU pod: %v", crit)
+			for _, w := range tc.want {
+				assert.Contains(t, hit.Message, w)
+			}
+		})
+	}
+	// The unedited gate on these Nodes: nothing above low.
+	s := editedPlatform(t, "name: gpu-pods-need-a-queue", "name: gpu-pods-need-a-queue")
+	for _, r := range Rules(auditor.DefaultConfig()) {
+		for _, f := range r.Evaluate(s).Findings {
+			assert.LessOrEqual(t, f.Severity, auditor.SeverityLow, "%s %s: %s", f.Rule, f.Object, f.Message)
+		}
+	}
+}
