@@ -51,8 +51,8 @@ func TestGateOneWordEdits(t *testing.T) {
 		want     []string // in the message
 	}{
 		"deny threshold raised from 0 to 1000000": {
-			old: "            operator: GreaterThan\n            value: 0\n          - key: \"{{ request.object.metadata.labels.\\\"kueue.x-k8s.io/queue-name\\\" || '' }}\"\n            operator: Equals\n            value: \"\"\n  - name: gpu-jobs-need-a-queue",
-			new: "            operator: GreaterThan\n            value: 1000000\n          - key: \"{{ request.object.metadata.labels.\\\"kueue.x-k8s.io/queue-name\\\" || '' }}\"\n            operator: Equals\n            value: \"\"\n  - name: gpu-jobs-need-a-queue",
+			old:  "            operator: GreaterThan\n            value: 0\n          - key: \"{{ request.object.metadata.labels.\\\"kueue.x-k8s.io/queue-name\\\" || '' }}\"\n            operator: Equals\n            value: \"\"\n  - name: gpu-jobs-need-a-queue",
+			new:  "            operator: GreaterThan\n            value: 1000000\n          - key: \"{{ request.object.metadata.labels.\\\"kueue.x-k8s.io/queue-name\\\" || '' }}\"\n            operator: Equals\n            value: \"\"\n  - name: gpu-jobs-need-a-queue",
 			want: []string{"admits a pod with nvidia.com/gpu in requests and limits and no queue label", "GreaterThan 1000000 is false", "(= 2)"},
 		},
 		"label check Equals turned NotEquals": {
