@@ -302,7 +302,10 @@ func evalCondition(c any, path string, ctx map[string]any) (bool, string, error)
 	if err != nil {
 		return false, "", err
 	}
-	res, known := operator.Evaluate(op, key, value)
+	res, known, perr := operator.Evaluate(op, key, value)
+	if perr != nil {
+		return false, "", errUnjudged{fmt.Sprintf("%s: %v", path, perr)}
+	}
 	if !known {
 		return false, "", errUnjudged{fmt.Sprintf("%s has operator %q, which Kyverno does not know (it rejects the policy)", path, op)}
 	}

@@ -37,6 +37,21 @@ type batteryAttrs struct {
 	Annotations map[string]string
 }
 
+// id names a variant by what it sets (labels and annotations carry the same pairs).
+func (a batteryAttrs) id(i int) string {
+	var parts []string
+	if a.Name != "" {
+		parts = append(parts, "name="+a.Name)
+	}
+	for _, k := range sortedKeys(a.Labels) {
+		parts = append(parts, k+"="+a.Labels[k])
+	}
+	if len(parts) == 0 {
+		return fmt.Sprintf("tenant-attributes-%d", i+1)
+	}
+	return "gpu-with " + strings.Join(parts, ",")
+}
+
 // batteryRequest is one request of the battery.
 type batteryRequest struct {
 	ID       string
@@ -160,7 +175,7 @@ func battery(cfg auditor.SR2Config, base string, offered []string, attrs []batte
 	}
 	add(batteryRequest{ID: "dra-claim", Shape: shapeDRAClaim})
 	for i, a := range attrs {
-		add(batteryRequest{ID: fmt.Sprintf("tenant-attributes-%d", i+1), Shape: shapeRequestsAndLimits, Resource: base, Base: true, Attrs: a})
+		add(batteryRequest{ID: a.id(i), Shape: shapeRequestsAndLimits, Resource: base, Base: true, Attrs: a})
 	}
 	return out
 }

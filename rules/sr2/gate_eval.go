@@ -77,9 +77,16 @@ func (c gateChecker) evalBattery(v *gateVerdict, what string, applies func(ns *c
 			}
 		}
 	}
+	// A tenant-attribute variant admitted beside the plain pod it varies adds nothing.
+	plainAdmitted := slices.ContainsFunc(admitted, func(h *hit) bool {
+		return h.r.Base && h.r.Shape == shapeRequestsAndLimits && len(h.r.Attrs.Labels)+len(h.r.Attrs.Annotations) == 0 && h.r.Attrs.Name == ""
+	})
 	var gaps []string
 	gapSev := auditor.SeverityInfo
 	for _, h := range admitted {
+		if plainAdmitted && (len(h.r.Attrs.Labels)+len(h.r.Attrs.Annotations) > 0 || h.r.Attrs.Name != "") {
+			continue
+		}
 		sev, note := c.requestSeverity(h.r)
 		if sev == auditor.SeverityInfo {
 			continue // a DRA claim while no GPU is handed out through DRA (draGPUsInUse)
@@ -110,15 +117,26 @@ func (c gateChecker) evalBattery(v *gateVerdict, what string, applies func(ns *c
 				"a CEL test `r.startsWith('nvidia.com/mig-')` or a JMESPath over the resource names for MIG slices, and DRA claims (spec.resourceClaims).",
 			"%s admits GPU pods without a queue name that ask for %s: %s", what, strings.Join(names, ", "), strings.Join(gaps, "; "))
 	}
-	for _, h := range denied {
-		v.add("denies "+h.r.ID, auditor.SeverityMedium,
+	if len(denied) > 0 {
+		// Denying a labelled pod blocks legitimate work (medium); it lets nothing through,
+		// which the admitted requests above report.
+		var ds []string
+		for _, h := range firstHits(denied, 4) {
+			ds = append(ds, fmt.Sprintf("%s in %s: %s", h.r.Describe(c.cfg.QueueNameLabel), strings.Join(h.nss, ", "), h.why))
+		}
+		if len(denied) > 4 {
+			ds = append(ds, fmt.Sprintf("and %d more requests carrying the label", len(denied)-4))
+		}
+		v.add("denies-queued", auditor.SeverityMedium,
 			fmt.Sprintf("Make the gate admit pods carrying label %s: the check must deny only when the label is missing or empty.", c.cfg.QueueNameLabel),
-			"%s denies %s in %s, which it must admit: %s", what, h.r.Describe(c.cfg.QueueNameLabel), strings.Join(h.nss, ", "), h.why)
+			"%s denies pods carrying label %s, which it must admit: %s", what, c.cfg.QueueNameLabel, strings.Join(ds, "; "))
 	}
 	for _, u := range unjudgedOrder {
 		v.Inconclusive = append(v.Inconclusive, fmt.Sprintf("%s cannot be evaluated on %s: %s", what, strings.Join(firstN(unjudged[u], 4), ", "), u))
 	}
 }
+
+func firstHits[T any](s []T, n int) []T { return s[:min(len(s), n)] }
 
 func firstN(s []string, n int) []string {
 	if len(s) <= n {
@@ -178,7 +196,8 @@ func (c gateChecker) clusterPolicyEval(p *kyverno.ClusterPolicy) evalFunc {
 			return requestOutcome{Unjudged: err.Error()}
 		}
 		var whys, unjudged []string
-		for _, rule := range c.denyingRules(p, ns) {
+		denying := c.denyingRules(p, ns)
+		for _, rule := range denying {
 			res := rule.EvaluatePodCreate(req)
 			if v, _ := rule.Raw["validate"].(map[string]any); v["cel"] != nil && res.Outcome == kyverno.RuleUnjudged && !strings.HasPrefix(res.Why, "its context") {
 				cp, ok := celRules[rule.Index]
@@ -207,6 +226,20 @@ func (c gateChecker) clusterPolicyEval(p *kyverno.ClusterPolicy) evalFunc {
 		}
 		if len(unjudged) > 0 {
 			return requestOutcome{Unjudged: strings.Join(unjudged, "; ")}
+		}
+		// A rule that would deny it but only audits here is named: the check exists,
+		// its failure action lets the pod through.
+		for _, rule := range p.Rules {
+			if !rule.Validate || !rule.SelectsPods() || slices.ContainsFunc(denying, func(d kyverno.Rule) bool { return d.Index == rule.Index }) {
+				continue
+			}
+			if ok, _ := rule.CoversEveryPodIn(ns); !ok {
+				continue
+			}
+			if rule.EvaluatePodCreate(req).Outcome == kyverno.RuleFail {
+				action, from := p.ActionIn(rule, ns, c.kyvernoVersion())
+				whys = append(whys, fmt.Sprintf("rule %s (%s) would deny it, but only in an audited rule: its failure action is %s (%s), so the pod is reported, not denied", rule.Name, rule.Path(), action, from))
+			}
 		}
 		return requestOutcome{Why: strings.Join(whys, "; ")}
 	}
@@ -259,9 +292,14 @@ func vapSpec(p *admissionv1.ValidatingAdmissionPolicy) celmatch.PolicySpec {
 // literalRE finds the quoted string literals of CEL expressions and selectors' text.
 var literalRE = regexp.MustCompile(`['"]([A-Za-z0-9][A-Za-z0-9._/-]{0,62})['"]`)
 
+// pathKeyRE finds a label or annotation read by path, `metadata.labels.team` (JMESPath
+// and CEL): a tenant sets the key the policy reads. Quoted keys are found as literals.
+var pathKeyRE = regexp.MustCompile(`\b(labels|annotations)\.([A-Za-z_][A-Za-z0-9_]*)`)
+
 // tenantAttrs derives the tenant-controlled attribute variants of the battery from the
-// literals the gates and exceptions test (a label key, its value): a tenant sets exactly
-// the labels, annotations and names a policy looks for. Literal pairs (key, value) and
+// literals the gates and exceptions test (a label key, its value) and the label and
+// annotation keys they read by path: a tenant sets exactly the labels, annotations and
+// names a policy looks for. Keys read by path (set to "true") come first; literal pairs (key, value) and
 // single keys (set to "true") become labels and annotations; a literal is also tried as
 // the pod's name. At most 12 variants.
 func tenantAttrs(texts []string, selectors []map[string]string, queueLabel string) []batteryAttrs {
@@ -284,6 +322,13 @@ func tenantAttrs(texts []string, selectors []map[string]string, queueLabel strin
 	for _, t := range texts {
 		for _, m := range literalRE.FindAllStringSubmatch(t, -1) {
 			lits = append(lits, m[1])
+		}
+	}
+	for _, t := range texts {
+		for _, m := range pathKeyRE.FindAllStringSubmatch(t, -1) {
+			if k := m[2]; k != queueLabel {
+				push(batteryAttrs{Labels: map[string]string{k: "true"}, Annotations: map[string]string{k: "true"}})
+			}
 		}
 	}
 	sort.Strings(lits)

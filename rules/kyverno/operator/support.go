@@ -9,6 +9,8 @@
 // Copyright The Kyverno Authors, Apache License 2.0 (https://github.com/kyverno/kyverno).
 package operator
 
+import "fmt"
+
 // ConditionOperator is a Kyverno condition's operator (kyverno.io/v1 ConditionOperator).
 type ConditionOperator string
 
@@ -73,14 +75,24 @@ func wildcardMatch(pattern, name string) bool {
 	return pi == len(p)
 }
 
+// WildcardMatch is Kyverno's ext/wildcard Match.
+func WildcardMatch(pattern, name string) bool { return wildcardMatch(pattern, name) }
+
 // Evaluate applies a condition operator (case-insensitive, as Kyverno reads it) to a
 // condition's substituted key and value; ok is false for an operator Kyverno does not know.
-func Evaluate(op string, key, value any) (result, ok bool) {
+// Kyverno's handlers panic on some operand types (In with a list key holding a number
+// and a null value): err says so, and the condition is not judged.
+func Evaluate(op string, key, value any) (result, ok bool, err error) {
 	h := CreateOperatorHandler(nopLogger{}, nil, ConditionOperator(op))
 	if h == nil {
-		return false, false
+		return false, false, nil
 	}
-	return h.Evaluate(key, value), true
+	defer func() {
+		if r := recover(); r != nil {
+			result, ok, err = false, true, fmt.Errorf("Kyverno's %s operator panics on these operands (%v)", op, r)
+		}
+	}()
+	return h.Evaluate(key, value), true, nil
 }
 
 // ValidateValue matches a resource's leaf value against a pattern leaf (Kyverno's
