@@ -384,6 +384,7 @@ func attributeSources(s *auditor.Snapshot, g *gateSet) (texts []string, sels []m
 	}
 	for _, u := range s.CustomObjects(kyverno.Group, "PolicyException") {
 		e := kyverno.NewException(u)
+		texts = append(texts, e.Text...)
 		for _, f := range append(append([]kyverno.Filter(nil), e.Match.Any...), e.Match.All...) {
 			if f.Selector != nil && len(f.Selector.MatchLabels) > 0 {
 				sels = append(sels, f.Selector.MatchLabels)
