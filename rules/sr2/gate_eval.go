@@ -10,6 +10,7 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apiserver/pkg/authentication/user"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
@@ -306,6 +307,17 @@ func tenantAttrs(texts []string, selectors []map[string]string, queueLabel strin
 	var out []batteryAttrs
 	seen := map[string]bool{}
 	push := func(a batteryAttrs) {
+		// Only what the API server accepts: a tenant cannot set an invalid label.
+		for k, v := range a.Labels {
+			if len(validation.IsQualifiedName(k)) > 0 || len(validation.IsValidLabelValue(v)) > 0 {
+				return
+			}
+		}
+		for k := range a.Annotations {
+			if len(validation.IsQualifiedName(strings.ToLower(k))) > 0 {
+				return
+			}
+		}
 		k := fmt.Sprint(a)
 		if seen[k] || len(out) >= 12 {
 			return
