@@ -186,7 +186,9 @@ func TestAdmissionProbeSeesTheGatesOwnDenial(t *testing.T) {
 
 	// Only an unrelated policy: pods must come from registry.internal.
 	unbind := bind(scopedVAP("image-registries", "probe-test", "object.spec.containers.all(c, c.image.startsWith('registry.internal/'))"))
-	r := probeOnce(func(r auditor.AdmissionProbeResult) bool { return strings.Contains(r.Error, "image-registries") || r.DeniedBy != "" })
+	r := probeOnce(func(r auditor.AdmissionProbeResult) bool {
+		return strings.Contains(r.Error, "image-registries") || r.DeniedBy != ""
+	})
 	assert.Empty(t, r.DeniedBy)
 	assert.True(t, strings.HasPrefix(r.Error, probe.Inconclusive+"denied by ValidatingAdmissionPolicy image-registries (binding image-registries), not by the gate (probe-gate)"), r.Error)
 	unbind()
