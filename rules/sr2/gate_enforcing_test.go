@@ -249,7 +249,7 @@ func TestGPUGatePolicyNotEnforcingClusterPolicy(t *testing.T) {
 		// matches a MIG slice, which the second pattern then admits.
 		"pattern keys with a MIG wildcard do not cover": {
 			want:     []string{cp + "#gpu-resources low"},
-			contains: []string{"admits GPU pods without a queue name that ask for nvidia.com/mig-*: a pod with nvidia.com/mig-1g.10gb in requests and limits and no queue label"},
+			contains: []string{"admits GPU pods without a queue name that ask for nvidia.com/mig-*: pods with nvidia.com/mig-1g.10gb in requests and limits and no queue label are admitted in team-research, team-search (rule gpu-pods-need-a-queue's validate.anyPattern[1] matches)"},
 			policy: sr2Policy(t, sr2SetRule(map[string]any{"failureAction": "Enforce", "anyPattern": []any{
 				map[string]any{"metadata": map[string]any{"labels": map[string]any{"kueue.x-k8s.io/queue-name": "?*"}}},
 				map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"resources": map[string]any{"limits": map[string]any{

@@ -82,7 +82,14 @@ func (c gateChecker) evalBattery(v *gateVerdict, what string, applies func(ns *c
 	plainAdmitted := slices.ContainsFunc(admitted, func(h *hit) bool {
 		return h.r.Base && h.r.Shape == shapeRequestsAndLimits && len(h.r.Attrs.Labels)+len(h.r.Attrs.Annotations) == 0 && h.r.Attrs.Name == ""
 	})
-	var gaps []string
+	type gapGroup struct {
+		nss, why string
+		what     []string
+		notes    map[string][]string
+		order    []string
+	}
+	var gaps []*gapGroup
+	gapIndex := map[string]*gapGroup{}
 	gapSev := auditor.SeverityInfo
 	for _, h := range admitted {
 		if plainAdmitted && (len(h.r.Attrs.Labels)+len(h.r.Attrs.Annotations) > 0 || h.r.Attrs.Name != "") {
@@ -94,7 +101,23 @@ func (c gateChecker) evalBattery(v *gateVerdict, what string, applies func(ns *c
 		}
 		if !h.r.Base {
 			// Other GPU resources and DRA claims: one coverage finding, graded by the worst.
-			gaps = append(gaps, fmt.Sprintf("%s in %s (%s)%s", h.r.Describe(c.cfg.QueueNameLabel), strings.Join(h.nss, ", "), h.why, note))
+			// Grouped by where and why they pass, then by how grave each one is.
+			what := h.r.Resource
+			if h.r.Shape == shapeDRAClaim {
+				what = "a DRA claim"
+			}
+			k := strings.Join(h.nss, ", ") + "\x00" + h.why
+			g, ok := gapIndex[k]
+			if !ok {
+				g = &gapGroup{nss: strings.Join(h.nss, ", "), why: h.why, notes: map[string][]string{}}
+				gapIndex[k] = g
+				gaps = append(gaps, g)
+			}
+			g.what = append(g.what, what)
+			if _, seen := g.notes[note]; !seen {
+				g.order = append(g.order, note)
+			}
+			g.notes[note] = append(g.notes[note], what)
 			gapSev = max(gapSev, sev)
 			continue
 		}
@@ -113,10 +136,24 @@ func (c gateChecker) evalBattery(v *gateVerdict, what string, applies func(ns *c
 				}
 			}
 		}
+		var texts []string
+		for _, g := range gaps {
+			t := fmt.Sprintf("pods with %s in requests and limits and no queue label are admitted in %s (%s)", strings.Join(g.what, ", "), g.nss, g.why)
+			for _, n := range g.order {
+				text := strings.TrimPrefix(strings.TrimSpace(n), "; ")
+				if inner, ok := strings.CutPrefix(text, "("); ok {
+					text = strings.TrimSuffix(inner, ")")
+				}
+				if text != "" {
+					t += fmt.Sprintf("; %s: %s", strings.Join(g.notes[n], ", "), text)
+				}
+			}
+			texts = append(texts, t)
+		}
 		v.add("gpu-resources", gapSev,
 			"Make the check count every configured GPU resource in requests and limits of containers and init containers, e.g. "+
 				"a CEL test `r.startsWith('nvidia.com/mig-')` or a JMESPath over the resource names for MIG slices, and DRA claims (spec.resourceClaims).",
-			"%s admits GPU pods without a queue name that ask for %s: %s", what, strings.Join(names, ", "), strings.Join(gaps, "; "))
+			"%s admits GPU pods without a queue name that ask for %s: %s", what, strings.Join(names, ", "), strings.Join(texts, "; "))
 	}
 	if len(denied) > 0 {
 		// Denying a labelled pod blocks legitimate work (medium); it lets nothing through,
