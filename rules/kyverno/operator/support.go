@@ -89,7 +89,7 @@ func Evaluate(op string, key, value any) (result, ok bool, err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			result, ok, err = false, true, fmt.Errorf("Kyverno's %s operator panics on these operands (%v)", op, r)
+			result, ok, err = false, true, fmt.Errorf("the %s operator panics on these operands in Kyverno (%v)", op, r)
 		}
 	}()
 	return h.Evaluate(key, value), true, nil
