@@ -1,6 +1,7 @@
 package sr2
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -8,10 +9,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 	"github.com/llm-platform/enforcement-auditor/auditor/manifests"
+	"github.com/llm-platform/enforcement-auditor/auditor/snapshottest"
 )
 
 // editedPlatform is the documented platform (without its deliberate MIG pod) on Nodes
@@ -96,5 +100,59 @@ func TestGateOneWordEdits(t *testing.T) {
 		for _, f := range r.Evaluate(s).Findings {
 			assert.LessOrEqual(t, f.Severity, auditor.SeverityLow, "%s %s: %s", f.Rule, f.Object, f.Message)
 		}
+	}
+}
+
+// TestGateEnginesOnTheBattery: each kind of gate, written correctly, inverted and
+// thresholded, evaluated with its engine on the battery: a ValidatingAdmissionPolicy
+// (the API server's CEL), a Kyverno ValidatingPolicy and a ClusterPolicy validate.cel
+// rule (the same CEL environment), beside the Kyverno pattern, deny-condition and
+// precondition gates of TestGateOneWordEdits and TestGPUGatePolicyNotEnforcingClusterPolicy.
+func TestGateEnginesOnTheBattery(t *testing.T) {
+	const (
+		gpu       = "(object.spec.containers + (has(object.spec.initContainers) ? object.spec.initContainers : [])).exists(c, has(c.resources.limits) && c.resources.limits.exists(r, (r.startsWith('nvidia.com/') || r == 'amd.com/gpu')%s))"
+		queued    = "(has(object.metadata.labels) && 'kueue.x-k8s.io/queue-name' in object.metadata.labels)"
+		vap       = "ValidatingAdmissionPolicy/require-kueue-queue-name"
+		vpol      = "ValidatingPolicy/require-kueue-queue-name"
+		cpol      = "ClusterPolicy/require-kueue-queue-name"
+		threshold = " && int(c.resources.limits[r]) > 1000000"
+	)
+	documented := "!" + fmt.Sprintf(gpu, "") + " || " + queued
+	inverted := "!" + fmt.Sprintf(gpu, "") + " || !" + queued
+	thresholded := "!" + fmt.Sprintf(gpu, threshold) + " || " + queued
+	withVAP := func(expr string) []any {
+		return []any{sr2VAP(func(p *admissionv1.ValidatingAdmissionPolicy) { p.Spec.Validations[0].Expression = expr }), sr2Binding(sr2Deny, nil)}
+	}
+	withVPol := func(expr string) []any {
+		u := sr2Obj(t, sr2ValidatingPolicy)
+		sr2SetAt(u.Object, []any{map[string]any{"expression": expr}}, "spec", "validations")
+		return []any{u, sr2Webhooks(), sr2Lease(time.Second)}
+	}
+	withCELRule := func(expr string) []any {
+		return []any{sr2Policy(t, func(u *unstructured.Unstructured) {
+			sr2SetAt(u.Object, map[string]any{"failureAction": "Enforce", "cel": map[string]any{"expressions": []any{map[string]any{"expression": expr}}}}, "spec", "rules", "0", "validate")
+		}), sr2Webhooks(), sr2Lease(time.Second)}
+	}
+	admitsGPU := []string{"admits a pod with nvidia.com/gpu in requests and limits and no queue label in team-research, team-search"}
+	tests := map[string]struct {
+		objs     []any
+		want     []string
+		contains []string
+	}{
+		"VAP documented":                         {objs: withVAP(documented)},
+		"VAP inverted":                           {objs: withVAP(inverted), want: []string{vap + "#admits gpu critical", vap + "#admits gpu-init-container critical", vap + "#admits gpu-limits-only critical", vap + "#denies-queued medium", vap + "#gpu-resources low"}, contains: admitsGPU},
+		"VAP thresholded":                        {objs: withVAP(thresholded), want: []string{vap + "#admits gpu critical", vap + "#admits gpu-init-container critical", vap + "#admits gpu-limits-only critical", vap + "#gpu-resources low"}, contains: admitsGPU},
+		"ValidatingPolicy documented":            {objs: withVPol(documented)},
+		"ValidatingPolicy inverted":              {objs: withVPol(inverted), want: []string{vpol + "#admits gpu critical", vpol + "#admits gpu-init-container critical", vpol + "#admits gpu-limits-only critical", vpol + "#denies-queued medium", vpol + "#gpu-resources low"}, contains: admitsGPU},
+		"ValidatingPolicy thresholded":           {objs: withVPol(thresholded), want: []string{vpol + "#admits gpu critical", vpol + "#admits gpu-init-container critical", vpol + "#admits gpu-limits-only critical", vpol + "#gpu-resources low"}, contains: admitsGPU},
+		"ClusterPolicy validate.cel documented":  {objs: withCELRule(documented)},
+		"ClusterPolicy validate.cel inverted":    {objs: withCELRule(inverted), want: []string{cpol + "#admits gpu critical", cpol + "#admits gpu-init-container critical", cpol + "#admits gpu-limits-only critical", cpol + "#denies-queued medium", cpol + "#gpu-resources low"}, contains: []string{"rule gpu-pods-need-a-queue's validate.cel admits it"}},
+		"ClusterPolicy validate.cel thresholded": {objs: withCELRule(thresholded), want: []string{cpol + "#admits gpu critical", cpol + "#admits gpu-init-container critical", cpol + "#admits gpu-limits-only critical", cpol + "#gpu-resources low"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			res := sr2Eval(t, ruleFor(gatePolicyNotEnforcing), snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), tc.objs))
+			sr2AssertFindings(t, res, tc.want, tc.contains)
+		})
 	}
 }
