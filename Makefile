@@ -12,7 +12,7 @@ FUZZTIME ?= 10s
 STATICCHECK_VERSION ?= v0.7.0
 
 
-.PHONY: all build scan release test test-pyyaml test-kyverno test-unit test-integration test-binaries test-deploy lint fuzz bench bench-live bench-scan verify verify-generated generate image-binary clean
+.PHONY: all build scan release test test-pyyaml test-kyverno test-docs test-unit test-integration test-binaries test-deploy lint fuzz bench bench-live bench-scan verify verify-generated generate image-binary clean
 
 all: build
 
@@ -33,6 +33,10 @@ test-unit: test-pyyaml
 ## test-kyverno: the port of Kyverno's pattern engine and operators against Kyverno's own packages (tools/kyverno; ~3.5 min on a cold module cache, so not part of test)
 test-kyverno:
 	cd tools/kyverno && $(GO) test -count=1 ./...
+
+## test-docs: the README's and the --help examples run, their shown output compared (also in test-unit)
+test-docs:
+	$(GO) test -count=1 -run 'Readme|HelpExamples|PreCommitHook|ActionScans|NoClusterMessages' ./cmd/enforcement-auditor/
 
 ## test-pyyaml: PyYAML for the LiteLLM reader's differential test (Debian's python3-yaml, installed only when missing)
 test-pyyaml:

@@ -90,6 +90,13 @@ type SR2Config struct {
 	// are not accelerators (an NVIDIA NIC, say); a trailing `*` makes a prefix pattern.
 	// gpu-resource-unlisted does not report them.
 	NotGPUResources []string `json:"notGPUResources,omitempty"`
+	// GPUDeviceDrivers are the Dynamic Resource Allocation drivers whose devices are GPUs
+	// (ResourceSlice spec.driver, device.driver in a DeviceClass's CEL selectors): a pod
+	// whose resource claims can select their devices is a GPU pod.
+	GPUDeviceDrivers []string `json:"gpuDeviceDrivers"`
+	// GPUDeviceClasses are DeviceClass names whose devices are GPUs whatever their
+	// selectors say (a class not among the inputs offline, a driver not listed above).
+	GPUDeviceClasses []string `json:"gpuDeviceClasses,omitempty"`
 	// GatePolicyNames are the admission policies (Kyverno ClusterPolicy, Kyverno
 	// ValidatingPolicy or ValidatingAdmissionPolicy) that reject GPU pods without a queue.
 	GatePolicyNames []string `json:"gatePolicyNames"`
@@ -140,7 +147,10 @@ func DefaultConfig() Config {
 			// to <name>.shared under renameByDefault (NVIDIA/k8s-device-plugin
 			// api/config/v1/replicas.go, consts.go DefaultSharedResourceNameSuffix); a
 			// shared MIG slice (nvidia.com/mig-1g.10gb.shared) is under nvidia.com/mig-*.
-			GPUResources:       []string{"nvidia.com/gpu", "nvidia.com/gpu.shared", "nvidia.com/mig-*", "amd.com/gpu"},
+			GPUResources: []string{"nvidia.com/gpu", "nvidia.com/gpu.shared", "nvidia.com/mig-*", "amd.com/gpu"},
+			// gpu.nvidia.com: the driver name of NVIDIA's DRA driver for GPUs and MIG slices
+			// (NVIDIA/k8s-dra-driver-gpu).
+			GPUDeviceDrivers:   []string{"gpu.nvidia.com"},
 			GatePolicyNames:    []string{"require-kueue-queue-name"},
 			ExcludedNamespaces: []string{"serving"},
 			KyvernoNamespace:   "kyverno",
@@ -340,6 +350,17 @@ func (c *Config) Validate() error {
 			if msgs := validation.IsQualifiedName(prefix + "x"); len(msgs) > 0 || !strings.Contains(prefix, "/") || strings.Contains(prefix, "*") {
 				errs = append(errs, fmt.Errorf("%s[%d]: %q is not an extended resource name (domain/name) or such a prefix ending in *", list.field, i, r))
 			}
+		}
+	}
+	for i, d := range c.SR2.GPUDeviceDrivers {
+		// A DRA driver name is a DNS subdomain (ResourceSlice spec.driver validation).
+		if msgs := validation.IsDNS1123Subdomain(d); len(msgs) > 0 {
+			errs = append(errs, fmt.Errorf("sr2.gpuDeviceDrivers[%d]: %q is not a driver name: %s", i, d, strings.Join(msgs, "; ")))
+		}
+	}
+	for i, n := range c.SR2.GPUDeviceClasses {
+		if msgs := validation.IsDNS1123Subdomain(n); len(msgs) > 0 {
+			errs = append(errs, fmt.Errorf("sr2.gpuDeviceClasses[%d]: %q is not a DeviceClass name: %s", i, n, strings.Join(msgs, "; ")))
 		}
 	}
 	if len(c.SR2.GatePolicyNames) == 0 {

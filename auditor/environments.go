@@ -51,6 +51,12 @@ func MergeEnvironments(envs []Environment) *Evaluation {
 			}
 		}
 		out.Facts = append(out.Facts, ev.Facts...)
+		for c, refs := range ev.Judged {
+			if out.Judged == nil {
+				out.Judged = map[Control][]ObjectRef{}
+			}
+			out.Judged[c] = MergeRefs(out.Judged[c], refs)
+		}
 	}
 	for _, e := range envs {
 		for c, why := range e.Evaluation.NotApplicable {

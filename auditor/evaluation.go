@@ -37,6 +37,9 @@ type Evaluation struct {
 	// when every control applies.
 	NotApplicable map[Control]string
 	Controls      map[Control]ControlState
+	// Judged lists, per control, the objects in its scope its rules judged (see
+	// Result.Judged), sorted; nil when no scope rule ran.
+	Judged map[Control][]ObjectRef
 	// Dormant are the findings of the controls the configuration does not claim
 	// (Config.Controls; see ApplyClaims), sorted like Findings: they never fail a scan,
 	// page or make a control violated, and are shown apart as what would fail if the

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 )
@@ -87,6 +88,30 @@ func (o *ObjectRef) String() string {
 	return o.Kind + "/" + o.Namespace + "/" + o.Name
 }
 
+// MergeRefs returns the references of a and b, each once, sorted by kind, namespace and
+// name.
+func MergeRefs(a, b []ObjectRef) []ObjectRef {
+	seen := make(map[ObjectRef]bool, len(a)+len(b))
+	out := make([]ObjectRef, 0, len(a)+len(b))
+	for _, r := range append(append([]ObjectRef(nil), a...), b...) {
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		x, y := out[i], out[j]
+		if x.Kind != y.Kind {
+			return x.Kind < y.Kind
+		}
+		if x.Namespace != y.Namespace {
+			return x.Namespace < y.Namespace
+		}
+		return x.Name < y.Name
+	})
+	return out
+}
+
 // Finding is one place where a control is not enforced. Rules produce findings;
 // the store adds time and state to them.
 type Finding struct {
@@ -99,6 +124,9 @@ type Finding struct {
 	// Discriminator separates several findings of one rule on one object (for example
 	// two ingress rules of one NetworkPolicy). It is part of the identity, not shown.
 	Discriminator string `json:"-"`
+	// Absent lists the resources whose absence this finding rests on, when the rule's
+	// other findings do not (see RuleMeta.Absence). Not shown.
+	Absent []string `json:"-"`
 	// Waiver is set when an active waiver on the object accepts this risk: the finding
 	// stays visible but does not count as a violation.
 	Waiver *Waiver `json:"waiver,omitempty"`

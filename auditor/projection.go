@@ -152,6 +152,73 @@ func projectWorkload(u *unstructured.Unstructured) {
 	}
 }
 
+// keepFields deletes every field of m but the named ones.
+func keepFields(m map[string]any, fields ...string) {
+	for k := range m {
+		if !slices.Contains(fields, k) {
+			delete(m, k)
+		}
+	}
+}
+
+// projectClaimSpec keeps of a ResourceClaimSpec what says which devices it asks for,
+// devices.requests (class names, CEL selectors, allocation modes and counts); the
+// constraints and the opaque driver configuration (devices.config) are dropped.
+func projectClaimSpec(spec map[string]any) {
+	keepFields(spec, "devices")
+	if dev, ok := spec["devices"].(map[string]any); ok {
+		keepFields(dev, "requests")
+	}
+}
+
+// projectResourceClaim keeps metadata and spec.devices.requests (projectClaimSpec); the
+// status (allocation results, reservations) is read by no rule.
+func projectResourceClaim(u *unstructured.Unstructured) {
+	keepFields(u.Object, "apiVersion", "kind", "metadata", "spec")
+	if spec, ok := u.Object["spec"].(map[string]any); ok {
+		projectClaimSpec(spec)
+	}
+}
+
+// projectResourceClaimTemplate keeps metadata and the template's spec.spec.devices.requests.
+func projectResourceClaimTemplate(u *unstructured.Unstructured) {
+	keepFields(u.Object, "apiVersion", "kind", "metadata", "spec")
+	if spec, ok := u.Object["spec"].(map[string]any); ok {
+		keepFields(spec, "spec")
+		if inner, ok := spec["spec"].(map[string]any); ok {
+			projectClaimSpec(inner)
+		}
+	}
+}
+
+// projectDeviceClass keeps a DeviceClass's CEL selectors and extended resource name; its
+// opaque driver configuration (spec.config) is dropped.
+func projectDeviceClass(u *unstructured.Unstructured) {
+	keepFields(u.Object, "apiVersion", "kind", "metadata", "spec")
+	if spec, ok := u.Object["spec"].(map[string]any); ok {
+		keepFields(spec, "selectors", "extendedResourceName")
+	}
+}
+
+// projectResourceSlice keeps a ResourceSlice's driver, node and device names: whether a
+// GPU driver publishes devices is all the rules read. The attributes and capacities of
+// every device are most of a slice.
+func projectResourceSlice(u *unstructured.Unstructured) {
+	keepFields(u.Object, "apiVersion", "kind", "metadata", "spec")
+	spec, ok := u.Object["spec"].(map[string]any)
+	if !ok {
+		return
+	}
+	keepFields(spec, "driver", "nodeName", "devices")
+	if devs, ok := spec["devices"].([]any); ok {
+		for _, d := range devs {
+			if m, ok := d.(map[string]any); ok {
+				keepFields(m, "name")
+			}
+		}
+	}
+}
+
 // stripUnstructured drops a custom object's managedFields and last-applied copy.
 func stripUnstructured(o *unstructured.Unstructured) {
 	o.SetManagedFields(nil)
@@ -275,8 +342,11 @@ func (p *Projection) pod(o *corev1.Pod) *corev1.Pod {
 			SchedulingGates: o.Spec.SchedulingGates,
 			NodeName:        o.Spec.NodeName,
 			HostNetwork:     o.Spec.HostNetwork,
+			// The claims a pod takes devices through (Dynamic Resource Allocation).
+			ResourceClaims: o.Spec.ResourceClaims,
 		},
-		Status: corev1.PodStatus{Phase: o.Status.Phase, PodIP: o.Status.PodIP},
+		// The claims generated for the pod from its claim templates (the claims it runs with).
+		Status: corev1.PodStatus{Phase: o.Status.Phase, PodIP: o.Status.PodIP, ResourceClaimStatuses: o.Status.ResourceClaimStatuses},
 	}
 	for _, c := range o.Spec.EphemeralContainers {
 		if r, gpu := p.resources(c.Resources); gpu {

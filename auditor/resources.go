@@ -47,6 +47,10 @@ const (
 	ResourceAdminNetworkPolicies            = "adminnetworkpolicies.policy.networking.k8s.io"
 	ResourceBaselineAdminNetworkPolicies    = "baselineadminnetworkpolicies.policy.networking.k8s.io"
 	ResourceClusterNetworkPolicies          = "clusternetworkpolicies.policy.networking.k8s.io"
+	ResourceResourceClaims                  = "resourceclaims.resource.k8s.io"
+	ResourceResourceClaimTemplates          = "resourceclaimtemplates.resource.k8s.io"
+	ResourceDeviceClasses                   = "deviceclasses.resource.k8s.io"
+	ResourceResourceSlices                  = "resourceslices.resource.k8s.io"
 )
 
 // ResourceInfo describes a resource kind the auditor reads: its API, whether it is
@@ -189,6 +193,13 @@ var Kinds = []ResourceInfo{
 	{ID: ResourceCNPGClusters, Why: "LiteLLM's database instances (SR3)", Group: "postgresql.cnpg.io", Resource: "clusters", Kind: "Cluster", Namespaced: true, Versions: []string{"v1"}, Custom: true, store: custom{}},
 	{ID: ResourceAdminNetworkPolicies, Why: "cluster-scoped policies that override NetworkPolicies (SR1)", Group: "policy.networking.k8s.io", Resource: "adminnetworkpolicies", Kind: "AdminNetworkPolicy", Versions: []string{"v1alpha1"}, Custom: true, store: custom{}},
 	{ID: ResourceBaselineAdminNetworkPolicies, Why: "cluster-scoped policies that override NetworkPolicies (SR1)", Group: "policy.networking.k8s.io", Resource: "baselineadminnetworkpolicies", Kind: "BaselineAdminNetworkPolicy", Versions: []string{"v1alpha1"}, Custom: true, store: custom{}},
+	// Dynamic Resource Allocation (resource.k8s.io, GA in Kubernetes 1.34; v1beta2 has the
+	// same shape): an optional API, watched when discovery shows it. Claims are not Local:
+	// the gate rules read them (a GPU claim makes a gate blind to claims critical).
+	{ID: ResourceResourceClaims, Why: "GPUs taken through Dynamic Resource Allocation: the requests of pods' claims (SR2)", Group: "resource.k8s.io", Resource: "resourceclaims", Kind: "ResourceClaim", Namespaced: true, Versions: []string{"v1", "v1beta2"}, Custom: true, store: custom{projection: projectResourceClaim}},
+	{ID: ResourceResourceClaimTemplates, Why: "GPUs taken through Dynamic Resource Allocation: the requests of pods' claim templates (SR2)", Group: "resource.k8s.io", Resource: "resourceclaimtemplates", Kind: "ResourceClaimTemplate", Namespaced: true, Versions: []string{"v1", "v1beta2"}, Custom: true, store: custom{projection: projectResourceClaimTemplate}},
+	{ID: ResourceDeviceClasses, Why: "which DRA device classes select GPUs (their CEL selectors, SR2)", Group: "resource.k8s.io", Resource: "deviceclasses", Kind: "DeviceClass", Versions: []string{"v1", "v1beta2"}, Custom: true, store: custom{projection: projectDeviceClass}},
+	{ID: ResourceResourceSlices, Why: "whether DRA drivers publish GPU devices (driver and device names only, SR2 gate coverage)", Group: "resource.k8s.io", Resource: "resourceslices", Kind: "ResourceSlice", Versions: []string{"v1", "v1beta2"}, Custom: true, store: custom{projection: projectResourceSlice}},
 	{ID: ResourceClusterNetworkPolicies, Why: "cluster-scoped policies that override NetworkPolicies (SR1)", Group: "policy.networking.k8s.io", Resource: "clusternetworkpolicies", Kind: "ClusterNetworkPolicy", Versions: []string{"v1beta1", "v1alpha2", "v1alpha1"}, Custom: true, store: custom{}},
 
 	// Custom workload kinds that can own GPU pods: only their metadata (labels and owner

@@ -5,10 +5,14 @@ import corev1 "k8s.io/api/core/v1"
 // RuleMeta describes a rule: a stable ID (the JSON contract's `rule` field), the control
 // it proves, its default severity and the remediation shown to people.
 type RuleMeta struct {
-	ID          string
-	Control     Control
-	Severity    Severity
-	Title       string
+	ID       string
+	Control  Control
+	Severity Severity
+	Title    string
+	// Pass says, in words, what holds when the rule finds nothing ("every protected
+	// namespace is isolated for ingress"): the message of its pass results in the policy
+	// reports.
+	Pass        string
 	Remediation string
 	// Inputs lists the resources the rule reads (Resource* constants). The engine uses
 	// it to tell when the rule cannot judge (an input not served or forbidden) and the
@@ -19,6 +23,12 @@ type RuleMeta struct {
 	// judged and its control is not `enforced` but `unknown`, naming the input. An input
 	// left out may only add findings or detail (an AdminNetworkPolicy, a pod's owner).
 	Needs []string
+	// Absence lists the resources whose absence every finding of the rule rests on (no
+	// isolating NetworkPolicy, no gate ClusterPolicy): a partial scan (Snapshot.Partial),
+	// which reads only some of the files, cannot know that none exists elsewhere, so the
+	// engine reports such findings as not among the inputs instead. A rule of which only
+	// some findings rest on an absence sets Finding.Absent on those instead.
+	Absence []string
 	// Pods says which pods the rule reads whole; nil when it reads none. The live
 	// source keeps whole only the pods some configured rule wants (PodsRead) and caches
 	// the others as stubs no snapshot shows, so a rule that reads pods must say which.
@@ -69,6 +79,10 @@ type Result struct {
 	// NotApplicable, when set, says why the rule's control does not apply to this
 	// snapshot (the control is then not-applicable unless a finding violates it).
 	NotApplicable string
+	// Judged, from a control's scope rule, lists what the control covers and its rules
+	// judged (the protected Namespaces, the Kueue-managed Namespaces, the prod LiteLLM
+	// configs): a pass result in the policy reports names each of them.
+	Judged []ObjectRef
 }
 
 // Rule is a pure function over a Snapshot: no client, no clock, no globals. Everything

@@ -98,6 +98,17 @@ type Snapshot struct {
 	// from it is unknown, not empty (see Saw). Nil for the live source.
 	Seen map[string]bool
 
+	// Partial, for a manifests snapshot, says that the inputs are some of the files
+	// only (a CI job scanning what changed): a finding resting on an absence among them
+	// (RuleMeta.Absence) is then not judged. False for a full scan and the live source.
+	Partial bool
+
+	// Scope, for a live snapshot, lists the only namespaces read (scan --namespace): the
+	// namespaced objects of the others and their Namespace objects were not read, so a
+	// finding resting on an absence there is not judged (RuleMeta.Absence), and a
+	// control with nothing in scope is unknown, not a finding. Nil: the whole cluster.
+	Scope []string
+
 	nsByName  map[string]*corev1.Namespace
 	podsByNS  map[string][]*corev1.Pod
 	npByNS    map[string][]*networkingv1.NetworkPolicy

@@ -24,6 +24,7 @@ func (s *Snapshot) Restrict(namespaces []string) *Snapshot {
 		Availability:    s.Availability,
 		Locations:       s.Locations,
 		Seen:            s.Seen,
+		Partial:         s.Partial,
 	}
 	for _, r := range slots() {
 		r.store.restrict(r, out, s, keep)
@@ -79,6 +80,7 @@ func (s *Snapshot) WithNamespaces(part *Snapshot, namespaces []string) *Snapshot
 		Availability:    part.Availability,
 		Locations:       part.Locations,
 		Seen:            part.Seen,
+		Partial:         part.Partial,
 		Custom:          make(map[schema.GroupKind][]*unstructured.Unstructured, len(s.Custom)+len(part.Custom)),
 		lazy:            &lazyIndex{},
 		groups:          g,

@@ -28,6 +28,7 @@ func TestAllSortedAndUnique(t *testing.T) {
 		assert.False(t, seen[m.ID], "duplicate rule ID %s", m.ID)
 		seen[m.ID] = true
 		assert.NotEmpty(t, m.Title, m.ID)
+		assert.NotEmpty(t, m.Pass, "%s: what holds when it finds nothing (the policy reports' pass message)", m.ID)
 		assert.NotEmpty(t, m.Remediation, m.ID)
 		if i > 0 {
 			p := all[i-1].Meta()
@@ -83,7 +84,22 @@ func TestRuleNeedsAreInputs(t *testing.T) {
 		for _, n := range m.Needs {
 			assert.Contains(t, m.Inputs, n, "%s needs %s but does not declare it in Inputs", m.ID, n)
 		}
+		for _, n := range m.Absence {
+			assert.Contains(t, m.Inputs, n, "%s rests on the absence of %s but does not declare it in Inputs", m.ID, n)
+		}
 	}
+}
+
+// TestAbsenceRules: the rules whose findings rest on an absence among the inputs, which
+// a partial scan does not judge (scan --partial).
+func TestAbsenceRules(t *testing.T) {
+	var got []string
+	for _, m := range Catalogue() {
+		if len(m.Absence) > 0 {
+			got = append(got, m.ID)
+		}
+	}
+	assert.Equal(t, []string{"netpol-default-deny-missing", "tenant-namespace-admits-host-network", "gpu-gate-policy-missing"}, got)
 }
 
 // TestWaiverRuleKnowsTheCatalogue: every rule of the catalogue can be waived without an

@@ -5,7 +5,9 @@ package engine
 import (
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
@@ -32,6 +34,9 @@ func evaluate(rules []auditor.Rule, s *auditor.Snapshot, maxWaiver time.Duration
 	for i, r := range rules {
 		m := r.Meta()
 		inconclusive, res := judge(r, m, es)
+		if s.Partial || len(s.Scope) > 0 {
+			res.Findings, inconclusive = withoutAbsences(s, m, res.Findings, inconclusive)
+		}
 		if m.Scope == auditor.ScopeNamespace {
 			sortFactsByNamespace(res.Facts)
 		}
@@ -40,6 +45,12 @@ func evaluate(rules []auditor.Rule, s *auditor.Snapshot, maxWaiver time.Duration
 		ev.Facts = append(ev.Facts, res.Facts...)
 		if len(inconclusive) > 0 {
 			ev.Inconclusive[m.ID] = append(ev.Inconclusive[m.ID], inconclusive...)
+		}
+		if len(res.Judged) > 0 {
+			if ev.Judged == nil {
+				ev.Judged = map[auditor.Control][]auditor.ObjectRef{}
+			}
+			ev.Judged[m.Control] = auditor.MergeRefs(ev.Judged[m.Control], res.Judged)
 		}
 		if res.NotApplicable != "" {
 			if ev.NotApplicable == nil {
@@ -79,6 +90,75 @@ func judge(r auditor.Rule, m auditor.RuleMeta, s *auditor.Snapshot) ([]string, a
 	}
 	res := safeEvaluate(r, s)
 	return append(inconclusive, res.Inconclusive...), res
+}
+
+// withoutAbsences turns the findings that rest on an absence (RuleMeta.Absence,
+// Finding.Absent) into reasons the rule could not judge when what was not read may hold
+// the object: a partial scan reads some of the files, so any absence among them; a scan
+// scoped to namespaces (Snapshot.Scope) read every cluster-scoped object and the
+// namespaced objects of those namespaces, so an absence elsewhere.
+func withoutAbsences(s *auditor.Snapshot, m auditor.RuleMeta, findings []auditor.Finding, inconclusive []string) ([]auditor.Finding, []string) {
+	kept := findings[:0:0]
+	for _, f := range findings {
+		absent := f.Absent
+		if len(absent) == 0 {
+			absent = m.Absence
+		}
+		what := "its finding"
+		if f.Object != nil {
+			what = "its finding on " + f.Object.String()
+		}
+		switch {
+		case len(absent) == 0:
+			kept = append(kept, f)
+		case s.Partial:
+			inconclusive = append(inconclusive, fmt.Sprintf("partial scan: %s rests on no %s being among the inputs, and the files not scanned may hold one; scan them all to judge it",
+				what, kindsOf(absent)))
+		case readWhole(s, f, absent):
+			kept = append(kept, f)
+		default:
+			inconclusive = append(inconclusive, fmt.Sprintf("scan scoped to namespaces %s: %s rests on no %s being among the objects read, and the namespaces not read may hold one; scan the cluster to judge it",
+				strings.Join(s.Scope, ", "), what, kindsOf(absent)))
+		}
+	}
+	return kept, inconclusive
+}
+
+// readWhole reports whether a scoped snapshot read all the objects a finding's absence
+// is about: those of its own namespace when that namespace was read, cluster-scoped ones
+// always.
+func readWhole(s *auditor.Snapshot, f auditor.Finding, absent []string) bool {
+	ns := ""
+	if o := f.Object; o != nil {
+		ns = o.Namespace
+		if o.Kind == "Namespace" && o.Namespace == "" {
+			ns = o.Name
+		}
+	}
+	if ns != "" {
+		return slices.Contains(s.Scope, ns)
+	}
+	for _, r := range absent {
+		if info, ok := auditor.LookupResource(r); !ok || info.Namespaced {
+			return false
+		}
+	}
+	return true
+}
+
+// kindsOf names resources by their kinds: "NetworkPolicy", "ClusterPolicy or ValidatingPolicy".
+func kindsOf(resources []string) string {
+	kinds := make([]string, 0, len(resources))
+	for _, r := range resources {
+		k := r
+		if info, ok := auditor.LookupResource(r); ok {
+			k = info.Kind
+		}
+		if !slices.Contains(kinds, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	return strings.Join(kinds, " or ")
 }
 
 // NotSeen says that a scan's inputs held no object of a resource the rule needs, naming

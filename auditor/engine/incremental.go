@@ -277,6 +277,7 @@ func (r *Runner) evaluatePartial(start time.Time, last *auditor.Evaluation, last
 		Inconclusive: last.Inconclusive,
 		// Scope is judged by cluster-scoped rules, which an incremental pass does not re-run.
 		NotApplicable: last.NotApplicable,
+		Judged:        last.Judged,
 		Snapshot:      merged,
 		Namespaces:    namespaces,
 		Facts:         all,

@@ -191,3 +191,24 @@ func TestProjectionSharesEqualResourceLists(t *testing.T) {
 	c := pod(richPods("team")[0])
 	assert.NotEqual(t, reflect.ValueOf(ra).Pointer(), reflect.ValueOf(c.Spec.Containers[0].Resources.Requests).Pointer(), "2 GPUs is another list")
 }
+
+// TestProjectionKeepsPodResourceClaims: the pod's DRA claims and the claims generated for
+// it from templates (status.resourceClaimStatuses) survive the projection; the SR2 rules
+// judge a template claim by the claim the pod runs with.
+func TestProjectionKeepsPodResourceClaims(t *testing.T) {
+	p := auditor.NewProjection(auditor.DefaultConfig(), nil)
+	tmpl, gen := "one-gpu", "trainer-gpu-x7k2p"
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "trainer", UID: "uid-trainer"},
+		Spec: corev1.PodSpec{
+			ResourceClaims: []corev1.PodResourceClaim{{Name: "gpu", ResourceClaimTemplateName: &tmpl}},
+			Containers:     []corev1.Container{{Name: "main", Resources: corev1.ResourceRequirements{Claims: []corev1.ResourceClaim{{Name: "gpu"}}}}},
+		},
+		Status: corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled}},
+			ResourceClaimStatuses: []corev1.PodResourceClaimStatus{{Name: "gpu", ResourceClaimName: &gen}}},
+	}
+	got := cached(t, p, auditor.ResourcePods, pod.DeepCopy()).(*corev1.Pod)
+	assert.Equal(t, pod.Spec.ResourceClaims, got.Spec.ResourceClaims)
+	assert.Equal(t, pod.Status.ResourceClaimStatuses, got.Status.ResourceClaimStatuses)
+	assert.Empty(t, got.Status.Conditions)
+}

@@ -30,6 +30,15 @@ type auditInput struct {
 	// the projection onto what the rules read, pods no rule reads dropped (counted as
 	// seen).
 	project bool
+	// partial says the -f inputs are some of the files only (scan --partial): findings
+	// resting on an absence among them are not judged (auditor.RuleMeta.Absence).
+	partial bool
+	// namespaces scopes a live audit to these namespaces (scan --namespace).
+	namespaces []string
+	// progress, when set, receives the progress of a live audit's cache sync; tty says
+	// it is a terminal (one line redrawn) rather than a log (a line every few seconds).
+	progress io.Writer
+	tty      bool
 }
 
 // audit is one evaluation of every configured rule over one snapshot: what scan
@@ -63,7 +72,7 @@ func newAudit(g *globalFlags, in auditInput, errOut io.Writer) (*audit, error) {
 	if err != nil {
 		return nil, err
 	}
-	log, err := g.logger(errOut, "text")
+	log, err := g.logger(errOut, "plain")
 	if err != nil {
 		return nil, err
 	}
@@ -91,10 +100,16 @@ func (a *audit) run(ctx context.Context, g *globalFlags, stdin io.Reader) error 
 
 func (a *audit) evaluate(ctx context.Context, g *globalFlags, stdin io.Reader) error {
 	if len(a.in.files) > 0 {
+		if len(a.in.namespaces) > 0 {
+			return &exitError{code: 2, err: errors.New("--namespace scopes a live scan; with -f, give the namespace's files")}
+		}
 		return a.runManifests(stdin)
 	}
+	if a.in.partial {
+		return &exitError{code: 2, err: errors.New("--partial applies to -f inputs (some of a repository's files); a live scan reads the whole cluster")}
+	}
 	var err error
-	if a.snap, err = liveSnapshot(ctx, g, a.cfg, a.in.timeout, a.log); err != nil {
+	if a.snap, err = liveSnapshot(ctx, g, a.cfg, a.in, a.log); err != nil {
 		return err
 	}
 	a.eval = engine.Evaluate(a.rules, a.snap, a.cfg.Waivers.MaxDuration.Duration)
@@ -133,6 +148,7 @@ func (a *audit) runManifests(stdin io.Reader) error {
 		if a.snap, a.sources, err = manifestSnapshot(paths, opts, a.in.keepSources, stdin); err != nil {
 			return err
 		}
+		a.snap.Partial = a.in.partial
 		a.eval = engine.Evaluate(a.rules, a.snap, a.cfg.Waivers.MaxDuration.Duration)
 		return nil
 	}
@@ -162,6 +178,7 @@ func (a *audit) runManifests(stdin io.Reader) error {
 			return &exitError{code: 2, err: fmt.Errorf("input is not valid Kubernetes objects:\n%w", indent(err))}
 		}
 		snap.Now = now
+		snap.Partial = a.in.partial
 		envs = append(envs, auditor.Environment{Name: e.Name, Evaluation: engine.Evaluate(a.rules, snap, a.cfg.Waivers.MaxDuration.Duration)})
 	}
 	a.eval = auditor.MergeEnvironments(envs)
@@ -220,8 +237,9 @@ func manifestSnapshot(files []string, opts manifests.Options, keepSources bool, 
 }
 
 // liveSnapshot syncs the live cluster's caches once, within timeout, and snapshots them.
-func liveSnapshot(ctx context.Context, g *globalFlags, cfg auditor.Config, timeout time.Duration, log *slog.Logger) (*auditor.Snapshot, error) {
-	rc, err := g.restConfig()
+func liveSnapshot(ctx context.Context, g *globalFlags, cfg auditor.Config, in auditInput, log *slog.Logger) (*auditor.Snapshot, error) {
+	timeout := in.timeout
+	rc, err := g.restConfig("use -f to audit manifests")
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
@@ -239,13 +257,26 @@ func liveSnapshot(ctx context.Context, g *globalFlags, cfg auditor.Config, timeo
 	done := make(chan error, 1)
 	go func() { done <- src.Run(runCtx) }()
 	defer func() { stop(); <-done }()
-	if err := src.WaitForSync(ctx); err != nil {
+	stopProgress := func() {}
+	if in.progress != nil {
+		stopProgress = showProgress(in.progress, in.tty, src.ResourceStates)
+	}
+	err = src.WaitForSync(ctx)
+	stopProgress() // before anything else is written to the terminal
+	if err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
 	if src.Stale() {
 		return nil, &exitError{code: 2, err: errors.New("the API server is unreachable")}
 	}
 	log.Info("caches synced", "host", rc.Host)
+	if len(in.namespaces) > 0 {
+		snap, err := src.PartialSnapshot(time.Now(), in.namespaces)
+		if snap != nil {
+			snap.Scope = in.namespaces
+		}
+		return snap, err
+	}
 	return src.Snapshot(time.Now())
 }
 

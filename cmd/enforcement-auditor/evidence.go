@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,9 +23,12 @@ import (
 )
 
 type evidenceFlags struct {
-	files           []string
-	signingKey      string
-	format          string
+	files      []string
+	signingKey string
+	// outputs are the -o values: FORMAT or FORMAT=PATH, as scan takes them.
+	outputs []string
+	// outputFile and attestationFile are the deprecated forms of -o FORMAT=PATH and
+	// -o intoto=PATH (kept for one release).
 	outputFile      string
 	attestationFile string
 	previous        string
@@ -41,10 +46,12 @@ const (
 func newEvidenceCommand(g *globalFlags) *cobra.Command {
 	f := &evidenceFlags{}
 	cmd := &cobra.Command{
-		Use:   "evidence [-f PATH]... [-o intoto|oscal|legacy] [--signing-key KEY] [--output-file FILE]",
+		Use:   "evidence [-f PATH]... [-o FORMAT[=PATH]]... [--signing-key KEY]",
 		Short: "Write signed compliance evidence: an in-toto attestation or OSCAL assessment results",
 		Long: `evidence audits once (the live cluster, or manifests with -f) and writes evidence for
 auditors.
+
+-o takes FORMAT or FORMAT=PATH, as scan does (repeatable; at most one to stdout):
 
 -o intoto (default) writes an in-toto Statement v1 in a DSSE envelope, signed with
 --signing-key (ed25519 or ECDSA P-256, PEM): its subjects are the SHA-256 of each manifest
@@ -55,17 +62,22 @@ digest of the previous document (--previous), so that a series is a hash chain.
 
 -o oscal writes OSCAL 1.1.3 assessment-results: an observation per check, a finding per
 unproven control mapped to NIST SP 800-53 rev5 (SR1: AC-4, SC-7; SR2: SC-6; SR3: SC-24),
-and the attestation's digest as a back-matter resource (--attestation-file writes that
-attestation too).
+and the attestation's digest as a back-matter resource, linked to the intoto file when one is
+written beside it (-o intoto=PATH -o oscal=PATH).
 
--o legacy writes the deprecated ComplianceEvidence document (removed in the next release).`,
+-o legacy writes the deprecated ComplianceEvidence document (removed in the next release).
+
+--output-file and --attestation-file are deprecated (removed in the next release): they are
+-o FORMAT=PATH and -o intoto=PATH.`,
 		Example: `  openssl genpkey -algorithm ed25519 -out evidence.key
   openssl pkey -in evidence.key -pubout -out evidence.pub
-  enforcement-auditor evidence -f examples/platform --signing-key evidence.key --output-file evidence.intoto.json
+  enforcement-auditor evidence -f examples/platform --signing-key evidence.key \
+    -o intoto=evidence.intoto.json
   enforcement-auditor evidence verify evidence.intoto.json --public-key evidence.pub
-  enforcement-auditor evidence verify evidence.intoto.json --public-key evidence.pub --output-payload - | jq .predicate
-  enforcement-auditor evidence -f examples/platform -o oscal --signing-key evidence.key \
-    --attestation-file evidence.intoto.json --output-file assessment-results.json`,
+  enforcement-auditor evidence verify evidence.intoto.json --public-key evidence.pub \
+    --output-payload - | jq .predicate
+  enforcement-auditor evidence -f examples/platform --signing-key evidence.key \
+    -o intoto=evidence.intoto.json -o oscal=assessment-results.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runEvidence(cmd.Context(), g, f, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -74,9 +86,10 @@ attestation too).
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&f.files, "filename", "f", nil, "manifest file, directory or - for stdin (repeatable); without it the live cluster is audited")
 	fl.StringVar(&f.signingKey, "signing-key", "", "private key (PEM: ed25519 or ECDSA P-256) to sign the attestation")
-	fl.StringVarP(&f.format, "output", "o", formatInToto, "output format: intoto, oscal or legacy")
-	fl.StringVar(&f.outputFile, "output-file", "-", "file to write (- for stdout)")
-	fl.StringVar(&f.attestationFile, "attestation-file", "", "with -o oscal: also write the attestation the assessment results reference")
+	fl.StringArrayVarP(&f.outputs, "output", "o", []string{formatInToto}, "output format, intoto, oscal or legacy; FORMAT=PATH writes it to a file (repeatable; at most one to stdout)")
+	fl.StringVar(&f.outputFile, "output-file", "-", "deprecated, use -o FORMAT=PATH: the file to write the one -o FORMAT to")
+	fl.StringVar(&f.attestationFile, "attestation-file", "", "deprecated, use -o intoto=PATH beside -o oscal=PATH: with -o oscal, also write the attestation")
+	_ = cmd.RegisterFlagCompletionFunc("output", outputCompletion([]string{formatInToto, formatOSCAL, formatLegacy}))
 	fl.StringVar(&f.previous, "previous", "", "the previous attestation of the series, to link this one to it")
 	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the cluster's caches to sync")
 	f.input.register(cmd)
@@ -84,25 +97,72 @@ attestation too).
 	return cmd
 }
 
-func (f *evidenceFlags) validate() error {
-	switch f.format {
-	case formatInToto, formatOSCAL, formatLegacy:
-	default:
-		return fmt.Errorf("-o/--output is the format: intoto, oscal or legacy, not %q; to write to a file use --output-file %s", f.format, f.format)
+// evidenceOutputs reads -o (FORMAT or FORMAT=PATH) and the deprecated --output-file
+// and --attestation-file into the documents to write: at most one to stdout, no file
+// twice, legacy alone.
+func (f *evidenceFlags) evidenceOutputs() ([]output, error) {
+	var outs []output
+	stdout, paths := "", map[string]bool{}
+	add := func(o output, flag string) error {
+		switch {
+		case o.path == "" && stdout != "":
+			return fmt.Errorf("%s: %s and %s both go to stdout; write one to a file with -o FORMAT=PATH", flag, stdout, o.format)
+		case o.path == "":
+			stdout = o.format
+		case paths[filepath.Clean(o.path)]:
+			return fmt.Errorf("%s: %s is written twice", flag, o.path)
+		default:
+			paths[filepath.Clean(o.path)] = true
+		}
+		outs = append(outs, o)
+		return nil
 	}
-	if f.attestationFile != "" && f.format != formatOSCAL {
-		return errors.New("--attestation-file goes with -o oscal (with -o intoto the attestation is the output)")
+	for _, v := range f.outputs {
+		format, path, toFile := strings.Cut(v, "=")
+		switch format {
+		case formatInToto, formatOSCAL, formatLegacy:
+		default:
+			return nil, fmt.Errorf("-o/--output is the format, intoto, oscal or legacy, optionally =PATH, not %q; to write a file use -o intoto=%s", v, v)
+		}
+		if toFile && path == "" {
+			return nil, fmt.Errorf("-o %s: the path after = is empty", v)
+		}
+		if !toFile && f.outputFile != "-" {
+			path = f.outputFile // the deprecated form: -o FORMAT --output-file PATH
+		}
+		if path == "-" {
+			path = "" // stdout
+		}
+		if err := add(output{format: format, path: path}, "-o "+v); err != nil {
+			return nil, err
+		}
 	}
-	if f.format == formatLegacy && f.previous != "" {
-		return errors.New("--previous needs -o intoto or oscal: legacy documents are not chained")
+	has := func(format string) bool {
+		return slices.ContainsFunc(outs, func(o output) bool { return o.format == format })
 	}
-	return nil
+	if f.attestationFile != "" {
+		if !has(formatOSCAL) {
+			return nil, errors.New("--attestation-file goes with -o oscal (with -o intoto the attestation is the output)")
+		}
+		if err := add(output{format: formatInToto, path: strings.TrimPrefix(f.attestationFile, "-")}, "--attestation-file"); err != nil {
+			return nil, err
+		}
+	}
+	if has(formatLegacy) && len(outs) > 1 {
+		return nil, errors.New("-o legacy is written alone: it is not an attestation")
+	}
+	if has(formatLegacy) && f.previous != "" {
+		return nil, errors.New("--previous needs -o intoto or oscal: legacy documents are not chained")
+	}
+	return outs, nil
 }
 
 func runEvidence(ctx context.Context, g *globalFlags, f *evidenceFlags, stdin io.Reader, out, errOut io.Writer) error {
-	if err := f.validate(); err != nil {
+	outputs, err := f.evidenceOutputs()
+	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
+	legacy := outputs[0].format == formatLegacy
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -110,12 +170,18 @@ func runEvidence(ctx context.Context, g *globalFlags, f *evidenceFlags, stdin io
 	if err != nil {
 		return err
 	}
+	if f.outputFile != "-" {
+		a.log.Warn("--output-file is deprecated and removed in the next release: use -o FORMAT=PATH")
+	}
+	if f.attestationFile != "" {
+		a.log.Warn("--attestation-file is deprecated and removed in the next release: use -o intoto=PATH beside -o oscal=PATH")
+	}
 	var signer *evidence.Signer
 	if f.signingKey != "" {
 		if signer, err = evidence.LoadSigner(f.signingKey); err != nil {
 			return &exitError{code: 2, err: err}
 		}
-		if f.format == formatLegacy && signer.Legacy() == nil {
+		if legacy && signer.Legacy() == nil {
 			return &exitError{code: 2, err: errors.New("-o legacy signs with ed25519 keys only")}
 		}
 	}
@@ -147,46 +213,64 @@ func runEvidence(ctx context.Context, g *globalFlags, f *evidenceFlags, stdin io
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	var b []byte
-	if f.format == formatLegacy {
+	rendered := make([][]byte, len(outputs))
+	if legacy {
 		if signer != nil {
 			err = evidence.Sign(doc, signer.Legacy())
 		}
 		if err == nil {
-			b, err = evidence.Marshal(doc)
+			rendered[0], err = evidence.Marshal(doc)
 		}
 	} else {
-		b, err = attest(ctx, f, doc, evidence.SubjectsOf(in), previous, signer)
+		err = attest(ctx, outputs, rendered, doc, evidence.SubjectsOf(in), previous, signer)
 	}
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	if err := writeOutput(f.outputFile, b, out); err != nil {
-		return &exitError{code: 2, err: err}
+	for _, o := range outputs {
+		if o.path != "" {
+			if err := fileoutput.Check(o.path); err != nil {
+				return &exitError{code: 2, err: fmt.Errorf("-o %s: %w", o, err)}
+			}
+		}
+	}
+	for i, o := range outputs {
+		if err := writeOutput(o.path, rendered[i], out); err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("-o %s: %w", o, err)}
+		}
 	}
 	return nil
 }
 
-// attest wraps the document in a signed attestation and renders the chosen format.
-func attest(ctx context.Context, f *evidenceFlags, doc *evidence.Document, subjects []evidence.Subject, previous string, signer *evidence.Signer) ([]byte, error) {
+// attest wraps the document in one signed attestation and renders each output from it:
+// the envelope for intoto, the assessment results for oscal, which link to the intoto
+// file written beside them, if any.
+func attest(ctx context.Context, outputs []output, rendered [][]byte, doc *evidence.Document, subjects []evidence.Subject, previous string, signer *evidence.Signer) error {
 	a, err := evidence.NewAttestation(doc, subjects, previous)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := a.Seal(ctx, signer); err != nil {
-		return nil, err
-	}
-	if f.format == formatInToto {
-		return a.Envelope, nil
+		return err
 	}
 	href := ""
-	if f.attestationFile != "" {
-		if err := writeFileAtomic(f.attestationFile, a.Envelope); err != nil {
-			return nil, err
+	for _, o := range outputs {
+		if o.format == formatInToto && o.path != "" {
+			href = filepath.Base(o.path)
+			break
 		}
-		href = filepath.Base(f.attestationFile)
 	}
-	return evidence.AssessmentResults(a, href)
+	for i, o := range outputs {
+		switch o.format {
+		case formatInToto:
+			rendered[i] = a.Envelope
+		case formatOSCAL:
+			if rendered[i], err = evidence.AssessmentResults(a, href); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // previousDigest reads the previous attestation of a series; with a signing key, it
@@ -210,7 +294,7 @@ func previousDigest(ctx context.Context, path string, signer *evidence.Signer) (
 }
 
 func writeOutput(path string, b []byte, out io.Writer) error {
-	if path == "-" {
+	if path == "" || path == "-" {
 		_, err := out.Write(b)
 		return err
 	}
@@ -229,7 +313,7 @@ func newEvidenceVerifyCommand() *cobra.Command {
 	var publicKey, outputPayload string
 	var insecure bool
 	cmd := &cobra.Command{
-		Use:   "verify PATH... (--public-key KEY | --insecure-digest-only) [--output-payload FILE]",
+		Use:   "verify PATH... (--public-key KEY | --insecure-digest-only)",
 		Short: "Verify evidence files and the hash chain across them",
 		Long: `verify checks each attestation's DSSE signature with --public-key (ed25519 or ECDSA
 P-256, PEM) and that it carries an in-toto statement of enforcement-auditor evidence. A
@@ -250,7 +334,13 @@ statement in a file that verifies.
 Documents in the deprecated legacy format are verified as before (canonical form, digest,
 ed25519 signature) and are not part of the chain.
 
+OSCAL assessment results carry no signature: verify the attestation they link to.
+
 Exit status: 0 when every file verifies and the chain holds, 1 when not, 2 on usage errors.`,
+		Example: `  enforcement-auditor evidence verify evidence.intoto.json --public-key evidence.pub
+  enforcement-auditor evidence verify evidence/ --public-key evidence.pub   # a series: the chain
+  enforcement-auditor evidence verify evidence.intoto.json --public-key evidence.pub \
+    --output-payload statement.json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			status := cmd.OutOrStdout()
@@ -366,6 +456,9 @@ func evidenceFiles(args []string) ([]string, error) {
 }
 
 func verifyFile(ctx context.Context, path string, data []byte, v *evidence.Verifier) (string, *evidence.Link, error) {
+	if msg, ok := oscalDocument(data); ok {
+		return "", nil, errors.New(msg)
+	}
 	if !evidence.IsEnvelope(data) {
 		var pub ed25519.PublicKey
 		if v != nil {
@@ -397,4 +490,33 @@ func verifyFile(ctx context.Context, path string, data []byte, v *evidence.Verif
 	p := a.Statement.Predicate
 	return fmt.Sprintf("%s; %s, generated %s", what, a.Digest, p.GeneratedAt.Format(time.RFC3339)),
 		&evidence.Link{Name: path, Attestation: a}, nil
+}
+
+// oscalDocument recognises OSCAL assessment results, which carry no signature of their
+// own, and says what to verify instead: the attestation they link to.
+func oscalDocument(data []byte) (string, bool) {
+	var doc struct {
+		AR *struct {
+			BackMatter struct {
+				Resources []struct {
+					Rlinks []struct {
+						Href string `json:"href"`
+					} `json:"rlinks"`
+				} `json:"resources"`
+			} `json:"back-matter"`
+		} `json:"assessment-results"`
+	}
+	if json.Unmarshal(data, &doc) != nil || doc.AR == nil {
+		return "", false
+	}
+	link := "the attestation written with it (-o intoto=PATH)"
+	for _, r := range doc.AR.BackMatter.Resources {
+		for _, l := range r.Rlinks {
+			if l.Href != "" {
+				link = l.Href
+			}
+		}
+	}
+	return fmt.Sprintf("OSCAL assessment results carry no signature of their own: verify the in-toto attestation they reference (%s), "+
+		"and check that file against the SHA-256 in their back-matter (sha256sum)", link), true
 }

@@ -84,8 +84,12 @@ func TestEvidenceOutputFlags(t *testing.T) {
 		code int
 		err  string
 	}{
-		"old -o FILE usage":          {[]string{"-o", "json"}, 2, `-o/--output is the format: intoto, oscal or legacy, not "json"; to write to a file use --output-file json`},
-		"old -o path usage":          {[]string{"-o", filepath.Join(dir, "e.json")}, 2, "use --output-file " + filepath.Join(dir, "e.json")},
+		"old -o FILE usage":          {[]string{"-o", "json"}, 2, `-o/--output is the format, intoto, oscal or legacy, optionally =PATH, not "json"; to write a file use -o intoto=json`},
+		"old -o path usage":          {[]string{"-o", filepath.Join(dir, "e.json")}, 2, "use -o intoto=" + filepath.Join(dir, "e.json")},
+		"two to stdout":              {[]string{"-o", "intoto", "-o", "oscal"}, 2, "-o oscal: intoto and oscal both go to stdout"},
+		"one file twice":             {[]string{"-o", "intoto=" + filepath.Join(dir, "x"), "-o", "oscal=" + filepath.Join(dir, "x")}, 2, "is written twice"},
+		"legacy with another":        {[]string{"-o", "legacy", "-o", "oscal=" + filepath.Join(dir, "y")}, 2, "-o legacy is written alone"},
+		"an empty path":              {[]string{"-o", "oscal="}, 2, "-o oscal=: the path after = is empty"},
 		"attestation file with json": {[]string{"--attestation-file", "a.json"}, 2, "--attestation-file goes with -o oscal"},
 		"legacy with an ECDSA key":   {[]string{"-o", "legacy", "--signing-key", ecKey}, 2, "ed25519 keys only"},
 	}
@@ -225,4 +229,33 @@ func TestEvidenceOSCAL(t *testing.T) {
 			assert.Equal(t, c.findings, strings.Contains(out, `"reason": "fail"`))
 		})
 	}
+}
+
+// TestEvidenceOutputsLikeScan: -o FORMAT=PATH as scan takes it: one attestation written
+// as intoto and as OSCAL assessment results linked to that file; the deprecated flags
+// still work, with a warning naming the new form.
+func TestEvidenceOutputsLikeScan(t *testing.T) {
+	dir := t.TempDir()
+	att, oscal := filepath.Join(dir, "evidence.intoto.json"), filepath.Join(dir, "assessment-results.json")
+	out, errOut, code := execute(t, "", "evidence", "-f", "../../examples/platform", "--signing-key", testKey, "-o", "intoto="+att, "-o", "oscal="+oscal)
+	require.Equal(t, 0, code, errOut)
+	assert.Empty(t, out, "both went to files")
+	assert.NotContains(t, errOut, "deprecated")
+	envelope, err := os.ReadFile(att)
+	require.NoError(t, err)
+	statementOf(t, testPub, envelope)
+	results, err := os.ReadFile(oscal)
+	require.NoError(t, err)
+	sum := sha256.Sum256(envelope)
+	assert.Contains(t, string(results), `"href": "evidence.intoto.json"`)
+	assert.Contains(t, string(results), `"value": "`+hex.EncodeToString(sum[:])+`"`, "the link's hash is the written file's")
+
+	// The old form, kept for a release.
+	old := filepath.Join(dir, "old.json")
+	_, errOut, code = execute(t, "", "evidence", "-f", "../../examples/platform", "--signing-key", testKey, "--output-file", old)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, errOut, "warning: --output-file is deprecated and removed in the next release: use -o FORMAT=PATH\n")
+	b, err := os.ReadFile(old)
+	require.NoError(t, err)
+	statementOf(t, testPub, b)
 }

@@ -23,6 +23,8 @@ type globalFlags struct {
 	logFormat  string
 	kubeconfig string
 	context    string
+	// noColor turns colour off on a terminal (as NO_COLOR does).
+	noColor bool
 }
 
 func newRootCommand() *cobra.Command {
@@ -38,13 +40,17 @@ SR2 (GPU pods cannot bypass Kueue quota) and SR3 (LiteLLM prod budgets fail clos
 		Version:       version.Get().String(),
 	}
 	root.SetVersionTemplate("enforcement-auditor {{.Version}}\n")
+	// Flag descriptions wrapped to fit a terminal (--help).
+	root.SetUsageTemplate(strings.ReplaceAll(root.UsageTemplate(), ".FlagUsages |", ".FlagUsagesWrapped 100 |"))
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.configFile, "config", "", "AuditorConfig file (default: the platform's design, see README)")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	pf.StringVar(&g.logFormat, "log-format", "", "log format: json or text (default json for run, text otherwise)")
+	pf.StringVar(&g.logFormat, "log-format", "", "log format: json, text (key=value records) or plain (warning: ...); default json for run, plain otherwise")
+	pf.BoolVar(&g.noColor, "no-color", false, "no colour on a terminal (as the NO_COLOR environment variable)")
 	pf.StringVar(&g.kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG, ~/.kube/config, then in-cluster)")
 	pf.StringVar(&g.context, "context", "", "kubeconfig context to use")
-	root.AddCommand(newScanCommand(g), newRunCommand(g), newVersionCommand(), newEvidenceCommand(g))
+	root.AddCommand(newScanCommand(g), newRunCommand(g), newVersionCommand(), newEvidenceCommand(g), newRulesCommand(g), newExplainCommand(g))
+	registerGlobalCompletion(root)
 	return root
 }
 
@@ -77,8 +83,10 @@ func (g *globalFlags) logger(w io.Writer, defaultFormat string) (*slog.Logger, e
 		h = slog.NewJSONHandler(w, opts)
 	case "text":
 		h = slog.NewTextHandler(w, opts)
+	case "plain":
+		h = newPlainHandler(w, lvl, colorFor(w, g.noColor))
 	default:
-		return nil, &exitError{code: 2, err: fmt.Errorf("--log-format: %q, want json or text", format)}
+		return nil, &exitError{code: 2, err: fmt.Errorf("--log-format: %q, want json, text or plain", format)}
 	}
 	l := slog.New(h)
 	// Route client-go's klog output into the same structured stream.
@@ -86,8 +94,9 @@ func (g *globalFlags) logger(w io.Writer, defaultFormat string) (*slog.Logger, e
 	return l, nil
 }
 
-// restConfig resolves --kubeconfig, $KUBECONFIG, ~/.kube/config, then in-cluster.
-func (g *globalFlags) restConfig() (*rest.Config, error) {
+// restConfig resolves --kubeconfig, $KUBECONFIG, ~/.kube/config, then in-cluster; hint
+// says, when there is none, what else the command can do.
+func (g *globalFlags) restConfig(hint string) (*rest.Config, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if g.kubeconfig != "" {
 		rules.ExplicitPath = g.kubeconfig
@@ -95,7 +104,7 @@ func (g *globalFlags) restConfig() (*rest.Config, error) {
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: g.context})
 	cfg, err := cc.ClientConfig()
 	if err != nil {
-		return nil, fmt.Errorf("no cluster to talk to (use -f to scan manifests): %w", err)
+		return nil, fmt.Errorf("no cluster to talk to (%s): %w", hint, err)
 	}
 	return cfg, nil
 }

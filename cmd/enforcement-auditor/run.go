@@ -65,6 +65,9 @@ func newRunCommand(g *globalFlags) *cobra.Command {
 change. It serves Prometheus metrics on /metrics, liveness on /healthz (the process only)
 and readiness on /readyz (caches synced and one evaluation done). SIGINT or SIGTERM stop it
 gracefully.`,
+		Example: `  enforcement-auditor run                          # the kubeconfig's cluster, or in-cluster
+  enforcement-auditor run --config auditor.yaml --evidence-dir /var/lib/evidence \
+    --signing-key /etc/evidence/key.pem --reports openreports --leader-elect`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDaemon(cmd.Context(), g, f)
@@ -128,7 +131,7 @@ func runDaemon(parent context.Context, g *globalFlags, f *runFlags) error {
 	if err != nil {
 		return err
 	}
-	rc, err := g.restConfig()
+	rc, err := g.restConfig("run watches a cluster: give it one with --kubeconfig, $KUBECONFIG or ~/.kube/config, or run it in a pod; to audit manifests, use scan -f")
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}

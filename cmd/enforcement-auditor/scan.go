@@ -31,6 +31,15 @@ type scanFlags struct {
 	input         inputFlags
 	// reportAPI is the API -o policyreport writes.
 	reportAPI string
+	// partial: the -f inputs are some of the files (what a CI job changed).
+	partial bool
+	// severity is the least severity the table shows (--severity); quiet shows only
+	// what fails (--quiet).
+	severity string
+	quiet    bool
+	// namespaces scope a live scan (--namespace); progress shows its cache sync.
+	namespaces []string
+	progress   bool
 }
 
 // inputFlags bound what -f reads in one run.
@@ -83,25 +92,31 @@ func (in *inputFlags) options() (manifests.Options, error) {
 func newScanCommand(g *globalFlags) *cobra.Command {
 	f := &scanFlags{}
 	cmd := &cobra.Command{
-		Use:   "scan [-f PATH]...",
+		Use:   "scan [-f PATH]... [PATH]...",
 		Short: "Audit once: the live cluster, or manifests with -f",
 		Long: `scan evaluates every rule once and prints the findings.
 
 Without -f it audits the cluster of the current kubeconfig (or in-cluster config): it
 syncs its caches, evaluates once and exits. With -f it audits manifests: files,
 directories (recursive: .yaml, .yml, .json) or - for stdin; multi-document YAML, JSON and
-kind: List are accepted.
+kind: List are accepted. Paths after the flags are read as -f (scan -f a b reads a and b, as
+a pre-commit hook with several args runs it).
 
 Exit status: 0 when no finding is at or above --fail-on (none: findings never fail) and
 no control is in a state --fail-on-control fails on, 1 otherwise, 2 when the input cannot
 be read or is not Kubernetes objects. The table's last line says why.`,
 		Example: `  enforcement-auditor scan -f examples/platform
-  kubectl get netpol,ns,pods -A -o yaml | enforcement-auditor scan -f - -o json
-  enforcement-auditor scan --fail-on critical
-  enforcement-auditor scan -f deploy/ --fail-on none --fail-on-control unknown   # fail unless every control is proven
-  enforcement-auditor scan -f examples/platform --skip-rule cni-unknown          # shown on the table's last line`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+  kubectl get ns,netpol,pods,deploy,cm -A -o json | enforcement-auditor scan -f - -o json
+  enforcement-auditor scan --fail-on critical                      # the live cluster
+  enforcement-auditor scan -n team-a -n team-b --progress          # two namespaces of it
+  enforcement-auditor scan -f deploy/ --fail-on-control unknown    # fail unless all are proven
+  enforcement-auditor scan -f examples/platform --skip-rule cni-unknown   # on the last line
+  enforcement-auditor scan -f examples/platform --severity critical -q    # failing criticals
+  enforcement-auditor scan -f examples/platform -o table -o sarif=results.sarif
+  enforcement-auditor scan --partial $(git diff --name-only main | sed 's/^/-f /')   # changed files`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f.files = append(f.files, args...)
 			return runScan(cmd.Context(), g, f, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -112,7 +127,13 @@ be read or is not Kubernetes objects. The table's last line says why.`,
 	fl.StringVar(&f.failOnControl, "fail-on-control", "none", "exit 1 when a control is not proven: violated (a control is violated), unknown (a control is unknown or violated), none")
 	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the cluster's caches to sync")
 	fl.StringVar(&f.reportAPI, "report-api", string(policyreport.APIs[0]), "API of -o policyreport: openreports (openreports.io/v1alpha1 Report, ClusterReport) or wgpolicyk8s (wgpolicyk8s.io/v1alpha2 PolicyReport, ClusterPolicyReport)")
+	fl.StringVar(&f.severity, "severity", "info", "show in the table only the findings at or above this severity: info, low, medium, high, critical (what fails is --fail-on's; other formats keep every finding)")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "show only what fails: the failing findings and the verdict lines; no warnings")
+	fl.StringSliceVarP(&f.namespaces, "namespace", "n", nil, "live scan: read only these namespaces' objects (and every cluster-scoped one); what rests on other namespaces is unknown (repeatable, or a,b)")
+	fl.BoolVar(&f.progress, "progress", false, "live scan: show the cache sync's progress on stderr (shown anyway on a terminal, unless --quiet)")
+	fl.BoolVar(&f.partial, "partial", false, "the -f inputs are only some of the files (what changed): a finding resting on an absence among them (no default-deny NetworkPolicy, no gate ClusterPolicy) is reported unknown, not among the inputs, instead of failing")
 	f.input.register(cmd)
+	registerScanCompletion(cmd, g)
 	return cmd
 }
 
@@ -133,9 +154,23 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("--report-api: %w", err)}
 	}
+	minSeverity, err := auditor.ParseSeverity(f.severity)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("--severity: %w", err)}
+	}
+	if f.quiet {
+		quiet := *g
+		quiet.logLevel = "error" // no warnings; errors still
+		g = &quiet
+	}
 	// The scan keeps what the daemon's caches keep: the projection of each object onto
 	// what the rules read, pods no rule reads dropped (counted as seen).
-	a, err := newAudit(g, auditInput{files: f.files, input: f.input, timeout: f.timeout, project: true}, errOut)
+	in := auditInput{files: f.files, input: f.input, timeout: f.timeout, project: true, partial: f.partial, namespaces: f.namespaces}
+	// Progress of a live scan's sync: on a terminal unless --quiet, or when asked.
+	if tty := isTerminal(errOut); (tty && !f.quiet) || f.progress {
+		in.progress, in.tty = errOut, tty
+	}
+	a, err := newAudit(g, in, errOut)
 	if err != nil {
 		return err
 	}
@@ -149,10 +184,11 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, stdin io.Reader,
 	}
 	rep := report.New(ev, failOn, metas).WithReportAPI(reportAPI).WithRuleChanges(a.ruleChanges)
 	rep.FailOnControl(failOnControl)
-	if err := writeOutputs(outputs, rep, out); err != nil {
+	rep.WithTable(report.TableOptions{MinSeverity: minSeverity, Quiet: f.quiet})
+	if err := writeOutputs(outputs, rep, out, colorFor(out, g.noColor)); err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	if !tableToStdout(outputs) {
+	if !tableToStdout(outputs) && (!f.quiet || rep.Summary.Failed) {
 		// The outputs went to files or are for machines: a CI log still says what the
 		// scan found and why it exits as it does.
 		fmt.Fprintf(errOut, "%s\n%s\n", rep.SummaryLine(), rep.ExitReason())
@@ -221,9 +257,10 @@ func parseOutputs(values []string) ([]output, error) {
 // writeOutputs renders every output, then checks every file can be written, and only
 // then writes them (each whole to a temporary file renamed over its path, so a reader
 // never sees half a report): an output that fails leaves the others unwritten.
-func writeOutputs(outputs []output, rep *report.Report, stdout io.Writer) error {
+func writeOutputs(outputs []output, rep *report.Report, stdout io.Writer, color bool) error {
 	rendered := make([][]byte, len(outputs))
 	for i, o := range outputs {
+		rep.SetColor(color && o.path == "") // a file gets no colour
 		var b bytes.Buffer
 		if err := rep.Write(o.format, &b); err != nil {
 			return fmt.Errorf("--output %s: %w", o, err)

@@ -162,7 +162,7 @@ func TestScanExampleSARIF(t *testing.T) {
 	assert.Equal(t, []at{
 		{"netpol-ingress-outside-allowlist", "examples/platform/10-sr1-network.yaml", 116}, // NetworkPolicy inference/allow-search-evaluation
 		{"gpu-gate-policy-not-enforcing", "examples/platform/20-sr2-gpu.yaml", 1},          // ClusterPolicy require-kueue-queue-name
-		{"gpu-pod-missing-queue-name", "examples/platform/20-sr2-gpu.yaml", 279},           // Pod team-search/adhoc-mig-notebook
+		{"gpu-pod-missing-queue-name", "examples/platform/20-sr2-gpu.yaml", 286},           // Pod team-search/adhoc-mig-notebook
 		{"budget-db-not-ha-in-prod", "examples/platform/30-sr3-litellm.yaml", 125},         // Cluster litellm/litellm-pg
 	}, got)
 	// The lines are where those objects' documents start in the example: after a

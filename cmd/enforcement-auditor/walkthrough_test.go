@@ -67,10 +67,10 @@ func TestVerificationWalkThrough(t *testing.T) {
 			require.NoError(t, err)
 			// A series as the daemon writes it: chained, OSCAL beside the newest.
 			setup := strings.Join([]string{
-				"enforcement-auditor evidence -f examples/platform --signing-key " + key + " --output-file evidence/evidence-1.json",
-				"enforcement-auditor evidence -f examples/platform --signing-key " + key + " --previous evidence/evidence-1.json --output-file evidence/evidence-2.json",
-				"enforcement-auditor evidence -f examples/platform --signing-key " + key + " --previous evidence/evidence-2.json -o oscal" +
-					" --attestation-file evidence/evidence-3.json --output-file evidence/assessment-results-3.json",
+				"enforcement-auditor evidence -f examples/platform --signing-key " + key + " -o intoto=evidence/evidence-1.json",
+				"enforcement-auditor evidence -f examples/platform --signing-key " + key + " --previous evidence/evidence-1.json -o intoto=evidence/evidence-2.json",
+				"enforcement-auditor evidence -f examples/platform --signing-key " + key + " --previous evidence/evidence-2.json" +
+					" -o intoto=evidence/evidence-3.json -o oscal=evidence/assessment-results-3.json",
 			}, "\n")
 			out, err := run(dir, setup)
 			require.NoError(t, err, out)

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strings"
 	"time"
 
 	orv1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
@@ -112,6 +111,9 @@ type Input struct {
 	Rules []auditor.RuleMeta
 	// At is the evaluation time: the timestamp of pass results.
 	At time.Time
+	// Judged lists, per control, what its rules judged (auditor.Evaluation.Judged): a
+	// rule that passes gets one pass result per object, with the object as resource.
+	Judged map[auditor.Control][]auditor.ObjectRef
 }
 
 // Report is one report before it is rendered in an API: Namespace "" is the cluster report.
@@ -145,6 +147,12 @@ func Build(in Input) []Report {
 		}
 		get(ns).add(findingResult(&recs[i], in.At))
 	}
+	// A rule with an open finding (waived, or below what violates) has no pass result
+	// anywhere: its findings say what it found, in every report alike.
+	found := map[string]bool{}
+	for i := range recs {
+		found[recs[i].Rule] = true
+	}
 	rules := append([]auditor.RuleMeta(nil), in.Rules...)
 	sort.Slice(rules, func(i, j int) bool { return rules[i].ID < rules[j].ID })
 	for _, c := range auditor.Controls {
@@ -152,8 +160,16 @@ func Build(in Input) []Report {
 			continue
 		}
 		for _, m := range rules {
-			if m.Control == c {
-				get("").add(passResult(m, in.At))
+			if m.Control != c || found[m.ID] {
+				continue
+			}
+			if len(in.Judged[c]) == 0 {
+				get("").add(passResult(m, nil, in.At))
+				continue
+			}
+			for i := range in.Judged[c] {
+				o := &in.Judged[c][i]
+				get(o.Namespace).add(passResult(m, o, in.At))
 			}
 		}
 	}
@@ -235,14 +251,19 @@ func findingResult(rec *store.Record, at time.Time) orv1.ReportResult {
 	return res
 }
 
-// passResult says a rule of an enforced control found nothing.
-func passResult(m auditor.RuleMeta, at time.Time) orv1.ReportResult {
-	sum := sha256.Sum256([]byte("pass|" + string(m.Control) + "|" + m.ID))
-	msg := fmt.Sprintf("%s is enforced: %s found nothing", m.Control, m.ID)
-	if m.Title != "" {
-		msg = fmt.Sprintf("%s is enforced: no %s", m.Control, strings.TrimSuffix(m.Title, "."))
+// passResult says a rule of an enforced control found nothing on an object of the
+// control's scope (nil: the control as a whole), in the words of the rule's Pass.
+func passResult(m auditor.RuleMeta, obj *auditor.ObjectRef, at time.Time) orv1.ReportResult {
+	id := "pass|" + string(m.Control) + "|" + m.ID
+	if obj != nil {
+		id += "|" + obj.Kind + "|" + obj.Namespace + "|" + obj.Name
 	}
-	return orv1.ReportResult{
+	sum := sha256.Sum256([]byte(id))
+	msg := fmt.Sprintf("%s is enforced: %s found nothing", m.Control, m.ID)
+	if m.Pass != "" {
+		msg = fmt.Sprintf("%s is enforced: %s", m.Control, m.Pass)
+	}
+	res := orv1.ReportResult{
 		Source:      Source,
 		Policy:      string(m.Control),
 		Rule:        m.ID,
@@ -254,6 +275,10 @@ func passResult(m auditor.RuleMeta, at time.Time) orv1.ReportResult {
 		Description: msg,
 		Properties:  map[string]string{PropResultID: hex.EncodeToString(sum[:8]), PropControl: string(auditor.Enforced)},
 	}
+	if obj != nil {
+		res.Subjects = []corev1.ObjectReference{{APIVersion: obj.APIVersion, Kind: obj.Kind, Namespace: obj.Namespace, Name: obj.Name}}
+	}
+	return res
 }
 
 // Object renders the report as an object of the API, ready to marshal or apply.

@@ -41,7 +41,8 @@ func sampleInput() Input {
 		Controls: map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Violated, auditor.SR2: auditor.Violated, auditor.SR3: auditor.Enforced},
 		Rules: []auditor.RuleMeta{
 			{ID: "litellm-redis-missing", Control: auditor.SR3, Severity: auditor.SeverityMedium},
-			{ID: "budget-db-not-ha", Control: auditor.SR3, Severity: auditor.SeverityHigh, Title: "LiteLLM budget database without high availability."},
+			{ID: "budget-db-not-ha", Control: auditor.SR3, Severity: auditor.SeverityHigh, Title: "LiteLLM prod budget database is not highly available",
+				Pass: "every LiteLLM prod budget database runs highly available"},
 			{ID: "netpol-default-deny-missing", Control: auditor.SR1, Severity: auditor.SeverityHigh},
 		},
 	}
@@ -92,7 +93,7 @@ func TestBuild(t *testing.T) {
 	assert.Empty(t, cl.Results[1].Subjects, "a finding on no object names no resource")
 	assert.Equal(t, timestamp(at), cl.Results[0].Timestamp, "first seen unknown: the evaluation time")
 	pass := cl.Results[2]
-	assert.Equal(t, "SR3 is enforced: no LiteLLM budget database without high availability", pass.Description)
+	assert.Equal(t, "SR3 is enforced: every LiteLLM prod budget database runs highly available", pass.Description, "the rule's Pass, not its title negated")
 	assert.Equal(t, "SR3 is enforced: litellm-redis-missing found nothing", cl.Results[3].Description)
 	assert.Equal(t, "enforced", pass.Properties["controlState"])
 	assert.Len(t, pass.Properties["resultID"], 16)
@@ -177,4 +178,48 @@ func TestWriteYAML(t *testing.T) {
 			assert.Equal(t, want, got)
 		})
 	}
+}
+
+// TestPassResultsPerJudgedObject: a rule that passes has one pass result per object its
+// control's scope holds, that object as resource and in its namespace's report, each
+// with its own ID, so Policy Reporter, which groups results by resource, counts every
+// one; a rule with a waived or low finding has no pass result anywhere, so its reports
+// agree.
+func TestPassResultsPerJudgedObject(t *testing.T) {
+	cm := func(ns, name string) auditor.ObjectRef {
+		return auditor.ObjectRef{APIVersion: "v1", Kind: "ConfigMap", Namespace: ns, Name: name}
+	}
+	in := Input{
+		At:       at,
+		Controls: map[auditor.Control]auditor.ControlState{auditor.SR3: auditor.Enforced},
+		Rules: []auditor.RuleMeta{
+			{ID: "budget-db-not-ha-in-prod", Control: auditor.SR3, Severity: auditor.SeverityHigh, Pass: "every LiteLLM prod budget database runs highly available"},
+			{ID: "budget-fail-open-in-prod", Control: auditor.SR3, Severity: auditor.SeverityCritical, Pass: "every LiteLLM prod proxy refuses requests when its budget database is down"},
+			{ID: "budget-profile-downgrade", Control: auditor.SR3, Severity: auditor.SeverityMedium, Pass: "no downgrade"},
+		},
+		Judged: map[auditor.Control][]auditor.ObjectRef{auditor.SR3: {cm("litellm", "a"), cm("litellm-eu", "b")}},
+		Findings: []store.Record{{Finding: auditor.Finding{Rule: "budget-fail-open-in-prod", Control: auditor.SR3, Severity: auditor.SeverityCritical,
+			Object: &auditor.ObjectRef{APIVersion: "v1", Kind: "ConfigMap", Namespace: "litellm", Name: "a"}, Message: "fail-open",
+			Waiver: &auditor.Waiver{Reason: "RISK-7"}}}},
+	}
+	reports := Build(in)
+	require.Len(t, reports, 2, "litellm, litellm-eu; no cluster report")
+	type row struct{ ns, rule, result, resource string }
+	var got []row
+	ids := map[string]bool{}
+	for _, r := range reports {
+		for _, res := range r.Results {
+			got = append(got, row{r.Namespace, res.Rule, string(res.Result), firstResource(res.Subjects)})
+			assert.False(t, ids[res.Properties["resultID"]], "each result has its own ID")
+			ids[res.Properties["resultID"]] = true
+		}
+	}
+	assert.Equal(t, []row{
+		{"litellm", "budget-fail-open-in-prod", "skip", "v1 ConfigMap litellm/a"},
+		{"litellm", "budget-db-not-ha-in-prod", "pass", "v1 ConfigMap litellm/a"},
+		{"litellm", "budget-profile-downgrade", "pass", "v1 ConfigMap litellm/a"},
+		{"litellm-eu", "budget-db-not-ha-in-prod", "pass", "v1 ConfigMap litellm-eu/b"},
+		{"litellm-eu", "budget-profile-downgrade", "pass", "v1 ConfigMap litellm-eu/b"},
+	}, got, "the waived rule is skip where it was found and passes nowhere")
+	assert.Equal(t, "SR3 is enforced: every LiteLLM prod budget database runs highly available", reports[0].Results[1].Description)
 }

@@ -25,6 +25,6 @@ func (r *Report) WritePolicyReport(w io.Writer) error {
 		recs[i] = store.Record{Finding: f}
 	}
 	return policyreport.WriteYAML(w, api, policyreport.Build(policyreport.Input{
-		Findings: recs, Controls: r.Controls, Rules: r.rules, At: r.at,
+		Findings: recs, Controls: r.Controls, Rules: r.rules, At: r.at, Judged: r.judged,
 	}))
 }

@@ -48,7 +48,10 @@ type Report struct {
 	// findingsFailed: a finding alone fails the scan (the summary line's verdict).
 	findingsFailed bool
 	at             time.Time
+	judged         map[auditor.Control][]auditor.ObjectRef
 	reportAPI      policyreport.API
+	// table is how the table shows the report (colour, --severity, --quiet).
+	table TableOptions
 }
 
 // Summary counts findings and states the verdict against --fail-on.
@@ -224,6 +227,7 @@ func New(ev *auditor.Evaluation, failOn auditor.Severity, rules []auditor.RuleMe
 		rules:         rules,
 		failOn:        failOn,
 		at:            ev.At,
+		judged:        ev.Judged,
 	}
 	for _, m := range rules {
 		r.ruleControl[m.ID] = m.Control
@@ -351,24 +355,44 @@ func (r *Report) WriteTable(w io.Writer) error {
 func (r *Report) writeTable(bw io.Writer) {
 	for _, c := range auditor.Controls {
 		state := r.Controls[c]
-		fmt.Fprintf(bw, "%s  %s  [%s]\n", c, controlTitles[c], strings.ToUpper(string(state)))
+		var fs []auditor.Finding
+		all := 0
+		for _, f := range r.Findings {
+			if f.Control == c {
+				all++
+				if r.shown(f) {
+					fs = append(fs, f)
+				}
+			}
+		}
+		if r.table.Quiet && len(fs) == 0 {
+			continue // --quiet: only the controls with a finding that fails
+		}
+		fmt.Fprintf(bw, "%s  %s  [%s]\n", c, controlTitles[c], r.stateWord(state))
 		if why := r.NotApplicable[c]; why != "" && state == auditor.NotApplicable {
 			fmt.Fprintf(bw, "  not applicable: %s\n", oneLine(why))
 		}
-		var fs []auditor.Finding
-		for _, f := range r.Findings {
-			if f.Control == c {
-				fs = append(fs, f)
-			}
-		}
 		if d := r.Dormant[c]; d != nil {
 			fmt.Fprintf(bw, "  %s\n", r.DormantLine(c))
-			fs = d.Findings
+			fs = fs[:0]
+			all = len(d.Findings)
+			for _, f := range d.Findings {
+				if f.Severity >= r.table.MinSeverity {
+					fs = append(fs, f)
+				}
+			}
 		}
-		if len(fs) == 0 {
+		switch {
+		case all == 0:
 			fmt.Fprintln(bw, "  no findings")
+		case len(fs) == 0:
+			fmt.Fprintf(bw, "  no findings at or above --severity %s\n", r.table.MinSeverity)
 		}
-		writeFindings(bw, fs)
+		r.writeFindings(bw, fs)
+		if r.table.Quiet {
+			fmt.Fprintln(bw)
+			continue
+		}
 		var inc []string
 		for rule, reasons := range r.Inconclusive {
 			if rc := r.ruleControl[rule]; rc == c || (rc == "" && c == auditor.SR1) {
@@ -382,6 +406,9 @@ func (r *Report) writeTable(bw io.Writer) {
 		fmt.Fprintln(bw)
 	}
 	fmt.Fprintln(bw, r.SummaryLine())
+	if l := r.hiddenLine(); l != "" {
+		fmt.Fprintln(bw, l)
+	}
 	fmt.Fprintln(bw, r.ExitReason())
 	if r.RuleChanges != nil {
 		fmt.Fprintln(bw, r.RuleChanges.String())
@@ -441,14 +468,14 @@ func whereFound(f auditor.Finding) string {
 }
 
 // writeFindings writes findings of one control, worst first, each rule's remediation once.
-func writeFindings(bw io.Writer, fs []auditor.Finding) {
+func (r *Report) writeFindings(bw io.Writer, fs []auditor.Finding) {
 	printed := map[string]bool{}
 	for i, f := range fs {
 		sev := strings.ToUpper(f.Severity.String())
 		if f.Waived() {
 			sev = "WAIVED"
 		}
-		fmt.Fprintf(bw, "  %-8s  %s  %s\n", sev, f.Rule, oneLine(f.Object.String()))
+		fmt.Fprintf(bw, "  %s  %s  %s\n", r.paint(severityColors[sev], fmt.Sprintf("%-8s", sev)), f.Rule, oneLine(f.Object.String()))
 		wrap(bw, "            ", f.Message)
 		if where := whereFound(f); where != "" {
 			wrap(bw, "            ", where)

@@ -27,10 +27,11 @@
 //	rules/...                        auditor rules/...
 //	probe                            auditor
 //	serving                          (nothing in the module)
+//	docs                             (nothing in the module)
 //	exporters/...                    auditor auditor/store auditor/version auditor/fileinput auditor/fileoutput exporters/...
 //	cmd/enforcement-auditor/app      auditor auditor/engine auditor/live auditor/store auditor/version rules probe serving exporters/... cmd/enforcement-auditor/app/...
 //	cmd/enforcement-auditor/app/...  auditor auditor/engine auditor/live auditor/store auditor/version rules probe serving exporters/... cmd/enforcement-auditor/app/...
-//	cmd/enforcement-auditor          auditor auditor/engine auditor/fileinput auditor/fileoutput auditor/gitops auditor/live auditor/manifests auditor/store auditor/version rules probe serving exporters/... cmd/enforcement-auditor/app cmd/enforcement-auditor/app/...
+//	cmd/enforcement-auditor          auditor auditor/engine auditor/fileinput auditor/fileoutput auditor/gitops auditor/live auditor/manifests auditor/store auditor/version rules probe serving docs exporters/... cmd/enforcement-auditor/app cmd/enforcement-auditor/app/...
 //	hack/...                         auditor auditor/... rules rules/... probe serving exporters/... hack/...
 //	test/...                         auditor auditor/... rules rules/... probe serving exporters/... cmd/enforcement-auditor/app test/...
 package main
@@ -60,7 +61,7 @@ var (
 	appImports = []string{"auditor", "auditor/engine", "auditor/live", "auditor/store", "auditor/version",
 		"rules", "probe", "serving", "exporters/...", "cmd/enforcement-auditor/app/..."}
 	cmdImports = []string{"auditor", "auditor/engine", "auditor/fileinput", "auditor/fileoutput", "auditor/gitops", "auditor/live", "auditor/manifests", "auditor/store", "auditor/version",
-		"rules", "probe", "serving", "exporters/...", "cmd/enforcement-auditor/app", "cmd/enforcement-auditor/app/..."}
+		"rules", "probe", "serving", "docs", "exporters/...", "cmd/enforcement-auditor/app", "cmd/enforcement-auditor/app/..."}
 )
 
 // layers, first match wins. auditor/ is the vocabulary (and the table of kinds), the
@@ -85,6 +86,7 @@ var layers = []layer{
 	{"rules/...", []string{"auditor", "rules/..."}},
 	{"probe", []string{"auditor"}},
 	{"serving", nil},
+	{"docs", nil},
 	{"exporters/...", []string{"auditor", "auditor/store", "auditor/version", "auditor/fileinput", "auditor/fileoutput", "exporters/..."}},
 	{"cmd/enforcement-auditor/app", appImports},
 	{"cmd/enforcement-auditor/app/...", appImports},

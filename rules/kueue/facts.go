@@ -31,5 +31,12 @@ var (
 		Source:   "kubernetes-sigs/kueue pkg/controller/jobs/pod/pod_controller.go EnsureWorkloadOwnedByAllMembers (FindMatchingWorkloads, prebuilt groups)"}
 )
 
+// FactDRAQuota: Kueue counts DRA devices against quota only behind an alpha gate.
+var FactDRAQuota = Fact{ID: "dra-quota-alpha",
+	Summary: "Kueue accounts Dynamic Resource Allocation devices (ResourceClaims, ResourceClaimTemplates) in a Workload's quota only with the feature gate DynamicResourceAllocation, alpha from v0.14 and off by default; " +
+		"DRAExtendedResources (devices requested through a DeviceClass's extendedResourceName) is alpha from v0.17. Without the gate a DRA GPU pod is still held and admitted by Kueue through its queue name, but its devices are not quota",
+	Versions: "v0.14.8, v0.15.2 (DynamicResourceAllocation alpha since v0.14); DRAExtendedResources from v0.17",
+	Source:   "kubernetes-sigs/kueue pkg/features/kube_features.go (versioned feature specs: DynamicResourceAllocation {0.14, Alpha, default false}; DRAExtendedResources {0.17, Alpha}), KEP keps/2941-DRA"}
+
 // Facts lists the facts, for documentation.
-var Facts = []Fact{FactControllerOnly, FactPrebuiltOwnership, FactGroupOwners}
+var Facts = []Fact{FactControllerOnly, FactPrebuiltOwnership, FactGroupOwners, FactDRAQuota}

@@ -143,7 +143,7 @@ func FindAdmissionController(deploys []*appsv1.Deployment, ns string) *Admission
 		}
 	}
 	if ctr != nil {
-		ac.Flags = parseFlags(append(append([]string(nil), ctr.Command...), ctr.Args...))
+		ac.Flags = parseFlags(ctr.Command, ctr.Args)
 		if v, ok := ParseVersion(imageTag(ctr.Image)); ok {
 			v.From = "image " + ctr.Image
 			ac.Version = v
@@ -185,18 +185,58 @@ func versionFromLabel(l string) Version {
 	return Version{}
 }
 
-// parseFlags reads Go-style flags: -name, --name, -name=value, --name=value.
-func parseFlags(args []string) map[string]string {
+// boolFlags are Kyverno's boolean flags (flag.BoolVar in kyverno/kyverno cmd/internal/flag.go
+// and cmd/kyverno/main.go): a boolean takes its value only as -name=value, never from the
+// next argument.
+var boolFlags = map[string]bool{"enablePolicyException": true, "enableConfigMapCaching": true, "profile": true,
+	"enableTracing": true, "disableMetrics": true, "allowInsecureRegistry": true, "autoUpdateWebhooks": true,
+	"autoDeleteWebhooks": true, "backgroundScan": true, "excludeBootstrapResources": true}
+
+// valueFlags are flags that always take a value: the auditor reads exceptionNamespace; the
+// toggles (protectManagedResources, forceFailurePolicyIgnore, ...) are flag.Func flags,
+// which are not booleans for the flag package and take the next argument.
+var valueFlags = map[string]bool{"exceptionNamespace": true, "protectManagedResources": true,
+	"forceFailurePolicyIgnore": true, "generateValidatingAdmissionPolicy": true}
+
+// parseFlags reads the container's command line as Go's flag package parses it (Kyverno's
+// flags are flag.CommandLine flags, parsed by flag.Parse): the program is the command's
+// first element (without a command, every argument goes to the image's entrypoint);
+// -name and --name are the same flag; -name=value sets it; -name value takes the next
+// argument unless the flag is a boolean (a boolean is true alone, and takes a value only
+// after =); parsing stops at the first argument that is not a flag and after "--"; a
+// repeated flag keeps its last value. A flag of unknown type is read as a boolean when
+// the next argument is itself a flag.
+func parseFlags(command, args []string) map[string]string {
+	all := append(append([]string(nil), command...), args...)
+	if len(command) > 0 {
+		all = all[1:]
+	}
 	out := map[string]string{}
-	for _, a := range args {
-		if !strings.HasPrefix(a, "-") {
+	for i := 0; i < len(all); i++ {
+		a := all[i]
+		if len(a) < 2 || a[0] != '-' {
+			break // the first non-flag argument ("-" included) ends the flags
+		}
+		if a == "--" {
+			break
+		}
+		name := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+		if name == "" || name[0] == '-' || name[0] == '=' {
+			break // bad flag syntax: the program exits
+		}
+		if n, val, ok := strings.Cut(name, "="); ok {
+			out[n] = val
 			continue
 		}
-		a = strings.TrimLeft(a, "-")
-		if name, val, ok := strings.Cut(a, "="); ok {
-			out[name] = val
-		} else if a != "" {
-			out[a] = "true"
+		next := i+1 < len(all)
+		switch {
+		case boolFlags[name]:
+			out[name] = "true"
+		case next && (valueFlags[name] || !strings.HasPrefix(all[i+1], "-")):
+			out[name] = all[i+1]
+			i++
+		default:
+			out[name] = "true"
 		}
 	}
 	return out

@@ -118,3 +118,32 @@ func TestExceptionsEnabled(t *testing.T) {
 		})
 	}
 }
+
+// Kyverno parses its command line with Go's flag package.
+func TestParseFlagsGoFlagSemantics(t *testing.T) {
+	cases := map[string]struct {
+		command, args []string
+		want          map[string]string
+	}{
+		"--name=value":                {args: []string{"--exceptionNamespace=kyverno"}, want: map[string]string{"exceptionNamespace": "kyverno"}},
+		"-name=value":                 {args: []string{"-exceptionNamespace=kyverno"}, want: map[string]string{"exceptionNamespace": "kyverno"}},
+		"--name value":                {args: []string{"--exceptionNamespace", "kyverno"}, want: map[string]string{"exceptionNamespace": "kyverno"}},
+		"-name value":                 {args: []string{"-exceptionNamespace", "kyverno"}, want: map[string]string{"exceptionNamespace": "kyverno"}},
+		"a value flag takes a dash":   {args: []string{"--exceptionNamespace", "-x"}, want: map[string]string{"exceptionNamespace": "-x"}},
+		"boolean alone is true":       {args: []string{"--enablePolicyException"}, want: map[string]string{"enablePolicyException": "true"}},
+		"boolean only takes =":        {args: []string{"--enablePolicyException=false"}, want: map[string]string{"enablePolicyException": "false"}},
+		"boolean then a word stops":   {args: []string{"--enablePolicyException", "false", "--exceptionNamespace=x"}, want: map[string]string{"enablePolicyException": "true"}},
+		"first non-flag stops":        {args: []string{"serve", "--enablePolicyException"}, want: map[string]string{}},
+		"double dash stops":           {args: []string{"--", "--enablePolicyException"}, want: map[string]string{}},
+		"last one wins":               {args: []string{"--exceptionNamespace=a", "--exceptionNamespace", "b"}, want: map[string]string{"exceptionNamespace": "b"}},
+		"command's program skipped":   {command: []string{"/kyverno", "--exceptionNamespace", "a"}, args: []string{"--enablePolicyException=true"}, want: map[string]string{"exceptionNamespace": "a", "enablePolicyException": "true"}},
+		"a Func toggle takes a value": {args: []string{"--forceFailurePolicyIgnore", "true", "--enablePolicyException"}, want: map[string]string{"forceFailurePolicyIgnore": "true", "enablePolicyException": "true"}},
+		"bad syntax stops":            {args: []string{"---x", "--enablePolicyException"}, want: map[string]string{}},
+		"unknown flag before a flag":  {args: []string{"--v", "--enablePolicyException"}, want: map[string]string{"v": "true", "enablePolicyException": "true"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			assert.Equal(t, tc.want, parseFlags(tc.command, tc.args))
+		})
+	}
+}

@@ -19,6 +19,7 @@ func ingressOutsideAllowlist(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "netpol-ingress-outside-allowlist", Control: auditor.SR1, Severity: auditor.SeverityCritical,
 		Title: "NetworkPolicy admits a source outside the allow-list into a protected namespace",
+		Pass:  "no NetworkPolicy admits a source outside the allow-list into a protected namespace",
 		Remediation: "Restrict the rule's `from` to the trusted namespaces, one peer per namespace pinned by name " +
 			"(`namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: litellm}}`), optionally ANDed with a podSelector in the same peer. " +
 			"Remove rules without `from`, `namespaceSelector: {}` and ipBlock peers: untrusted clients must go through LiteLLM.",

@@ -17,6 +17,7 @@ func cniNotEnforcing(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "cni-not-enforcing", Control: auditor.SR1, Severity: auditor.SeverityCritical,
 		Title: "The CNI does not enforce NetworkPolicy",
+		Pass:  "the CNI enforces NetworkPolicy",
 		Remediation: "Run a CNI that enforces NetworkPolicy and make sure its agent runs on every node: Calico or Cilium " +
 			"(Cilium: enable-policy default/always, policy-audit-mode false), the VPC CNI with enableNetworkPolicy: \"true\", " +
 			"GKE Dataplane V2, or Calico beside Flannel (Canal). Then confirm with the active network probe.",
@@ -48,6 +49,7 @@ func cniUnknown(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "cni-unknown", Control: auditor.SR1, Severity: auditor.SeverityMedium,
 		Title: "Cannot tell whether the CNI enforces NetworkPolicy",
+		Pass:  "the CNI is known, and whether it enforces NetworkPolicy is known",
 		Remediation: "Confirm enforcement with the active network probe (--probe-network) or a two-pod test (a default-deny " +
 			"policy, then a connection that must fail). For a recognised CNI, fix what hides its state (an image pinned by digest " +
 			"only, unreadable ConfigMaps); for an unrecognised one, add it to the CNI catalogue in docs/rules/sr1.md and the auditor.",

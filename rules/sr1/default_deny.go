@@ -21,6 +21,7 @@ func defaultDenyMissing(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "netpol-default-deny-missing", Control: auditor.SR1, Severity: auditor.SeverityHigh,
 		Title: "Protected namespace not isolated for ingress",
+		Pass:  "every protected namespace is isolated for ingress by a policy selecting all its pods",
 		Remediation: "Add a NetworkPolicy selecting every pod of the namespace with Ingress in its policyTypes, e.g. " +
 			"`spec: {podSelector: {}, policyTypes: [Ingress]}`, then allow the trusted namespaces explicitly in separate policies " +
 			"pinned with kubernetes.io/metadata.name. Do not add an `ingress: [{}]` rule to any policy there: it admits everything " +
@@ -29,6 +30,8 @@ func defaultDenyMissing(cfg auditor.Config) check {
 		// depend on them, so they are not an input that can make the rule inconclusive.
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceNetworkPolicies},
 		Needs:  []string{auditor.ResourceNamespaces, auditor.ResourceNetworkPolicies},
+		// Not isolated: no policy among the inputs isolates the namespace.
+		Absence: []string{auditor.ResourceNetworkPolicies},
 	}
 	return perProtectedNamespace(cfg, meta, func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
@@ -46,6 +49,7 @@ func defaultDenyMissing(cfg auditor.Config) check {
 				f := meta.NewFinding(family.NamespaceRef(ns), fmt.Sprintf(
 					"protected namespace %s does not exist; when it is created it needs a NetworkPolicy with podSelector {} and Ingress in its policyTypes before any model server runs there", ns))
 				f.Severity = auditor.SeverityInfo
+				f.Absent = []string{auditor.ResourceNamespaces}
 				res.Findings = append(res.Findings, f)
 				continue
 			}

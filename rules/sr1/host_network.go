@@ -100,6 +100,7 @@ func servingHostNetwork(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "serving-host-network", Control: auditor.SR1, Severity: auditor.SeverityCritical,
 		Title: "A workload of a protected namespace runs with hostNetwork, outside NetworkPolicy",
+		Pass:  "no workload of a protected namespace runs with hostNetwork",
 		Remediation: "Remove `hostNetwork: true` from the model server's pod spec (serve on the pod network behind the namespace's default deny). " +
 			"NetworkPolicy does not isolate host-network pods: they listen on the node's addresses, reachable from any pod that can reach the node.",
 		Pods:   protectedPods(cfg),
@@ -127,6 +128,7 @@ func tenantHostNetworkPod(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "tenant-host-network-pod", Control: auditor.SR1, Severity: auditor.SeverityCritical,
 		Title: "A tenant workload runs with hostNetwork and bypasses NetworkPolicy from its node",
+		Pass:  "no tenant workload runs with hostNetwork",
 		Remediation: "Delete the workload or remove `hostNetwork: true`, and enforce Pod Security `baseline` on the namespace " +
 			"(`pod-security.kubernetes.io/enforce: baseline`) so no host-network pod is admitted again. A platform agent that needs host networking " +
 			"belongs in a namespace listed in sr1.hostNetworkNamespaces.",

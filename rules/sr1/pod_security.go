@@ -30,6 +30,7 @@ func tenantNamespaceAdmitsHostNetwork(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "tenant-namespace-admits-host-network", Control: auditor.SR1, Severity: auditor.SeverityMedium,
 		Title: "A tenant namespace does not refuse host-network pods",
+		Pass:  "every tenant namespace refuses host-network pods",
 		Remediation: "Label the namespace `pod-security.kubernetes.io/enforce: baseline` (or `restricted`), or set the cluster-wide Pod Security default " +
 			"in the API server's AdmissionConfiguration to baseline and declare it as sr1.podSecurityDefault. A namespace whose platform agents need " +
 			"host networking belongs in sr1.hostNetworkNamespaces.",
@@ -38,6 +39,8 @@ func tenantNamespaceAdmitsHostNetwork(cfg auditor.Config) check {
 		// undeclared Pod Security default) must not stop namespaced rules from being
 		// re-evaluated incrementally on pod events.
 		Scope: auditor.ScopeCluster,
+		// Admits: no ValidatingAdmissionPolicy among the inputs refuses host-network pods there.
+		Absence: []string{auditor.ResourceValidatingAdmissionPolicies, auditor.ResourceValidatingAdmissionBindings},
 	}
 	return check{Meta: meta, Eval: func(v *view, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result

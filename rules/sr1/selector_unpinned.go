@@ -17,6 +17,7 @@ func selectorUnpinned(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "netpol-selector-unpinned", Control: auditor.SR1, Severity: auditor.SeverityMedium,
 		Title: "namespaceSelector not pinned to trusted namespace names",
+		Pass:  "every namespaceSelector admitting into a protected namespace is pinned to trusted names",
 		Remediation: "Select trusted namespaces by the immutable name label the control plane sets: " +
 			"`namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: litellm}}` (or matchExpressions " +
 			"`{key: kubernetes.io/metadata.name, operator: In, values: [litellm, monitoring]}`), one value per trusted namespace.",

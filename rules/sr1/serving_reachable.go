@@ -16,6 +16,7 @@ func servingReachableFromUntrusted(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "serving-reachable-from-untrusted", Control: auditor.SR1, Severity: auditor.SeverityCritical,
 		Title: "A protected Service accepted a connection from an untrusted namespace",
+		Pass:  "no protected Service accepted a connection from an untrusted namespace",
 		Remediation: "Find the policy that admits the auditor's namespace (see netpol-ingress-outside-allowlist and " +
 			"netpol-default-deny-missing findings for the namespace) or the reason the CNI does not enforce (cni-not-enforcing); " +
 			"fix it and wait for the next probe to fail to connect.",

@@ -25,6 +25,7 @@ func podNotAdmitted(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "gpu-pod-not-admitted", Control: auditor.SR2, Severity: auditor.SeverityHigh,
 		Title: "GPU pod with a queue name but no admitted Kueue Workload",
+		Pass:  "every GPU pod with a queue name runs under an admitted Kueue Workload",
 		Remediation: "Enable the Kueue integration for the pod's workload kind (Configuration integrations.frameworks, e.g. \"pod\" for plain pods) " +
 			"and include the namespace in managedJobsNamespaceSelector; delete the pod so it is recreated under Kueue admission; " +
 			"check `kubectl get workloads -n <ns>` for its Workload and why it is not Admitted.",
@@ -64,7 +65,7 @@ func podNotAdmitted(cfg auditor.Config) check {
 					res.Findings = append(res.Findings, f)
 				}
 			}
-			acct.Add(gp.Pod.Namespace, cov, gp.Demand.Total)
+			acct.Add(gp.Pod.Namespace, cov, gp.Demand.least())
 		}
 		if unverified > 0 {
 			a := s.AvailabilityOf(auditor.ResourceKueueWorkloads)
@@ -96,7 +97,7 @@ func notAdmitted(meta auditor.RuleMeta, gp gpuPod, wls []*kueue.Workload, named 
 		from = "from " + gp.Queue.From
 	}
 	head := fmt.Sprintf("pod requests %s (%s) with queue %q (%s) in namespace %s and is not held by Kueue's admission gate",
-		gpuCount(gp.Demand.Total), strings.Join(gp.Demand.Where, ", "), gp.Queue.Queue, from, p.Namespace)
+		gp.Demand.count(), gp.Demand.where(), gp.Queue.Queue, from, p.Namespace)
 	if len(wls) == 0 {
 		owners := "the pod"
 		if len(gp.Queue.Chain) > 0 {

@@ -233,9 +233,4 @@ func setMap(m *map[string]string, k, v string) {
 	(*m)[k] = v
 }
 
-// draGPUsInUse reports whether the cluster hands out GPUs through DRA, which makes a gate
-// admitting a DRA claim without a queue name a bypass rather than hardening. DRA kinds
-// are not read yet: false.
-func draGPUsInUse(*auditor.Snapshot) bool { return false }
-
 func sortStrings(s []string) { sort.Strings(s) }

@@ -97,6 +97,40 @@ spec:
 			nodes:    []*corev1.Node{sr2Node("gpu-h100-1", "nvidia.com/gpu.shared", 32), sr2Node("cpu-1", "", 0)},
 			also:     []string{"gpu-gate-policy-not-enforcing"},
 		},
+		// Dynamic Resource Allocation: two GPUs through a claim template, nothing in the
+		// container's resources.
+		"GPUs through a DRA claim template": {
+			doc: `apiVersion: resource.k8s.io/v1
+kind: DeviceClass
+metadata: {name: gpu.nvidia.com}
+spec:
+  selectors:
+  - cel: {expression: "device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.com'].type == 'gpu'"}
+---
+apiVersion: resource.k8s.io/v1
+kind: ResourceClaimTemplate
+metadata: {name: two-gpus, namespace: team-search}
+spec:
+  spec:
+    devices:
+      requests:
+      - name: gpus
+        exactly: {deviceClassName: gpu.nvidia.com, count: 2}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: intruder, namespace: team-search, labels: {app: notebook}}
+spec:
+  resourceClaims:
+  - {name: gpus, resourceClaimTemplateName: two-gpus}
+  containers:
+  - name: main
+    image: busybox
+    resources:
+      claims: [{name: gpus}]
+`,
+			contains: []string{"claim gpus (ResourceClaimTemplate team-search/two-gpus), request gpus: 2 devices of DeviceClass gpu.nvidia.com", "does not carry label kueue.x-k8s.io/queue-name"},
+		},
 	}
 	for name, a := range attacks {
 		t.Run(name, func(t *testing.T) {

@@ -19,6 +19,7 @@ func gateBypassed(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "gpu-gate-bypassed", Control: auditor.SR2, Severity: auditor.SeverityCritical,
 		Title: "A GPU pod without a queue name passes admission (active probe)",
+		Pass:  "the admission probe's GPU pod without a queue name was denied",
 		Remediation: fmt.Sprintf("Reproduce with `kubectl create --dry-run=server -n <ns> -f <gpu-pod-without-queue.yaml>`; "+
 			"then fix what gpu-gate-policy-missing / gpu-gate-policy-not-enforcing report for %s (policy action, match, webhook, Kyverno health).",
 			strings.Join(cfg.SR2.GatePolicyNames, ", ")),

@@ -26,7 +26,7 @@ func sr2Node(name, resource string, n int64) *corev1.Node {
 func TestGPUGateCoverageFromWhatTheClusterOffers(t *testing.T) {
 	const key = "ClusterPolicy/require-kueue-queue-name#gpu-resources "
 	nvidiaOnly := sr2Policy(t, sr2SetRule("{{ request.object.spec.[containers, initContainers][][].resources.limits.\"nvidia.com/gpu\" | length(@) }}",
-		"validate", "deny", "conditions", "all", "0", "key"))
+		"validate", "deny", "conditions", "any", "0", "key"))
 	allocatableOnly := sr2Node("mig-1", "", 0)
 	allocatableOnly.Status.Allocatable["nvidia.com/mig-1g.10gb"] = sr2Qty(7)
 	tests := map[string]struct {
@@ -84,7 +84,7 @@ func TestGPUGateCoverageFromWhatTheClusterOffers(t *testing.T) {
 		},
 		"a gate naming every offered resource has no gap even if it misses a configured one": {
 			policy: sr2Policy(t, sr2SetRule("{{ request.object.spec.[containers, initContainers][][].resources.limits.[\"nvidia.com/gpu\", \"amd.com/gpu\"][] | [?@] | length(@) }}",
-				"validate", "deny", "conditions", "all", "0", "key")),
+				"validate", "deny", "conditions", "any", "0", "key")),
 			objs: []any{sr2Node("gpu-1", "nvidia.com/gpu", 8), sr2Node("amd-1", "amd.com/gpu", 8)},
 			want: "low", contains: []string{"that ask for nvidia.com/gpu.shared, nvidia.com/mig-*:"},
 		},

@@ -41,10 +41,11 @@ type gateChecker struct {
 	// kyverno is Kyverno's admission controller (nil when not visible): its version
 	// decides how failure actions resolve.
 	kyverno *kyverno.AdmissionController
-	// battery is the requests every gate is evaluated on (battery.go); draInUse grades
-	// an admitted DRA claim.
-	battery  []batteryRequest
-	draInUse bool
+	// battery is the requests every gate is evaluated on (battery.go).
+	battery []batteryRequest
+	// draUse says whether the cluster hands out GPUs through DRA: it grades an admitted
+	// DRA claim (nil: not in use, nothing unseen).
+	draUse func() draUse
 }
 
 func (c gateChecker) kyvernoVersion() kyverno.Version {
@@ -71,11 +72,13 @@ func gatePolicyNotEnforcing(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "gpu-gate-policy-not-enforcing", Control: auditor.SR2, Severity: auditor.SeverityCritical,
 		Title: "The GPU queue-name admission gate exists but would not deny",
+		Pass:  "the GPU queue-name gate denies, covers every GPU resource and fails closed",
 		Remediation: "Make the gate deny in every Kueue-managed namespace: failureAction Enforce (Kyverno) or validationActions [Deny] " +
 			"(ValidatingAdmissionPolicy binding), a match covering Pods in every managed namespace, a check naming every GPU resource, " +
 			"failurePolicy Fail, and a healthy Kyverno webhook.",
 		Inputs: append([]string{auditor.ResourceNamespaces, auditor.ResourceValidatingWebhookConfigurations, auditor.ResourceLeases, auditor.ResourceConfigMaps,
-			auditor.ResourceNodes, auditor.ResourcePods, auditor.ResourceDeployments}, gateInputs...),
+			auditor.ResourceNodes, auditor.ResourcePods, auditor.ResourceDeployments,
+			auditor.ResourceResourceSlices, auditor.ResourceResourceClaims, auditor.ResourceResourceClaimTemplates, auditor.ResourceDeviceClasses}, gateInputs...),
 		// Pods are read only when no Node is visible (see gpuOffered).
 		Pods:  gpuPods(cfg),
 		Needs: []string{auditor.ResourceNamespaces},
@@ -192,7 +195,7 @@ func (c gateChecker) clusterPolicy(s *auditor.Snapshot, p *kyverno.ClusterPolicy
 			v.add("match", auditor.SeverityCritical, "Add a validate rule matching kind Pod in the Kueue-managed namespaces.",
 				"%s has no validate rule matching kind Pod: it cannot deny a GPU pod in Kueue-managed namespaces %s", what, strings.Join(family.NamespaceNames(c.managed), ", "))
 		} else {
-			uncovered, audited, _, _ := c.podRuleActions(p, podRules)
+			uncovered, audited, _, _, noAction := c.podRuleActions(p, podRules)
 			if len(uncovered) > 0 {
 				v.add("match", auditor.SeverityCritical,
 					"Match Pods with resources.namespaceSelector equal to the Kueue-managed selector (not a names or label list a tenant controls), and drop the exclude entries that cover those namespaces.",
@@ -201,7 +204,7 @@ func (c gateChecker) clusterPolicy(s *auditor.Snapshot, p *kyverno.ClusterPolicy
 			if len(audited) > 0 {
 				v.add("failure-action", auditor.SeverityCritical,
 					"Set failureAction: Enforce on the validate rule (spec.rules[].validate.failureAction; Kyverno >= 1.13) and remove failureActionOverrides / validationFailureActionOverrides that set Audit for these namespaces.",
-					"%s only audits GPU pods without a queue name in %s: the effective validation failure action there is Audit", what, strings.Join(audited, ", "))
+					"%s %s", what, failureActionGap(audited, noAction))
 			}
 			c.evalBattery(v, what, func(ns *corev1.Namespace) bool { return len(c.denyingRules(p, ns)) > 0 }, c.clusterPolicyEval(p))
 		}
@@ -212,7 +215,9 @@ func (c gateChecker) clusterPolicy(s *auditor.Snapshot, p *kyverno.ClusterPolicy
 // namespace: the namespaces no rule covers and those where no covering rule enforces
 // (with why), the rules that enforce somewhere, and for the others their effective
 // action where they do not enforce (by rule index).
-func (c gateChecker) podRuleActions(p *kyverno.ClusterPolicy, podRules []kyverno.Rule) (uncovered, audited []string, enforcing map[int]bool, auditedBy map[int]string) {
+// noAction is set when, in some namespace, a rule has no failure action at all (it
+// neither enforces nor audits there).
+func (c gateChecker) podRuleActions(p *kyverno.ClusterPolicy, podRules []kyverno.Rule) (uncovered, audited []string, enforcing map[int]bool, auditedBy map[int]string, noAction bool) {
 	enforcing, auditedBy = map[int]bool{}, map[int]string{}
 	for _, ns := range c.managed {
 		var covering []kyverno.Rule
@@ -235,6 +240,14 @@ func (c gateChecker) podRuleActions(p *kyverno.ClusterPolicy, podRules []kyverno
 			if kyverno.Enforces(action) {
 				enforced = true
 				enforcing[r.Index] = true
+			} else if action == "" {
+				// No action at all (Kyverno v1.13.0-v1.13.2 with overrides elsewhere): from
+				// says so; there is no value to name.
+				froms = append(froms, from)
+				noAction = true
+				if _, ok := auditedBy[r.Index]; !ok {
+					auditedBy[r.Index] = fmt.Sprintf("none in %s (%s)", ns.Name, from)
+				}
 			} else {
 				froms = append(froms, fmt.Sprintf("%s: %s", from, action))
 				if _, ok := auditedBy[r.Index]; !ok {
@@ -246,7 +259,7 @@ func (c gateChecker) podRuleActions(p *kyverno.ClusterPolicy, podRules []kyverno
 			audited = append(audited, fmt.Sprintf("%s (%s)", ns.Name, strings.Join(froms, "; ")))
 		}
 	}
-	return uncovered, audited, enforcing, auditedBy
+	return uncovered, audited, enforcing, auditedBy, noAction
 }
 
 // validatingPolicy checks a Kyverno ValidatingPolicy (CEL) gate.
@@ -294,4 +307,13 @@ func (c gateChecker) validatingPolicy(s *auditor.Snapshot, p *kyverno.Validating
 			c.evalBattery(v, what, covers, celPolicyEval(celmatch.CompilePolicy(spec)))
 		}
 	})
+}
+
+// failureActionGap says where a gate does not deny: it only audits, or, when a rule
+// there has no failure action at all, it neither denies nor audits.
+func failureActionGap(audited []string, noAction bool) string {
+	if noAction {
+		return fmt.Sprintf("does not deny GPU pods without a queue name in %s: no failure action that enforces applies there", strings.Join(audited, ", "))
+	}
+	return fmt.Sprintf("only audits GPU pods without a queue name in %s: the effective validation failure action there is Audit", strings.Join(audited, ", "))
 }

@@ -40,10 +40,14 @@ spec:
       message: GPU pods in Kueue-managed namespaces need the label kueue.x-k8s.io/queue-name.
       deny:
         conditions:
-          all:
+          any:
           - key: "{{ request.object.spec.[containers, initContainers][][].resources.limits.keys(@)[] | [?starts_with(@, 'nvidia.com/') || @ == 'amd.com/gpu'] | length(@) }}"
             operator: GreaterThan
             value: 0
+          - key: "{{ request.object.spec.resourceClaims || ` + "`[]`" + ` | length(@) }}"
+            operator: GreaterThan
+            value: 0
+          all:
           - key: "{{ request.object.metadata.labels.\"kueue.x-k8s.io/queue-name\" || '' }}"
             operator: Equals
             value: ""
@@ -231,14 +235,14 @@ func TestGPUGatePolicyNotEnforcingClusterPolicy(t *testing.T) {
 		},
 		"check names only nvidia.com/gpu: MIG and AMD missed": {
 			policy: sr2Policy(t, sr2SetRule("{{ request.object.spec.[containers, initContainers][][].resources.limits.\"nvidia.com/gpu\" | length(@) }}",
-				"validate", "deny", "conditions", "all", "0", "key")),
+				"validate", "deny", "conditions", "any", "0", "key")),
 			objs:     append([]any{sr2Node("gpu-amd-1", "amd.com/gpu", 8)}, healthy...),
 			want:     []string{cp + "#gpu-resources critical"},
 			contains: []string{"that ask for nvidia.com/gpu.shared, nvidia.com/mig-*, amd.com/gpu", "offered by amd.com/gpu (Node gpu-amd-1)"},
 		},
 		"check lists one MIG profile only": {
 			policy: sr2Policy(t, sr2SetRule("{{ request.object.spec.[containers, initContainers][][].resources.limits.[\"nvidia.com/gpu\", \"nvidia.com/mig-1g.10gb\", \"amd.com/gpu\"][] | [?@] | length(@) }}",
-				"validate", "deny", "conditions", "all", "0", "key")),
+				"validate", "deny", "conditions", "any", "0", "key")),
 			objs:     append([]any{sr2Pod("team-web", "mig", sr2Requests("nvidia.com/mig-3g.40gb", 1))}, healthy...),
 			want:     []string{cp + "#gpu-resources critical"},
 			contains: []string{"that ask for nvidia.com/gpu.shared, nvidia.com/mig-*:", "requested by nvidia.com/mig-3g.40gb (pod team-web/mig)"},
@@ -248,6 +252,8 @@ func TestGPUGatePolicyNotEnforcingClusterPolicy(t *testing.T) {
 		// negation anchor elsewhere looks its key up literally: X(nvidia.com/mig-*) never
 		// matches a MIG slice, which the second pattern then admits.
 		"pattern keys with a MIG wildcard do not cover": {
+			// A DRA-claim pod has no resources.limits: the second pattern does not match
+			// it, so the gate denies it.
 			want:     []string{cp + "#gpu-resources low"},
 			contains: []string{"admits GPU pods without a queue name that ask for nvidia.com/mig-*: pods with nvidia.com/mig-1g.10gb in requests and limits and no queue label are admitted in team-research, team-search (rule gpu-pods-need-a-queue's validate.anyPattern[1] matches)"},
 			policy: sr2Policy(t, sr2SetRule(map[string]any{"failureAction": "Enforce", "anyPattern": []any{
@@ -264,7 +270,7 @@ func TestGPUGatePolicyNotEnforcingClusterPolicy(t *testing.T) {
 			// It denies a GPU pod without label team, whatever its queue label: a tenant
 			// sets team and is admitted without a queue name (critical); a queued pod
 			// without team is refused (medium).
-			policy: sr2Policy(t, sr2SetRule("{{ request.object.metadata.labels.team || '' }}", "validate", "deny", "conditions", "all", "1", "key")),
+			policy: sr2Policy(t, sr2SetRule("{{ request.object.metadata.labels.team || '' }}", "validate", "deny", "conditions", "all", "0", "key")),
 			want:   []string{cp + "#admits gpu-with team=true critical", cp + "#denies-queued medium"},
 			contains: []string{"admits a pod with nvidia.com/gpu in requests and limits with label team=true, annotation team=true and no queue label in team-research, team-search",
 				"`{{ request.object.metadata.labels.team || '' }}` (= `true`) Equals `` is false",
@@ -488,6 +494,7 @@ spec:
 		"ClusterPolicy/require-kueue-queue-name#admits gpu critical",
 		"ClusterPolicy/require-kueue-queue-name#admits gpu-init-container critical",
 		"ClusterPolicy/require-kueue-queue-name#admits gpu-limits-only critical",
+		"ClusterPolicy/require-kueue-queue-name#dra-claims low",
 		"ClusterPolicy/require-kueue-queue-name#gpu-resources low",
 	}, sr2Keys(res.Findings))
 	msg := sr2Messages(res.Findings)
@@ -506,7 +513,7 @@ spec:
 // enforces: another gate's shortcomings are then redundant, reported low.
 func TestGPUGatePolicyNotEnforcingHardeningGateStillEnforces(t *testing.T) {
 	nvidiaOnly := sr2Policy(t, sr2SetRule("{{ request.object.spec.[containers, initContainers][][].resources.limits.\"nvidia.com/gpu\" | length(@) }}",
-		"validate", "deny", "conditions", "all", "0", "key"))
+		"validate", "deny", "conditions", "any", "0", "key"))
 	binding := sr2Binding([]admissionv1.ValidationAction{admissionv1.Audit}, nil)
 	vap := sr2VAP()
 	res := sr2Eval(t, ruleFor(gatePolicyNotEnforcing), snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), nvidiaOnly, vap, binding,
@@ -547,4 +554,19 @@ func TestGPUGatePolicyNotEnforcingVersionAware(t *testing.T) {
 			assert.Contains(t, sr2Messages(res.Findings), tc.contains)
 		})
 	}
+}
+
+// Kyverno v1.13.0-v1.13.2: a rule with overrides, none for the managed namespaces,
+// neither enforces nor audits there. The message says so once, with no empty value.
+func TestGPUGatePolicyNotEnforcingKyverno113Overrides(t *testing.T) {
+	policy := sr2Policy(t, sr2SetRule([]any{map[string]any{"action": "Enforce", "namespaces": []any{"elsewhere"}}}, "validate", "failureActionOverrides"))
+	objs := []any{policy, sr2Webhooks(), sr2Lease(time.Second), sr2KyvernoDeployment("ghcr.io/kyverno/kyverno:v1.13.1")}
+	res := sr2Eval(t, ruleFor(gatePolicyNotEnforcing), snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), objs))
+	assert.Equal(t, []string{"ClusterPolicy/require-kueue-queue-name#failure-action critical"}, sr2Keys(res.Findings), sr2Messages(res.Findings))
+	msg := sr2Messages(res.Findings)
+	assert.Contains(t, msg, "does not deny GPU pods without a queue name in team-research (failure-action overrides, none of whose namespaces match "+
+		"(Kyverno v1.13.0-v1.13.2 then neither enforces nor audits the rule))")
+	assert.NotContains(t, msg, "): )")
+	assert.NotContains(t, msg, "only audits")
+	assert.NotContains(t, msg, "is Audit")
 }

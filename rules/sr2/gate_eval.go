@@ -95,17 +95,15 @@ func (c gateChecker) evalBattery(v *gateVerdict, what string, applies func(ns *c
 		if plainAdmitted && (len(h.r.Attrs.Labels)+len(h.r.Attrs.Annotations) > 0 || h.r.Attrs.Name != "") {
 			continue
 		}
-		sev, note := c.requestSeverity(h.r)
-		if sev == auditor.SeverityInfo {
-			continue // a DRA claim while no GPU is handed out through DRA (draGPUsInUse)
+		if h.r.Shape == shapeDRAClaim {
+			c.admitsClaim(v, what, h.r, h.nss, h.why)
+			continue
 		}
+		sev, note := c.requestSeverity(h.r)
 		if !h.r.Base {
-			// Other GPU resources and DRA claims: one coverage finding, graded by the worst.
-			// Grouped by where and why they pass, then by how grave each one is.
+			// Other GPU resources: one coverage finding, graded by the worst. Grouped by
+			// where and why they pass, then by how grave each one is.
 			what := h.r.Resource
-			if h.r.Shape == shapeDRAClaim {
-				what = "a DRA claim"
-			}
 			k := strings.Join(h.nss, ", ") + "\x00" + h.why
 			g, ok := gapIndex[k]
 			if !ok {
@@ -152,7 +150,7 @@ func (c gateChecker) evalBattery(v *gateVerdict, what string, applies func(ns *c
 		}
 		v.add("gpu-resources", gapSev,
 			"Make the check count every configured GPU resource in requests and limits of containers and init containers, e.g. "+
-				"a CEL test `r.startsWith('nvidia.com/mig-')` or a JMESPath over the resource names for MIG slices, and DRA claims (spec.resourceClaims).",
+				"a CEL test `r.startsWith('nvidia.com/mig-')` or a JMESPath over the resource names for MIG slices.",
 			"%s admits GPU pods without a queue name that ask for %s: %s", what, strings.Join(names, ", "), strings.Join(texts, "; "))
 	}
 	if len(denied) > 0 {
@@ -184,17 +182,11 @@ func firstN(s []string, n int) []string {
 }
 
 // requestSeverity grades an admitted request: the representative GPU is critical; another
-// configured resource is critical when the cluster offers it, hardening otherwise; a DRA
-// claim is critical when GPUs are handed out through DRA.
+// configured resource is critical when the cluster offers it, hardening otherwise (a DRA
+// claim is graded by admitsClaim).
 func (c gateChecker) requestSeverity(r batteryRequest) (auditor.Severity, string) {
-	switch {
-	case r.Base:
+	if r.Base {
 		return auditor.SeverityCritical, ""
-	case r.Shape == shapeDRAClaim:
-		if c.draInUse {
-			return auditor.SeverityCritical, ""
-		}
-		return auditor.SeverityInfo, ""
 	}
 	if where := c.offer.Where[r.Resource]; len(where) > 0 {
 		how := "offered by"

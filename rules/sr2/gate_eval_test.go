@@ -55,8 +55,8 @@ func TestGateOneWordEdits(t *testing.T) {
 		want     []string // in the message
 	}{
 		"deny threshold raised from 0 to 1000000": {
-			old:  "            operator: GreaterThan\n            value: 0\n          - key: \"{{ request.object.metadata.labels.\\\"kueue.x-k8s.io/queue-name\\\" || '' }}\"\n            operator: Equals\n            value: \"\"\n  - name: gpu-jobs-need-a-queue",
-			new:  "            operator: GreaterThan\n            value: 1000000\n          - key: \"{{ request.object.metadata.labels.\\\"kueue.x-k8s.io/queue-name\\\" || '' }}\"\n            operator: Equals\n            value: \"\"\n  - name: gpu-jobs-need-a-queue",
+			old:  "            operator: GreaterThan\n            value: 0\n          - key: \"{{ request.object.spec.resourceClaims",
+			new:  "            operator: GreaterThan\n            value: 1000000\n          - key: \"{{ request.object.spec.resourceClaims",
 			want: []string{"admits a pod with nvidia.com/gpu in requests and limits and no queue label", "GreaterThan 1000000 is false", "(= 2)"},
 		},
 		"label check Equals turned NotEquals": {
@@ -111,15 +111,17 @@ func TestGateOneWordEdits(t *testing.T) {
 func TestGateEnginesOnTheBattery(t *testing.T) {
 	const (
 		gpu       = "(object.spec.containers + (has(object.spec.initContainers) ? object.spec.initContainers : [])).exists(c, has(c.resources.limits) && c.resources.limits.exists(r, (r.startsWith('nvidia.com/') || r == 'amd.com/gpu')%s))"
+		claims    = "(has(object.spec.resourceClaims) && size(object.spec.resourceClaims) > 0)"
 		queued    = "(has(object.metadata.labels) && 'kueue.x-k8s.io/queue-name' in object.metadata.labels)"
 		vap       = "ValidatingAdmissionPolicy/require-kueue-queue-name"
 		vpol      = "ValidatingPolicy/require-kueue-queue-name"
 		cpol      = "ClusterPolicy/require-kueue-queue-name"
 		threshold = " && int(c.resources.limits[r]) > 1000000"
 	)
-	documented := "!" + fmt.Sprintf(gpu, "") + " || " + queued
-	inverted := "!" + fmt.Sprintf(gpu, "") + " || !" + queued
-	thresholded := "!" + fmt.Sprintf(gpu, threshold) + " || " + queued
+	// Each gate also denies pods taking devices through DRA claims, as the example's does.
+	documented := "!(" + fmt.Sprintf(gpu, "") + " || " + claims + ") || " + queued
+	inverted := "!(" + fmt.Sprintf(gpu, "") + " || " + claims + ") || !" + queued
+	thresholded := "!(" + fmt.Sprintf(gpu, threshold) + " || " + claims + ") || " + queued
 	withVAP := func(expr string) []any {
 		return []any{sr2VAP(func(p *admissionv1.ValidatingAdmissionPolicy) { p.Spec.Validations[0].Expression = expr }), sr2Binding(sr2Deny, nil)}
 	}
@@ -140,13 +142,13 @@ func TestGateEnginesOnTheBattery(t *testing.T) {
 		contains []string
 	}{
 		"VAP documented":                         {objs: withVAP(documented)},
-		"VAP inverted":                           {objs: withVAP(inverted), want: []string{vap + "#admits gpu critical", vap + "#admits gpu-init-container critical", vap + "#admits gpu-limits-only critical", vap + "#denies-queued medium", vap + "#gpu-resources low"}, contains: admitsGPU},
+		"VAP inverted":                           {objs: withVAP(inverted), want: []string{vap + "#admits gpu critical", vap + "#admits gpu-init-container critical", vap + "#admits gpu-limits-only critical", vap + "#denies-queued medium", vap + "#dra-claims low", vap + "#gpu-resources low"}, contains: admitsGPU},
 		"VAP thresholded":                        {objs: withVAP(thresholded), want: []string{vap + "#admits gpu critical", vap + "#admits gpu-init-container critical", vap + "#admits gpu-limits-only critical", vap + "#gpu-resources low"}, contains: admitsGPU},
 		"ValidatingPolicy documented":            {objs: withVPol(documented)},
-		"ValidatingPolicy inverted":              {objs: withVPol(inverted), want: []string{vpol + "#admits gpu critical", vpol + "#admits gpu-init-container critical", vpol + "#admits gpu-limits-only critical", vpol + "#denies-queued medium", vpol + "#gpu-resources low"}, contains: admitsGPU},
+		"ValidatingPolicy inverted":              {objs: withVPol(inverted), want: []string{vpol + "#admits gpu critical", vpol + "#admits gpu-init-container critical", vpol + "#admits gpu-limits-only critical", vpol + "#denies-queued medium", vpol + "#dra-claims low", vpol + "#gpu-resources low"}, contains: admitsGPU},
 		"ValidatingPolicy thresholded":           {objs: withVPol(thresholded), want: []string{vpol + "#admits gpu critical", vpol + "#admits gpu-init-container critical", vpol + "#admits gpu-limits-only critical", vpol + "#gpu-resources low"}, contains: admitsGPU},
 		"ClusterPolicy validate.cel documented":  {objs: withCELRule(documented)},
-		"ClusterPolicy validate.cel inverted":    {objs: withCELRule(inverted), want: []string{cpol + "#admits gpu critical", cpol + "#admits gpu-init-container critical", cpol + "#admits gpu-limits-only critical", cpol + "#denies-queued medium", cpol + "#gpu-resources low"}, contains: []string{"rule gpu-pods-need-a-queue's validate.cel admits it"}},
+		"ClusterPolicy validate.cel inverted":    {objs: withCELRule(inverted), want: []string{cpol + "#admits gpu critical", cpol + "#admits gpu-init-container critical", cpol + "#admits gpu-limits-only critical", cpol + "#denies-queued medium", cpol + "#dra-claims low", cpol + "#gpu-resources low"}, contains: []string{"rule gpu-pods-need-a-queue's validate.cel admits it"}},
 		"ClusterPolicy validate.cel thresholded": {objs: withCELRule(thresholded), want: []string{cpol + "#admits gpu critical", cpol + "#admits gpu-init-container critical", cpol + "#admits gpu-limits-only critical", cpol + "#gpu-resources low"}},
 	}
 	for name, tc := range tests {

@@ -21,6 +21,7 @@ func gatePolicyException(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "gpu-gate-policy-exception", Control: auditor.SR2, Severity: auditor.SeverityCritical,
 		Title: "A Kyverno PolicyException exempts GPU pods of Kueue-managed namespaces from the gate",
+		Pass:  "no PolicyException exempts GPU pods of Kueue-managed namespaces from the gate",
 		Remediation: "Delete the PolicyException, or narrow it so that it matches no pod of a Kueue-managed namespace; " +
 			"restrict who may create PolicyExceptions (RBAC on policyexceptions in Kyverno's exception namespace), " +
 			"or turn exceptions off (--enablePolicyException=false, Helm features.policyExceptions.enabled: false).",

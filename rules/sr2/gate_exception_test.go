@@ -36,7 +36,8 @@ spec:
     - {apiGroups: [""], apiVersions: [v1], resources: [pods], operations: [CREATE]}
   validations:
   - expression: >-
-      !(object.spec.containers + (has(object.spec.initContainers) ? object.spec.initContainers : [])).exists(c, has(c.resources.limits) && c.resources.limits.exists(r, r.startsWith('nvidia.com/') || r == 'amd.com/gpu'))
+      !((object.spec.containers + (has(object.spec.initContainers) ? object.spec.initContainers : [])).exists(c, has(c.resources.limits) && c.resources.limits.exists(r, r.startsWith('nvidia.com/') || r == 'amd.com/gpu'))
+      || (has(object.spec.resourceClaims) && size(object.spec.resourceClaims) > 0))
       || (has(object.metadata.labels) && 'kueue.x-k8s.io/queue-name' in object.metadata.labels)
 `
 

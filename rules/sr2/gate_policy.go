@@ -98,12 +98,15 @@ func gatePolicyMissing(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "gpu-gate-policy-missing", Control: auditor.SR2, Severity: auditor.SeverityCritical,
 		Title: "No admission gate requires a Kueue queue name on GPU pods",
+		Pass:  "an admission gate requires a Kueue queue name on GPU pods",
 		Remediation: fmt.Sprintf("Apply the Kyverno ClusterPolicy %s (validate rule on Pods in namespaces matching the "+
 			"Kueue-managed selector, failureAction: Enforce, denying GPU requests without label %s), or a "+
 			"ValidatingAdmissionPolicy of that name together with a ValidatingAdmissionPolicyBinding with validationActions [Deny].",
 			first, cfg.SR2.QueueNameLabel),
 		Inputs: append([]string{auditor.ResourceNamespaces}, gateInputs...),
 		Needs:  []string{auditor.ResourceNamespaces},
+		// Missing: no gate among the inputs.
+		Absence: gateInputs,
 	}
 	return gateCheck(meta, func(v *view, found *gateSet, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result

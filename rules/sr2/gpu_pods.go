@@ -2,6 +2,7 @@ package sr2
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/dra"
 	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
 	"github.com/llm-platform/enforcement-auditor/rules/kueue"
 )
@@ -26,12 +28,47 @@ func newGPUScope(cfg auditor.Config) gpuScope {
 	return gpuScope{cfg: cfg.SR2, inScope: cfg.KueueManaged()}
 }
 
+// draGPUs says which DRA devices are GPUs (sr2.gpuDeviceDrivers, sr2.gpuDeviceClasses).
+func (g gpuScope) draGPUs() dra.GPUs {
+	return dra.GPUs{Drivers: g.cfg.GPUDeviceDrivers, Classes: g.cfg.GPUDeviceClasses}
+}
+
 // gpuDemand is what a pod asks for, by resource name, and where it asks.
 type gpuDemand struct {
-	// Total adds every GPU resource: a MIG slice counts as one device.
+	// Total adds every GPU resource: a MIG slice counts as one device. GPUs taken through
+	// DRA claims are added (Claims.GPUs).
 	Total      int64
 	ByResource map[string]int64
 	Where      []string // "container trainer: nvidia.com/gpu=2"
+	// Claims is what the pod takes through Dynamic Resource Allocation claims.
+	Claims dra.Demand
+}
+
+// count says how many GPUs the demand is: "2 GPUs", or "at least 1 GPU (...)" when a
+// DRA request takes every matching device of a node.
+func (d gpuDemand) count() string {
+	if !d.Claims.AllDevices {
+		return gpuCount(d.Total)
+	}
+	n := d.Total
+	if n == 0 {
+		n = 1
+	}
+	return "at least " + gpuCount(n) + " (a DRA request takes all matching devices: count unknown)"
+}
+
+// least is the fewest GPUs the demand can be: Total, at least one when a DRA request
+// takes all matching devices.
+func (d gpuDemand) least() int64 {
+	if d.Total == 0 && d.Claims.AllDevices {
+		return 1
+	}
+	return d.Total
+}
+
+// where lists where the pod asks for GPUs, container resources then DRA claims.
+func (d gpuDemand) where() string {
+	return strings.Join(append(slices.Clone(d.Where), d.Claims.Where...), ", ")
 }
 
 // amounts of the GPU resources in a requirements block: limits imply requests for
@@ -213,30 +250,48 @@ type gpuPod struct {
 	Queue   queueSource
 }
 
-// gpuPods returns every non-terminated pod requesting a GPU, sorted by namespace and name.
-// The owner chain is resolved only for pods in scope. O(pods).
-func (g gpuScope) gpuPods(s *auditor.Snapshot) []gpuPod {
-	var out []gpuPod
+// podsJudged are the GPU pods and the pods whose DRA claims cannot be judged.
+type podsJudged struct {
+	gpu []gpuPod
+	// undecided are in-scope pods taking no GPU resource whose claims cannot be resolved
+	// (a claim or class not in the snapshot): Demand.Claims.Unknown says why.
+	undecided []gpuPod
+}
+
+// gpuPods returns every non-terminated pod requesting a GPU, through its containers'
+// resources or its DRA claims (ix), sorted by namespace and name. The owner chain is
+// resolved only for pods in scope. O(pods).
+func (g gpuScope) gpuPods(s *auditor.Snapshot, ix func() *dra.Index) podsJudged {
+	var out podsJudged
 	for _, p := range s.Pods {
 		if family.Terminated(p) {
 			continue
 		}
 		d := g.podGPUs(p)
-		if d.Total == 0 {
+		if len(p.Spec.ResourceClaims) > 0 {
+			d.Claims = ix().PodDemand(p)
+			d.Total += d.Claims.GPUs
+		}
+		if d.Total == 0 && !d.Claims.TakesGPUs() {
+			if len(d.Claims.Unknown) > 0 && g.inScope(s.Namespace(p.Namespace)) {
+				out.undecided = append(out.undecided, gpuPod{Pod: p, Demand: d, InScope: true, Gated: kueue.Gated(p), Queue: g.queueName(s, p)})
+			}
 			continue
 		}
 		gp := gpuPod{Pod: p, Demand: d, InScope: g.inScope(s.Namespace(p.Namespace)), Gated: kueue.Gated(p)}
 		if gp.InScope {
 			gp.Queue = g.queueName(s, p)
 		}
-		out = append(out, gp)
+		out.gpu = append(out.gpu, gp)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Pod.Namespace != out[j].Pod.Namespace {
-			return out[i].Pod.Namespace < out[j].Pod.Namespace
-		}
-		return out[i].Pod.Name < out[j].Pod.Name
-	})
+	for _, l := range [][]gpuPod{out.gpu, out.undecided} {
+		sort.Slice(l, func(i, j int) bool {
+			if l[i].Pod.Namespace != l[j].Pod.Namespace {
+				return l[i].Pod.Namespace < l[j].Pod.Namespace
+			}
+			return l[i].Pod.Name < l[j].Pod.Name
+		})
+	}
 	return out
 }
 

@@ -16,6 +16,7 @@ func probeUnguarded(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "admission-probe-unguarded", Control: auditor.SR2, Severity: auditor.SeverityHigh,
 		Title: "The admission probe's guard is missing: the auditor refuses to probe",
+		Pass:  "the admission probe's guard is in place",
 		Remediation: "Restore the probes component's ValidatingAdmissionPolicy enforcement-auditor-probe-dry-run-only and its binding " +
 			"(deploy/components/probes, or Helm probes.enabled), so the auditor's pod create stays a dry run; " +
 			"or turn --probe-admission off and remove the probes component's pod-create grant.",

@@ -15,6 +15,7 @@ func podMissingQueueName(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "gpu-pod-missing-queue-name", Control: auditor.SR2, Severity: auditor.SeverityHigh,
 		Title: "GPU pod without a Kueue queue name in a Kueue-managed namespace",
+		Pass:  "every GPU pod of a Kueue-managed namespace carries a queue name",
 		Remediation: fmt.Sprintf("Set the label %s=<local-queue> on the pod's top-level workload (Job, JobSet, RayCluster, ...) "+
 			"so Kueue admits it against quota; delete the running pod; then check why the admission gate %s let it in.",
 			label, strings.Join(cfg.SR2.GatePolicyNames, ", ")),
@@ -37,7 +38,7 @@ func podMissingQueueName(cfg auditor.Config) check {
 				missing = fmt.Sprintf("neither the pod nor its owners (%s) carry label %s", chainString(gp.Queue.Chain), label)
 			}
 			msg := fmt.Sprintf("pod requests %s (%s) in Kueue-managed namespace %s, but %s: it bypasses Kueue quota",
-				gpuCount(gp.Demand.Total), strings.Join(gp.Demand.Where, ", "), p.Namespace, missing)
+				gp.Demand.count(), gp.Demand.where(), p.Namespace, missing)
 			if gp.Queue.Unresolved {
 				msg += fmt.Sprintf(" (owner %s is not in the snapshot)", chainString(gp.Queue.Chain[len(gp.Queue.Chain)-1:]))
 			}
@@ -48,6 +49,15 @@ func podMissingQueueName(cfg auditor.Config) check {
 				msg += fmt.Sprintf("; it has an annotation %s, which Kueue no longer reads (v0.15 reads only the label)", label)
 			}
 			res.Findings = append(res.Findings, meta.NewFinding(family.PodRef(p), msg))
+		}
+		// A pod without a queue name whose DRA claims cannot be resolved may be a GPU pod:
+		// say so rather than guess.
+		for _, gp := range v.undecided() {
+			if gp.Gated || gp.Queue.Queue != "" {
+				continue
+			}
+			res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("pod %s/%s has no label %s and may take GPUs through Dynamic Resource Allocation: %s",
+				gp.Pod.Namespace, gp.Pod.Name, label, strings.Join(gp.Demand.Claims.Unknown, "; ")))
 		}
 		return res
 	})

@@ -68,6 +68,7 @@ func gpuResourceUnlisted(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "gpu-resource-unlisted", Control: auditor.SR2, Severity: auditor.SeverityLow,
 		Title: "Nodes offer an accelerator resource that sr2.gpuResources does not name",
+		Pass:  "every accelerator resource the nodes offer is named in sr2.gpuResources",
 		Remediation: "Add the resource to sr2.gpuResources (a trailing * makes a prefix) so its pods are judged as GPU pods " +
 			"and the gate is checked for it, and make the gate name it; or, if it is not an accelerator (a NIC), add it to sr2.notGPUResources.",
 		// Nodes are an input, not a need: without them the rule has nothing to compare

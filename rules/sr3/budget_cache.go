@@ -196,6 +196,7 @@ func budgetCacheNotRedisInProd(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "budget-cache-not-redis-in-prod", Control: auditor.SR3, Severity: auditor.SeverityHigh,
 		Title: "LiteLLM prod proxy keeps budget and rate-limit state per replica (no Redis)",
+		Pass:  "every LiteLLM prod proxy keeps budgets and rate limits in Redis",
 		Remediation: "Give the prod proxy a shared Redis: litellm_settings: {cache: true, cache_params: {type: redis, host: os.environ/REDIS_HOST, " +
 			"port: os.environ/REDIS_PORT, password: os.environ/REDIS_PASSWORD}} and router_settings: {redis_host: os.environ/REDIS_HOST, " +
 			"redis_port: os.environ/REDIS_PORT, redis_password: os.environ/REDIS_PASSWORD}, with REDIS_HOST/REDIS_PORT set in the container.",

@@ -17,6 +17,7 @@ func budgetDBNotHAInProd(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "budget-db-not-ha-in-prod", Control: auditor.SR3, Severity: auditor.SeverityHigh,
 		Title: "LiteLLM prod budget database is not highly available",
+		Pass:  "every LiteLLM prod budget database runs highly available",
 		Remediation: fmt.Sprintf("Run the prod budget database on CloudNativePG with spec.instances >= %d "+
 			"(kubectl -n <namespace> patch clusters.postgresql.cnpg.io <name> --type merge -p '{\"spec\":{\"instances\":%d}}'), "+
 			"wait until status.readyInstances reaches it, and point general_settings.database_url / DATABASE_URL at the <cluster>-rw service. "+
@@ -67,6 +68,7 @@ func budgetDBNotHAInProd(cfg auditor.Config) check {
 			f := lp.finding(meta, fmt.Sprintf("prod LiteLLM proxy %s: %s. It may use an external database, whose availability the auditor cannot check",
 				lp.describe(), reason))
 			f.Severity = auditor.SeverityMedium
+			f.Absent = []string{auditor.ResourceCNPGClusters}
 			res.Findings = append(res.Findings, f)
 		}
 		keys := slices.Sorted(maps.Keys(behind))

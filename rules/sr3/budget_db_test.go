@@ -98,6 +98,14 @@ func TestBudgetDBNotHAInProd(t *testing.T) {
 				assert.Contains(t, sr3Messages(fs), m)
 			}
 			assert.NotContains(t, sr3Messages(fs), "hunter2")
+			for _, f := range fs {
+				// Only "no Cluster found" rests on an absence (a partial scan does not judge it).
+				if f.Object != nil && f.Object.Kind == "Cluster" {
+					assert.Empty(t, f.Absent, f.Message)
+				} else {
+					assert.Equal(t, []string{auditor.ResourceCNPGClusters}, f.Absent, f.Message)
+				}
+			}
 			if tc.inc != "" {
 				assert.Len(t, inc, 1)
 				assert.Contains(t, inc[0], tc.inc)

@@ -15,6 +15,7 @@ func budgetFailOpenInProd(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "budget-fail-open-in-prod", Control: auditor.SR3, Severity: auditor.SeverityCritical,
 		Title: "LiteLLM prod proxy serves requests without budget checks when its database is down",
+		Pass:  "every LiteLLM prod proxy refuses requests when its budget database is down",
 		Remediation: "Set general_settings.allow_requests_on_db_unavailable: false in the prod LiteLLM config (or remove it: the default is false), " +
 			"make sure no os.environ/ variable behind it resolves to \"true\", and roll the Deployment so the proxy reloads its config.",
 		Inputs: proxyInputs,
@@ -71,6 +72,7 @@ func budgetFailOpenUnverifiable(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "budget-fail-open-unverifiable", Control: auditor.SR3, Severity: auditor.SeverityMedium,
 		Title: "LiteLLM prod proxy's fail-open setting cannot be verified",
+		Pass:  "every LiteLLM prod proxy's fail-open setting could be verified",
 		Remediation: "Write general_settings.allow_requests_on_db_unavailable: false as a literal in the prod LiteLLM ConfigMap (it is not a secret), " +
 			"or take its os.environ/ variable from a ConfigMap; keep the config file itself in a ConfigMap mounted at the --config path, not in a Secret, bucket or image.",
 		Inputs: proxyInputs,

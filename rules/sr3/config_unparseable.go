@@ -14,6 +14,7 @@ func configUnparseable(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "litellm-config-unparseable", Control: auditor.SR3, Severity: auditor.SeverityHigh,
 		Title: "LiteLLM config cannot be loaded",
+		Pass:  "every LiteLLM config loads",
 		Remediation: "Fix the config at the line and column given (check it with `python3 -c 'import sys, yaml; yaml.safe_load(open(sys.argv[1]))' config.yaml`, " +
 			"the loader LiteLLM uses), make sure the key the Deployment's --config path selects exists in the ConfigMap, and roll the Deployment.",
 		Inputs: proxyInputs,

@@ -14,6 +14,7 @@ func budgetProfileDowngrade(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "budget-profile-downgrade", Control: auditor.SR3, Severity: auditor.SeverityMedium,
 		Title: "LiteLLM proxy's own profile label downgrades a prod namespace or Deployment",
+		Pass:  "no LiteLLM proxy's own profile label downgrades a prod namespace or Deployment",
 		Remediation: "Remove the non-prod profile label (sr3.profileLabel) from the LiteLLM ConfigMap or Deployment so the prod profile of its namespace applies, " +
 			"or move the proxy to a namespace with that profile; if it must run with a lower profile inside prod, waive this finding on that object with a reason.",
 		Inputs: []string{auditor.ResourceNamespaces, auditor.ResourceConfigMaps, auditor.ResourceDeployments},

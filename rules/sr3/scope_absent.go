@@ -14,6 +14,7 @@ func prodAbsent(cfg auditor.Config) check {
 	meta := auditor.RuleMeta{
 		ID: "litellm-prod-absent", Control: auditor.SR3, Severity: auditor.SeverityHigh,
 		Title: "SR3 is claimed but no LiteLLM prod proxy exists",
+		Pass:  "a LiteLLM prod proxy exists",
 		Remediation: "Label the prod LiteLLM config, Deployment or namespace with the profile label (sr3.profileLabel) and a prod profile (sr3.prodProfiles), " +
 			"or remove SR3 from `controls` in the configuration if the platform does not claim it.",
 		Inputs: proxyInputs,
@@ -23,5 +24,13 @@ func prodAbsent(cfg auditor.Config) check {
 		func(s *auditor.Snapshot) bool {
 			return s.Offline() || s.Saw(auditor.ResourceConfigMaps) && s.Saw(auditor.ResourceDeployments)
 		},
-		func(v *view) bool { return len(v.prod) > 0 })
+		func(v *view) []auditor.ObjectRef {
+			out := make([]auditor.ObjectRef, 0, len(v.prod))
+			for _, lp := range v.prod {
+				if o := lp.Object(); o != nil {
+					out = append(out, *o)
+				}
+			}
+			return out
+		})
 }

@@ -40,6 +40,7 @@ func waiverInvalid(cfg auditor.Config, known []auditor.RuleMeta) auditor.Rule {
 		ID: auditor.WaiverInvalidRule, Control: auditor.SR1, Severity: auditor.SeverityMedium, Scope: auditor.ScopeNamespace,
 		Pods:  waiverPods,
 		Title: "Waiver annotation the auditor does not accept",
+		Pass:  "every waiver annotation is well formed, bounded in time and names known rules",
 		Remediation: fmt.Sprintf("Give the waiver a reason (annotation %s) and an RFC 3339 expiry (annotation %s) at most %s ahead, "+
 			"and list only rule IDs from docs/rules in %s; or remove the waive annotations and fix the finding.",
 			auditor.WaiveReasonAnnotation, auditor.WaiveUntilAnnotation, auditor.FormatDays(maxDur), auditor.WaiveAnnotation),

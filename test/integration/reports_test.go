@@ -146,6 +146,23 @@ func testReportWriter(t *testing.T, api policyreport.API) {
 	assert.NoError(t, err)
 	assert.Zero(t, w2.Errors())
 	assert.Zero(t, w.Errors())
+
+	// SR3's scope judged a prod config in namespace a: its passing rule is a pass result
+	// there, the config as resource, which the upstream CRD accepts.
+	judged := &auditor.Evaluation{At: time.Now(), Findings: []auditor.Finding{pod(nsB, "p2", "back")},
+		Controls: map[auditor.Control]auditor.ControlState{auditor.SR1: auditor.Unknown, auditor.SR2: auditor.Violated, auditor.SR3: auditor.Enforced},
+		Judged:   map[auditor.Control][]auditor.ObjectRef{auditor.SR3: {{APIVersion: "v1", Kind: "ConfigMap", Namespace: nsA, Name: "litellm-config"}}}}
+	st.Publish(judged)
+	require.NoError(t, w2.Sync(ctx, st.State()))
+	a3, err := get(nsA)
+	require.NoError(t, err)
+	results, _, _ = unstructured.NestedSlice(a3.Object, "results")
+	require.Len(t, results, 1)
+	p := results[0].(map[string]any)
+	assert.Equal(t, "pass", p["result"])
+	assert.Equal(t, "budget-db-not-ha-in-prod", p["rule"])
+	assert.Equal(t, []any{map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "namespace": nsA, "name": "litellm-config"}}, p["resources"])
+	assert.Zero(t, w2.Errors())
 }
 
 // TestDaemonReports: `run --reports openreports` started before the CRDs exist picks

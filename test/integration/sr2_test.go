@@ -333,7 +333,10 @@ func sr2WaitFindings(t *testing.T, a *auditorProcess, d time.Duration, want []st
 
 // sr2Unmanage takes the managed labels off the namespace and deletes its pods at the end,
 // so later tests (with the default selector) do not see them.
-func sr2Unmanage(t *testing.T, ns string) {
+func sr2Unmanage(t *testing.T, ns string) { sr2UnmanageLabels(t, ns, sr2NamespaceLabels) }
+
+// sr2UnmanageLabels deletes the namespace's pods and takes the labels off it.
+func sr2UnmanageLabels(t *testing.T, ns string, labels map[string]string) {
 	ctx := context.Background()
 	_ = client.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)}, metav1.ListOptions{})
 	n, err := client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
@@ -341,7 +344,7 @@ func sr2Unmanage(t *testing.T, ns string) {
 		t.Errorf("namespace %s: %v", ns, err)
 		return
 	}
-	for k := range sr2NamespaceLabels {
+	for k := range labels {
 		delete(n.Labels, k)
 	}
 	if _, err := client.CoreV1().Namespaces().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
@@ -466,12 +469,20 @@ func sr2CreatePolicy(t *testing.T, dyn dynamic.Interface) {
 				"validate": map[string]any{
 					"failureAction": "Enforce",
 					"message":       "GPU pods need the label kueue.x-k8s.io/queue-name.",
-					"deny": map[string]any{"conditions": map[string]any{"all": []any{
+					// A GPU in a container's resources or devices taken through DRA claims,
+					// without a queue name (the example platform's gate).
+					"deny": map[string]any{"conditions": map[string]any{"any": []any{
 						map[string]any{
 							"key":      "{{ request.object.spec.[containers, initContainers][][].resources.[requests, limits][].\"nvidia.com/gpu\" || `[]` | length(@) }}",
 							"operator": "GreaterThan",
 							"value":    0,
 						},
+						map[string]any{
+							"key":      "{{ request.object.spec.resourceClaims || `[]` | length(@) }}",
+							"operator": "GreaterThan",
+							"value":    0,
+						},
+					}, "all": []any{
 						map[string]any{
 							"key":      "{{ request.object.metadata.labels.\"kueue.x-k8s.io/queue-name\" || '' }}",
 							"operator": "Equals",
@@ -581,8 +592,10 @@ func sr2SetAdmitted(t *testing.T, dyn dynamic.Interface, version, name string, a
 	require.NoError(t, err)
 }
 
-// sr2Gate is a validating admission webhook served by the test: it denies pods that
-// request nvidia.com/gpu without a queue label, and records what it was asked.
+// sr2Gate is a validating admission webhook served by the test, standing in for Kyverno
+// enforcing the gate's ClusterPolicy: it denies pods that request nvidia.com/gpu without a
+// queue label, with Kyverno's message naming the policy and rule, and records what it was
+// asked.
 type sr2Gate struct {
 	mu      sync.Mutex
 	reviews []sr2Review
@@ -617,8 +630,16 @@ func (g *sr2Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	allowed := !gpus || strings.TrimSpace(pod.Labels[sr2QueueLabel]) != ""
 	resp := &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: allowed}
 	if !allowed {
+		// Denied as Kyverno denies for the gate's ClusterPolicy (pkg/webhooks/utils/block.go
+		// GetBlockedMessages): the admission probe counts only a denial naming the gate.
+		name := pod.Name
+		if name == "" {
+			name = pod.GenerateName
+		}
 		resp.Result = &metav1.Status{Code: http.StatusForbidden, Reason: metav1.StatusReasonForbidden,
-			Message: "GPU pods need the label " + sr2QueueLabel}
+			Message: "\n\nresource Pod/" + review.Request.Namespace + "/" + name + " was blocked due to the following policies \n\n" +
+				sr2Policy + ":\n  gpu-pods-need-a-queue: 'validation error: GPU pods need the label " + sr2QueueLabel +
+				". rule gpu-pods-need-a-queue failed at path /metadata/labels/'\n"}
 	}
 	g.mu.Lock()
 	g.reviews = append(g.reviews, sr2Review{name: pod.Name, generateName: pod.GenerateName,

@@ -209,7 +209,7 @@ func (w *Writer) Sync(ctx context.Context, st *store.State) error {
 		}
 	}
 	reports := policyreport.Build(policyreport.Input{
-		Findings: st.Open, Controls: st.Evaluation.Controls, Rules: w.o.Rules, At: st.Evaluation.At,
+		Findings: st.Open, Controls: st.Evaluation.Controls, Rules: w.o.Rules, At: st.Evaluation.At, Judged: st.Evaluation.Judged,
 	})
 	want := make(map[string]bool, len(reports))
 	var errs []error

@@ -59,22 +59,31 @@ func (r funcRule) Evaluate(s *auditor.Snapshot) auditor.Result { return r.eval(s
 // in a scan (a scan cannot know the cluster's other objects); a control it does not
 // claim is not-applicable.
 
-// Scope builds a family's scope rule: inScope reports whether the view holds something
-// the control covers; seen whether the inputs that tell are knowledge (Snapshot.Saw);
-// what names what is missing ("no protected namespace (serving, inference)").
-func Scope[V any](cfg auditor.Config, meta auditor.RuleMeta, what string, seen func(*auditor.Snapshot) bool, inScope func(V) bool) Check[V] {
+// Scope builds a family's scope rule: inScope lists what the view holds that the
+// control covers (the objects its rules judge; the pass results of the policy reports
+// name them); seen whether the inputs that tell are knowledge (Snapshot.Saw); what names
+// what is missing ("no protected namespace (serving, inference)").
+func Scope[V any](cfg auditor.Config, meta auditor.RuleMeta, what string, seen func(*auditor.Snapshot) bool, inScope func(V) []auditor.ObjectRef) Check[V] {
 	claimed := cfg.Claims(meta.Control)
 	return Check[V]{Meta: meta, Eval: func(v V, s *auditor.Snapshot) auditor.Result {
 		var res auditor.Result
-		live := !s.Offline()
-		if live && !seen(s) {
+		var judged []auditor.ObjectRef
+		if seen(s) {
+			judged = inScope(v)
+		}
+		live := !s.Offline() && len(s.Scope) == 0 // a scoped scan did not read the other namespaces
+		if !s.Offline() && !seen(s) {
 			return res // the engine reports the inputs it could not read
 		}
-		if seen(s) && inScope(v) {
+		if len(judged) > 0 {
+			res.Judged = judged
 			return res
 		}
 		where := "the cluster has"
-		if !live {
+		switch {
+		case len(s.Scope) > 0:
+			where = "the namespaces read (" + strings.Join(s.Scope, ", ") + ") hold"
+		case !live:
 			where = "the inputs hold"
 		}
 		switch {
@@ -85,7 +94,7 @@ func Scope[V any](cfg auditor.Config, meta auditor.RuleMeta, what string, seen f
 				"%s is claimed (config controls) but the cluster has %s: nothing it covers exists, so nothing is enforced", meta.Control, what)))
 		default:
 			res.Inconclusive = append(res.Inconclusive, fmt.Sprintf(
-				"%s is claimed (config controls) but the inputs hold %s: a scan cannot know the cluster's other objects", meta.Control, what))
+				"%s is claimed (config controls) but %s %s: a scan cannot know the cluster's other objects", meta.Control, where, what))
 		}
 		return res
 	}}

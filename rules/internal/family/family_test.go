@@ -52,10 +52,11 @@ func TestScopeReadsTheView(t *testing.T) {
 	seen := func(*auditor.Snapshot) bool { return true }
 	for _, inScope := range []bool{true, false} {
 		view := auditor.NewView(func(*auditor.Snapshot) bool { return inScope })
-		r := Rules(view, Scope(auditor.DefaultConfig(), meta, "no x", seen, func(v bool) bool { return v }))[0]
+		r := Rules(view, Scope(auditor.DefaultConfig(), meta, "no x", seen, refsIf))[0]
 		res := r.Evaluate(snapshottest.New())
 		if inScope {
 			assert.Empty(t, res.Findings)
+			assert.Equal(t, []auditor.ObjectRef{*NamespaceRef("team-a")}, res.Judged, "what is in scope is what the control's rules judged")
 		} else if assert.Len(t, res.Findings, 1) {
 			assert.Equal(t, "SR2 is claimed (config controls) but the cluster has no x: nothing it covers exists, so nothing is enforced", res.Findings[0].Message)
 		}
@@ -65,4 +66,25 @@ func TestScopeReadsTheView(t *testing.T) {
 func TestHelpers(t *testing.T) {
 	assert.Equal(t, "a, b", JoinBounded([]string{"a", "b"}, 2))
 	assert.Equal(t, "a, b and 1 more", JoinBounded([]string{"a", "b", "c"}, 2))
+}
+
+// TestScopeOfAScopedScan: a live scan of some namespaces cannot tell that nothing in
+// scope exists elsewhere: the control is unknown, naming the namespaces read.
+func TestScopeOfAScopedScan(t *testing.T) {
+	meta := auditor.RuleMeta{ID: "x-absent", Control: auditor.SR1, Severity: auditor.SeverityHigh}
+	view := auditor.NewView(func(*auditor.Snapshot) bool { return false })
+	r := Rules(view, Scope(auditor.DefaultConfig(), meta, "no x", func(*auditor.Snapshot) bool { return true }, refsIf))[0]
+	s := snapshottest.New()
+	s.Scope = []string{"team-a"}
+	res := r.Evaluate(s)
+	assert.Empty(t, res.Findings)
+	assert.Equal(t, []string{"SR1 is claimed (config controls) but the namespaces read (team-a) hold no x: a scan cannot know the cluster's other objects"}, res.Inconclusive)
+}
+
+// refsIf is a scope's content: one namespace when something is in scope.
+func refsIf(in bool) []auditor.ObjectRef {
+	if in {
+		return []auditor.ObjectRef{*NamespaceRef("team-a")}
+	}
+	return nil
 }
