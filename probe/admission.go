@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -14,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
 )
@@ -48,6 +51,11 @@ type AdmissionProberOptions struct {
 	Timeout time.Duration
 	// Now stamps results (default time.Now).
 	Now func() time.Time
+	// GatePolicies names the gate (a Kyverno ClusterPolicy or ValidatingPolicy, or a
+	// ValidatingAdmissionPolicy): a denial verifies the gate only when its message names
+	// one of them (GateDenial); any other denial leaves the probe inconclusive. Empty:
+	// every admission denial counts.
+	GatePolicies []string
 	// Guard, when set, is asked before every run whether the guard that limits the
 	// auditor's pod creates to dry runs is in place (see CheckGuard). While it returns
 	// an error the prober sends nothing: each namespace gets a result whose Error starts
@@ -139,11 +147,83 @@ func (p *AdmissionProber) probeNamespace(ctx context.Context, ns string) auditor
 	case err == nil:
 		res.Admitted = true
 	case isAdmissionDenial(err):
-		res.DeniedBy = shortenMessage(err.Error())
+		if by, ok := GateDenial(err.Error(), p.opts.GatePolicies); ok || len(p.opts.GatePolicies) == 0 {
+			res.DeniedBy = shortenMessage(err.Error())
+		} else {
+			res.Error = Inconclusive + "denied by " + by + ", not by the gate (" + strings.Join(p.opts.GatePolicies, ", ") + "): " + shortenMessage(err.Error())
+		}
 	default:
 		res.Error = describeProbeError(err)
 	}
 	return res
+}
+
+// Inconclusive starts the Error of a result whose pod was denied by something other
+// than the gate: the gate is not verified there.
+const Inconclusive = "inconclusive: "
+
+var (
+	// kube-apiserver's ValidatingAdmissionPolicy denial (k8s.io/apiserver
+	// pkg/admission/plugin/policy/validating dispatcher.go).
+	vapDenialRE = regexp.MustCompile(`ValidatingAdmissionPolicy '([^']+)' with binding '([^']+)' denied request`)
+	// Kyverno's ValidatingPolicy denial (pkg/webhooks/resource/vpol/handler.go).
+	vpolDenialRE = regexp.MustCompile(`(?:^|[:;\n]\s*)Policy (\S+) failed: `)
+	// kube-apiserver's webhook denial (k8s.io/apiserver pkg/admission/plugin/webhook/errors).
+	webhookDenialRE = regexp.MustCompile(`admission webhook "([^"]+)" denied the request`)
+)
+
+// kyvernoBlocked starts the policy/rule YAML of Kyverno's ClusterPolicy denial
+// (pkg/webhooks/utils/block.go GetBlockedMessages).
+const kyvernoBlocked = "was blocked due to the following policies"
+
+// GateDenial tells whether an admission denial's message comes from one of the gate
+// policies, and names who denied: a ValidatingAdmissionPolicy and its binding, a Kyverno
+// ValidatingPolicy, the Kyverno ClusterPolicies (and rules) listed in Kyverno's block
+// message, or else the webhook or the message itself.
+func GateDenial(msg string, gates []string) (by string, gate bool) {
+	isGate := func(name string) bool { return slices.Contains(gates, name) }
+	var names []string
+	for _, m := range vapDenialRE.FindAllStringSubmatch(msg, -1) {
+		if isGate(m[1]) {
+			return fmt.Sprintf("ValidatingAdmissionPolicy %s (binding %s)", m[1], m[2]), true
+		}
+		names = append(names, fmt.Sprintf("ValidatingAdmissionPolicy %s (binding %s)", m[1], m[2]))
+	}
+	if _, rest, ok := strings.Cut(msg, kyvernoBlocked); ok {
+		var blocked map[string]map[string]string
+		if yaml.Unmarshal([]byte(rest), &blocked) == nil {
+			pols := make([]string, 0, len(blocked))
+			for p := range blocked {
+				pols = append(pols, p)
+			}
+			sort.Strings(pols)
+			for _, p := range pols {
+				rules := make([]string, 0, len(blocked[p]))
+				for r := range blocked[p] {
+					rules = append(rules, r)
+				}
+				sort.Strings(rules)
+				what := fmt.Sprintf("Kyverno policy %s (rules %s)", p, strings.Join(rules, ", "))
+				if isGate(p) {
+					return what, true
+				}
+				names = append(names, what)
+			}
+		}
+	}
+	for _, m := range vpolDenialRE.FindAllStringSubmatch(msg, -1) {
+		if isGate(m[1]) {
+			return "Kyverno ValidatingPolicy " + m[1], true
+		}
+		names = append(names, "Kyverno ValidatingPolicy "+m[1])
+	}
+	if len(names) > 0 {
+		return strings.Join(names, ", "), false
+	}
+	if m := webhookDenialRE.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("admission webhook %q", m[1]), false
+	}
+	return "an admission plugin", false
 }
 
 // isAdmissionDenial reports whether an API error is an admission plugin rejecting the pod:

@@ -54,11 +54,41 @@ func TestAdmissionProbeOutcomes(t *testing.T) {
 			reply:    func(p *corev1.Pod) (runtime.Object, error) { return p, nil },
 			admitted: true,
 		},
-		"Kyverno webhook denies": {
+		"the gate's Kyverno ClusterPolicy denies: verified": {
 			reply: func(*corev1.Pod) (runtime.Object, error) {
-				return nil, webhookDenial(http.StatusBadRequest, `admission webhook "validate.kyverno.svc-fail" denied the request: resource Pod/team-search/x was blocked`)
+				return nil, webhookDenial(http.StatusBadRequest, kyvernoBlock("require-kueue-queue-name", "gpu-pods-need-a-queue"))
 			},
-			deniedBy: `admission webhook "validate.kyverno.svc-fail" denied the request: resource Pod/team-search/x was blocked`,
+			deniedPrefix: `admission webhook "validate.kyverno.svc-fail" denied the request:`,
+		},
+		"an unrelated Kyverno ClusterPolicy denies: inconclusive": {
+			reply: func(*corev1.Pod) (runtime.Object, error) {
+				return nil, webhookDenial(http.StatusBadRequest, kyvernoBlock("restrict-image-registries", "validate-registries"))
+			},
+			errContains: "inconclusive: denied by Kyverno policy restrict-image-registries (rules validate-registries), not by the gate (require-kueue-queue-name)",
+		},
+		"the gate's Kyverno ValidatingPolicy denies: verified": {
+			reply: func(*corev1.Pod) (runtime.Object, error) {
+				return nil, webhookDenial(http.StatusBadRequest, `admission webhook "vpol.validate.kyverno.svc-fail" denied the request: Policy require-kueue-queue-name failed: GPU pods need a queue`)
+			},
+			deniedPrefix: `admission webhook "vpol.validate.kyverno.svc-fail" denied the request: Policy require-kueue-queue-name failed`,
+		},
+		"an unrelated ValidatingPolicy denies: inconclusive": {
+			reply: func(*corev1.Pod) (runtime.Object, error) {
+				return nil, webhookDenial(http.StatusBadRequest, `admission webhook "vpol.validate.kyverno.svc-fail" denied the request: Policy require-require-kueue-queue-name-x failed: no`)
+			},
+			errContains: "inconclusive: denied by Kyverno ValidatingPolicy require-require-kueue-queue-name-x",
+		},
+		"another webhook denies: inconclusive": {
+			reply: func(*corev1.Pod) (runtime.Object, error) {
+				return nil, webhookDenial(http.StatusBadRequest, `admission webhook "images.example.com" denied the request: registry not allowed`)
+			},
+			errContains: `inconclusive: denied by admission webhook "images.example.com", not by the gate`,
+		},
+		"an unrelated ValidatingAdmissionPolicy denies: inconclusive": {
+			reply: func(*corev1.Pod) (runtime.Object, error) {
+				return nil, apierrors.NewForbidden(podsGR, "", errors.New("ValidatingAdmissionPolicy 'image-registries' with binding 'image-registries' denied request: registry not allowed"))
+			},
+			errContains: "inconclusive: denied by ValidatingAdmissionPolicy image-registries (binding image-registries), not by the gate",
 		},
 		"ValidatingAdmissionPolicy denies with 403": {
 			reply: func(*corev1.Pod) (runtime.Object, error) {
@@ -108,7 +138,8 @@ func TestAdmissionProbeOutcomes(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			client, seen := admissionClient(tc.reply)
-			p, err := NewAdmissionProber(AdmissionProberOptions{Client: client, Namespaces: staticNamespaces("team-search"), Now: func() time.Time { return admissionNow }})
+			p, err := NewAdmissionProber(AdmissionProberOptions{Client: client, Namespaces: staticNamespaces("team-search"), Now: func() time.Time { return admissionNow },
+				GatePolicies: []string{"require-kueue-queue-name"}})
 			require.NoError(t, err)
 			got, err := p.Probe(context.Background())
 			require.NoError(t, err)
@@ -215,5 +246,35 @@ func TestNewAdmissionProberValidates(t *testing.T) {
 			assert.Equal(t, 10*time.Second, p.opts.Timeout)
 			assert.NotEmpty(t, p.opts.Image)
 		})
+	}
+}
+
+// kyvernoBlock is Kyverno's ClusterPolicy denial as the API server returns it
+// (pkg/webhooks/utils/block.go GetBlockedMessages, inside the webhook denial).
+func kyvernoBlock(policy, rule string) string {
+	return "admission webhook \"validate.kyverno.svc-fail\" denied the request: \n\nresource Pod/team-search/enforcement-auditor-probe-x was blocked due to the following policies \n\n" +
+		policy + ":\n  " + rule + ": 'validation error: GPU pods need label kueue.x-k8s.io/queue-name. rule " + rule + " failed at path /metadata/labels/'\n"
+}
+
+// TestGateDenial: who denied, read from each engine's message.
+func TestGateDenial(t *testing.T) {
+	gates := []string{"require-kueue-queue-name"}
+	cases := []struct {
+		msg, by string
+		gate    bool
+	}{
+		{kyvernoBlock("require-kueue-queue-name", "gpu-pods-need-a-queue"), "Kyverno policy require-kueue-queue-name (rules gpu-pods-need-a-queue)", true},
+		{kyvernoBlock("restrict-image-registries", "r"), "Kyverno policy restrict-image-registries (rules r)", false},
+		{"admission webhook \"v\" denied the request: \n\nresource Pod/ns/p was blocked due to the following policies \n\na:\n  r1: x\nrequire-kueue-queue-name:\n  r2: y\n", "Kyverno policy require-kueue-queue-name (rules r2)", true},
+		{`pods "x" is forbidden: ValidatingAdmissionPolicy 'require-kueue-queue-name' with binding 'require-kueue-queue-name' denied request: GPU pods need a queue`, "ValidatingAdmissionPolicy require-kueue-queue-name (binding require-kueue-queue-name)", true},
+		{`pods "x" is forbidden: ValidatingAdmissionPolicy 'other' with binding 'b' denied request: no`, "ValidatingAdmissionPolicy other (binding b)", false},
+		{`admission webhook "vpol.validate.kyverno.svc-fail" denied the request: Policy require-kueue-queue-name failed: GPU pods need a queue`, "Kyverno ValidatingPolicy require-kueue-queue-name", true},
+		{`admission webhook "w" denied the request: the message mentions require-kueue-queue-name`, `admission webhook "w"`, false},
+		{`something denied request`, "an admission plugin", false},
+	}
+	for _, tc := range cases {
+		by, gate := GateDenial(tc.msg, gates)
+		assert.Equal(t, tc.by, by, tc.msg)
+		assert.Equal(t, tc.gate, gate, tc.msg)
 	}
 }

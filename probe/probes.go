@@ -158,7 +158,8 @@ func NewAdmissionProbe(client kubernetes.Interface, cfg auditor.Config, logger *
 			}
 			return ManagedNamespaces(cfg, a.latest), nil
 		},
-		GPUResource: corev1.ResourceName(firstConcreteGPU(cfg.SR2.GPUResources)),
+		GPUResource:  corev1.ResourceName(firstConcreteGPU(cfg.SR2.GPUResources)),
+		GatePolicies: cfg.SR2.GatePolicyNames,
 	})
 	if err != nil {
 		return nil, err

@@ -20,9 +20,28 @@ type Exception struct {
 	ExceptionID
 	Refs  []ExceptionRef
 	Match Match
-	// Conditions: spec.conditions is set (JMESPath the auditor does not evaluate).
-	Conditions bool
-	Problems   []string
+	// Conditions: spec.conditions is set; ConditionsRaw holds it, which ConditionsHold
+	// evaluates on a request as Kyverno's engine does (variables and operators), and
+	// Text its strings (the keys and values tenant variants are drawn from).
+	Conditions    bool
+	ConditionsRaw any
+	Text          []string
+	Problems      []string
+}
+
+// ConditionsHold evaluates spec.conditions on a request (pkg/engine/utils
+// MatchesException: an exception with conditions applies only where they hold); true
+// without conditions. An error is a condition the auditor cannot evaluate (a context
+// variable, an unknown operator).
+func (e *Exception) ConditionsHold(req AdmissionRequest) (bool, string, error) {
+	if !e.Conditions || e.ConditionsRaw == nil {
+		return true, "", nil
+	}
+	ctx, err := req.jsonContext()
+	if err != nil {
+		return false, "", err
+	}
+	return evalConditions(e.ConditionsRaw, "spec.conditions", ctx)
 }
 
 // ExceptionRef is one entry of spec.exceptions.
@@ -53,7 +72,8 @@ func NewException(u *unstructured.Unstructured) *Exception {
 		e.Refs = append(e.Refs, ExceptionRef{PolicyName: r.Str(m, "policyName", p+".policyName"), RuleNames: r.Strs(m, "ruleNames", p+".ruleNames")})
 	}
 	e.Match = readMatch(r, spec, "match", "spec.match")
-	_, e.Conditions = spec["conditions"]
+	e.ConditionsRaw, e.Conditions = spec["conditions"]
+	gatherStrings(e.ConditionsRaw, &e.Text)
 	e.Problems = r.Problems
 	return e
 }

@@ -83,6 +83,8 @@ type Rule struct {
 	// Text is every key and string value of the rule's checks (validate, preconditions,
 	// context), in which the GPU resource names and the queue label are looked for.
 	Text []string
+	// Raw is the rule as written, which EvaluatePodCreate evaluates.
+	Raw map[string]any
 }
 
 func (r Rule) Path() string { return fmt.Sprintf("spec.rules[%d]", r.Index) }
@@ -150,7 +152,7 @@ func NewClusterPolicy(u *unstructured.Unstructured) *ClusterPolicy {
 			r.Bad(path, "an object", rv)
 			continue
 		}
-		rule := Rule{Index: i, Name: r.Str(rm, "name", path+".name")}
+		rule := Rule{Index: i, Name: r.Str(rm, "name", path+".name"), Raw: rm}
 		rule.Match = readMatch(r, rm, "match", path+".match")
 		rule.Exclude = readMatch(r, rm, "exclude", path+".exclude")
 		if v := r.Obj(rm, "validate", path+".validate"); len(v) > 0 {
@@ -266,7 +268,12 @@ type ValidatingPolicy struct {
 	Ready             Readiness
 	GeneratedVAP      bool
 	Text              []string
-	Problems          []string
+	// Validations, Variables and MatchConditions are the CEL the policy evaluates.
+	Validations     []admissionv1.Validation
+	Variables       []admissionv1.Variable
+	MatchConditions []admissionv1.MatchCondition
+	HasParams       bool
+	Problems        []string
 }
 
 func NewValidatingPolicy(u *unstructured.Unstructured) *ValidatingPolicy {
@@ -290,6 +297,10 @@ func NewValidatingPolicy(u *unstructured.Unstructured) *ValidatingPolicy {
 	for _, k := range []string{"validations", "matchConditions", "variables"} {
 		gatherStrings(spec[k], &p.Text)
 	}
+	convertList(r, spec, "validations", &p.Validations)
+	convertList(r, spec, "variables", &p.Variables)
+	convertList(r, spec, "matchConditions", &p.MatchConditions)
+	_, p.HasParams = spec["paramKind"]
 	status := r.Obj(u.Object, "status", "status")
 	cs := r.Obj(status, "conditionStatus", "status.conditionStatus")
 	p.Ready = judgeReadiness(u, r.Condition(cs, "conditions", "status.conditionStatus.conditions", "Ready"), r.Boolean(cs, "ready", "status.conditionStatus.ready"), "status.conditionStatus.ready")
@@ -298,4 +309,17 @@ func NewValidatingPolicy(u *unstructured.Unstructured) *ValidatingPolicy {
 	}
 	p.Problems = r.Problems
 	return p
+}
+
+// convertList converts spec[key], a list, into typed elements, recording a problem for
+// an element of the wrong shape.
+func convertList[T any](r *fields.Reader, spec map[string]any, key string, out *[]T) {
+	for p, m := range r.Objects(spec, key, "spec."+key) {
+		var v T
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(m, &v); err != nil {
+			r.Problems = append(r.Problems, fmt.Sprintf("%s: %s: %v", r.What, p, err))
+			continue
+		}
+		*out = append(*out, v)
+	}
 }

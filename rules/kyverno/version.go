@@ -88,15 +88,18 @@ var (
 		Summary: "--enablePolicyException defaults to false in v1.10, true in v1.11 and v1.12, false from v1.13 (the Helm chart's features.policyExceptions.enabled follows); up to v1.12 an empty --exceptionNamespace accepts exceptions from every namespace, from v1.13 it disables them and \"*\" means every namespace",
 		Source:  "kyverno/kyverno v1.10.0..v1.19.0: cmd/internal/flag.go, cmd/internal/engine.go NewExceptionSelector, pkg/controllers/exceptions/controller.go, charts/kyverno/values.yaml features.policyExceptions"}
 	FactCELExceptions = VersionFact{ID: "cel-policy-exceptions",
-		Summary: "policies.kyverno.io PolicyExceptions (policyRefs, matchConditions) apply to ValidatingPolicies when --enablePolicyException is on, from any namespace (--exceptionNamespace is not applied); served as v1alpha1 in v1.14-v1.15, v1beta1 from v1.16, v1 from v1.17",
+		Summary: "policies.kyverno.io PolicyExceptions (policyRefs, matchConditions) apply to ValidatingPolicies when --enablePolicyException is on; served as v1alpha1 in v1.14-v1.15, v1beta1 from v1.16, v1 from v1.17",
 		Source:  "kyverno/kyverno v1.15.2: cmd/kyverno/main.go, pkg/cel/engine/exception.go ListExceptions, pkg/cel/policies/vpol/engine/reconciler.go; config/crds/policies.kyverno.io at v1.14.0..v1.18.0"}
+	FactCELExceptionNamespace = VersionFact{ID: "cel-policy-exception-namespace",
+		Summary: "up to v1.17.1 CEL PolicyExceptions apply from any namespace (--exceptionNamespace is not applied); from v1.17.2 and v1.18.0 they are read only from --exceptionNamespace when it names a namespace, from every namespace when it is unset or \"*\"",
+		Source:  "kyverno/kyverno v1.17.1, v1.17.2 and v1.18.0: pkg/cel/engine/exception.go NewPolicyExceptionLister and cmd/kyverno/main.go celExceptionLister (kyverno#15613, cherry-picked to release-1.17 as #15615)"}
 	FactChartVersionLabel = VersionFact{ID: "chart-version-label",
 		Summary: "the chart labels its Deployments app.kubernetes.io/version with the chart version (3.N.x ships Kyverno v1.(N+10)), the image tag carries the Kyverno version",
 		Source:  "kyverno/kyverno charts/kyverno/templates/_helpers/_labels.tpl and Chart.yaml at v1.10.0..v1.17.0"}
 )
 
 // VersionFacts lists the facts, for documentation and the report of a scan.
-var VersionFacts = []VersionFact{FactRuleFailureAction, FactOverrideFirstMatch, FactOverrideNamespaceSelector, FactExceptionsDefault, FactCELExceptions, FactChartVersionLabel}
+var VersionFacts = []VersionFact{FactRuleFailureAction, FactOverrideFirstMatch, FactOverrideNamespaceSelector, FactExceptionsDefault, FactCELExceptions, FactCELExceptionNamespace, FactChartVersionLabel}
 
 // AdmissionControllerName is the Deployment of Kyverno's admission controller (Helm
 // chart v3, Kyverno v1.10 and later); ContainerName its main container.
@@ -292,23 +295,43 @@ func (ac *AdmissionController) Exceptions() Exceptions {
 	return Exceptions{Known: true, Enabled: true, Namespace: ns, Why: why + fmt.Sprintf(" and --exceptionNamespace=%s", ns)}
 }
 
-// CELExceptionsEnabled says whether policies.kyverno.io PolicyExceptions apply
-// (FactCELExceptions): --enablePolicyException alone decides, from any namespace. CEL
-// policies exist from v1.14, where the flag defaults to false.
-func (ac *AdmissionController) CELExceptionsEnabled() (enabled, known bool, why string) {
+// CELExceptions says whether and from where policies.kyverno.io PolicyExceptions apply
+// (FactCELExceptions, FactCELExceptionNamespace): --enablePolicyException decides
+// whether (it defaults to false in every Kyverno that serves CEL policies, v1.14 and
+// later); up to v1.17.1 from any namespace, from v1.17.2 only from --exceptionNamespace
+// when that names a namespace.
+func (ac *AdmissionController) CELExceptions() Exceptions {
 	if ac == nil {
-		return false, false, "Kyverno's admission controller Deployment is not among the inputs"
+		return Exceptions{Why: "Kyverno's admission controller Deployment is not among the inputs"}
 	}
 	where := fmt.Sprintf("Deployment %s/%s", ac.Namespace, ac.Name)
 	raw, set := ac.Flags["enablePolicyException"]
 	if !set {
-		return false, true, where + " does not set --enablePolicyException, which defaults to false in every Kyverno that serves CEL policies (v1.14 and later)"
+		return Exceptions{Known: true, Why: where + " does not set --enablePolicyException, which defaults to false in every Kyverno that serves CEL policies (v1.14 and later)"}
 	}
 	b, err := strconv.ParseBool(raw)
 	if err != nil {
-		return false, false, fmt.Sprintf("%s sets --enablePolicyException=%s, which is not a boolean", where, raw)
+		return Exceptions{Why: fmt.Sprintf("%s sets --enablePolicyException=%s, which is not a boolean", where, raw)}
 	}
-	return b, true, fmt.Sprintf("%s sets --enablePolicyException=%t", where, b)
+	why := fmt.Sprintf("%s sets --enablePolicyException=%t", where, b)
+	if !b {
+		return Exceptions{Known: true, Why: why}
+	}
+	ns := ac.Flags["exceptionNamespace"]
+	switch ns {
+	case "":
+		return Exceptions{Known: true, Enabled: true, Namespace: "*", Why: why + " and no --exceptionNamespace: CEL exceptions from every namespace apply"}
+	case "*":
+		return Exceptions{Known: true, Enabled: true, Namespace: "*", Why: why + " and --exceptionNamespace=*: CEL exceptions from every namespace apply"}
+	}
+	scoped, ok := ac.Version.AtLeast(1, 17, 2)
+	switch {
+	case !ok:
+		return Exceptions{Why: fmt.Sprintf("%s and --exceptionNamespace=%s, and Kyverno's version is %s: CEL exceptions are read only from that namespace from v1.17.2, from every namespace before", why, ns, ac.Version)}
+	case !scoped:
+		return Exceptions{Known: true, Enabled: true, Namespace: "*", Why: fmt.Sprintf("%s; Kyverno %s reads CEL exceptions from every namespace (--exceptionNamespace=%s applies to them only from v1.17.2)", why, ac.Version, ns)}
+	}
+	return Exceptions{Known: true, Enabled: true, Namespace: ns, Why: fmt.Sprintf("%s and --exceptionNamespace=%s, from which Kyverno %s reads CEL exceptions", why, ns, ac.Version)}
 }
 
 // ServesPoliciesVersion reports whether a Kyverno release serves a policies.kyverno.io API

@@ -92,13 +92,31 @@ func TestExceptionsEnabled(t *testing.T) {
 			assert.Contains(t, e.Why, tc.why)
 		})
 	}
-	on, known, _ := ac("k/kyverno:latest").CELExceptionsEnabled()
-	assert.True(t, known)
-	assert.False(t, on, "CEL exceptions exist from v1.14, where the default is off")
-	on, known, _ = ac("k/kyverno:v1.16.0", "--enablePolicyException=true").CELExceptionsEnabled()
-	assert.True(t, on && known, "no exception namespace needed for CEL exceptions")
-	_, known, _ = (*AdmissionController)(nil).CELExceptionsEnabled()
-	assert.False(t, known)
+	// CEL exceptions (FactCELExceptions, FactCELExceptionNamespace).
+	cel := map[string]struct {
+		ac             *AdmissionController
+		known, enabled bool
+		ns, why        string
+	}{
+		"default off":                          {ac: ac("k/kyverno:latest"), known: true, why: "defaults to false"},
+		"on, no namespace needed":              {ac: ac("k/kyverno:v1.16.0", "--enablePolicyException=true"), known: true, enabled: true, ns: "*"},
+		"v1.17.1 ignores --exceptionNamespace": {ac: ac("k/kyverno:v1.17.1", "--enablePolicyException=true", "--exceptionNamespace=kyverno"), known: true, enabled: true, ns: "*", why: "only from v1.17.2"},
+		"v1.17.2 reads only that namespace":    {ac: ac("k/kyverno:v1.17.2", "--enablePolicyException=true", "--exceptionNamespace=kyverno"), known: true, enabled: true, ns: "kyverno"},
+		"v1.18.0 reads only that namespace":    {ac: ac("k/kyverno:v1.18.0", "--enablePolicyException=true", "--exceptionNamespace=kyverno"), known: true, enabled: true, ns: "kyverno"},
+		"v1.18.0 with *":                       {ac: ac("k/kyverno:v1.18.0", "--enablePolicyException=true", "--exceptionNamespace=*"), known: true, enabled: true, ns: "*"},
+		"v1.18.0 unset: every namespace":       {ac: ac("k/kyverno:v1.18.0", "--enablePolicyException=true"), known: true, enabled: true, ns: "*"},
+		"unknown version with a namespace":     {ac: ac("k/kyverno:latest", "--enablePolicyException=true", "--exceptionNamespace=kyverno"), why: "from v1.17.2"},
+		"no admission controller":              {ac: nil},
+	}
+	for name, tc := range cel {
+		t.Run("cel/"+name, func(t *testing.T) {
+			e := tc.ac.CELExceptions()
+			assert.Equal(t, tc.known, e.Known, e.Why)
+			assert.Equal(t, tc.enabled, e.Enabled, e.Why)
+			assert.Equal(t, tc.ns, e.Namespace)
+			assert.Contains(t, e.Why, tc.why)
+		})
+	}
 }
 
 // Kyverno parses its command line with Go's flag package.

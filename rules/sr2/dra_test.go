@@ -313,11 +313,12 @@ func TestGPUPodNotAdmittedThroughDRA(t *testing.T) {
 	}
 }
 
-// A gate blind to spec.resourceClaims: critical when a ResourceSlice publishes GPU
-// devices or a GPU claim exists, low otherwise.
+// A gate that admits the battery's DRA-claim pod (its check reads container resources
+// only): critical when a ResourceSlice publishes GPU devices or a GPU claim exists, low
+// otherwise.
 func TestGPUGateCoverageOfDRAClaims(t *testing.T) {
 	const key = "ClusterPolicy/require-kueue-queue-name#dra-claims "
-	limitsOnly := sr2Policy(t, sr2SetRule([]any{map[string]any{"key": "{{ request.object.spec.containers[].resources.limits.keys(@)[] | [?starts_with(@, 'nvidia.com/') || @ == 'amd.com/gpu'] | length(@) }}",
+	limitsOnly := sr2Policy(t, sr2SetRule([]any{map[string]any{"key": "{{ request.object.spec.[containers, initContainers][][].resources.limits.keys(@)[] | [?starts_with(@, 'nvidia.com/') || @ == 'amd.com/gpu'] | length(@) }}",
 		"operator": "GreaterThan", "value": 0}}, "validate", "deny", "conditions", "any"))
 	tests := map[string]struct {
 		policy   any
@@ -333,7 +334,7 @@ func TestGPUGateCoverageOfDRAClaims(t *testing.T) {
 			contains: "hardening: no ResourceSlice publishes devices of gpu.nvidia.com and no claim can get a GPU"},
 		"DRA resources forbidden: hardening, said": {objs: []any{sr2Unavailable(auditor.ResourceResourceSlices, auditor.Forbidden)}, want: "low",
 			contains: "whether the cluster hands out GPUs through DRA is unknown: resourceslices.resource.k8s.io is forbidden"},
-		"the gate names spec.resourceClaims": {policy: sr2Policy(t), objs: []any{sr2Obj(t, draGPUSlice)}},
+		"the gate denies pods with spec.resourceClaims": {policy: sr2Policy(t), objs: []any{sr2Obj(t, draGPUSlice)}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

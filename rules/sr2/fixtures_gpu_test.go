@@ -208,9 +208,9 @@ func sr2VAP(muts ...func(*admissionv1.ValidatingAdmissionPolicy)) *admissionv1.V
 					Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},
 				}}},
 			},
-			Validations: []admissionv1.Validation{{Expression: "!(object.spec.containers.exists(c, has(c.resources.limits) && " +
+			Validations: []admissionv1.Validation{{Expression: "!((object.spec.containers + (has(object.spec.initContainers) ? object.spec.initContainers : [])).exists(c, has(c.resources.limits) && " +
 				"c.resources.limits.exists(r, r.startsWith('nvidia.com/') || r == 'amd.com/gpu')) || " +
-				"(has(object.spec.resourceClaims) && size(object.spec.resourceClaims) > 0)) || 'kueue.x-k8s.io/queue-name' in object.metadata.labels"}},
+				"(has(object.spec.resourceClaims) && size(object.spec.resourceClaims) > 0)) || (has(object.metadata.labels) && 'kueue.x-k8s.io/queue-name' in object.metadata.labels)"}},
 		},
 	}
 	for _, m := range muts {

@@ -32,6 +32,10 @@ func gateBypassed(cfg auditor.Config) check {
 		for _, p := range probes {
 			result := "denied"
 			switch {
+			case strings.HasPrefix(p.Error, "inconclusive: "):
+				// Denied, but not by the gate: the gate is not verified (state "error").
+				result = "error"
+				res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("admission probe in namespace %s is %s", p.Namespace, fields.Shorten(p.Error, 400)))
 			case p.Error != "":
 				result = "error"
 				res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("admission probe in namespace %s could not run: %s", p.Namespace, fields.Shorten(p.Error, 300)))

@@ -1,6 +1,7 @@
 package sr2
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ func TestGPUGateBypassed(t *testing.T) {
 		probes       []any
 		want         []string
 		inconclusive bool
+		contains     string             // in the inconclusive notes
 		facts        map[string]float64 // "ns/result" -> value, plus "ns/ts"
 	}{
 		"probing off": {},
@@ -31,6 +33,13 @@ func TestGPUGateBypassed(t *testing.T) {
 		"error is inconclusive": {
 			probes:       []any{auditor.AdmissionProbeResult{Namespace: "team-search", Error: "pods is forbidden: cannot create", At: at}},
 			inconclusive: true,
+			facts:        map[string]float64{"team-search/admitted": 0, "team-search/denied": 0, "team-search/error": 1, "team-search/ts": float64(at.Unix())},
+		},
+		"denied by something else: inconclusive, not verified": {
+			probes: []any{auditor.AdmissionProbeResult{Namespace: "team-search", At: at,
+				Error: `inconclusive: denied by admission webhook "images.example.com", not by the gate (require-kueue-queue-name): registry not allowed`}},
+			inconclusive: true,
+			contains:     "admission probe in namespace team-search is inconclusive: denied by admission webhook \"images.example.com\", not by the gate",
 			facts:        map[string]float64{"team-search/admitted": 0, "team-search/denied": 0, "team-search/error": 1, "team-search/ts": float64(at.Unix())},
 		},
 		"one admitted, one denied; no time, no timestamp fact": {
@@ -53,6 +62,9 @@ func TestGPUGateBypassed(t *testing.T) {
 			}
 			assert.Equal(t, want, sr2Keys(res.Findings))
 			assert.Equal(t, tc.inconclusive, len(res.Inconclusive) > 0)
+			if tc.contains != "" {
+				assert.Contains(t, strings.Join(res.Inconclusive, "\n"), tc.contains)
+			}
 			got := map[string]float64{}
 			for _, f := range res.Facts {
 				switch f.Metric {

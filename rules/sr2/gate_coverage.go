@@ -96,35 +96,3 @@ func (o gpuOffer) evidence(resources []string) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
-// uncoveredOffered returns the offered resources a check's text does not cover.
-func (o gpuOffer) uncoveredOffered(text []string) []string {
-	var out []string
-	for _, r := range o.names() {
-		if len(gpuResourcesMissed(text, []string{r})) > 0 {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// coverageSeverity says how grave a gate's coverage gap is: critical when the cluster
-// offers (or pods request) a GPU resource the check misses, low (hardening) otherwise,
-// with the reason appended to the message.
-func (o gpuOffer) coverageSeverity(text []string) (auditor.Severity, string) {
-	if hit := o.uncoveredOffered(text); len(hit) > 0 {
-		how := "offered by"
-		if !o.FromNodes {
-			how = "requested by"
-		}
-		return auditor.SeverityCritical, fmt.Sprintf("; the cluster hands them out: %s %s", how, o.evidence(hit))
-	}
-	offered := "nothing of them"
-	if names := o.names(); len(names) > 0 {
-		offered = "only " + strings.Join(names, ", ")
-	}
-	if o.FromNodes {
-		return auditor.SeverityLow, fmt.Sprintf(" (hardening: the cluster's Nodes offer %s, so no pod can be scheduled on them today)", offered)
-	}
-	return auditor.SeverityLow, fmt.Sprintf(" (hardening: whether the cluster offers them is unknown, %s, and no pod among the inputs requests them)", o.Reason)
-}

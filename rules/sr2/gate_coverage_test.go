@@ -25,7 +25,7 @@ func sr2Node(name, resource string, n int64) *corev1.Node {
 // cluster hands out another GPU resource, hardening (low) otherwise.
 func TestGPUGateCoverageFromWhatTheClusterOffers(t *testing.T) {
 	const key = "ClusterPolicy/require-kueue-queue-name#gpu-resources "
-	nvidiaOnly := sr2Policy(t, sr2SetRule("{{ request.object.spec.containers[].resources.limits.\"nvidia.com/gpu\" || '' }}",
+	nvidiaOnly := sr2Policy(t, sr2SetRule("{{ request.object.spec.[containers, initContainers][][].resources.limits.\"nvidia.com/gpu\" | length(@) }}",
 		"validate", "deny", "conditions", "any", "0", "key"))
 	allocatableOnly := sr2Node("mig-1", "", 0)
 	allocatableOnly.Status.Allocatable["nvidia.com/mig-1g.10gb"] = sr2Qty(7)
@@ -38,12 +38,12 @@ func TestGPUGateCoverageFromWhatTheClusterOffers(t *testing.T) {
 		"Nodes offer only nvidia.com/gpu: hardening": {
 			objs:     []any{sr2Node("gpu-1", "nvidia.com/gpu", 8), sr2Node("cpu-1", "", 0)},
 			want:     "low",
-			contains: []string{"hardening: the cluster's Nodes offer only nvidia.com/gpu, so no pod can be scheduled on them today"},
+			contains: []string{"hardening: the cluster's Nodes offer only nvidia.com/gpu, so no pod can be scheduled on it today"},
 		},
 		"a Node offers a MIG slice": {
 			objs:     []any{sr2Node("gpu-1", "nvidia.com/gpu", 8), sr2Node("mig-2", "nvidia.com/mig-1g.10gb", 7)},
 			want:     "critical",
-			contains: []string{"the cluster hands them out: offered by nvidia.com/mig-1g.10gb (Node mig-2)"},
+			contains: []string{"the cluster hands it out: offered by nvidia.com/mig-1g.10gb (Node mig-2)"},
 		},
 		"allocatable alone counts": {
 			objs: []any{allocatableOnly}, want: "critical", contains: []string{"nvidia.com/mig-1g.10gb (Node mig-1)"},
@@ -67,7 +67,7 @@ func TestGPUGateCoverageFromWhatTheClusterOffers(t *testing.T) {
 		"no Node, only nvidia.com/gpu requested: low, with the reason": {
 			objs:     []any{sr2Pod("team-search", "t", sr2GPU(1))},
 			want:     "low",
-			contains: []string{"whether the cluster offers them is unknown, no Node among the inputs, and no pod among the inputs requests them"},
+			contains: []string{"whether the cluster offers it is unknown, no Node among the inputs, and no pod among the inputs requests it"},
 		},
 		"Nodes not among the scanned manifests": {
 			objs:     []any{map[string]auditor.Availability{auditor.ResourceNodes: {State: auditor.NotServed, Message: "no Node among the scanned manifests"}}},
@@ -83,10 +83,10 @@ func TestGPUGateCoverageFromWhatTheClusterOffers(t *testing.T) {
 			want: "low",
 		},
 		"a gate naming every offered resource has no gap even if it misses a configured one": {
-			policy: sr2Policy(t, sr2SetRule("{{ request.object.spec.containers[].resources.limits.[\"nvidia.com/gpu\", \"amd.com/gpu\"] }}",
+			policy: sr2Policy(t, sr2SetRule("{{ request.object.spec.[containers, initContainers][][].resources.limits.[\"nvidia.com/gpu\", \"amd.com/gpu\"][] | [?@] | length(@) }}",
 				"validate", "deny", "conditions", "any", "0", "key")),
 			objs: []any{sr2Node("gpu-1", "nvidia.com/gpu", 8), sr2Node("amd-1", "amd.com/gpu", 8)},
-			want: "low", contains: []string{"never names nvidia.com/gpu.shared, nvidia.com/mig-*:"},
+			want: "low", contains: []string{"that ask for nvidia.com/gpu.shared, nvidia.com/mig-*:"},
 		},
 		"the complete gate has no gap": {
 			policy: sr2Policy(t), objs: []any{sr2Node("mig-2", "nvidia.com/mig-1g.10gb", 7)},

@@ -10,7 +10,7 @@ import (
 
 // GPUs taken through Dynamic Resource Allocation are not in any container's resources:
 // a gate whose check reads only resources.limits and requests admits a pod that takes
-// them through spec.resourceClaims without a queue name.
+// them through spec.resourceClaims without a queue name (the battery's dra-claim request).
 
 // draUse says whether the cluster hands out GPUs through DRA: the ResourceSlices in which
 // a GPU driver publishes devices, and the ResourceClaims and ResourceClaimTemplates with
@@ -27,8 +27,8 @@ type draUse struct {
 func (u draUse) InUse() bool { return len(u.Where) > 0 }
 
 // draGPUsInUse says whether the cluster publishes GPU devices in ResourceSlices or holds
-// a claim or claim template that can get a GPU. The gate rules grade a gate blind to
-// claims by it.
+// a claim or claim template that can get a GPU. The gate rules grade a gate that admits
+// the battery's DRA claim by it.
 func draGPUsInUse(v *view, s *auditor.Snapshot) draUse {
 	var u draUse
 	u.Where = append(dra.PublishedGPUDevices(s, v.scope.cfg.GPUDeviceDrivers), v.dra().GPUClaims()...)
@@ -46,35 +46,12 @@ func draGPUsInUse(v *view, s *auditor.Snapshot) draUse {
 	return u
 }
 
-// coversClaims reports whether the text of one denying check covers pods taking GPUs
-// through DRA claims: it names spec.resourceClaims, or it names no resource at all (it
-// gates every pod whatever it asks for).
-func coversClaims(text []string, gpuResources []string) bool {
-	if textNames(text, "resourceClaims") {
-		return true
-	}
-	if mentionsResources(text) || len(textPrefixes(text)) > 0 {
-		return false
-	}
-	for _, r := range gpuResources {
-		if textNames(text, strings.TrimSuffix(r, "*")) {
-			return false
-		}
-	}
-	return true
-}
-
-// checkClaims reports a gate none of whose denying checks (the text of each) covers
-// claims: critical when the cluster hands out GPUs through DRA (draUse), low
+// admitsClaim reports a gate that admits the battery's DRA-claim request without the
+// queue label in nss: critical when the cluster hands out GPUs through DRA (draUse), low
 // (hardening) otherwise.
-func (c gateChecker) checkClaims(v *gateVerdict, what string, checks ...[]string) {
-	for _, text := range checks {
-		if coversClaims(text, c.cfg.GPUResources) {
-			return
-		}
-	}
+func (c gateChecker) admitsClaim(v *gateVerdict, what string, r batteryRequest, nss []string, why string) {
 	sev := auditor.SeverityLow
-	why := " (hardening: no ResourceSlice publishes devices of " + strings.Join(c.cfg.GPUDeviceDrivers, ", ") + " and no claim can get a GPU"
+	note := " (hardening: no ResourceSlice publishes devices of " + strings.Join(c.cfg.GPUDeviceDrivers, ", ") + " and no claim can get a GPU"
 	var use draUse
 	if c.draUse != nil {
 		use = c.draUse()
@@ -82,16 +59,16 @@ func (c gateChecker) checkClaims(v *gateVerdict, what string, checks ...[]string
 	switch {
 	case use.InUse():
 		sev = auditor.SeverityCritical
-		why = "; the cluster hands out GPUs through DRA: " + evidenceList(use.Where)
+		note = "; the cluster hands out GPUs through DRA: " + evidenceList(use.Where)
 	case len(use.Unseen) > 0:
-		why = " (hardening: whether the cluster hands out GPUs through DRA is unknown: " + strings.Join(use.Unseen, ", ") + ")"
+		note = " (hardening: whether the cluster hands out GPUs through DRA is unknown: " + strings.Join(use.Unseen, ", ") + ")"
 	default:
-		why += ")"
+		note += ")"
 	}
 	v.add("dra-claims", sev,
 		"Make the gate also deny pods without a queue name that have spec.resourceClaims (e.g. a CEL test `has(object.spec.resourceClaims) && size(object.spec.resourceClaims) > 0`), or gate every pod of the managed namespaces.",
-		"%s checks GPUs in container resources only, never spec.resourceClaims: a pod taking GPUs through a Dynamic Resource Allocation claim is admitted without a queue name%s",
-		what, why)
+		"%s admits %s in %s (%s): a pod taking GPUs through a Dynamic Resource Allocation claim runs without a queue name%s",
+		what, r.Describe(c.cfg.QueueNameLabel), strings.Join(nss, ", "), why, note)
 }
 
 // evidenceList names a few items and counts the rest.

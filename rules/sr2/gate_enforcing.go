@@ -5,9 +5,11 @@ import (
 	"slices"
 	"strings"
 
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/celmatch"
 	"github.com/llm-platform/enforcement-auditor/rules/internal/family"
 	"github.com/llm-platform/enforcement-auditor/rules/kyverno"
 )
@@ -39,8 +41,10 @@ type gateChecker struct {
 	// kyverno is Kyverno's admission controller (nil when not visible): its version
 	// decides how failure actions resolve.
 	kyverno *kyverno.AdmissionController
-	// draUse says whether the cluster hands out GPUs through DRA: it grades a check blind
-	// to resource claims (nil: not in use, nothing unseen).
+	// battery is the requests every gate is evaluated on (battery.go).
+	battery []batteryRequest
+	// draUse says whether the cluster hands out GPUs through DRA: it grades an admitted
+	// DRA claim (nil: not in use, nothing unseen).
 	draUse func() draUse
 }
 
@@ -191,7 +195,7 @@ func (c gateChecker) clusterPolicy(s *auditor.Snapshot, p *kyverno.ClusterPolicy
 			v.add("match", auditor.SeverityCritical, "Add a validate rule matching kind Pod in the Kueue-managed namespaces.",
 				"%s has no validate rule matching kind Pod: it cannot deny a GPU pod in Kueue-managed namespaces %s", what, strings.Join(family.NamespaceNames(c.managed), ", "))
 		} else {
-			uncovered, audited, enforcing, auditedBy, noAction := c.podRuleActions(p, podRules)
+			uncovered, audited, _, _, noAction := c.podRuleActions(p, podRules)
 			if len(uncovered) > 0 {
 				v.add("match", auditor.SeverityCritical,
 					"Match Pods with resources.namespaceSelector equal to the Kueue-managed selector (not a names or label list a tenant controls), and drop the exclude entries that cover those namespaces.",
@@ -202,19 +206,7 @@ func (c gateChecker) clusterPolicy(s *auditor.Snapshot, p *kyverno.ClusterPolicy
 					"Set failureAction: Enforce on the validate rule (spec.rules[].validate.failureAction; Kyverno >= 1.13) and remove failureActionOverrides / validationFailureActionOverrides that set Audit for these namespaces.",
 					"%s %s", what, failureActionGap(audited, noAction))
 			}
-			var text []string
-			var others []ruleText
-			var denying [][]string
-			for _, r := range podRules {
-				if enforcing[r.Index] || len(enforcing) == 0 {
-					text = append(text, r.Text...)
-					denying = append(denying, r.Text)
-				} else if a, ok := auditedBy[r.Index]; ok {
-					others = append(others, ruleText{Name: fmt.Sprintf("rule %s (%s), whose failure action is %s", r.Name, r.Path(), a), Text: r.Text})
-				}
-			}
-			c.checkText(v, what, text, others...)
-			c.checkClaims(v, what, denying...)
+			c.evalBattery(v, what, func(ns *corev1.Namespace) bool { return len(c.denyingRules(p, ns)) > 0 }, c.clusterPolicyEval(p))
 		}
 	})
 }
@@ -302,45 +294,19 @@ func (c gateChecker) validatingPolicy(s *auditor.Snapshot, p *kyverno.Validating
 				"%s has validationActions %v without Deny: violations are only audited or warned about", what, p.ValidationActions)
 		}
 		c.checkMatch(v, what, "spec.matchConstraints", p.MatchConstraints, nil)
-		c.checkText(v, what, p.Text)
-		c.checkClaims(v, what, p.Text)
+		if slices.Contains(p.ValidationActions, "Deny") {
+			spec := celmatch.PolicySpec{Name: p.Name, Validations: p.Validations, Variables: p.Variables, MatchConditions: p.MatchConditions, HasParams: p.HasParams}
+			if p.FailurePolicy != "" {
+				fp := admissionv1.FailurePolicyType(p.FailurePolicy)
+				spec.FailurePolicy = &fp
+			}
+			covers := func(ns *corev1.Namespace) bool {
+				ok, _ := matchResourcesCover(p.MatchConstraints, ns, "spec.matchConstraints", true)
+				return ok
+			}
+			c.evalBattery(v, what, covers, celPolicyEval(celmatch.CompilePolicy(spec)))
+		}
 	})
-}
-
-// ruleText is the check text of a gate rule that covers the managed namespaces but does
-// not deny there (an Audit rule beside Enforce rules), and how to name it.
-type ruleText struct {
-	Name string
-	Text []string
-}
-
-// checkText reports the configured GPU resources and the queue label that the gate's
-// denying check never names. others are rules that do not deny: what only they name is
-// said to be audited, not missing.
-func (c gateChecker) checkText(v *gateVerdict, what string, text []string, others ...ruleText) {
-	if missed := gpuResourcesMissed(text, c.cfg.GPUResources); len(missed) > 0 {
-		sev, why := c.offer.coverageSeverity(text)
-		audited := ""
-		if in := namedIn(others, func(t []string) bool { return len(gpuResourcesMissed(t, missed)) < len(missed) }); len(in) > 0 {
-			audited = " in a rule that denies (they are named only in " + strings.Join(in, "; ") + ")"
-		}
-		v.add("gpu-resources", sev,
-			"Make the check name every configured GPU resource in requests and limits of containers, init and ephemeral containers, e.g. "+
-				"a CEL test `r.startsWith('nvidia.com/mig-')` or a Kyverno pattern key `nvidia.com/mig-*` for MIG slices.",
-			"%s checks GPU requests but never names %s%s: a pod requesting only those is admitted without a queue name%s",
-			what, strings.Join(missed, ", "), audited, why)
-	}
-	if !textNames(text, c.cfg.QueueNameLabel) {
-		if in := namedIn(others, func(t []string) bool { return textNames(t, c.cfg.QueueNameLabel) }); len(in) > 0 {
-			v.add("queue-label", auditor.SeverityCritical,
-				fmt.Sprintf("Make the queue-label check deny: set failureAction: Enforce on the rule that requires label %s, or move the check into a rule that enforces.", c.cfg.QueueNameLabel),
-				"%s requires label %s only in %s: a GPU pod without a queue name is reported, not denied", what, c.cfg.QueueNameLabel, strings.Join(in, "; "))
-			return
-		}
-		v.add("queue-label", auditor.SeverityCritical,
-			fmt.Sprintf("Make the check require label %s on the pod.", c.cfg.QueueNameLabel),
-			"%s never names label %s: it cannot require a Kueue queue name", what, c.cfg.QueueNameLabel)
-	}
 }
 
 // failureActionGap says where a gate does not deny: it only audits, or, when a rule
@@ -350,15 +316,4 @@ func failureActionGap(audited []string, noAction bool) string {
 		return fmt.Sprintf("does not deny GPU pods without a queue name in %s: no failure action that enforces applies there", strings.Join(audited, ", "))
 	}
 	return fmt.Sprintf("only audits GPU pods without a queue name in %s: the effective validation failure action there is Audit", strings.Join(audited, ", "))
-}
-
-// namedIn names the non-denying rules whose text satisfies names.
-func namedIn(others []ruleText, names func([]string) bool) []string {
-	var in []string
-	for _, o := range others {
-		if names(o.Text) {
-			in = append(in, o.Name)
-		}
-	}
-	return in
 }

@@ -41,7 +41,7 @@ spec:
       deny:
         conditions:
           any:
-          - key: "{{ request.object.spec.containers[].resources.limits.keys(@)[] | [?starts_with(@, 'nvidia.com/') || @ == 'amd.com/gpu'] | length(@) }}"
+          - key: "{{ request.object.spec.[containers, initContainers][][].resources.limits.keys(@)[] | [?starts_with(@, 'nvidia.com/') || @ == 'amd.com/gpu'] | length(@) }}"
             operator: GreaterThan
             value: 0
           - key: "{{ request.object.spec.resourceClaims || ` + "`[]`" + ` | length(@) }}"
@@ -234,37 +234,47 @@ func TestGPUGatePolicyNotEnforcingClusterPolicy(t *testing.T) {
 			policy: sr2Policy(t, sr2SetRule(map[string]any{"any": []any{map[string]any{"clusterRoles": []any{"cluster-admin"}}}}, "exclude")),
 		},
 		"check names only nvidia.com/gpu: MIG and AMD missed": {
-			policy: sr2Policy(t, sr2SetRule("{{ request.object.spec.containers[].resources.limits.\"nvidia.com/gpu\" || '' }}",
+			policy: sr2Policy(t, sr2SetRule("{{ request.object.spec.[containers, initContainers][][].resources.limits.\"nvidia.com/gpu\" | length(@) }}",
 				"validate", "deny", "conditions", "any", "0", "key")),
 			objs:     append([]any{sr2Node("gpu-amd-1", "amd.com/gpu", 8)}, healthy...),
 			want:     []string{cp + "#gpu-resources critical"},
-			contains: []string{"never names nvidia.com/gpu.shared, nvidia.com/mig-*, amd.com/gpu", "offered by amd.com/gpu (Node gpu-amd-1)"},
+			contains: []string{"that ask for nvidia.com/gpu.shared, nvidia.com/mig-*, amd.com/gpu", "offered by amd.com/gpu (Node gpu-amd-1)"},
 		},
 		"check lists one MIG profile only": {
-			policy: sr2Policy(t, sr2SetRule("{{ request.object.spec.containers[].resources.limits.[\"nvidia.com/gpu\", \"nvidia.com/mig-1g.10gb\", \"amd.com/gpu\"] }}",
+			policy: sr2Policy(t, sr2SetRule("{{ request.object.spec.[containers, initContainers][][].resources.limits.[\"nvidia.com/gpu\", \"nvidia.com/mig-1g.10gb\", \"amd.com/gpu\"][] | [?@] | length(@) }}",
 				"validate", "deny", "conditions", "any", "0", "key")),
 			objs:     append([]any{sr2Pod("team-web", "mig", sr2Requests("nvidia.com/mig-3g.40gb", 1))}, healthy...),
 			want:     []string{cp + "#gpu-resources critical"},
-			contains: []string{"never names nvidia.com/gpu.shared, nvidia.com/mig-*:", "requested by nvidia.com/mig-3g.40gb (pod team-web/mig)"},
+			contains: []string{"that ask for nvidia.com/gpu.shared, nvidia.com/mig-*:", "requested by nvidia.com/mig-3g.40gb (pod team-web/mig)"},
 		},
-		"pattern keys with a MIG wildcard cover": {
+		// Kyverno expands wildcard keys only in metadata.labels and metadata.annotations
+		// (pkg/engine/wildcards ExpandInMetadata, called by validate.validateMap); a
+		// negation anchor elsewhere looks its key up literally: X(nvidia.com/mig-*) never
+		// matches a MIG slice, which the second pattern then admits.
+		"pattern keys with a MIG wildcard do not cover": {
+			// A DRA-claim pod has no resources.limits: the second pattern does not match
+			// it, so the gate denies it.
+			want:     []string{cp + "#gpu-resources low"},
+			contains: []string{"admits GPU pods without a queue name that ask for nvidia.com/mig-*: pods with nvidia.com/mig-1g.10gb in requests and limits and no queue label are admitted in team-research, team-search (rule gpu-pods-need-a-queue's validate.anyPattern[1] matches)"},
 			policy: sr2Policy(t, sr2SetRule(map[string]any{"failureAction": "Enforce", "anyPattern": []any{
 				map[string]any{"metadata": map[string]any{"labels": map[string]any{"kueue.x-k8s.io/queue-name": "?*"}}},
 				map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"resources": map[string]any{"limits": map[string]any{
 					"X(nvidia.com/gpu)": "null", "X(nvidia.com/gpu.shared)": "null", "X(nvidia.com/mig-*)": "null", "X(amd.com/gpu)": "null"}}}}}},
 			}}, "validate")),
-			// Container limits only: pods taking GPUs through DRA claims pass (hardening
-			// while no claim or ResourceSlice hands out GPUs).
-			want:     []string{cp + "#dra-claims low"},
-			contains: []string{"never spec.resourceClaims", "hardening: no ResourceSlice publishes devices of gpu.nvidia.com and no claim can get a GPU"},
 		},
 		"resource-agnostic check gates every pod": {
 			policy: sr2Policy(t, sr2SetRule(map[string]any{"failureAction": "Enforce", "pattern": map[string]any{
 				"metadata": map[string]any{"labels": map[string]any{"kueue.x-k8s.io/queue-name": "?*"}}}}, "validate")),
 		},
 		"check never names the queue label": {
+			// It denies a GPU pod without label team, whatever its queue label: a tenant
+			// sets team and is admitted without a queue name (critical); a queued pod
+			// without team is refused (medium).
 			policy: sr2Policy(t, sr2SetRule("{{ request.object.metadata.labels.team || '' }}", "validate", "deny", "conditions", "all", "0", "key")),
-			want:   []string{cp + "#queue-label critical"},
+			want:   []string{cp + "#admits gpu-with team=true critical", cp + "#denies-queued medium"},
+			contains: []string{"admits a pod with nvidia.com/gpu in requests and limits with label team=true, annotation team=true and no queue label in team-research, team-search",
+				"`{{ request.object.metadata.labels.team || '' }}` (= `true`) Equals `` is false",
+				"denies pods carrying label kueue.x-k8s.io/queue-name, which it must admit: a pod with nvidia.com/gpu in requests and limits with label kueue.x-k8s.io/queue-name in team-research, team-search"},
 		},
 		"failurePolicy Ignore": {
 			policy:   sr2Policy(t, sr2Set("Ignore", "spec", "webhookConfiguration", "failurePolicy")),
@@ -468,7 +478,7 @@ spec:
       deny:
         conditions:
           all:
-          - key: "{{ request.object.spec.containers[].resources.limits.keys(@)[] | [?starts_with(@, 'nvidia.com/') || @ == 'amd.com/gpu'] | length(@) }}"
+          - key: "{{ request.object.spec.[containers, initContainers][][].resources.limits.keys(@)[] | [?starts_with(@, 'nvidia.com/') || @ == 'amd.com/gpu'] | length(@) }}"
             operator: GreaterThan
             value: 8
   - name: queue-label
@@ -480,9 +490,16 @@ spec:
           labels: {kueue.x-k8s.io/queue-name: "?*"}
 `
 	res := sr2Eval(t, ruleFor(gatePolicyNotEnforcing), snapshottest.New(snapshottest.At(sr2Now), sr2Platform(), sr2Obj(t, doc), sr2Webhooks(), sr2Lease(time.Second)))
-	assert.Equal(t, []string{"ClusterPolicy/require-kueue-queue-name#dra-claims low", "ClusterPolicy/require-kueue-queue-name#queue-label critical"}, sr2Keys(res.Findings))
+	assert.Equal(t, []string{
+		"ClusterPolicy/require-kueue-queue-name#admits gpu critical",
+		"ClusterPolicy/require-kueue-queue-name#admits gpu-init-container critical",
+		"ClusterPolicy/require-kueue-queue-name#admits gpu-limits-only critical",
+		"ClusterPolicy/require-kueue-queue-name#dra-claims low",
+		"ClusterPolicy/require-kueue-queue-name#gpu-resources low",
+	}, sr2Keys(res.Findings))
 	msg := sr2Messages(res.Findings)
-	assert.Contains(t, msg, "requires label kueue.x-k8s.io/queue-name only in rule queue-label (spec.rules[1]), whose failure action is Audit in team-research (spec.rules[1].validate.failureAction): a GPU pod without a queue name is reported, not denied")
+	assert.Contains(t, msg, "admits a pod with nvidia.com/gpu in requests and limits and no queue label in team-research, team-search: rule gpu-limits's deny conditions are false")
+	assert.Contains(t, msg, "rule queue-label (spec.rules[1]) would deny it, but only in an audited rule: its failure action is Audit (spec.rules[1].validate.failureAction), so the pod is reported, not denied")
 	assert.NotContains(t, msg, "never names label")
 
 	// The same policy with the label rule enforcing: no finding.
@@ -495,7 +512,7 @@ spec:
 // A gate whose only shortcoming is hardening (a GPU resource no Node offers) still
 // enforces: another gate's shortcomings are then redundant, reported low.
 func TestGPUGatePolicyNotEnforcingHardeningGateStillEnforces(t *testing.T) {
-	nvidiaOnly := sr2Policy(t, sr2SetRule("{{ request.object.spec.containers[].resources.limits.\"nvidia.com/gpu\" || '' }}",
+	nvidiaOnly := sr2Policy(t, sr2SetRule("{{ request.object.spec.[containers, initContainers][][].resources.limits.\"nvidia.com/gpu\" | length(@) }}",
 		"validate", "deny", "conditions", "any", "0", "key"))
 	binding := sr2Binding([]admissionv1.ValidationAction{admissionv1.Audit}, nil)
 	vap := sr2VAP()

@@ -68,6 +68,18 @@ func (c gateChecker) kyvernoExceptions(s *auditor.Snapshot, meta auditor.RuleMet
 				if !applies {
 					continue
 				}
+				if e.Conditions {
+					// spec.conditions evaluated on every request the gate must deny,
+					// tenant-attribute variants included: the first it holds for is named.
+					held, unj := c.exceptionConditionsHold(e, ns)
+					if held == "" {
+						if unj != "" {
+							res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("%s: its spec.conditions cannot be evaluated in %s: %s", e.ExceptionID, ns.Name, unj))
+						}
+						continue
+					}
+					how += "; its spec.conditions hold for " + held
+				}
 				var exempt []string
 				for _, r := range deny {
 					if e.ExemptsRule(p.Name, r.Name) {
@@ -92,16 +104,8 @@ func (c gateChecker) kyvernoExceptions(s *auditor.Snapshot, meta auditor.RuleMet
 			case honoured.Namespace != "*" && honoured.Namespace != e.Namespace:
 				continue // Kyverno reads exceptions from its exception namespace only
 			}
-			msg := what + ": they are admitted without a queue name (" + honoured.Why + ")"
-			sev := auditor.SeverityCritical
-			if e.Conditions {
-				sev = auditor.SeverityHigh
-				msg += "; its spec.conditions, which the auditor does not evaluate, may narrow it"
-			}
-			msg += c.whoMayCreate(e.Namespace)
-			f := meta.NewFinding(exceptionRef(e.ExceptionID), msg)
-			f.Severity = sev
-			res.Findings = append(res.Findings, f)
+			msg := what + ": they are admitted without a queue name (" + honoured.Why + ")" + c.whoMayCreate(e.Namespace)
+			res.Findings = append(res.Findings, meta.NewFinding(exceptionRef(e.ExceptionID), msg))
 		}
 	}
 }
@@ -131,7 +135,7 @@ func (c gateChecker) celExceptions(s *auditor.Snapshot, meta auditor.RuleMeta, f
 	if len(objs) == 0 || len(found.validatingPolicies) == 0 {
 		return
 	}
-	enabled, known, why := c.kyverno.CELExceptionsEnabled()
+	honoured := c.kyverno.CELExceptions()
 	for _, u := range objs {
 		e := kyverno.NewCELException(u)
 		res.Inconclusive = append(res.Inconclusive, e.Problems...)
@@ -139,16 +143,30 @@ func (c gateChecker) celExceptions(s *auditor.Snapshot, meta auditor.RuleMeta, f
 			if !e.Exempts("ValidatingPolicy", p.Name) {
 				continue
 			}
+			// The matchConditions evaluated on every request the gate must deny, the
+			// tenant-attribute variants (labels, annotations a tenant sets) included.
 			var hits, unjudged []string
 			m := celmatch.Compile("PolicyException "+e.Name, e.MatchConditions, nil)
 			for _, ns := range c.managed {
-				pod, requester := celmatch.TenantPod(ns.Name, c.representativeGPU())
-				r := m.PodCreate(pod, requester)
+				var hit, unj string
+				for _, r := range c.mustDeny() {
+					pod, requester := r.Pod(ns.Name, c.cfg.QueueNameLabel)
+					res := m.PodCreate(pod, requester)
+					switch {
+					case res.Err != nil:
+						unj = fmt.Sprintf("%s (%s: %v)", ns.Name, r.Describe(c.cfg.QueueNameLabel), res.Err)
+					case res.Matches:
+						hit = fmt.Sprintf("%s (%s)", ns.Name, r.Describe(c.cfg.QueueNameLabel))
+					}
+					if hit != "" {
+						break
+					}
+				}
 				switch {
-				case r.Err != nil:
-					unjudged = append(unjudged, fmt.Sprintf("%s (%v)", ns.Name, r.Err))
-				case r.Matches:
-					hits = append(hits, ns.Name)
+				case hit != "":
+					hits = append(hits, hit)
+				case unj != "":
+					unjudged = append(unjudged, unj)
 				}
 			}
 			if len(unjudged) > 0 {
@@ -160,19 +178,54 @@ func (c gateChecker) celExceptions(s *auditor.Snapshot, meta auditor.RuleMeta, f
 			}
 			what := fmt.Sprintf("%s exempts GPU pods in Kueue-managed namespaces %s from ValidatingPolicy %s", e.ExceptionID, strings.Join(hits, ", "), p.Name)
 			if len(e.MatchConditions) > 0 {
-				what += " (its matchConditions hold for a GPU pod a tenant creates there)"
+				what += " (its matchConditions hold for the pod named, which a tenant can create there)"
 			}
-			if !known {
-				res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("%s if Kyverno honours it, which cannot be judged: %s", what, why))
+			switch {
+			case !honoured.Known:
+				res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("%s if Kyverno honours it, which cannot be judged: %s", what, honoured.Why))
 				continue
-			}
-			if !enabled {
+			case !honoured.Enabled:
 				continue
+			case honoured.Namespace != "*" && honoured.Namespace != e.Namespace:
+				continue // Kyverno reads CEL exceptions from its exception namespace only (FactCELExceptionNamespace)
 			}
-			msg := what + ": they are admitted without a queue name (" + why + "; CEL exceptions apply from any namespace)" + c.whoMayCreate(e.Namespace)
+			msg := what + ": they are admitted without a queue name (" + honoured.Why + ")" + c.whoMayCreate(e.Namespace)
 			res.Findings = append(res.Findings, meta.NewFinding(exceptionRef(e.ExceptionID), msg))
 		}
 	}
+}
+
+// mustDeny is the battery's requests a gate must deny: without the queue label and
+// valid (the API server's validation rejects the others before admission).
+func (c gateChecker) mustDeny() []batteryRequest {
+	var out []batteryRequest
+	for _, r := range c.battery {
+		if !r.Labelled && r.Invalid == "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// exceptionConditionsHold evaluates a kyverno.io exception's spec.conditions on the
+// requests the gate must deny in ns: the first request they hold for, or why they could
+// not be evaluated.
+func (c gateChecker) exceptionConditionsHold(e *kyverno.Exception, ns *corev1.Namespace) (held, unjudged string) {
+	for _, r := range c.mustDeny() {
+		pod, requester := r.Pod(ns.Name, c.cfg.QueueNameLabel)
+		req, err := kyvernoRequest(pod, requester)
+		if err != nil {
+			return "", err.Error()
+		}
+		ok, detail, err := e.ConditionsHold(req)
+		switch {
+		case err != nil:
+			unjudged = err.Error()
+		case ok:
+			return fmt.Sprintf("%s (%s)", r.Describe(c.cfg.QueueNameLabel), detail), ""
+		}
+	}
+	return "", unjudged
 }
 
 // whoMayCreate is the message's line on who may create exceptions: gpu-gate-tamper

@@ -36,9 +36,9 @@ spec:
     - {apiGroups: [""], apiVersions: [v1], resources: [pods], operations: [CREATE]}
   validations:
   - expression: >-
-      !(object.spec.containers.exists(c, has(c.resources.limits) && c.resources.limits.exists(r, r.startsWith('nvidia.com/') || r == 'amd.com/gpu'))
+      !((object.spec.containers + (has(object.spec.initContainers) ? object.spec.initContainers : [])).exists(c, has(c.resources.limits) && c.resources.limits.exists(r, r.startsWith('nvidia.com/') || r == 'amd.com/gpu'))
       || (has(object.spec.resourceClaims) && size(object.spec.resourceClaims) > 0))
-      || ('kueue.x-k8s.io/queue-name' in object.metadata.labels)
+      || (has(object.metadata.labels) && 'kueue.x-k8s.io/queue-name' in object.metadata.labels)
 `
 
 const sr2CELException = `
@@ -110,9 +110,23 @@ func TestGPUGatePolicyException(t *testing.T) {
 			objs: []any{sr2Policy(t), exc(sr2Set([]any{"debug-*"}, "spec", "match", "any", "0", "resources", "names")), enabled},
 			want: []string{polex + " critical"}, contains: []string{"pods named [debug-*], which any tenant can choose"},
 		},
-		"conditions the auditor does not evaluate: high": {
+		// spec.conditions evaluated on the battery: a label a tenant sets satisfies them.
+		"conditions on a label a tenant sets: critical": {
 			objs: []any{sr2Policy(t), exc(sr2Set(map[string]any{"any": []any{map[string]any{"key": "{{ request.object.metadata.labels.debug }}", "operator": "Equals", "value": "true"}}}, "spec", "conditions")), enabled},
-			want: []string{polex + " high"}, contains: []string{"spec.conditions, which the auditor does not evaluate"},
+			want: []string{polex + " critical"},
+			contains: []string{"its spec.conditions hold for a pod with nvidia.com/gpu in requests and limits with label debug=true, annotation debug=true and no queue label",
+				"`{{ request.object.metadata.labels.debug }}` (= `true`) Equals `true` is true"},
+		},
+		"conditions on the requester, which no tenant is": {
+			objs: []any{sr2Policy(t), exc(sr2Set(map[string]any{"all": []any{map[string]any{"key": "{{ request.userInfo.username }}", "operator": "Equals", "value": "ops-admin"}}}, "spec", "conditions")), enabled},
+		},
+		"conditions inverted: hold for every pod": {
+			objs: []any{sr2Policy(t), exc(sr2Set(map[string]any{"all": []any{map[string]any{"key": "{{ request.userInfo.username }}", "operator": "NotEquals", "value": "ops-admin"}}}, "spec", "conditions")), enabled},
+			want: []string{polex + " critical"}, contains: []string{"NotEquals `ops-admin` is true"},
+		},
+		"conditions with a context variable: inconclusive": {
+			objs:         []any{sr2Policy(t), exc(sr2Set(map[string]any{"all": []any{map[string]any{"key": "{{ cm.data.allowed }}", "operator": "Equals", "value": "true"}}}, "spec", "conditions")), enabled},
+			inconclusive: true,
 		},
 		"the gate does not deny there anyway": {
 			objs: []any{sr2Policy(t, sr2SetRule("Audit", "validate", "failureAction")), exc(), enabled},
@@ -120,13 +134,34 @@ func TestGPUGatePolicyException(t *testing.T) {
 		"CEL exception without conditions, enabled": {
 			objs: []any{sr2Obj(t, sr2ValidatingPolicy), celExc(), enabled},
 			want: []string{"PolicyException/team-search/skip-queue critical"},
-			contains: []string{"PolicyException team-search/skip-queue exempts GPU pods in Kueue-managed namespaces team-research, team-search from ValidatingPolicy require-kueue-queue-name",
-				"CEL exceptions apply from any namespace"},
+			contains: []string{"PolicyException team-search/skip-queue exempts GPU pods in Kueue-managed namespaces team-research (a pod with nvidia.com/gpu in requests and limits and no queue label), team-search (",
+				"Kyverno v1.15.2 reads CEL exceptions from every namespace (--exceptionNamespace=kyverno applies to them only from v1.17.2)"},
+		},
+		// FactCELExceptionNamespace: from v1.17.2 only --exceptionNamespace is read.
+		"CEL exception outside the exception namespace, v1.17.2": {
+			objs: []any{sr2Obj(t, sr2ValidatingPolicy), celExc(), sr2KyvernoDeployment("k/kyverno:v1.17.2", "--enablePolicyException=true", "--exceptionNamespace=kyverno")},
+		},
+		"CEL exception outside the exception namespace, v1.18.0": {
+			objs: []any{sr2Obj(t, sr2ValidatingPolicy), celExc(), sr2KyvernoDeployment("k/kyverno:v1.18.0", "--enablePolicyException=true", "--exceptionNamespace=kyverno")},
+		},
+		"CEL exception outside the exception namespace, v1.17.1: read": {
+			objs: []any{sr2Obj(t, sr2ValidatingPolicy), celExc(), sr2KyvernoDeployment("k/kyverno:v1.17.1", "--enablePolicyException=true", "--exceptionNamespace=kyverno")},
+			want: []string{"PolicyException/team-search/skip-queue critical"},
+		},
+		"CEL exception in the exception namespace, v1.18.0": {
+			objs: []any{sr2Obj(t, sr2ValidatingPolicy), celExc(sr2Set("kyverno", "metadata", "namespace")), sr2KyvernoDeployment("k/kyverno:v1.18.0", "--enablePolicyException=true", "--exceptionNamespace=kyverno")},
+			want: []string{"PolicyException/kyverno/skip-queue critical"}, contains: []string{"--exceptionNamespace=kyverno, from which Kyverno v1.18.0 reads CEL exceptions"},
+		},
+		// The issue's case: matchConditions on a pod label any tenant can set.
+		"CEL exception on a label a tenant sets": {
+			objs:     []any{sr2Obj(t, sr2ValidatingPolicy), celExc(sr2Set([]any{map[string]any{"name": "debug", "expression": "has(object.metadata.labels) && 'debug.example.com/skip' in object.metadata.labels"}}, "spec", "matchConditions")), enabled},
+			want:     []string{"PolicyException/team-search/skip-queue critical"},
+			contains: []string{"with label debug.example.com/skip=true, annotation debug.example.com/skip=true and no queue label", "its matchConditions hold for the pod named"},
 		},
 		"CEL exception whose matchConditions hold in one namespace": {
 			objs:     []any{sr2Obj(t, sr2ValidatingPolicy), celExc(sr2Set([]any{map[string]any{"name": "search", "expression": "request.namespace == 'team-search'"}}, "spec", "matchConditions")), enabled},
 			want:     []string{"PolicyException/team-search/skip-queue critical"},
-			contains: []string{"namespaces team-search from ValidatingPolicy", "its matchConditions hold for a GPU pod a tenant creates there"},
+			contains: []string{"namespaces team-search (a pod with nvidia.com/gpu in requests and limits and no queue label) from ValidatingPolicy", "its matchConditions hold for the pod named"},
 		},
 		"CEL exception for system users only": {
 			objs: []any{sr2Obj(t, sr2ValidatingPolicy), celExc(sr2Set([]any{map[string]any{"name": "ops", "expression": "request.userInfo.username == 'ops-admin'"}}, "spec", "matchConditions")), enabled},

@@ -198,8 +198,12 @@ func (c gateChecker) matchConditionsSkip(w admissionv1.ValidatingWebhook, m *mem
 }
 
 // representativeGPU is the first configured GPU resource that is a name, not a prefix.
-func (c gateChecker) representativeGPU() string {
-	for _, r := range c.cfg.GPUResources {
+func (c gateChecker) representativeGPU() string { return representativeGPU(c.cfg) }
+
+func (v *view) representativeGPU() string { return representativeGPU(v.scope.cfg) }
+
+func representativeGPU(cfg auditor.SR2Config) string {
+	for _, r := range cfg.GPUResources {
 		if !strings.HasSuffix(r, "*") {
 			return r
 		}

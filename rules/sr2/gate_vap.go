@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/llm-platform/enforcement-auditor/auditor"
+	"github.com/llm-platform/enforcement-auditor/rules/internal/celmatch"
 	"github.com/llm-platform/enforcement-auditor/rules/internal/fields"
 )
 
@@ -36,18 +37,21 @@ func (c gateChecker) admissionPolicy(p *admissionv1.ValidatingAdmissionPolicy, b
 		deny = bindings
 	}
 	c.checkMatch(&v, what, "spec.matchConstraints", p.Spec.MatchConstraints, deny)
-	var text []string
-	for _, val := range p.Spec.Validations {
-		text = append(text, val.Expression)
+	covers := func(ns *corev1.Namespace) bool {
+		if ok, _ := matchResourcesCover(p.Spec.MatchConstraints, ns, "spec.matchConstraints", true); !ok {
+			return false
+		}
+		for _, b := range deny {
+			if !slices.Contains(b.Spec.ValidationActions, admissionv1.Deny) {
+				continue
+			}
+			if ok, _ := matchResourcesCover(b.Spec.MatchResources, ns, "", false); ok {
+				return true
+			}
+		}
+		return false
 	}
-	for _, mc := range p.Spec.MatchConditions {
-		text = append(text, mc.Expression)
-	}
-	for _, vr := range p.Spec.Variables {
-		text = append(text, vr.Expression)
-	}
-	c.checkText(&v, what, text)
-	c.checkClaims(&v, what, text)
+	c.evalBattery(&v, what, covers, celPolicyEval(celmatch.CompilePolicy(vapSpec(p))))
 	if p.Spec.FailurePolicy != nil && *p.Spec.FailurePolicy == admissionv1.Ignore {
 		v.add("failure-policy", auditor.SeverityHigh, "Set spec.failurePolicy: Fail.",
 			"%s has spec.failurePolicy Ignore: a pod on which the CEL check errors (a missing field, a type mismatch) is admitted unchecked", what)

@@ -41,7 +41,8 @@ func (v *view) gateDoors(cfg auditor.Config, s *auditor.Snapshot) []rbac.Door {
 		unlabel = append(unlabel, rbac.NamespaceAction("patch", ns.Name), rbac.NamespaceAction("update", ns.Name))
 	}
 	// kyverno.io exceptions are read from --exceptionNamespace; policies.kyverno.io ones
-	// from any namespace (the rule gpu-gate-policy-exception reads them so too).
+	// too from Kyverno v1.17.2, from any namespace before (FactCELExceptionNamespace; the
+	// rule gpu-gate-policy-exception reads them so too).
 	honoured := v.kyverno().Exceptions()
 	var classic []string
 	switch {
@@ -55,10 +56,18 @@ func (v *view) gateDoors(cfg auditor.Config, s *auditor.Snapshot) []rbac.Door {
 	for _, ns := range classic {
 		exceptions = append(exceptions, rbac.Action{Verb: "create", Group: kyverno.Group, Resource: "policyexceptions", Namespace: ns})
 	}
-	if enabled, known, _ := v.kyverno().CELExceptionsEnabled(); enabled || !known {
-		for _, ns := range names {
-			exceptions = append(exceptions, rbac.Action{Verb: "create", Group: kyverno.PoliciesGroup, Resource: "policyexceptions", Namespace: ns})
-		}
+	cel := v.kyverno().CELExceptions()
+	var celFrom []string
+	switch {
+	case cel.Known && !cel.Enabled:
+		// none: turning them on is the admission controller's door
+	case cel.Known && cel.Namespace != "*":
+		celFrom = []string{cel.Namespace}
+	default:
+		celFrom = names
+	}
+	for _, ns := range celFrom {
+		exceptions = append(exceptions, rbac.Action{Verb: "create", Group: kyverno.PoliciesGroup, Resource: "policyexceptions", Namespace: ns})
 	}
 	for _, name := range cfg.SR2.GatePolicyNames {
 		for _, verb := range change {

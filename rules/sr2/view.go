@@ -31,6 +31,7 @@ type view struct {
 	draUse  func() draUse
 	offer   func() gpuOffer
 	kyverno func() *kyverno.AdmissionController
+	battery func() []batteryRequest
 }
 
 // newView returns the family's view for a configuration.
@@ -52,11 +53,15 @@ func newView(cfg auditor.Config) *auditor.View[*view] {
 			}),
 		}
 		v.draUse = sync.OnceValue(func() draUse { return draGPUsInUse(v, s) })
+		v.battery = sync.OnceValue(func() []batteryRequest {
+			texts, sels := attributeSources(s, v.gates())
+			return battery(cfg.SR2, v.representativeGPU(), v.offer().names(), tenantAttrs(texts, sels, cfg.SR2.QueueNameLabel))
+		})
 		return v
 	})
 }
 
 // checker returns what judges the gates, grading coverage gaps by offer.
 func (v *view) checker(offer gpuOffer) gateChecker {
-	return gateChecker{cfg: v.scope.cfg, managed: v.managed, offer: offer, kyverno: v.kyverno(), draUse: v.draUse}
+	return gateChecker{cfg: v.scope.cfg, managed: v.managed, offer: offer, kyverno: v.kyverno(), battery: v.battery(), draUse: v.draUse}
 }

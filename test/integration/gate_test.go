@@ -62,9 +62,10 @@ func TestGateCoverageFromNodesAndPolicyExceptions(t *testing.T) {
 					"kinds": []any{"Pod"}, "operations": []any{"CREATE"},
 					"namespaceSelector": map[string]any{"matchLabels": map[string]any{"it-gate/kueue-managed": "true"}},
 				}}}},
-				// DRA claims are denied too, so the only coverage gap left is the MIG one.
+				// Init containers and DRA claims are denied too, so the only coverage gap left is
+				// the MIG one.
 				"validate": map[string]any{"failureAction": "Enforce", "deny": map[string]any{"conditions": map[string]any{"any": []any{
-					map[string]any{"key": "{{ request.object.spec.containers[].resources.limits.\"nvidia.com/gpu\" || `[]` | length(@) }}", "operator": "GreaterThan", "value": 0},
+					map[string]any{"key": "{{ request.object.spec.[containers, initContainers][][].resources.limits.\"nvidia.com/gpu\" || `[]` | length(@) }}", "operator": "GreaterThan", "value": 0},
 					map[string]any{"key": "{{ request.object.spec.resourceClaims || `[]` | length(@) }}", "operator": "GreaterThan", "value": 0},
 				}, "all": []any{
 					map[string]any{"key": "{{ request.object.metadata.labels.\"kueue.x-k8s.io/queue-name\" || '' }}", "operator": "Equals", "value": ""},

@@ -68,7 +68,7 @@ var draResources = []string{"resourceclaims", "resourceclaimtemplates", "devicec
 // The gate's check: a GPU in container limits without the queue label is denied; with
 // claims it also denies a pod with spec.resourceClaims (the auditor's remediation).
 const (
-	draGPUInLimits = "object.spec.containers.exists(c, has(c.resources.limits) && 'nvidia.com/gpu' in c.resources.limits)"
+	draGPUInLimits = "(object.spec.containers + (has(object.spec.initContainers) ? object.spec.initContainers : [])).exists(c, has(c.resources.limits) && 'nvidia.com/gpu' in c.resources.limits)"
 	draHasQueue    = "(has(object.metadata.labels) && 'kueue.x-k8s.io/queue-name' in object.metadata.labels)"
 	draLimitsOnly  = "!" + draGPUInLimits + " || " + draHasQueue
 	draWithClaims  = "!(" + draGPUInLimits + " || (has(object.spec.resourceClaims) && size(object.spec.resourceClaims) > 0)) || " + draHasQueue
@@ -155,7 +155,7 @@ func TestSR2DRAGPUClaims(t *testing.T) {
 		}
 		// The finding is the gate's dra-claims condition and names what hands out GPUs.
 		msg := draScanMessage(t, cfgFile, "gpu-gate-policy-not-enforcing", "", "ValidatingAdmissionPolicy", draGate)
-		require.Contains(t, msg, "never spec.resourceClaims")
+		require.Contains(t, msg, "a pod taking GPUs through a Dynamic Resource Allocation claim runs without a queue name")
 		for _, s := range []string{"ResourceSlice " + draSlice + " (driver gpu.nvidia.com, 1 device)",
 			"ResourceClaim " + draNS + "/" + draClaim, "ResourceClaimTemplate " + draNS + "/" + draTemplate} {
 			require.Contains(t, msg, s)

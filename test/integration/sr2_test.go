@@ -592,8 +592,10 @@ func sr2SetAdmitted(t *testing.T, dyn dynamic.Interface, version, name string, a
 	require.NoError(t, err)
 }
 
-// sr2Gate is a validating admission webhook served by the test: it denies pods that
-// request nvidia.com/gpu without a queue label, and records what it was asked.
+// sr2Gate is a validating admission webhook served by the test, standing in for Kyverno
+// enforcing the gate's ClusterPolicy: it denies pods that request nvidia.com/gpu without a
+// queue label, with Kyverno's message naming the policy and rule, and records what it was
+// asked.
 type sr2Gate struct {
 	mu      sync.Mutex
 	reviews []sr2Review
@@ -628,8 +630,16 @@ func (g *sr2Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	allowed := !gpus || strings.TrimSpace(pod.Labels[sr2QueueLabel]) != ""
 	resp := &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: allowed}
 	if !allowed {
+		// Denied as Kyverno denies for the gate's ClusterPolicy (pkg/webhooks/utils/block.go
+		// GetBlockedMessages): the admission probe counts only a denial naming the gate.
+		name := pod.Name
+		if name == "" {
+			name = pod.GenerateName
+		}
 		resp.Result = &metav1.Status{Code: http.StatusForbidden, Reason: metav1.StatusReasonForbidden,
-			Message: "GPU pods need the label " + sr2QueueLabel}
+			Message: "\n\nresource Pod/" + review.Request.Namespace + "/" + name + " was blocked due to the following policies \n\n" +
+				sr2Policy + ":\n  gpu-pods-need-a-queue: 'validation error: GPU pods need the label " + sr2QueueLabel +
+				". rule gpu-pods-need-a-queue failed at path /metadata/labels/'\n"}
 	}
 	g.mu.Lock()
 	g.reviews = append(g.reviews, sr2Review{name: pod.Name, generateName: pod.GenerateName,
