@@ -3,6 +3,7 @@ package auditor
 import (
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Environment names one platform of several judged in one scan (a GitOps repository's
@@ -19,13 +20,18 @@ var stateRank = map[ControlState]int{NotApplicable: 0, Enforced: 1, Unknown: 2, 
 // finding, marked with its environment (part of its identity, so the same defect in two
 // environments is two findings); each control in the worst state any environment has it
 // in (violated, unknown, enforced, not-applicable); the reasons of inconclusive rules and
-// not-applicable controls prefixed with their environment. One environment without a
+// not-applicable controls prefixed with their environment (a reason several share, once
+// after all their names). One environment without a
 // name is returned as it is.
 func MergeEnvironments(envs []Environment) *Evaluation {
 	if len(envs) == 1 && envs[0].Name == "" {
 		return envs[0].Evaluation
 	}
 	out := &Evaluation{Controls: map[Control]ControlState{}, Inconclusive: map[string][]string{}}
+	// A reason several environments share is said once, after their names: a tree of
+	// twenty overlays without a ConfigMap is one line, not twenty.
+	inc := map[string]map[string][]string{}
+	order := map[string][]string{}
 	for _, e := range envs {
 		ev := e.Evaluation
 		if ev.At.After(out.At) {
@@ -47,7 +53,13 @@ func MergeEnvironments(envs []Environment) *Evaluation {
 		}
 		for rule, why := range ev.Inconclusive {
 			for _, w := range why {
-				out.Inconclusive[rule] = append(out.Inconclusive[rule], e.Name+": "+w)
+				if inc[rule] == nil {
+					inc[rule] = map[string][]string{}
+				}
+				if inc[rule][w] == nil {
+					order[rule] = append(order[rule], w)
+				}
+				inc[rule][w] = append(inc[rule][w], e.Name)
 			}
 		}
 		out.Facts = append(out.Facts, ev.Facts...)
@@ -56,6 +68,11 @@ func MergeEnvironments(envs []Environment) *Evaluation {
 				out.Judged = map[Control][]ObjectRef{}
 			}
 			out.Judged[c] = MergeRefs(out.Judged[c], refs)
+		}
+	}
+	for rule, reasons := range order {
+		for _, w := range reasons {
+			out.Inconclusive[rule] = append(out.Inconclusive[rule], strings.Join(inc[rule][w], ", ")+": "+w)
 		}
 	}
 	for _, e := range envs {

@@ -39,3 +39,21 @@ func TestMergeEnvironments(t *testing.T) {
 	one := auditor.MergeEnvironments([]auditor.Environment{{Evaluation: dev}})
 	assert.Same(t, dev, one, "one unnamed platform is returned as it is: outputs unchanged")
 }
+
+// TestMergeEnvironmentsSaysASharedReasonOnce: a reason several environments give is one
+// line naming them all, in their order; a reason of its own keeps its line.
+func TestMergeEnvironmentsSaysASharedReasonOnce(t *testing.T) {
+	ev := func(why ...string) *auditor.Evaluation {
+		return &auditor.Evaluation{Controls: map[auditor.Control]auditor.ControlState{auditor.SR3: auditor.Unknown},
+			Inconclusive: map[string][]string{"budget-fail-open-in-prod": why}}
+	}
+	m := auditor.MergeEnvironments([]auditor.Environment{
+		{Name: "overlays/dev", Evaluation: ev("no ConfigMap among the inputs")},
+		{Name: "overlays/prod", Evaluation: ev("no ConfigMap among the inputs", "no Deployment among the inputs")},
+		{Name: "charts/gateway", Evaluation: ev("no ConfigMap among the inputs")},
+	})
+	assert.Equal(t, []string{
+		"overlays/dev, overlays/prod, charts/gateway: no ConfigMap among the inputs",
+		"overlays/prod: no Deployment among the inputs",
+	}, m.Inconclusive["budget-fail-open-in-prod"])
+}
