@@ -10,6 +10,10 @@
 //     same run, a bare client-go informer process holding the same objects untransformed
 //     (the floor).
 //
+// With -bindings N it then loads N RBAC bindings (synth.GenerateRBAC: tenant
+// RoleBindings, ClusterRoleBindings, their roles) and measures the daemon again, in the
+// same run: what the tamper rules' kinds and evaluation add.
+//
 // With -pipeline it also measures, as a second auditor process, the daemon's wiring with
 // incremental evaluation and stub pods (what the app package does once it passes
 // engine.Options.Incremental and live.Options.KeepPod).
@@ -67,6 +71,8 @@ import (
 
 type figures struct {
 	Pods            int     `json:"pods"`
+	Bindings        int     `json:"rbacBindings,omitempty"`
+	BindingsSeconds float64 `json:"rbacLoadSeconds,omitempty"`
 	LoadSeconds     float64 `json:"loadSeconds"`
 	Auditors        []run   `json:"auditors"`
 	BareRSSMiB      float64 `json:"bareInformerRSSMiB"`
@@ -80,6 +86,7 @@ type figures struct {
 
 type run struct {
 	Name           string  `json:"name"`
+	Bindings       int     `json:"rbacBindings"`
 	StartToReadyMs float64 `json:"startToReadyMs"`
 	OpenP50Ms      float64 `json:"eventToMetricP50Ms"`
 	OpenP99Ms      float64 `json:"eventToMetricP99Ms"`
@@ -105,6 +112,7 @@ func main() {
 	debounce := flag.Duration("debounce", 200*time.Millisecond, "the auditors' --debounce (the daemon's default is 200ms)")
 	baseline := flag.String("baseline", "", "also measure this enforcement-auditor binary (e.g. built from an earlier commit), in the same run")
 	variants := flag.Bool("variants", true, "also measure the daemon at GOGC=100 and with KUBE_FEATURE_WatchListClient=true")
+	bindings := flag.Int("bindings", 0, "after the other measurements, load this many RBAC bindings and measure the daemon again")
 	flag.Parse()
 	var err error
 	switch *mode {
@@ -113,7 +121,7 @@ func main() {
 	case "pipeline":
 		err = runPipeline(*kubeconfig, *listen, *debounce)
 	default:
-		err = harness(*pods, *samples, *concurrency, *pipeline, *jsonOut, *debounce, *baseline, *variants)
+		err = harness(*pods, *samples, *concurrency, *pipeline, *jsonOut, *debounce, *baseline, *variants, *bindings)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -125,7 +133,7 @@ func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05 ")+format+"\n", args...)
 }
 
-func harness(pods, samples, concurrency int, pipeline bool, jsonOut string, debounce time.Duration, baseline string, variants bool) error {
+func harness(pods, samples, concurrency int, pipeline bool, jsonOut string, debounce time.Duration, baseline string, variants bool, bindings int) error {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		return errors.New("KUBEBUILDER_ASSETS is not set: run hack/bench-live.sh")
 	}
@@ -228,6 +236,23 @@ func harness(pods, samples, concurrency int, pipeline bool, jsonOut string, debo
 			}
 			f.Auditors = append(f.Auditors, pRun)
 		}
+	}
+	if bindings > 0 {
+		set := synth.GenerateRBAC(len(c.Namespaces), bindings)
+		logf("loading %d RBAC bindings (%d Roles, %d ClusterRoles)", set.Bindings(), len(set.Roles), len(set.ClusterRoles))
+		start := time.Now()
+		if err := loadRBAC(cs, set, concurrency); err != nil {
+			return err
+		}
+		f.Bindings, f.BindingsSeconds = set.Bindings(), time.Since(start).Seconds()
+		logf("loaded in %.0fs", f.BindingsSeconds)
+		name := fmt.Sprintf("daemon, %d RBAC bindings", set.Bindings())
+		bRun, err := measure(name, exec.Command(binary, "run", "--kubeconfig", kubeconfig, "--debounce", debounce.String(), "--insecure-serving"), cs, samples)
+		if err != nil {
+			return err
+		}
+		bRun.Bindings = set.Bindings()
+		f.Auditors = append(f.Auditors, bRun)
 	}
 	logf("measuring a bare client-go informer holding the same objects")
 	self, err := os.Executable()
@@ -400,6 +425,44 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// loadRBAC creates a generated RBAC set: roles first, then the bindings in parallel.
+func loadRBAC(cs kubernetes.Interface, set *synth.RBAC, concurrency int) error {
+	ctx := context.Background()
+	for _, o := range set.ClusterRoles {
+		if _, err := cs.RbacV1().ClusterRoles().Create(ctx, o, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("creating ClusterRole %s: %w", o.Name, err)
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(concurrency)
+	for _, o := range set.Roles {
+		g.Go(func() error {
+			_, err := cs.RbacV1().Roles(o.Namespace).Create(gctx, o, metav1.CreateOptions{})
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("creating Roles: %w", err)
+	}
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(concurrency)
+	for _, o := range set.ClusterRoleBindings {
+		g.Go(func() error {
+			_, err := cs.RbacV1().ClusterRoleBindings().Create(gctx, o, metav1.CreateOptions{})
+			return err
+		})
+	}
+	for _, o := range set.RoleBindings {
+		g.Go(func() error {
+			if _, err := cs.RbacV1().RoleBindings(o.Namespace).Create(gctx, o, metav1.CreateOptions{}); err != nil {
+				return fmt.Errorf("creating RoleBinding %s/%s: %w", o.Namespace, o.Name, err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 type tenant struct {
@@ -709,6 +772,9 @@ func tail(s string) string {
 }
 
 func report(w io.Writer, f figures) {
+	if f.Bindings > 0 {
+		fmt.Fprintf(w, "\n%d RBAC bindings loaded in %.0fs after the runs without them", f.Bindings, f.BindingsSeconds)
+	}
 	fmt.Fprintf(w, "\n%d pods (loaded in %.0fs), %d samples per auditor, debounce %dms, GOMAXPROCS=%d, load average %s\n\n", f.Pods, f.LoadSeconds, f.SamplesPerRun, f.DebounceMs, f.GoMaxProcs, f.LoadAverageNote)
 	fmt.Fprintln(w, "| process | start to ready | event to metric p50 / p99 | resolve to metric p50 / p99 | RSS (anon + file) | live heap (last GC) | heap in use | RSS / bare | live heap / bare |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
