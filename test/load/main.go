@@ -12,7 +12,8 @@
 //
 // With -bindings N it then loads N RBAC bindings (synth.GenerateRBAC: tenant
 // RoleBindings, ClusterRoleBindings, their roles) and measures the daemon again, in the
-// same run: what the tamper rules' kinds and evaluation add.
+// same run: what the tamper rules' kinds and evaluation add; then deletes them and
+// measures the daemon once more without them (the two runs without bracket the one with).
 //
 // With -pipeline it also measures, as a second auditor process, the daemon's wiring with
 // incremental evaluation and stub pods (what the app package does once it passes
@@ -112,7 +113,7 @@ func main() {
 	debounce := flag.Duration("debounce", 200*time.Millisecond, "the auditors' --debounce (the daemon's default is 200ms)")
 	baseline := flag.String("baseline", "", "also measure this enforcement-auditor binary (e.g. built from an earlier commit), in the same run")
 	variants := flag.Bool("variants", true, "also measure the daemon at GOGC=100 and with KUBE_FEATURE_WatchListClient=true")
-	bindings := flag.Int("bindings", 0, "after the other measurements, load this many RBAC bindings and measure the daemon again")
+	bindings := flag.Int("bindings", 0, "after the other measurements, load this many RBAC bindings and measure the daemon again, then delete them and measure it once more")
 	flag.Parse()
 	var err error
 	switch *mode {
@@ -253,6 +254,17 @@ func harness(pods, samples, concurrency int, pipeline bool, jsonOut string, debo
 		}
 		bRun.Bindings = set.Bindings()
 		f.Auditors = append(f.Auditors, bRun)
+		// The daemon without them once more: the process measured later meets a quieter
+		// API server and page cache; the two runs without bindings bracket the one with.
+		logf("deleting the RBAC set")
+		if err := deleteRBAC(cs, set, concurrency); err != nil {
+			return err
+		}
+		aRun, err := measure("daemon, 0 RBAC bindings again (set deleted)", exec.Command(binary, "run", "--kubeconfig", kubeconfig, "--debounce", debounce.String(), "--insecure-serving"), cs, samples)
+		if err != nil {
+			return err
+		}
+		f.Auditors = append(f.Auditors, aRun)
 	}
 	logf("measuring a bare client-go informer holding the same objects")
 	self, err := os.Executable()
@@ -463,6 +475,29 @@ func loadRBAC(cs kubernetes.Interface, set *synth.RBAC, concurrency int) error {
 		})
 	}
 	return g.Wait()
+}
+
+// deleteRBAC deletes what loadRBAC created.
+func deleteRBAC(cs kubernetes.Interface, set *synth.RBAC, concurrency int) error {
+	g, ctx := errgroup.WithContext(context.Background())
+	g.SetLimit(concurrency)
+	del := metav1.DeleteOptions{}
+	for _, o := range set.RoleBindings {
+		g.Go(func() error { return cs.RbacV1().RoleBindings(o.Namespace).Delete(ctx, o.Name, del) })
+	}
+	for _, o := range set.ClusterRoleBindings {
+		g.Go(func() error { return cs.RbacV1().ClusterRoleBindings().Delete(ctx, o.Name, del) })
+	}
+	for _, o := range set.Roles {
+		g.Go(func() error { return cs.RbacV1().Roles(o.Namespace).Delete(ctx, o.Name, del) })
+	}
+	for _, o := range set.ClusterRoles {
+		g.Go(func() error { return cs.RbacV1().ClusterRoles().Delete(ctx, o.Name, del) })
+	}
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("deleting the RBAC set: %w", err)
+	}
+	return nil
 }
 
 type tenant struct {
