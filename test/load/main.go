@@ -88,6 +88,7 @@ type figures struct {
 type run struct {
 	Name           string  `json:"name"`
 	Bindings       int     `json:"rbacBindings"`
+	TamperFindings int     `json:"tamperFindings"`
 	StartToReadyMs float64 `json:"startToReadyMs"`
 	OpenP50Ms      float64 `json:"eventToMetricP50Ms"`
 	OpenP99Ms      float64 `json:"eventToMetricP99Ms"`
@@ -674,6 +675,7 @@ func measure(name string, cmd *exec.Cmd, cs kubernetes.Interface, samples int) (
 	if m, err := scrape(base); err == nil {
 		r.HeapInuseMiB = mib(uint64(metricValue(m, "go_memstats_heap_inuse_bytes")))
 		r.HeapAllocMiB = mib(uint64(metricValue(m, "go_memstats_heap_alloc_bytes")))
+		r.TamperFindings = tamperFindings(m)
 	}
 	r.LiveHeapMiB = lastLiveHeap(logs.String())
 	return r, nil
@@ -762,6 +764,22 @@ func metricValue(text, name string) float64 {
 	return 0
 }
 
+// tamperFindings sums the open findings of the tamper rules (rule IDs ending in
+// "-tamper") in enforcement_auditor_findings: that the RBAC set was evaluated.
+func tamperFindings(text string) int {
+	n := 0.0
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, "enforcement_auditor_findings{") || !strings.Contains(line, `-tamper"`) {
+			continue
+		}
+		if i := strings.LastIndexByte(line, ' '); i > 0 {
+			v, _ := strconv.ParseFloat(line[i+1:], 64)
+			n += v
+		}
+	}
+	return int(n)
+}
+
 func percentiles(ds []time.Duration) (p50, p99 float64) {
 	if len(ds) == 0 {
 		return 0, 0
@@ -811,13 +829,13 @@ func report(w io.Writer, f figures) {
 		fmt.Fprintf(w, "\n%d RBAC bindings loaded in %.0fs after the runs without them", f.Bindings, f.BindingsSeconds)
 	}
 	fmt.Fprintf(w, "\n%d pods (loaded in %.0fs), %d samples per auditor, debounce %dms, GOMAXPROCS=%d, load average %s\n\n", f.Pods, f.LoadSeconds, f.SamplesPerRun, f.DebounceMs, f.GoMaxProcs, f.LoadAverageNote)
-	fmt.Fprintln(w, "| process | start to ready | event to metric p50 / p99 | resolve to metric p50 / p99 | RSS (anon + file) | live heap (last GC) | heap in use | RSS / bare | live heap / bare |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| process | start to ready | event to metric p50 / p99 | resolve to metric p50 / p99 | RSS (anon + file) | live heap (last GC) | heap in use | RSS / bare | live heap / bare | tamper findings |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range f.Auditors {
-		fmt.Fprintf(w, "| %s | %.0f ms | %.0f / %.0f ms | %.0f / %.0f ms | %.0f MiB (%.0f + %.0f) | %.0f MiB | %.0f MiB | %.2f | %.2f |\n", r.Name, r.StartToReadyMs,
-			r.OpenP50Ms, r.OpenP99Ms, r.ResolveP50Ms, r.ResolveP99Ms, r.RSSMiB, r.RSSAnonMiB, r.RSSFileMiB, r.LiveHeapMiB, r.HeapInuseMiB, r.RSSMiB/f.BareRSSMiB, r.LiveHeapMiB/f.BareHeapMiB)
+		fmt.Fprintf(w, "| %s | %.0f ms | %.0f / %.0f ms | %.0f / %.0f ms | %.0f MiB (%.0f + %.0f) | %.0f MiB | %.0f MiB | %.2f | %.2f | %d |\n", r.Name, r.StartToReadyMs,
+			r.OpenP50Ms, r.OpenP99Ms, r.ResolveP50Ms, r.ResolveP99Ms, r.RSSMiB, r.RSSAnonMiB, r.RSSFileMiB, r.LiveHeapMiB, r.HeapInuseMiB, r.RSSMiB/f.BareRSSMiB, r.LiveHeapMiB/f.BareHeapMiB, r.TamperFindings)
 	}
-	fmt.Fprintf(w, "| bare client-go informers (floor, %d objects) | | | | %.0f MiB | %.0f MiB (after runtime.GC) | | 1.00 | 1.00 |\n", f.BareObjects, f.BareRSSMiB, f.BareHeapMiB)
+	fmt.Fprintf(w, "| bare client-go informers (floor, %d objects) | | | | %.0f MiB | %.0f MiB (after runtime.GC) | | 1.00 | 1.00 | |\n", f.BareObjects, f.BareRSSMiB, f.BareHeapMiB)
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {
