@@ -65,7 +65,7 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 -count 6 -timeout 60m ./test/bench/
 
-## bench-live: the live harness on a real kube-apiserver (BENCH_LIVE_PODS="10000 100000" for more)
+## bench-live: the live harness on a real kube-apiserver (BENCH_LIVE_PODS="10000 100000" for more; BENCH_LIVE_BINDINGS=5000 to measure again with RBAC bindings)
 bench-live: test-binaries
 	hack/bench-live.sh
 

@@ -32,7 +32,7 @@ import (
 
 // bareInformer is the floor: plain client-go informers, no transform, for the kinds the
 // auditor caches typed (pods, namespaces, nodes, ConfigMaps, NetworkPolicies,
-// Deployments, DaemonSets), full ReplicaSets and Jobs (the auditor keeps their metadata
+// Deployments, DaemonSets, the four RBAC kinds), full ReplicaSets and Jobs (the auditor keeps their metadata
 // only), and Workloads. It prints its RSS and live heap after a GC as JSON.
 func bareInformer(kubeconfig string) error {
 	cfg, err := restConfig(kubeconfig)
@@ -47,6 +47,8 @@ func bareInformer(kubeconfig string) error {
 		f.Core().V1().ConfigMaps().Informer(), f.Networking().V1().NetworkPolicies().Informer(),
 		f.Apps().V1().Deployments().Informer(), f.Apps().V1().DaemonSets().Informer(),
 		f.Apps().V1().ReplicaSets().Informer(), f.Batch().V1().Jobs().Informer(),
+		f.Rbac().V1().Roles().Informer(), f.Rbac().V1().ClusterRoles().Informer(),
+		f.Rbac().V1().RoleBindings().Informer(), f.Rbac().V1().ClusterRoleBindings().Informer(),
 	}
 	df := dynamicinformer.NewDynamicSharedInformerFactory(dynamic.NewForConfigOrDie(cfg), 0)
 	infs = append(infs, df.ForResource(synth.WorkloadGVR).Informer())

@@ -10,6 +10,11 @@
 //     same run, a bare client-go informer process holding the same objects untransformed
 //     (the floor).
 //
+// With -bindings N it then loads N RBAC bindings (synth.GenerateRBAC: tenant
+// RoleBindings, ClusterRoleBindings, their roles) and measures the daemon again, in the
+// same run: what the tamper rules' kinds and evaluation add; then deletes them and
+// measures the daemon once more without them (the two runs without bracket the one with).
+//
 // With -pipeline it also measures, as a second auditor process, the daemon's wiring with
 // incremental evaluation and stub pods (what the app package does once it passes
 // engine.Options.Incremental and live.Options.KeepPod).
@@ -67,6 +72,8 @@ import (
 
 type figures struct {
 	Pods            int     `json:"pods"`
+	Bindings        int     `json:"rbacBindings,omitempty"`
+	BindingsSeconds float64 `json:"rbacLoadSeconds,omitempty"`
 	LoadSeconds     float64 `json:"loadSeconds"`
 	Auditors        []run   `json:"auditors"`
 	BareRSSMiB      float64 `json:"bareInformerRSSMiB"`
@@ -79,18 +86,21 @@ type figures struct {
 }
 
 type run struct {
-	Name           string  `json:"name"`
-	StartToReadyMs float64 `json:"startToReadyMs"`
-	OpenP50Ms      float64 `json:"eventToMetricP50Ms"`
-	OpenP99Ms      float64 `json:"eventToMetricP99Ms"`
-	ResolveP50Ms   float64 `json:"resolveToMetricP50Ms"`
-	ResolveP99Ms   float64 `json:"resolveToMetricP99Ms"`
-	RSSMiB         float64 `json:"rssMiB"`
-	RSSAnonMiB     float64 `json:"rssAnonMiB"`
-	RSSFileMiB     float64 `json:"rssFileMiB"`
-	LiveHeapMiB    float64 `json:"liveHeapAfterLastGCMiB"`
-	HeapInuseMiB   float64 `json:"heapInuseMiB"`
-	HeapAllocMiB   float64 `json:"heapAllocMiB"`
+	Name           string    `json:"name"`
+	Bindings       int       `json:"rbacBindings"`
+	TamperFindings int       `json:"tamperFindings"`
+	StartToReadyMs float64   `json:"startToReadyMs"`
+	OpenP50Ms      float64   `json:"eventToMetricP50Ms"`
+	OpenP99Ms      float64   `json:"eventToMetricP99Ms"`
+	OpenSamplesMs  []float64 `json:"eventToMetricSamplesMs"`
+	ResolveP50Ms   float64   `json:"resolveToMetricP50Ms"`
+	ResolveP99Ms   float64   `json:"resolveToMetricP99Ms"`
+	RSSMiB         float64   `json:"rssMiB"`
+	RSSAnonMiB     float64   `json:"rssAnonMiB"`
+	RSSFileMiB     float64   `json:"rssFileMiB"`
+	LiveHeapMiB    float64   `json:"liveHeapAfterLastGCMiB"`
+	HeapInuseMiB   float64   `json:"heapInuseMiB"`
+	HeapAllocMiB   float64   `json:"heapAllocMiB"`
 }
 
 func main() {
@@ -105,6 +115,7 @@ func main() {
 	debounce := flag.Duration("debounce", 200*time.Millisecond, "the auditors' --debounce (the daemon's default is 200ms)")
 	baseline := flag.String("baseline", "", "also measure this enforcement-auditor binary (e.g. built from an earlier commit), in the same run")
 	variants := flag.Bool("variants", true, "also measure the daemon at GOGC=100 and with KUBE_FEATURE_WatchListClient=true")
+	bindings := flag.Int("bindings", 0, "after the other measurements, load this many RBAC bindings and measure the daemon again, then delete them and measure it once more")
 	flag.Parse()
 	var err error
 	switch *mode {
@@ -113,7 +124,7 @@ func main() {
 	case "pipeline":
 		err = runPipeline(*kubeconfig, *listen, *debounce)
 	default:
-		err = harness(*pods, *samples, *concurrency, *pipeline, *jsonOut, *debounce, *baseline, *variants)
+		err = harness(*pods, *samples, *concurrency, *pipeline, *jsonOut, *debounce, *baseline, *variants, *bindings)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -125,7 +136,7 @@ func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05 ")+format+"\n", args...)
 }
 
-func harness(pods, samples, concurrency int, pipeline bool, jsonOut string, debounce time.Duration, baseline string, variants bool) error {
+func harness(pods, samples, concurrency int, pipeline bool, jsonOut string, debounce time.Duration, baseline string, variants bool, bindings int) error {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		return errors.New("KUBEBUILDER_ASSETS is not set: run hack/bench-live.sh")
 	}
@@ -228,6 +239,34 @@ func harness(pods, samples, concurrency int, pipeline bool, jsonOut string, debo
 			}
 			f.Auditors = append(f.Auditors, pRun)
 		}
+	}
+	if bindings > 0 {
+		set := synth.GenerateRBAC(len(c.Namespaces), bindings)
+		logf("loading %d RBAC bindings (%d Roles, %d ClusterRoles)", set.Bindings(), len(set.Roles), len(set.ClusterRoles))
+		start := time.Now()
+		if err := loadRBAC(cs, set, concurrency); err != nil {
+			return err
+		}
+		f.Bindings, f.BindingsSeconds = set.Bindings(), time.Since(start).Seconds()
+		logf("loaded in %.0fs", f.BindingsSeconds)
+		name := fmt.Sprintf("daemon, %d RBAC bindings", set.Bindings())
+		bRun, err := measure(name, exec.Command(binary, "run", "--kubeconfig", kubeconfig, "--debounce", debounce.String(), "--insecure-serving"), cs, samples)
+		if err != nil {
+			return err
+		}
+		bRun.Bindings = set.Bindings()
+		f.Auditors = append(f.Auditors, bRun)
+		// The daemon without them once more: the process measured later meets a quieter
+		// API server and page cache; the two runs without bindings bracket the one with.
+		logf("deleting the RBAC set")
+		if err := deleteRBAC(cs, set, concurrency); err != nil {
+			return err
+		}
+		aRun, err := measure("daemon, 0 RBAC bindings again (set deleted)", exec.Command(binary, "run", "--kubeconfig", kubeconfig, "--debounce", debounce.String(), "--insecure-serving"), cs, samples)
+		if err != nil {
+			return err
+		}
+		f.Auditors = append(f.Auditors, aRun)
 	}
 	logf("measuring a bare client-go informer holding the same objects")
 	self, err := os.Executable()
@@ -402,6 +441,67 @@ func boolInt(b bool) int {
 	return 0
 }
 
+// loadRBAC creates a generated RBAC set: roles first, then the bindings in parallel.
+func loadRBAC(cs kubernetes.Interface, set *synth.RBAC, concurrency int) error {
+	ctx := context.Background()
+	for _, o := range set.ClusterRoles {
+		if _, err := cs.RbacV1().ClusterRoles().Create(ctx, o, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("creating ClusterRole %s: %w", o.Name, err)
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(concurrency)
+	for _, o := range set.Roles {
+		g.Go(func() error {
+			_, err := cs.RbacV1().Roles(o.Namespace).Create(gctx, o, metav1.CreateOptions{})
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("creating Roles: %w", err)
+	}
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(concurrency)
+	for _, o := range set.ClusterRoleBindings {
+		g.Go(func() error {
+			_, err := cs.RbacV1().ClusterRoleBindings().Create(gctx, o, metav1.CreateOptions{})
+			return err
+		})
+	}
+	for _, o := range set.RoleBindings {
+		g.Go(func() error {
+			if _, err := cs.RbacV1().RoleBindings(o.Namespace).Create(gctx, o, metav1.CreateOptions{}); err != nil {
+				return fmt.Errorf("creating RoleBinding %s/%s: %w", o.Namespace, o.Name, err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// deleteRBAC deletes what loadRBAC created.
+func deleteRBAC(cs kubernetes.Interface, set *synth.RBAC, concurrency int) error {
+	g, ctx := errgroup.WithContext(context.Background())
+	g.SetLimit(concurrency)
+	del := metav1.DeleteOptions{}
+	for _, o := range set.RoleBindings {
+		g.Go(func() error { return cs.RbacV1().RoleBindings(o.Namespace).Delete(ctx, o.Name, del) })
+	}
+	for _, o := range set.ClusterRoleBindings {
+		g.Go(func() error { return cs.RbacV1().ClusterRoleBindings().Delete(ctx, o.Name, del) })
+	}
+	for _, o := range set.Roles {
+		g.Go(func() error { return cs.RbacV1().Roles(o.Namespace).Delete(ctx, o.Name, del) })
+	}
+	for _, o := range set.ClusterRoles {
+		g.Go(func() error { return cs.RbacV1().ClusterRoles().Delete(ctx, o.Name, del) })
+	}
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("deleting the RBAC set: %w", err)
+	}
+	return nil
+}
+
 type tenant struct {
 	netpols    []*networkingv1.NetworkPolicy
 	pods       []*corev1.Pod
@@ -561,7 +661,14 @@ func measure(name string, cmd *exec.Cmd, cs kubernetes.Interface, samples int) (
 	}
 	r.OpenP50Ms, r.OpenP99Ms = percentiles(opened)
 	r.ResolveP50Ms, r.ResolveP99Ms = percentiles(resolved)
+	for _, d := range opened {
+		r.OpenSamplesMs = append(r.OpenSamplesMs, float64(d.Microseconds())/1000)
+	}
 	logf("%s: event to metric p50 %.0fms p99 %.0fms", name, r.OpenP50Ms, r.OpenP99Ms)
+	if len(opened) > 1 {
+		_, restP99 := percentiles(opened[1:])
+		logf("%s: first sample %.0fms, p99 of the others %.0fms", name, r.OpenSamplesMs[0], restP99)
+	}
 
 	time.Sleep(5 * time.Second)
 	if rss, err := rssOf(cmd.Process.Pid); err == nil {
@@ -576,6 +683,7 @@ func measure(name string, cmd *exec.Cmd, cs kubernetes.Interface, samples int) (
 	if m, err := scrape(base); err == nil {
 		r.HeapInuseMiB = mib(uint64(metricValue(m, "go_memstats_heap_inuse_bytes")))
 		r.HeapAllocMiB = mib(uint64(metricValue(m, "go_memstats_heap_alloc_bytes")))
+		r.TamperFindings = tamperFindings(m)
 	}
 	r.LiveHeapMiB = lastLiveHeap(logs.String())
 	return r, nil
@@ -664,6 +772,22 @@ func metricValue(text, name string) float64 {
 	return 0
 }
 
+// tamperFindings sums the open findings of the tamper rules (rule IDs ending in
+// "-tamper") in enforcement_auditor_findings: that the RBAC set was evaluated.
+func tamperFindings(text string) int {
+	n := 0.0
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, "enforcement_auditor_findings{") || !strings.Contains(line, `-tamper"`) {
+			continue
+		}
+		if i := strings.LastIndexByte(line, ' '); i > 0 {
+			v, _ := strconv.ParseFloat(line[i+1:], 64)
+			n += v
+		}
+	}
+	return int(n)
+}
+
 func percentiles(ds []time.Duration) (p50, p99 float64) {
 	if len(ds) == 0 {
 		return 0, 0
@@ -709,14 +833,17 @@ func tail(s string) string {
 }
 
 func report(w io.Writer, f figures) {
-	fmt.Fprintf(w, "\n%d pods (loaded in %.0fs), %d samples per auditor, debounce %dms, GOMAXPROCS=%d, load average %s\n\n", f.Pods, f.LoadSeconds, f.SamplesPerRun, f.DebounceMs, f.GoMaxProcs, f.LoadAverageNote)
-	fmt.Fprintln(w, "| process | start to ready | event to metric p50 / p99 | resolve to metric p50 / p99 | RSS (anon + file) | live heap (last GC) | heap in use | RSS / bare | live heap / bare |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
-	for _, r := range f.Auditors {
-		fmt.Fprintf(w, "| %s | %.0f ms | %.0f / %.0f ms | %.0f / %.0f ms | %.0f MiB (%.0f + %.0f) | %.0f MiB | %.0f MiB | %.2f | %.2f |\n", r.Name, r.StartToReadyMs,
-			r.OpenP50Ms, r.OpenP99Ms, r.ResolveP50Ms, r.ResolveP99Ms, r.RSSMiB, r.RSSAnonMiB, r.RSSFileMiB, r.LiveHeapMiB, r.HeapInuseMiB, r.RSSMiB/f.BareRSSMiB, r.LiveHeapMiB/f.BareHeapMiB)
+	if f.Bindings > 0 {
+		fmt.Fprintf(w, "\n%d RBAC bindings loaded in %.0fs after the runs without them", f.Bindings, f.BindingsSeconds)
 	}
-	fmt.Fprintf(w, "| bare client-go informers (floor, %d objects) | | | | %.0f MiB | %.0f MiB (after runtime.GC) | | 1.00 | 1.00 |\n", f.BareObjects, f.BareRSSMiB, f.BareHeapMiB)
+	fmt.Fprintf(w, "\n%d pods (loaded in %.0fs), %d samples per auditor, debounce %dms, GOMAXPROCS=%d, load average %s\n\n", f.Pods, f.LoadSeconds, f.SamplesPerRun, f.DebounceMs, f.GoMaxProcs, f.LoadAverageNote)
+	fmt.Fprintln(w, "| process | start to ready | event to metric p50 / p99 | resolve to metric p50 / p99 | RSS (anon + file) | live heap (last GC) | heap in use | RSS / bare | live heap / bare | tamper findings |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	for _, r := range f.Auditors {
+		fmt.Fprintf(w, "| %s | %.0f ms | %.0f / %.0f ms | %.0f / %.0f ms | %.0f MiB (%.0f + %.0f) | %.0f MiB | %.0f MiB | %.2f | %.2f | %d |\n", r.Name, r.StartToReadyMs,
+			r.OpenP50Ms, r.OpenP99Ms, r.ResolveP50Ms, r.ResolveP99Ms, r.RSSMiB, r.RSSAnonMiB, r.RSSFileMiB, r.LiveHeapMiB, r.HeapInuseMiB, r.RSSMiB/f.BareRSSMiB, r.LiveHeapMiB/f.BareHeapMiB, r.TamperFindings)
+	}
+	fmt.Fprintf(w, "| bare client-go informers (floor, %d objects) | | | | %.0f MiB | %.0f MiB (after runtime.GC) | | 1.00 | 1.00 | |\n", f.BareObjects, f.BareRSSMiB, f.BareHeapMiB)
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {

@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -83,4 +84,46 @@ func TestManifestsScanLikeTheSnapshot(t *testing.T) {
 	assert.Len(t, fromFiles.Pods, len(direct.Pods))
 	assert.Len(t, fromFiles.Namespaces, len(direct.Namespaces))
 	assert.Len(t, fromFiles.CustomObjects("kueue.x-k8s.io", "Workload"), len(c.Workloads)+2)
+}
+
+// TestGeneratedRBAC pins what the live harness's -bindings loads: exactly the bindings
+// asked for, the same set every time, every Role a binding names present in its
+// namespace, and the two designed doors reported by the tamper rules naming the group.
+func TestGeneratedRBAC(t *testing.T) {
+	set := GenerateRBAC(50, 500)
+	require.Equal(t, 500, set.Bindings())
+	assert.Len(t, set.ClusterRoleBindings, 10)
+	assert.Equal(t, set, GenerateRBAC(50, 500))
+	assert.Equal(t, 3, GenerateRBAC(50, 3).Bindings())
+	assert.Zero(t, GenerateRBAC(50, 0).Bindings())
+	roles := map[string]bool{}
+	for _, r := range set.Roles {
+		roles[r.Namespace+"/"+r.Name] = true
+	}
+	names := map[string]bool{}
+	for _, b := range set.RoleBindings {
+		require.False(t, names[b.Namespace+"/"+b.Name], "duplicate %s/%s", b.Namespace, b.Name)
+		names[b.Namespace+"/"+b.Name] = true
+		if b.RoleRef.Kind == "Role" {
+			assert.True(t, roles[b.Namespace+"/"+b.RoleRef.Name], "%s/%s names a missing Role", b.Namespace, b.Name)
+		}
+	}
+
+	c, err := Generate(Options{Pods: 1000})
+	require.NoError(t, err)
+	s, err := c.Snapshot(c.Now)
+	require.NoError(t, err)
+	s.ClusterRoles = append(s.ClusterRoles, set.ClusterRoles...)
+	s.Roles = append(s.Roles, set.Roles...)
+	s.RoleBindings = append(s.RoleBindings, set.RoleBindings...)
+	s.ClusterRoleBindings = append(s.ClusterRoleBindings, set.ClusterRoleBindings...)
+	s.Index()
+	ev := engine.Evaluate(rules.All(auditor.DefaultConfig()), s, 90*24*time.Hour)
+	found := map[string]int{}
+	for _, f := range ev.Findings {
+		if strings.Contains(f.Message, TenantNamespace(0)+"-developers") {
+			found[f.Rule]++
+		}
+	}
+	assert.NotZero(t, found["gpu-gate-tamper"], "PolicyExceptions in kyverno")
 }
