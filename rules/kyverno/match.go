@@ -9,37 +9,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/llm-platform/enforcement-auditor/rules/internal/fields"
+	"github.com/llm-platform/enforcement-auditor/rules/kyverno/operator"
 )
 
 // Kyverno's match, exclude and failure-action semantics, as far as the gate checks need
 // them: does a ClusterPolicy rule reach the CREATE of every pod in a namespace, and does
 // it enforce there.
 
-// Wildcard is Kyverno's wildcard: `*` matches any run of characters, `?` one.
-func Wildcard(pattern, s string) bool {
-	p, str := []rune(pattern), []rune(s)
-	pi, si, star, mark := 0, 0, -1, 0
-	for si < len(str) {
-		switch {
-		case pi < len(p) && (p[pi] == '?' || p[pi] == str[si]):
-			pi++
-			si++
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, si
-			pi++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			si = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
-}
+// Wildcard is Kyverno's wildcard: `*` matches any run of characters, `?` one (its
+// ext/wildcard Match, ported once in the operator package).
+func Wildcard(pattern, s string) bool { return operator.WildcardMatch(pattern, s) }
 
 func anyWildcard(patterns []string, s string) bool {
 	for _, p := range patterns {
